@@ -1,0 +1,23 @@
+// Every generated config file (grub.cfg, unit files, settings) comes from a
+// handlebars template under build/templates/.
+import Handlebars from 'handlebars';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../config/profile.js';
+
+export const TEMPLATE_DIR = join(REPO_ROOT, 'build', 'templates');
+
+const hb = Handlebars.create();
+// Config files are not HTML: no entity escaping, but refuse values that
+// could break out of a line.
+hb.registerHelper('line', (v: unknown) => {
+  const s = String(v);
+  if (/[\n\r]/.test(s)) throw new Error(`template value may not contain a newline: ${JSON.stringify(s)}`);
+  return new hb.SafeString(s);
+});
+hb.registerHelper('join', (v: unknown[], sep: unknown) => new hb.SafeString(v.join(typeof sep === 'string' ? sep : ' ')));
+
+export function renderTemplate(name: string, data: Record<string, unknown>): string {
+  const tpl = hb.compile(readFileSync(join(TEMPLATE_DIR, name), 'utf8'), { noEscape: true, strict: true });
+  return tpl(data);
+}

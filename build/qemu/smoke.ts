@@ -1,0 +1,33 @@
+// The smoke test: boot an ISO, wait for the ready line, power the guest off.
+import { join } from 'node:path';
+import { READY_PREFIX } from '../config/ready.js';
+import type { Log } from '../lib/exec.js';
+import { Vm, type Firmware } from './vm.js';
+
+export interface SmokeOptions {
+  iso: string;
+  firmware: Firmware;
+  memoryMiB: number;
+  timeoutMs: number;
+  serialLog: string;
+  workDir: string;
+  log?: Log;
+}
+
+export interface SmokeResult {
+  seconds: number;
+  accel: string;
+  shutdown: 'clean' | 'killed';
+}
+
+export async function bootToReady(o: SmokeOptions): Promise<SmokeResult> {
+  const vm = await Vm.start({ firmware: o.firmware, memoryMiB: o.memoryMiB, iso: o.iso, serialLog: o.serialLog, workDir: join(o.workDir, `vm-${o.firmware}`) });
+  o.log?.line(`qemu pid ${vm.pid}, ${o.firmware}, accel ${vm.accel}, serial log ${o.serialLog}`);
+  try {
+    const seconds = await vm.waitForSerial(new RegExp(READY_PREFIX), o.timeoutMs);
+    const shutdown = await vm.shutdown();
+    return { seconds, accel: vm.accel, shutdown };
+  } finally {
+    vm.kill();
+  }
+}

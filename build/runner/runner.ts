@@ -1,0 +1,166 @@
+// Runs stages in order: a cache hit when the inputs' hash has an entry,
+// otherwise the stage runs into a temporary folder that is renamed into
+// place only when it succeeded. A run interrupted with Ctrl-C leaves no entry.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BuildConfig } from '../config/profile.js';
+import { fileLog } from '../lib/exec.js';
+import { hashValue } from '../lib/hash.js';
+import { removeStaleTemps, safeRemove } from './fs-safe.js';
+import type { Stage, StageName, StageResult } from './stage.js';
+
+export type StageState = 'cached' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface StageReport {
+  stage: StageName;
+  state: StageState;
+  seconds: number;
+  key?: string;
+  log?: string;
+  error?: string;
+}
+
+export interface RunOptions {
+  /** Stages to rerun even when cached. */
+  force?: Set<StageName>;
+  /** Stages not to run at all (their dependents then fail). */
+  skip?: Set<StageName>;
+  /** Where per-stage logs go. */
+  logDir: string;
+  /** Progress output (stdout by default). */
+  print?: (line: string) => void;
+}
+
+export interface PipelineResult {
+  ok: boolean;
+  reports: StageReport[];
+  results: Partial<Record<StageName, StageResult>>;
+}
+
+const fmtSeconds = (s: number) => (s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
+
+export function progressLine(index: number, total: number, r: StageReport): string {
+  const mark = { cached: '=', running: '>', done: '+', failed: '!', skipped: '-' }[r.state];
+  const time = r.state === 'running' ? '' : fmtSeconds(r.seconds);
+  return `${mark} [${index}/${total}] ${r.stage.padEnd(9)} ${r.state.padEnd(8)} ${time}`.trimEnd();
+}
+
+export function summaryTable(reports: StageReport[]): string {
+  const rows = [['stage', 'state', 'time', 'key'], ...reports.map((r) => [r.stage, r.state, r.state === 'skipped' ? '' : fmtSeconds(r.seconds), r.key?.slice(0, 12) ?? ''])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+/** The cache key of a stage, given the keys of the stages it depends on. */
+export async function stageKey(stage: Stage, config: BuildConfig, depKeys: string[]): Promise<string> {
+  return hashValue({ stage: stage.name, inputs: await stage.inputs(config), deps: depKeys });
+}
+
+export async function runStages(stages: Stage[], config: BuildConfig, opts: RunOptions): Promise<PipelineResult> {
+  const print = opts.print ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const reports: StageReport[] = [];
+  const results: Partial<Record<StageName, StageResult>> = {};
+  mkdirSync(opts.logDir, { recursive: true });
+
+  // Ctrl-C: the current stage's temporary folder is removed before exit.
+  let currentTmp: string[] = [];
+  const onSignal = (sig: NodeJS.Signals) => {
+    for (const d of currentTmp) {
+      try {
+        safeRemove(d);
+      } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n`);
+      }
+    }
+    process.stderr.write(`\ninterrupted (${sig}); no partial cache entry was kept\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    for (const [i, stage] of stages.entries()) {
+      const n = i + 1;
+      const started = Date.now();
+      if (opts.skip?.has(stage.name)) {
+        reports.push({ stage: stage.name, state: 'skipped', seconds: 0 });
+        print(progressLine(n, stages.length, reports.at(-1)!));
+        continue;
+      }
+      const missing = stage.deps.filter((d) => !results[d]);
+      if (missing.length) {
+        const r: StageReport = { stage: stage.name, state: 'failed', seconds: 0, error: `needs the ${missing.join(', ')} stage(s), which did not run` };
+        reports.push(r);
+        print(`${progressLine(n, stages.length, r)}  ${r.error}`);
+        return { ok: false, reports, results };
+      }
+      const logFile = join(opts.logDir, `${stage.name}.log`);
+      let key: string;
+      try {
+        key = await stageKey(stage, config, stage.deps.map((d) => results[d]!.key));
+      } catch (err) {
+        const r: StageReport = { stage: stage.name, state: 'failed', seconds: 0, error: (err as Error).message };
+        reports.push(r);
+        print(`${progressLine(n, stages.length, r)}  ${r.error}`);
+        return { ok: false, reports, results };
+      }
+      const stageDir = join(config.cacheDir, 'stages', stage.name);
+      const entry = join(stageDir, key);
+      mkdirSync(stageDir, { recursive: true });
+      removeStaleTemps(stageDir);
+
+      if (!opts.force?.has(stage.name) && existsSync(join(entry, 'result.json'))) {
+        const data = JSON.parse(readFileSync(join(entry, 'result.json'), 'utf8'));
+        results[stage.name] = { stage: stage.name, key, dir: entry, data };
+        const r: StageReport = { stage: stage.name, state: 'cached', seconds: (Date.now() - started) / 1000, key, log: logFile };
+        reports.push(r);
+        print(progressLine(n, stages.length, r));
+        continue;
+      }
+
+      const tmpOut = join(stageDir, `.tmp-${key.slice(0, 16)}-${process.pid}`);
+      const tmpScratch = join(config.cacheDir, 'tmp', `${stage.name}-${process.pid}`);
+      currentTmp = [tmpOut, tmpScratch];
+      safeRemove(tmpOut);
+      safeRemove(tmpScratch);
+      mkdirSync(tmpOut, { recursive: true });
+      mkdirSync(tmpScratch, { recursive: true });
+      writeFileSync(logFile, `# stage ${stage.name}, key ${key}, started ${new Date().toISOString()}\n`);
+      const log = fileLog(logFile);
+      print(progressLine(n, stages.length, { stage: stage.name, state: 'running', seconds: 0 }));
+      try {
+        const data = await stage.run({ config, log, deps: results, outDir: tmpOut, tmpDir: tmpScratch });
+        writeFileSync(join(tmpOut, 'result.json'), `${JSON.stringify(data, null, 2)}\n`);
+        safeRemove(entry);
+        renameSync(tmpOut, entry);
+        safeRemove(tmpScratch);
+        currentTmp = [];
+        results[stage.name] = { stage: stage.name, key, dir: entry, data };
+        const r: StageReport = { stage: stage.name, state: 'done', seconds: (Date.now() - started) / 1000, key, log: logFile };
+        reports.push(r);
+        log.line(`# done in ${fmtSeconds(r.seconds)}`);
+        print(progressLine(n, stages.length, r));
+      } catch (err) {
+        const msg = (err as Error).message;
+        log.line(`# FAILED: ${(err as Error).stack ?? msg}`);
+        for (const d of currentTmp) {
+          try {
+            safeRemove(d);
+          } catch (e) {
+            log.line(`# ${(e as Error).message}`);
+          }
+        }
+        currentTmp = [];
+        const r: StageReport = { stage: stage.name, state: 'failed', seconds: (Date.now() - started) / 1000, key, log: logFile, error: msg };
+        reports.push(r);
+        print(progressLine(n, stages.length, r));
+        print(`\nstage "${stage.name}" failed: ${msg}\nfull log: ${logFile}`);
+        return { ok: false, reports, results };
+      }
+    }
+    return { ok: true, reports, results };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,113 @@
+// Stage iso: a live, hybrid (CD or USB disk), BIOS + UEFI bootable ISO:
+// squashfs root + kernel + initrd + GRUB. Every date, the GPT disk GUID and
+// the EFI image's FAT serial come from SOURCE_DATE_EPOCH, so the same inputs
+// give a byte-identical image.
+import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isoFileName, type BuildConfig } from '../config/profile.js';
+import { run, type Log } from '../lib/exec.js';
+import { hashFile, hashPaths } from '../lib/hash.js';
+import { renderTemplate } from '../lib/template.js';
+import type { Stage } from '../runner/stage.js';
+
+const GRUB_LIB = '/usr/lib/grub';
+// Modules built into both GRUB core images; the rest load from /boot/grub.
+const CORE_MODULES = ['iso9660', 'part_gpt', 'part_msdos', 'fat', 'search', 'search_label', 'configfile', 'normal', 'linux', 'echo', 'test', 'serial', 'terminal', 'gzio'];
+
+/** The kernel command line of the live system. */
+export function liveCmdline(c: BuildConfig): string[] {
+  // The last console= is /dev/console: the serial port, where QA reads.
+  return ['boot=live', 'components', 'quiet', 'console=tty0', 'console=ttyS0,115200n8', ...c.iso.cmdline];
+}
+
+/** "YYYYMMDDhhmmss00" for xorriso, in UTC. */
+export function isoDate(epoch: number): string {
+  const d = new Date(epoch * 1000).toISOString();
+  return `${d.slice(0, 4)}${d.slice(5, 7)}${d.slice(8, 10)}${d.slice(11, 13)}${d.slice(14, 16)}${d.slice(17, 19)}00`;
+}
+
+/** A FAT volume serial derived from the epoch (8 hex digits). */
+export function fatSerial(epoch: number): string {
+  return (epoch >>> 0).toString(16).padStart(8, '0');
+}
+
+async function makeEfiImage(log: Log, efiBinary: string, image: string, epoch: number, tmp: string): Promise<void> {
+  const kib = Math.ceil(statSync(efiBinary).size / 1024 / 1024 + 1) * 1024;
+  const env = { ...process.env, SOURCE_DATE_EPOCH: String(epoch) };
+  await run(log, 'mkfs.fat', ['--invariant', '-i', fatSerial(epoch), '-n', 'EFIBOOT', '-C', image, String(kib)], { env });
+  const tree = join(tmp, 'efi-tree');
+  mkdirSync(join(tree, 'EFI', 'BOOT'), { recursive: true });
+  copyFileSync(efiBinary, join(tree, 'EFI', 'BOOT', 'BOOTX64.EFI'));
+  for (const p of [join(tree, 'EFI', 'BOOT', 'BOOTX64.EFI'), join(tree, 'EFI', 'BOOT'), join(tree, 'EFI')]) utimesSync(p, epoch, epoch);
+  await run(log, 'mcopy', ['-s', '-m', '-i', image, join(tree, 'EFI'), '::/'], { env });
+}
+
+export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
+  name: 'iso',
+  description: 'squashfs + kernel + initrd + GRUB (BIOS + UEFI, hybrid) to the ISO',
+  deps: ['doctor', 'rootfs'],
+  inputs(c) {
+    return {
+      name: c.name,
+      version: c.version,
+      iso: c.iso,
+      sourceDateEpoch: c.sourceDateEpoch,
+      code: hashPaths([join(c.repoRoot, 'build', 'stages', 'iso.ts'), join(c.repoRoot, 'build', 'templates', 'grub.cfg.hbs'), join(c.repoRoot, 'build', 'templates', 'grub-early.cfg.hbs')], c.repoRoot),
+    };
+  },
+  async run(ctx) {
+    const { config: c, log } = ctx;
+    const epoch = c.sourceDateEpoch;
+    const env = { ...process.env, SOURCE_DATE_EPOCH: String(epoch) };
+    const rootDir = join(ctx.tmpDir, 'root');
+    const stage = join(ctx.tmpDir, 'iso');
+    mkdirSync(rootDir, { recursive: true });
+    mkdirSync(join(stage, 'live'), { recursive: true });
+    mkdirSync(join(stage, 'boot', 'grub'), { recursive: true });
+
+    const rootfs = ctx.deps.rootfs!;
+    await run(log, 'tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-f', join(rootfs.dir, 'rootfs.tar'), '-C', rootDir]);
+    const rel = String(rootfs.data.kernelRelease);
+    copyFileSync(join(rootDir, 'boot', `vmlinuz-${rel}`), join(stage, 'live', 'vmlinuz'));
+    copyFileSync(join(rootDir, 'boot', `initrd.img-${rel}`), join(stage, 'live', 'initrd.img'));
+
+    const comp = c.iso.compression === 'zstd' ? ['-comp', 'zstd', '-Xcompression-level', '6'] : ['-comp', c.iso.compression];
+    await run(log, 'mksquashfs', [rootDir, join(stage, 'live', 'filesystem.squashfs'), '-noappend', '-no-progress', '-b', '1M', '-mkfs-time', String(epoch), '-all-time', String(epoch), ...comp], { env });
+
+    // GRUB: one menu for both firmwares, found through the volume label.
+    const data = { name: c.name, version: c.version, title: `${c.name} ${c.version} live`, label: c.iso.label, timeoutSeconds: c.iso.timeoutSeconds, cmdline: liveCmdline(c) };
+    writeFileSync(join(stage, 'boot', 'grub', 'grub.cfg'), renderTemplate('grub.cfg.hbs', data));
+    const early = join(ctx.tmpDir, 'early.cfg');
+    writeFileSync(early, renderTemplate('grub-early.cfg.hbs', data));
+    for (const platform of ['i386-pc', 'x86_64-efi']) {
+      const dst = join(stage, 'boot', 'grub', platform);
+      mkdirSync(dst, { recursive: true });
+      for (const f of readdirSync(join(GRUB_LIB, platform))) if (/\.(mod|lst)$/.test(f)) copyFileSync(join(GRUB_LIB, platform, f), join(dst, f));
+    }
+    await run(log, 'grub-mkimage', ['-O', 'i386-pc-eltorito', '-p', '/boot/grub', '-c', early, '-o', join(stage, 'boot', 'grub', 'i386-pc', 'eltorito.img'), 'biosdisk', ...CORE_MODULES]);
+    const efiBinary = join(ctx.tmpDir, 'BOOTX64.EFI');
+    await run(log, 'grub-mkimage', ['-O', 'x86_64-efi', '-p', '/boot/grub', '-c', early, '-o', efiBinary, 'efi_gop', ...CORE_MODULES]);
+    await makeEfiImage(log, efiBinary, join(stage, 'efi.img'), epoch, ctx.tmpDir);
+    cpSync(join(ctx.tmpDir, 'efi-tree', 'EFI'), join(stage, 'EFI'), { recursive: true });
+
+    const out = join(ctx.outDir, isoFileName(c));
+    const date = isoDate(epoch);
+    await run(log, 'xorriso', [
+      '-as', 'mkisofs', '-graft-points',
+      `--modification-date=${date}`,
+      '-V', c.iso.label,
+      '-b', 'boot/grub/i386-pc/eltorito.img', '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table',
+      '--grub2-boot-info', '--grub2-mbr', join(GRUB_LIB, 'i386-pc', 'boot_hybrid.img'),
+      '--efi-boot', 'efi.img', '-efi-boot-part', '--efi-boot-image', '--protective-msdos-label',
+      '-o', out, '-r', stage,
+      '--sort-weight', '0', '/', '--sort-weight', '1', '/boot',
+      // Native xorriso commands: pin every remaining date and the GPT GUID.
+      '--',
+      '-volume_date', 'all_file_dates', `=${epoch}`,
+      '-volume_date', 'uuid', date,
+      '-boot_image', 'any', 'gpt_disk_guid=volume_date_uuid',
+    ], { env });
+    const sha256 = await hashFile(out);
+    return { iso: isoFileName(c), sha256, bytes: statSync(out).size };
+  },
+};

@@ -1,0 +1,83 @@
+// Stage rootfs: mmdebstrap builds the live root filesystem from the suite's
+// packages (plus the kernel the kernel stage checked) as a tarball. With the
+// same SOURCE_DATE_EPOCH and package versions the tarball is bit-identical.
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sourcesFor } from '../apt/private-apt.js';
+import type { BuildConfig } from '../config/profile.js';
+import { readyLine } from '../config/ready.js';
+import { run } from '../lib/exec.js';
+import { hashFile, hashPaths } from '../lib/hash.js';
+import { renderTemplate } from '../lib/template.js';
+import type { Stage } from '../runner/stage.js';
+import type { KernelOutput } from './kernel.js';
+
+
+/** Files laid over the freshly bootstrapped system, from templates. */
+export function writeOverlay(c: BuildConfig, root: string): void {
+  const put = (path: string, text: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  const data = { name: c.name, version: c.version, suite: c.suite, prettyName: `XDPFire ${c.version}`, readyLine: readyLine(c) };
+  put('etc/hostname', `${c.name}\n`);
+  put('etc/hosts', `127.0.0.1\tlocalhost\n127.0.1.1\t${c.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  put('etc/xdpfire/os-release', renderTemplate('rootfs/os-release.hbs', data));
+  put('etc/systemd/system/xdpfire-ready.service', renderTemplate('rootfs/xdpfire-ready.service.hbs', data));
+  put('etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf', renderTemplate('rootfs/serial-autologin.conf.hbs', data));
+  mkdirSync(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
+  symlinkSync('/etc/systemd/system/xdpfire-ready.service', join(root, 'etc/systemd/system/multi-user.target.wants/xdpfire-ready.service'));
+}
+
+export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: string }> = {
+  name: 'rootfs',
+  description: 'mmdebstrap (suite + kernel + our repo) to a reproducible rootfs tarball',
+  deps: ['doctor', 'kernel', 'packages'],
+  inputs(c) {
+    return {
+      suite: c.suite,
+      variant: c.variant,
+      sources: sourcesFor(c),
+      packages: c.packages,
+      name: c.name,
+      version: c.version,
+      sourceDateEpoch: c.sourceDateEpoch,
+      code: hashPaths([join(c.repoRoot, 'build', 'stages', 'rootfs.ts'), join(c.repoRoot, 'build', 'templates', 'rootfs')], c.repoRoot),
+    };
+  },
+  async run(ctx) {
+    const { config: c, log } = ctx;
+    const k = ctx.deps.kernel!.data as KernelOutput;
+    const overlay = join(ctx.tmpDir, 'overlay');
+    writeOverlay(c, overlay);
+    const debCache = join(c.cacheDir, 'debs', c.suite);
+    mkdirSync(debCache, { recursive: true });
+    const tarball = join(ctx.outDir, 'rootfs.tar');
+    const include = [...c.packages, k.package];
+    const sources = sourcesFor(c).trim().split('\n');
+    await run(log, 'mmdebstrap', [
+      `--variant=${c.variant}`,
+      '--mode=root',
+      '--format=tar',
+      '--architectures=amd64',
+      `--include=${include.join(',')}`,
+      '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
+      '--aptopt=Acquire::Retries "3"',
+      '--dpkgopt=path-exclude=/usr/share/doc/*',
+      '--dpkgopt=path-include=/usr/share/doc/*/copyright',
+      '--dpkgopt=path-exclude=/usr/share/man/*',
+      '--dpkgopt=path-exclude=/usr/share/locale/*',
+      '--dpkgopt=path-include=/usr/share/locale/locale.alias',
+      // Downloaded .debs are kept outside the image, for the next build.
+      '--skip=essential/unlink',
+      '--setup-hook=mkdir -p "$1"/var/cache/apt/archives/',
+      `--setup-hook=sync-in ${debCache} /var/cache/apt/archives/`,
+      `--customize-hook=sync-in ${overlay} /`,
+      `--customize-hook=sync-out /var/cache/apt/archives ${debCache}`,
+      c.suite,
+      tarball,
+      ...sources,
+    ], { env: { ...process.env, SOURCE_DATE_EPOCH: String(c.sourceDateEpoch), TMPDIR: ctx.tmpDir } });
+    return { tarball: 'rootfs.tar', sha256: await hashFile(tarball), kernelRelease: k.release };
+  },
+};
