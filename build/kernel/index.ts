@@ -58,3 +58,17 @@ export async function checkFragments(
   const merge = mergeFragments(await loadFragments(dir, order));
   return { merge, mismatches: checkConfig(merge.requested, configText) };
 }
+
+// Dependency explanations from a kernel source tree (source mode, issue 4).
+export {
+  indexKconfigTree,
+  dependsOnLines,
+  findDependsOn,
+  explainMismatches,
+  annotateExpression,
+  KconfigTreeError,
+  type KconfigIndex,
+  type SymbolEntry,
+  type EnclosingBlock,
+  type IndexOptions,
+} from './kconfig-deps.js';
