@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# XDPFire's two commands (see README.md):
+#   ./make.sh build [options]     build the ISO
+#   ./make.sh test  [layer...]    run the test suite (all layers, or e.g. "unit bpf")
+# Both first install what is missing: host packages with apt-get (as root)
+# and the npm dependencies with npm ci.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_npm_ci() {
+  [ -d node_modules ] || return 0
+  [ node_modules/.package-lock.json -nt package-lock.json ] || return 0
+  return 1
+}
+
+setup() {
+  local groups=$1
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "make.sh: node and npm are needed (Node 20.19 or newer)" >&2
+    exit 2
+  fi
+  if need_npm_ci; then
+    echo "make.sh: installing npm dependencies (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  npx tsx build/cli.ts doctor --for "$groups"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  build)
+    setup build
+    exec npx tsx build/cli.ts build "$@"
+    ;;
+  test)
+    setup build,test
+    mkdir -p test-artifacts
+    report=test-artifacts/vitest-report.json
+    rm -f "$report"
+    projects=()
+    for layer in "$@"; do projects+=(--project "$layer"); done
+    set +e
+    npx vitest run "${projects[@]}" --reporter=default --reporter=json --outputFile.json="$report"
+    rc=$?
+    set -e
+    npx tsx test/summary.ts "$report" || rc=1
+    exit $rc
+    ;;
+  *)
+    echo "usage: ./make.sh build [options] | ./make.sh test [unit|bpf|netns|web|qa ...]" >&2
+    echo "       build options: npx tsx build/cli.ts --help" >&2
+    exit 2
+    ;;
+esac

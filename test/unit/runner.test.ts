@@ -1,0 +1,126 @@
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { loadBuildConfig } from '../../build/config/profile.js';
+import { progressLine, runStages, summaryTable } from '../../build/runner/runner.js';
+import type { Stage } from '../../build/runner/stage.js';
+
+function setup() {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'xdpfire-cache-'));
+  const config = loadBuildConfig({ cacheDir, out: cacheDir, mirror: 'http://mirror.invalid/debian' });
+  const lines: string[] = [];
+  return { cacheDir, config, lines, opts: { logDir: join(cacheDir, 'logs'), print: (l: string) => lines.push(l) } };
+}
+
+function counterStage(name: 'doctor' | 'kernel', input: { v: number }, deps: ('doctor' | 'kernel')[] = [], runs = { n: 0 }): Stage {
+  return {
+    name,
+    description: 'test',
+    deps,
+    inputs: () => ({ v: input.v }),
+    async run(ctx) {
+      runs.n++;
+      writeFileSync(join(ctx.outDir, 'out.txt'), `v${input.v}`);
+      ctx.log.line(`ran ${name}`);
+      return { v: input.v };
+    },
+  };
+}
+
+describe('stage runner', () => {
+  it('runs a stage once, then serves it from the cache until an input changes', async () => {
+    const { config, opts, lines } = setup();
+    const input = { v: 1 };
+    const runsA = { n: 0 };
+    const runsB = { n: 0 };
+    const stages = () => [counterStage('doctor', input, [], runsA), counterStage('kernel', { v: 7 }, ['doctor'], runsB)];
+    const r1 = await runStages(stages(), config, opts);
+    expect(r1.ok).toBe(true);
+    expect(r1.reports.map((r) => r.state)).toEqual(['done', 'done']);
+    const r2 = await runStages(stages(), config, opts);
+    expect(r2.reports.map((r) => r.state)).toEqual(['cached', 'cached']);
+    expect(runsA.n).toBe(1);
+    expect(readFileSync(join(r2.results.doctor!.dir, 'out.txt'), 'utf8')).toBe('v1');
+    // A changed input reruns the stage and, through its key, every dependent.
+    input.v = 2;
+    const r3 = await runStages(stages(), config, opts);
+    expect(r3.reports.map((r) => r.state)).toEqual(['done', 'done']);
+    expect(runsB.n).toBe(2);
+    expect(lines.some((l) => /\[1\/2\] doctor\s+cached/.test(l))).toBe(true);
+  });
+
+  it('--force reruns a cached stage', async () => {
+    const { config, opts } = setup();
+    const runs = { n: 0 };
+    await runStages([counterStage('doctor', { v: 1 }, [], runs)], config, opts);
+    const r = await runStages([counterStage('doctor', { v: 1 }, [], runs)], config, { ...opts, force: new Set(['doctor'] as const) });
+    expect(r.reports[0].state).toBe('done');
+    expect(runs.n).toBe(2);
+  });
+
+  it('a failing stage names itself and its log, keeps no cache entry and stops the run', async () => {
+    const { config, opts, lines, cacheDir } = setup();
+    const failing: Stage = {
+      name: 'kernel',
+      description: 'fails',
+      deps: [],
+      inputs: () => ({}),
+      async run(ctx) {
+        writeFileSync(join(ctx.outDir, 'partial'), 'x');
+        ctx.log.line('about to fail');
+        throw new Error('option CONFIG_FOO dropped');
+      },
+    };
+    const after = counterStage('doctor', { v: 1 });
+    const r = await runStages([failing, after], config, opts);
+    expect(r.ok).toBe(false);
+    expect(r.reports.map((x) => x.state)).toEqual(['failed']);
+    expect(lines.join('\n')).toMatch(/stage "kernel" failed: option CONFIG_FOO dropped\nfull log: .*kernel\.log/);
+    const log = readFileSync(join(cacheDir, 'logs', 'kernel.log'), 'utf8');
+    expect(log).toMatch(/about to fail/);
+    expect(log).toMatch(/FAILED/);
+    expect(readdirSync(join(cacheDir, 'stages', 'kernel'))).toEqual([]);
+  });
+
+  it('a stage whose dependency was skipped fails with a clear reason', async () => {
+    const { config, opts } = setup();
+    const r = await runStages([counterStage('doctor', { v: 1 }), counterStage('kernel', { v: 1 }, ['doctor'])], config, { ...opts, skip: new Set(['doctor'] as const) });
+    expect(r.reports.map((x) => x.state)).toEqual(['skipped', 'failed']);
+    expect(r.reports[1].error).toMatch(/needs the doctor stage/);
+  });
+
+  it('Ctrl-C leaves no half-written entry, and the next run redoes the stage', async () => {
+    const { cacheDir } = setup();
+    const marker = join(cacheDir, 'started');
+    const child = execa('npx', ['tsx', join(import.meta.dirname, 'helpers', 'slow-stage.ts'), cacheDir, marker, 'slow'], { reject: false });
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(marker) && Date.now() < deadline) await sleep(100);
+    const tmpOut = readFileSync(marker, 'utf8');
+    expect(existsSync(join(tmpOut, 'half-written'))).toBe(true);
+    // Signal the node process itself (npx's child), found by its parent pid.
+    const { stdout } = await execa('pgrep', ['-f', `slow-stage.ts ${cacheDir}`]);
+    for (const pid of stdout.split('\n').map(Number)) if (pid !== child.pid) process.kill(pid, 'SIGINT');
+    const r = await child;
+    expect(r.exitCode).not.toBe(0);
+    expect(existsSync(tmpOut)).toBe(false);
+    const entries = readdirSync(join(cacheDir, 'stages', 'rootfs'));
+    expect(entries).toEqual([]);
+    const again = await execa('npx', ['tsx', join(import.meta.dirname, 'helpers', 'slow-stage.ts'), cacheDir, marker, 'fast'], { reject: false });
+    expect(again.exitCode).toBe(0);
+    const done = readdirSync(join(cacheDir, 'stages', 'rootfs'));
+    expect(done).toHaveLength(1);
+    expect(existsSync(join(cacheDir, 'stages', 'rootfs', done[0], 'result.json'))).toBe(true);
+  });
+
+  it('formats progress lines and the summary table', () => {
+    expect(progressLine(2, 7, { stage: 'kernel', state: 'done', seconds: 75 })).toBe('+ [2/7] kernel    done     1m15s');
+    const t = summaryTable([
+      { stage: 'doctor', state: 'cached', seconds: 0.04, key: 'abcdef0123456789' },
+      { stage: 'qa', state: 'skipped', seconds: 0 },
+    ]);
+    expect(t.split('\n')).toEqual(['stage   state    time  key', 'doctor  cached   0.0s  abcdef012345', 'qa      skipped']);
+  });
+});
