@@ -11,6 +11,7 @@ import { InvalidFileError } from './lib/json-file.js';
 import { runStages, summaryTable } from './runner/runner.js';
 import { STAGE_NAMES, type StageName } from './runner/stage.js';
 import { PIPELINE } from './stages/index.js';
+import { Vm } from './qemu/vm.js';
 
 const USAGE = `usage: xdpfire <command> [options]
 
@@ -19,6 +20,8 @@ commands:
   doctor           check host packages, install missing ones as root
   config           print the resolved build configuration
   stages           list the stages
+  boot             boot the built ISO in QEMU with its serial console on this
+                   terminal (Ctrl-A X quits): --firmware bios|uefi, --iso FILE
 
 options (build, config):
   --profile FILE           image profile (default images/xdpfire.json)
@@ -85,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
       force: { type: 'string' },
       qa: { type: 'boolean' },
       for: { type: 'string' },
+      firmware: { type: 'string' },
+      iso: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -111,6 +116,16 @@ async function main(argv: string[]): Promise<number> {
     case 'stages':
       for (const s of PIPELINE) console.log(`${s.name.padEnd(9)} ${s.description}`);
       return 0;
+    case 'boot': {
+      const c = loadBuildConfig(overrides, lastCommitTime);
+      const fw = values.firmware ?? 'bios';
+      if (fw !== 'bios' && fw !== 'uefi') throw new InvalidFileError('--firmware', ['must be bios or uefi']);
+      const isoPath = values.iso ?? join(c.outDir, isoFileName(c));
+      if (!existsSync(isoPath)) throw new InvalidFileError(isoPath, ['no such ISO; run ./make.sh build first']);
+      const work = join(c.outDir, 'boot');
+      const vm = await Vm.start({ firmware: fw, memoryMiB: c.qa.memoryMiB, iso: isoPath, workDir: work, serialLog: join(work, `serial-${fw}.log`), interactive: true });
+      return (await vm.waitExit()) ?? 1;
+    }
     case 'doctor': {
       const groups = (values.for ?? 'build').split(',') as ToolGroup[];
       if (groups.some((g) => g !== 'build' && g !== 'test')) throw new InvalidFileError('--for', ['groups are build and test']);

@@ -26,6 +26,8 @@ export interface VmOptions {
   /** Extra QEMU arguments (NICs and the like). */
   extraArgs?: string[];
   cpus?: number;
+  /** For humans: the serial console on this terminal instead of a socket. */
+  interactive?: boolean;
 }
 
 export class Vm {
@@ -44,8 +46,9 @@ export class Vm {
     const args = [
       '-accel', accel, '-machine', 'q35', '-m', String(opts.memoryMiB), '-smp', String(opts.cpus ?? 2),
       '-display', 'none', '-nodefaults', '-no-user-config',
-      '-chardev', `socket,id=ser0,path=${this.serialSocket},server=on,wait=off,logfile=${opts.serialLog}`,
-      '-serial', 'chardev:ser0',
+      ...(opts.interactive
+        ? ['-chardev', `stdio,id=ser0,mux=on,signal=off,logfile=${opts.serialLog}`, '-serial', 'chardev:ser0', '-mon', 'chardev=ser0']
+        : ['-chardev', `socket,id=ser0,path=${this.serialSocket},server=on,wait=off,logfile=${opts.serialLog}`, '-serial', 'chardev:ser0']),
       '-qmp', `unix:${this.qmpPath},server=on,wait=off`,
     ];
     if (accel === 'kvm') args.push('-cpu', 'host');
@@ -58,7 +61,7 @@ export class Vm {
     for (const d of opts.disks ?? []) args.push('-drive', `file=${d},if=virtio,format=${d.endsWith('.qcow2') ? 'qcow2' : 'raw'}`);
     args.push('-boot', opts.iso ? 'order=dc' : 'order=c');
     args.push(...(opts.extraArgs ?? []));
-    this.proc = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn('qemu-system-x86_64', args, { stdio: opts.interactive ? ['inherit', 'inherit', 'pipe'] : ['ignore', 'ignore', 'pipe'] });
     track(this.proc);
     let stderr = '';
     this.proc.stderr!.on('data', (d) => (stderr += String(d)));
@@ -72,6 +75,11 @@ export class Vm {
 
   static async start(opts: VmOptions): Promise<Vm> {
     return new Vm(opts, await chooseAccel());
+  }
+
+  /** Resolves with QEMU's exit code when it ends. */
+  waitExit(): Promise<number | null> {
+    return this.exited;
   }
 
   get pid(): number | undefined {

@@ -1,0 +1,22 @@
+// Shared by the qa tests: build the ISO through the real pipeline (cached
+// stages make this quick after the first time) and return its path.
+import { join } from 'node:path';
+import { execaSync } from 'execa';
+import { isoFileName, loadBuildConfig, REPO_ROOT, type BuildConfig } from '../../build/config/profile.js';
+import { runStages } from '../../build/runner/runner.js';
+import type { StageName } from '../../build/runner/stage.js';
+import { PIPELINE } from '../../build/stages/index.js';
+
+export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'qa');
+
+export function qaConfig(): BuildConfig {
+  return loadBuildConfig({ out: join(ARTIFACTS, 'out') }, () => Number(execaSync('git', ['-C', REPO_ROOT, 'log', '-1', '--format=%ct']).stdout.trim()) || 0);
+}
+
+export async function buildIso(c: BuildConfig, force: StageName[] = []): Promise<{ path: string; sha256: string }> {
+  const lines: string[] = [];
+  const r = await runStages(PIPELINE, c, { skip: new Set(['qa']), force: new Set(force), logDir: join(c.outDir, 'logs'), print: (l) => lines.push(l) });
+  if (!r.ok) throw new Error(`the build failed:\n${lines.join('\n')}`);
+  const iso = r.results.iso!;
+  return { path: join(iso.dir, isoFileName(c)), sha256: String(iso.data.sha256) };
+}
