@@ -108,12 +108,14 @@ enum {
 struct pstate {
 	struct xdp_md *ctx;
 	struct xsni_flow *st;
-	__u32 pay_off;     /* packet offset of this segment's payload  */
-	__u32 seg_start;   /* stream offset of its first byte          */
-	__u32 seg_end;     /* stream offset just past its last byte    */
-	__u32 scan;        /* post-SNI scan: only look for ECH / dups  */
-	int res;
 	struct xsni_counters *cnt;
+	int res;
+	struct pargs {
+		__u32 pay_off;     /* packet offset of this segment's payload  */
+		__u32 seg_start;   /* stream offset of its first byte          */
+		__u32 seg_end;     /* stream offset just past its last byte    */
+		__u32 scan;        /* post-SNI scan: only look for ECH / dups  */
+	} a;
 };
 
 static __always_inline __u32 field_size(__u8 ph)
@@ -132,17 +134,20 @@ static __always_inline __u32 field_size(__u8 ph)
 	return 0;
 }
 
-#define STOP(p, r) do { (p)->res = (r); return 1; } while (0)
+#define STOP(p, r) return (r)
+#define RES_CH_SEEN 0x100   /* flag: a ClientHello handshake header was read */
 
-/* One parser step: consume one field (or a run of name bytes). */
-static long parse_step(__u32 idx, void *data)
+/* One parser step: consume one field (or a run of name bytes).
+ * A global function, so the verifier checks it once, not once per caller
+ * state. Returns RES_CONT to go on, or the RES_* that stops the loop. */
+__attribute__((noinline))
+int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 {
-	struct pstate *p = data;
-	struct xsni_flow *st = p->st;
 	__u8 b[8] = {};
 	__u32 cur, avail, poff, fs, v;
+	int flags = 0;
 
-	if (!st)
+	if (!ctx || !st || !p)
 		STOP(p, RES_ERR);
 	cur = st->cur;
 	if (cur >= p->seg_end)
@@ -158,7 +163,7 @@ static long parse_step(__u32 idx, void *data)
 		n &= 0xff;
 		if (n < 1)
 			STOP(p, RES_ERR);
-		if (bpf_xdp_load_bytes(p->ctx, poff, &st->name[at], n))
+		if (bpf_xdp_load_bytes(ctx, poff, &st->name[at], n))
 			STOP(p, RES_ERR);
 		st->name_got += n;
 		st->cur = cur + n;
@@ -178,7 +183,7 @@ static long parse_step(__u32 idx, void *data)
 		STOP(p, RES_ERR);
 
 	if (st->carry_len == 0 && avail >= fs) {
-		if (bpf_xdp_load_bytes(p->ctx, poff, b, fs))
+		if (bpf_xdp_load_bytes(ctx, poff, b, fs))
 			STOP(p, RES_ERR);
 		cur += fs;
 	} else {
@@ -194,7 +199,7 @@ static long parse_step(__u32 idx, void *data)
 #pragma unroll
 		for (k = 0; k < 5; k++) {
 			if (k < take) {
-				if (bpf_xdp_load_bytes(p->ctx, poff + k,
+				if (bpf_xdp_load_bytes(ctx, poff + k,
 						       &st->carry[(have + k) & 7], 1))
 					STOP(p, RES_ERR);
 			}
@@ -223,8 +228,7 @@ static long parse_step(__u32 idx, void *data)
 	case XSNI_PH_HS_HDR:
 		if (b[0] != XSNI_HS_CLIENT_HELLO)
 			STOP(p, RES_NOT_CH);
-		if (p->cnt)
-			CNT(p->cnt, XSNI_CNT_CLIENTHELLOS);
+		flags = RES_CH_SEEN;
 		v = ((__u32)b[1] << 16) | ((__u32)b[2] << 8) | b[3];
 		/* a hello split over several records is not supported: the
 		 * handshake must fit in this record */
@@ -313,7 +317,23 @@ static long parse_step(__u32 idx, void *data)
 		STOP(p, RES_ERR);
 	}
 	st->cur = cur;
-	return 0;
+	return flags;
+}
+
+static long parse_cb(__u32 idx, void *data)
+{
+	struct pstate *ps = data;
+	int r = xsni_parse_step(ps->ctx, ps->st, &ps->a);
+
+	if (r & RES_CH_SEEN) {
+		if (ps->cnt)
+			CNT(ps->cnt, XSNI_CNT_CLIENTHELLOS);
+		r &= ~RES_CH_SEEN;
+	}
+	if (r == RES_CONT)
+		return 0;
+	ps->res = r;
+	return 1;
 }
 
 /* ---- matching ----------------------------------------------------------- */
@@ -650,13 +670,13 @@ int xdp_sni(struct xdp_md *ctx)
 
 	ps.ctx = ctx;
 	ps.st = st;
-	ps.pay_off = pay_off;
-	ps.seg_start = seq - st->isn;
-	ps.seg_end = ps.seg_start + pay_len;
-	ps.scan = 0;
+	ps.a.pay_off = pay_off;
+	ps.a.seg_start = seq - st->isn;
+	ps.a.seg_end = ps.a.seg_start + pay_len;
+	ps.a.scan = 0;
 	ps.res = RES_ERR;
 	ps.cnt = cnt;
-	bpf_loop(XSNI_PARSE_STEPS, parse_step, &ps, 0);
+	bpf_loop(XSNI_PARSE_STEPS, parse_cb, &ps, 0);
 	st->segments++;
 
 	if (ps.res == RES_MORE) {
@@ -707,9 +727,9 @@ int xdp_sni(struct xdp_md *ctx)
 			CNT(cnt, XSNI_CNT_SNI_MULTISEG);
 
 		/* rest of the extensions in this segment: ECH? duplicate SNI? */
-		ps.scan = 1;
+		ps.a.scan = 1;
 		ps.res = RES_DONE;
-		bpf_loop(XSNI_PARSE_STEPS, parse_step, &ps, 0);
+		bpf_loop(XSNI_PARSE_STEPS, parse_cb, &ps, 0);
 		if (ps.res == RES_DUP || ps.res == RES_ERR)
 			CNT(cnt, XSNI_CNT_PARSE_ERRORS);
 
