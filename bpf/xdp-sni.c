@@ -59,6 +59,7 @@ static struct {
 	int skip_bad;
 	int verbose;
 	char ports[256];
+	char exempt[64];
 } opt;
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -1466,7 +1467,7 @@ static int cmd_replay(int argc, char **argv, FILE *o)
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: xdp-sni replay FILE.pcap [--repeat N] [--json] "
-			"[--blocklist FILE] [--mode monitor|block] [--rst on|off] [--ports LIST] [--obj OBJ]\n");
+			"[--blocklist FILE] [--mode monitor|block] [--rst on|off] [--ports LIST] [--exempt PREFIX] [--obj OBJ]\n");
 		return 2;
 	}
 	if (pcap_rd_open(&pr, argv[0]))
@@ -1528,6 +1529,27 @@ static int cmd_replay(int argc, char **argv, FILE *o)
 			}
 			map_put_domains(bpf_map__fd(bpf_object__find_map_by_name(obj,
 						XSNI_MAP_DOMAINS)), &p.dl);
+		}
+		if (opt.exempt[0]) {
+			__u8 addr[16] = {}, one = 1;
+			__u32 plen;
+			int v6;
+
+			if (parse_prefix(opt.exempt, &v6, addr, &plen))
+				die("bad --exempt %s", opt.exempt);
+			if (v6) {
+				struct xsni_lpm6 k = { .prefixlen = plen };
+
+				memcpy(k.addr, addr, 16);
+				bpf_map_update_elem(bpf_map__fd(bpf_object__find_map_by_name(obj,
+							XSNI_MAP_EXEMPT6)), &k, &one, 0);
+			} else {
+				struct xsni_lpm4 k = { .prefixlen = plen };
+
+				memcpy(k.addr, addr, 4);
+				bpf_map_update_elem(bpf_map__fd(bpf_object__find_map_by_name(obj,
+							XSNI_MAP_EXEMPT4)), &k, &one, 0);
+			}
 		}
 		rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj,
 					XSNI_MAP_EVENTS)), replay_event, &rev, NULL);
@@ -1696,7 +1718,7 @@ static const struct {
 	{ "exempt", "exempt add|del PREFIX | exempt list",
 	  "Source addresses or prefixes (IPv4 or IPv6) that are never blocked." },
 	{ "replay", "replay FILE.pcap [--repeat N] [--json] [--blocklist FILE] [--mode monitor|block]\n"
-	  "              [--rst on|off] [--ports LIST] [--obj OBJ]",
+	  "              [--rst on|off] [--ports LIST] [--exempt PREFIX] [--obj OBJ]",
 	  "Run every packet of an Ethernet pcap through the program with\n"
 	  "BPF_PROG_TEST_RUN, in order, with one loaded program and one set of maps, so\n"
 	  "flow state carries from packet to packet. Prints each packet's XDP verdict\n"
@@ -1785,6 +1807,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 'k' },
 		{ "syslog-socket", required_argument, NULL, 'l' },
 		{ "skip-bad", no_argument, NULL, 'B' },
+		{ "exempt", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -1817,6 +1840,7 @@ int main(int argc, char **argv)
 		case 'k': snprintf(opt.socket, sizeof(opt.socket), "%s", optarg); break;
 		case 'l': snprintf(opt.syslog, sizeof(opt.syslog), "%s", optarg); break;
 		case 'B': opt.skip_bad = 1; break;
+		case 'E': snprintf(opt.exempt, sizeof(opt.exempt), "%s", optarg); break;
 		case 'v': opt.verbose = 1; break;
 		case 'h': want_help = 1; break;
 		default: usage(stderr); return 2;
