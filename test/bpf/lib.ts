@@ -428,3 +428,49 @@ export function fixtureIndex(): { file: string; sni: string; conns: number }[] {
 export function rmrf(p: string): void {
   rmSync(p, { recursive: true, force: true });
 }
+
+/** Byte range [start, end) of the server_name extension and of the name
+ * itself inside a ClientHello record (parsed in TypeScript, independently
+ * of the BPF parser). */
+export function sniRange(rec: Buffer): { extStart: number; extEnd: number; nameStart: number; nameEnd: number } {
+  let o = 5 + 4 + 34;
+  o += 1 + rec[o];
+  o += 2 + rec.readUInt16BE(o);
+  o += 1 + rec[o];
+  const end = o + 2 + rec.readUInt16BE(o);
+  o += 2;
+  while (o < end) {
+    const type = rec.readUInt16BE(o), len = rec.readUInt16BE(o + 2);
+    if (type === 0) {
+      const nl = rec.readUInt16BE(o + 7);
+      return { extStart: o, extEnd: o + 4 + len, nameStart: o + 9, nameEnd: o + 9 + nl };
+    }
+    o += 4 + len;
+  }
+  throw new Error('no server_name');
+}
+
+/** Deterministic PRNG (mulberry32) for reproducible random inputs. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Group replay packets by client source port (one flow per port). */
+export function bySport(frames: Buffer[], r: ReplayResult): Map<number, ReplayPacket[]> {
+  const m = new Map<number, ReplayPacket[]>();
+  frames.forEach((f, i) => {
+    const d = decode(f);
+    if (!d) return;
+    const k = d.dport === 443 || d.dport === 8443 ? d.sport : d.dport;
+    if (!m.has(k)) m.set(k, []);
+    m.get(k)!.push(r.packets[i]);
+  });
+  return m;
+}
