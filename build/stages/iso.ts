@@ -17,7 +17,7 @@ const CORE_MODULES = ['iso9660', 'part_gpt', 'part_msdos', 'fat', 'search', 'sea
 /** The kernel command line of the live system. */
 export function liveCmdline(c: BuildConfig): string[] {
   // The last console= is /dev/console: the serial port, where QA reads.
-  return ['boot=live', 'components', 'quiet', 'console=tty0', 'console=ttyS0,115200n8', ...c.iso.cmdline];
+  return ['boot=live', 'components', 'console=tty0', 'console=ttyS0,115200n8', ...c.iso.cmdline];
 }
 
 /** "YYYYMMDDhhmmss00" for xorriso, in UTC. */
@@ -71,8 +71,9 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
     copyFileSync(join(rootDir, 'boot', `vmlinuz-${rel}`), join(stage, 'live', 'vmlinuz'));
     copyFileSync(join(rootDir, 'boot', `initrd.img-${rel}`), join(stage, 'live', 'initrd.img'));
 
+    // mksquashfs takes the filesystem and file times from SOURCE_DATE_EPOCH.
     const comp = c.iso.compression === 'zstd' ? ['-comp', 'zstd', '-Xcompression-level', '6'] : ['-comp', c.iso.compression];
-    await run(log, 'mksquashfs', [rootDir, join(stage, 'live', 'filesystem.squashfs'), '-noappend', '-no-progress', '-b', '1M', '-mkfs-time', String(epoch), '-all-time', String(epoch), ...comp], { env });
+    await run(log, 'mksquashfs', [rootDir, join(stage, 'live', 'filesystem.squashfs'), '-noappend', '-no-progress', '-b', '1M', ...comp], { env });
 
     // GRUB: one menu for both firmwares, found through the volume label.
     const data = { name: c.name, version: c.version, title: `${c.name} ${c.version} live`, label: c.iso.label, timeoutSeconds: c.iso.timeoutSeconds, cmdline: liveCmdline(c) };
