@@ -1,0 +1,186 @@
+// Flow state across segments, header variants, ports, exemptions, jumbo
+// (multi-buffer) frames.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { join } from 'node:path';
+import {
+  buildBpf, replay, writePcap, segmentFrames, tcpFrame, clientHello, ext, tempDir, rmrf, sniRange,
+  TCP_SYN, TCP_ACK, decode, type ReplayResult,
+} from './lib.js';
+
+let dir: string;
+let n = 0;
+beforeAll(async () => {
+  await buildBpf();
+  dir = tempDir('xsni-flows-');
+});
+afterAll(() => rmrf(dir));
+
+async function run(frames: Buffer[], blocklist = ['blocked.example'], extra: Parameters<typeof replay>[1] = {}): Promise<ReplayResult> {
+  const p = join(dir, `f${n++}.pcap`);
+  writePcap(p, frames);
+  return replay(p, { blocklist, ...extra });
+}
+
+const rec = clientHello('blocked.example', {
+  before: [ext(0x0015, Buffer.alloc(600)), ext(0x000a, Buffer.from([0, 2, 0, 0x1d]))],
+});
+const range = sniRange(rec);
+// three segments; the name is in the third
+const cuts = [300, range.nameStart + 3];
+
+describe('flow state', () => {
+  it('carries the parser across three segments', async () => {
+    const r = await run(segmentFrames(rec, cuts, { sport: 1111 }));
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'DROP']);
+    expect(r.packets[2].event!.segments).toBe(3);
+    expect(r.counters.sni_multiseg).toBe(1);
+  });
+
+  it('restarts cleanly on a retransmitted first segment', async () => {
+    const f = segmentFrames(rec, cuts, { sport: 1112 });
+    const r = await run([f[0], f[1], f[0], f[1], f[2]]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'DROP']);
+    expect(r.packets.filter((p) => p.event).length).toBe(1);
+    expect(r.counters.clienthellos).toBe(2);
+    expect(r.counters.given_up).toBe(0);
+  });
+
+  it('passes an old retransmission of a middle segment without losing the flow', async () => {
+    const f = segmentFrames(rec, [200, 400, range.nameStart + 2], { sport: 1113 });
+    const r = await run([f[0], f[1], f[2], f[1], f[3]]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'DROP']);
+    expect(r.counters.given_up).toBe(0);
+  });
+
+  it('gives up on a gap: counts it and passes the flow', async () => {
+    const f = segmentFrames(rec, cuts, { sport: 1114 });
+    const r = await run([f[0], f[2], f[1]]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS']);
+    expect(r.counters.given_up).toBe(1);
+    expect(r.packets.some((p) => p.event)).toBe(false);
+  });
+
+  it('gives up on reordering of later segments', async () => {
+    const f = segmentFrames(rec, [200, 400, range.nameStart + 2], { sport: 1115 });
+    const r = await run([f[0], f[2], f[1], f[3]]);
+    expect(r.packets.every((p) => p.verdict === 'PASS')).toBe(true);
+    expect(r.counters.given_up).toBe(1);
+  });
+
+  it('drops retransmissions and later data of a blocked flow, and forgets it on a new SYN', async () => {
+    const f = segmentFrames(rec, [], { sport: 1116 });
+    const after = tcpFrame({ sport: 1116, seq: 1000 + rec.length, payload: Buffer.from('after') });
+    const syn = tcpFrame({ sport: 1116, seq: 5000, flags: TCP_SYN });
+    const clean = segmentFrames(clientHello('fine.example'), [], { sport: 1116, isn: 5001 });
+    const r = await run([f[0], f[0], after, syn, ...clean]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['DROP', 'DROP', 'DROP', 'PASS', 'PASS']);
+    expect(r.counters.dropped_later).toBe(2);
+    expect(r.packets[4].sni).toBe('fine.example');
+  });
+
+  it('keeps flows apart', async () => {
+    const a = segmentFrames(rec, cuts, { sport: 2001 });
+    const b = segmentFrames(clientHello('other.example', { before: [ext(0x15, Buffer.alloc(600))] }), cuts, { sport: 2002 });
+    const r = await run([a[0], b[0], a[1], b[1], b[2], a[2]]);
+    expect(r.packets.map((p) => p.sni ?? '-')).toEqual(['-', '-', '-', '-', 'other.example', 'blocked.example']);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'DROP']);
+  });
+
+  it('handles a 16 KB ClientHello over many segments and as one multi-buffer frame', async () => {
+    const big = clientHello('blocked.example', { before: [ext(0x0015, Buffer.alloc(16000))] });
+    expect(big.length - 5).toBeLessThanOrEqual(16384);
+    const cutsBig: number[] = [];
+    for (let o = 1448; o < big.length; o += 1448) cutsBig.push(o);
+    const r = await run(segmentFrames(big, cutsBig, { sport: 3001 }));
+    expect(r.packets.at(-1)!.verdict).toBe('DROP');
+    expect(r.packets.at(-1)!.event!.segments).toBe(cutsBig.length + 1);
+    // one jumbo frame: BPF_PROG_TEST_RUN builds a multi-buffer xdp_buff
+    const j = await run([tcpFrame({ sport: 3002, seq: 1, payload: big })]);
+    expect(j.packets[0].verdict).toBe('DROP');
+    expect(j.packets[0].sni).toBe('blocked.example');
+  });
+
+  it('rejects a record over 16 KB as a parse error', async () => {
+    const huge = clientHello('blocked.example', { before: [ext(0x0015, Buffer.alloc(16400))] });
+    const r = await run([tcpFrame({ sport: 3003, seq: 1, payload: huge })]);
+    expect(r.packets[0].verdict).toBe('PASS');
+    expect(r.counters.parse_errors).toBe(1);
+  });
+});
+
+describe('headers', () => {
+  const hello = clientHello('blocked.example');
+  const cases: [string, Parameters<typeof tcpFrame>[0]][] = [
+    ['IPv4', { sport: 4001, seq: 1 }],
+    ['IPv4 with 40 bytes of options (IHL 15)', { sport: 4002, seq: 1, ipOptions: 40 }],
+    ['IPv4 with 4 bytes of options', { sport: 4003, seq: 1, ipOptions: 4 }],
+    ['TCP with 40 bytes of options', { sport: 4004, seq: 1, tcpOptions: 40 }],
+    ['802.1Q', { sport: 4005, seq: 1, vlans: [100] }],
+    ['802.1ad + 802.1Q (QinQ)', { sport: 4006, seq: 1, vlans: [200, 100] }],
+    ['IPv6', { sport: 4007, seq: 1, v6: true }],
+    ['IPv6 + hop-by-hop + dest opts + routing', { sport: 4008, seq: 1, v6: true, v6ExtHeaders: [0, 60, 43] }],
+    ['IPv6 + fragment header (first fragment)', { sport: 4009, seq: 1, v6: true, v6ExtHeaders: [44] }],
+    ['IPv6 over QinQ', { sport: 4010, seq: 1, v6: true, vlans: [5, 6] }],
+  ];
+  for (const [name, o] of cases) {
+    it(`finds and blocks the SNI: ${name}`, async () => {
+      const r = await run([tcpFrame({ ...o, payload: hello })]);
+      expect(r.packets[0].sni).toBe('blocked.example');
+      expect(r.packets[0].verdict).toBe('DROP');
+    });
+  }
+
+  it('skips IPv4 non-first fragments without parsing', async () => {
+    const r = await run([tcpFrame({ sport: 4011, seq: 1, payload: hello, fragOffset: 0x2000 | 185 })]);
+    expect(r.packets[0].verdict).toBe('PASS');
+    expect(r.counters.watched).toBe(0);
+  });
+
+  it('watches only the configured ports', async () => {
+    const f = [tcpFrame({ sport: 4012, dport: 8443, seq: 1, payload: hello })];
+    const r1 = await run(f);
+    expect(r1.packets[0].verdict).toBe('PASS');
+    expect(r1.counters.clienthellos).toBe(0);
+    const r2 = await run(f, ['blocked.example'], { ports: '443,8443' });
+    expect(r2.packets[0].verdict).toBe('DROP');
+    const r3 = await run([tcpFrame({ sport: 4013, dport: 443, seq: 1, payload: hello })], ['blocked.example'], { ports: '8443' });
+    expect(r3.packets[0].verdict).toBe('PASS');
+  });
+
+  it('never blocks an exempt source (IPv4 and IPv6 prefixes)', async () => {
+    const f4 = [tcpFrame({ sport: 4014, seq: 1, payload: hello, src: '10.9.0.77' })];
+    const r = await run(f4, ['blocked.example'], { exempt: '10.9.0.0/24' });
+    expect(r.packets[0].verdict).toBe('PASS');
+    expect(r.packets[0].event!.verdict).toBe('exempt');
+    expect(r.counters.exempted).toBe(1);
+    const other = await run(f4, ['blocked.example'], { exempt: '10.9.1.0/24' });
+    expect(other.packets[0].verdict).toBe('DROP');
+    const f6 = [tcpFrame({ sport: 4015, seq: 1, payload: hello, v6: true, src: 'fd00:1::5' })];
+    const r6 = await run(f6, ['blocked.example'], { exempt: 'fd00:1::/32' });
+    expect(r6.packets[0].verdict).toBe('PASS');
+    expect(r6.counters.exempted).toBe(1);
+  });
+
+  it('sends the RST for IPv6 and keeps VLAN tags', async () => {
+    const r = await run([tcpFrame({ sport: 4016, seq: 77, ack: 99, payload: hello, v6: true, vlans: [100] })], ['blocked.example'], { rst: true });
+    expect(r.packets[0].verdict).toBe('TX');
+    const out = Buffer.from(r.packets[0].out!, 'hex');
+    expect(out.readUInt16BE(12)).toBe(0x8100);
+    const d = decode(out)!;
+    expect(d.v6).toBe(true);
+    expect(d.sport).toBe(443);
+    expect(d.dport).toBe(4016);
+    expect(d.seq).toBe(99);
+    expect(d.ack).toBe(77 + hello.length);
+    expect(d.flags).toBe(0x14);
+  });
+
+  it('ignores pure ACKs and server-to-client packets', async () => {
+    const r = await run([
+      tcpFrame({ sport: 4017, seq: 1, flags: TCP_ACK }),
+      tcpFrame({ sport: 443, dport: 4017, seq: 1, payload: hello }),
+    ]);
+    expect(r.packets.every((p) => p.verdict === 'PASS')).toBe(true);
+    expect(r.counters.watched).toBe(0);
+  });
+});
