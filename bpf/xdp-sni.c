@@ -364,43 +364,46 @@ static int parse_list_file(const char *file, int subdomains, struct parsed *p)
 
 		lineno++;
 		s[strcspn(s, "#\r\n")] = 0;
-		for (tok = strtok_r(s, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-			int sub = subdomains;
+		{
+			char *toks[64];
+			int nt = 0, k, line_sub = subdomains;
 
-			ntok++;
-			if (first && is_ip_token(tok)) {
-				hosts = 1;
-				first = 0;
+			for (tok = strtok_r(s, " \t", &save); tok && nt < 64; tok = strtok_r(NULL, " \t", &save))
+				toks[nt++] = tok;
+			if (nt == 0)
 				continue;
+			hosts = is_ip_token(toks[0]);
+			if (!hosts && nt == 2 && !strcmp(toks[1], "subdomains")) {
+				line_sub = 1;
+				nt = 1;
 			}
-			first = 0;
-			if (!hosts && ntok == 2 && !strcmp(tok, "subdomains")) {
-				/* "example.com subdomains" */
-				struct dom *d = p->dl.n ? &p->dl.v[p->dl.n - 1] : NULL;
-
-				if (d)
-					d->flags |= XSNI_DOM_SUBDOMAINS;
-				continue;
-			}
-			if (!hosts && ntok > 1) {
-				fprintf(stderr, "%s:%ld: unexpected text '%s' after the name\n",
-					file, lineno, tok);
-				p->bad++;
-				break;
-			}
-			if (hosts && skip_hosts_name(tok))
-				continue;
-			if (strlen(tok) > XSNI_NAME_MAX + 3 ||
-			    normalise_domain(tok, name, &sub, err, sizeof(err))) {
-				if (strlen(tok) > XSNI_NAME_MAX + 3)
-					snprintf(err, sizeof(err), "name longer than %d bytes",
-						 XSNI_NAME_MAX);
-				fprintf(stderr, "%s:%ld: bad domain '%.60s%s': %s\n", file,
-					lineno, tok, strlen(tok) > 60 ? "..." : "", err);
+			if (!hosts && nt > 1) {
+				fprintf(stderr, "%s:%ld: unexpected text '%s' after the name "
+					"(expected 'NAME', 'NAME subdomains' or 'IP NAME...')\n",
+					file, lineno, toks[1]);
 				p->bad++;
 				continue;
 			}
-			dl_add(&p->dl, name, sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, NULL);
+			for (k = hosts ? 1 : 0; k < nt; k++) {
+				int sub = line_sub;
+
+				tok = toks[k];
+				if (hosts && skip_hosts_name(tok))
+					continue;
+				if (strlen(tok) > XSNI_NAME_MAX + 3 ||
+				    normalise_domain(tok, name, &sub, err, sizeof(err))) {
+					if (strlen(tok) > XSNI_NAME_MAX + 3)
+						snprintf(err, sizeof(err), "name longer than %d bytes",
+							 XSNI_NAME_MAX);
+					fprintf(stderr, "%s:%ld: bad domain '%.60s%s': %s\n", file,
+						lineno, tok, strlen(tok) > 60 ? "..." : "", err);
+					p->bad++;
+					continue;
+				}
+				dl_add(&p->dl, name, sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, NULL);
+			}
+			(void)first;
+			(void)ntok;
 		}
 	}
 	free(line);

@@ -22,7 +22,7 @@
 #define XSNI_MAX_SEGMENTS  64       /* give up on a flow after this many */
 #define XSNI_PARSE_STEPS   4200     /* bpf_loop bound: > 16 KB / 4-byte ext */
 #define XSNI_FLOWS_MAX     16384    /* in-progress + blocked flows (LRU) */
-#define XSNI_DOMAINS_MAX   (2 * 1024 * 1024)
+#define XSNI_DOMAINS_MAX   (1024 * 1024)   /* 2^20: 1M names, 16 MB of buckets */
 #define XSNI_EXEMPT_MAX    4096
 #define XSNI_RINGBUF_SIZE  (256 * 1024)
 

@@ -1,0 +1,200 @@
+// The control tool against a private bpffs: domains, validation, import,
+// settings, status/stats, replay with the pinned list, verify, control socket.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { join } from 'node:path';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { createConnection } from 'node:net';
+import {
+  buildBpf, mountBpffs, runTool, toolEnv, tool, sniObj, passObj, replay, fixturesDir, tempDir, rmrf,
+} from './lib.js';
+
+let fs: Awaited<ReturnType<typeof mountBpffs>>;
+let env: Record<string, string>;
+let dir: string;
+beforeAll(async () => {
+  await buildBpf();
+  fs = await mountBpffs();
+  env = toolEnv(fs);
+  dir = tempDir('xsni-cli-');
+});
+afterAll(async () => {
+  await fs?.cleanup();
+  rmrf(dir);
+});
+
+const t = (...args: string[]) => runTool(args, env);
+const listed = async () => (await t('list')).stdout.trim().split('\n').filter(Boolean).map((l) => l.split('\t').slice(0, 2).join(' '));
+
+describe('xdp-sni tool', () => {
+  it('verify loads both objects through the verifier', async () => {
+    for (const o of [sniObj, passObj]) {
+      const r = await runTool(['verify', o]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/loaded: \d+ verified insns/);
+    }
+  });
+
+  it('verify fails on a file that is not an object', async () => {
+    const bad = join(dir, 'bad.o');
+    writeFileSync(bad, 'not elf');
+    expect((await runTool(['verify', bad])).code).not.toBe(0);
+  });
+
+  it('status says not loaded before anything is pinned', async () => {
+    const r = await t('status');
+    expect(r.code).toBe(3);
+  });
+
+  it('add, list, del', async () => {
+    expect((await t('add', 'WWW.Example.COM.')).code).toBe(0);
+    expect((await t('add', 'example.org', '--subdomains')).code).toBe(0);
+    expect((await t('add', '*.wild.example')).code).toBe(0);
+    expect(await listed()).toEqual(['www.example.com exact', 'example.org subdomains', 'wild.example subdomains']);
+    expect((await t('add', 'www.example.com', '--subdomains')).code).toBe(0);
+    expect(await listed()).toContain('www.example.com exact,subdomains');
+    expect((await t('del', 'www.example.com')).code).toBe(0);
+    expect(await listed()).toEqual(['example.org subdomains', 'wild.example subdomains']);
+    const r = await t('del', 'never-added.example');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not listed/);
+  });
+
+  const bad: [string, RegExp][] = [
+    ['bücher.example', /punycode/],
+    ['has space.example', /invalid character/],
+    ['a..b', /empty label/],
+    ['-lead.example', /starts with '-'/],
+    ['trail-.example', /ends with '-'/],
+    [`${'a'.repeat(64)}.example`, /longer than 63/],
+    [`${'abcdefghi.'.repeat(25)}abcd`, /253/],
+    ['', /empty/],
+    ['.', /empty/],
+    ['xn--', /punycode|ends with/],
+    ['semi;colon.example', /invalid character/],
+  ];
+  for (const [name, msg] of bad) {
+    it(`rejects '${name.length > 30 ? name.slice(0, 30) + '…' : name}' and changes nothing`, async () => {
+      const before = await listed();
+      const r = await t('add', '--', 'good-one.example', name);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(msg);
+      expect(await listed()).toEqual(before);
+    });
+  }
+
+  it('accepts punycode, digits, underscores and a 253-byte name', async () => {
+    const n253 = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    const r = await t('add', 'xn--bcher-kva.example', '_dmarc.x1.example', n253);
+    expect(r.code, r.stderr).toBe(0);
+    const l = await listed();
+    expect(l).toContain('xn--bcher-kva.example exact');
+    expect(l).toContain(`${n253} exact`);
+  });
+
+  it('import reports bad lines by number and imports nothing, unless --skip-bad', async () => {
+    const f = join(dir, 'hosts.txt');
+    writeFileSync(f, [
+      '# a hosts file',
+      '127.0.0.1 localhost',
+      '0.0.0.0 ads.example.net tracker.example.net # two names',
+      '',
+      'plain.example',
+      'sub.example subdomains',
+      '::1 ip6-localhost',
+      'bad..name',
+      '0.0.0.0 ok.example b@d.example',
+      '*.star.example',
+    ].join('\n'));
+    const before = await listed();
+    const r = await t('import', f);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/hosts\.txt:8: bad domain 'bad\.\.name'/);
+    expect(r.stderr).toMatch(/hosts\.txt:9: bad domain 'b@d\.example'/);
+    expect(r.stderr).not.toMatch(/:3:|:5:|:6:|:10:/);
+    expect(await listed()).toEqual(before);
+    const r2 = await t('import', f, '--skip-bad');
+    expect(r2.code, r2.stderr).toBe(0);
+    const l = await listed();
+    for (const e of ['ads.example.net exact', 'tracker.example.net exact', 'plain.example exact', 'sub.example subdomains', 'ok.example exact', 'star.example subdomains'])
+      expect(l).toContain(e);
+    expect(l.some((x) => x.startsWith('localhost'))).toBe(false);
+  });
+
+  it('mode, rst, ports and exemptions are stored in the pinned settings', async () => {
+    expect((await t('mode', 'monitor')).code).toBe(0);
+    expect((await t('rst', 'off')).code).toBe(0);
+    expect((await t('ports', '443,8443')).code).toBe(0);
+    expect((await t('exempt', 'add', '192.0.2.0/24')).code).toBe(0);
+    expect((await t('exempt', 'add', '2001:db8::/32')).code).toBe(0);
+    expect((await t('mode', 'sideways')).code).toBe(2);
+    expect((await t('ports', '0')).code).toBe(1);
+    expect((await t('exempt', 'add', '300.1.1.1')).code).toBe(1);
+    const s = JSON.parse((await t('status', '--json')).stdout);
+    expect(s).toMatchObject({ loaded: true, mode: 'monitor', rst: false, ports: '443,8443' });
+    expect(s.domains).toBeGreaterThan(5);
+    expect((await t('exempt', 'list')).stdout.trim().split('\n').sort()).toEqual(['192.0.2.0/24', '2001:db8::/32']);
+    expect((await t('exempt', 'del', '192.0.2.0/24')).code).toBe(0);
+    expect((await t('exempt', 'list')).stdout.trim()).toBe('2001:db8::/32');
+    await t('mode', 'block');
+    await t('rst', 'on');
+    await t('ports', '443');
+  });
+
+  it('stats prints every counter', async () => {
+    const s = JSON.parse((await t('stats', '--json')).stdout);
+    for (const k of ['packets', 'clienthellos', 'sni_found', 'sni_multiseg', 'blocked', 'exempted', 'parse_errors', 'given_up', 'events_lost'])
+      expect(s[k]).toBe(0);
+  });
+
+  it('replay uses the pinned blocklist when no --blocklist is given', async () => {
+    await t('add', 'www.example.com');
+    const r = await replay(join(fixturesDir, 'curl-www.pcap'), { env });
+    expect(r.packets.find((p) => p.event)!.verdict).toBe('DROP');
+    await t('del', 'www.example.com');
+    const r2 = await replay(join(fixturesDir, 'curl-www.pcap'), { env });
+    expect(r2.packets.find((p) => p.event)!.verdict).toBe('PASS');
+  });
+
+  it('replay prints a text line per packet and the mean time with --repeat', async () => {
+    const r = await execa(tool, ['replay', join(fixturesDir, 'curl-www.pcap'), '--repeat', '50', '--blocklist', '/dev/null'], { env: { ...process.env, ...env } });
+    const lines = String(r.stdout).split('\n');
+    expect(lines.filter((l) => /^\d+\t(PASS|DROP|TX)\t\d+\t[\d.]+ns/.test(l)).length).toBe(23);
+    expect(lines.some((l) => /sni=www\.example\.com verdict=pass/.test(l))).toBe(true);
+    expect(r.stdout).toMatch(/mean [\d.]+ ns per packet over 23 packets x 50 runs/);
+  });
+
+  it('has help for every subcommand', async () => {
+    for (const c of ['attach', 'detach', 'daemon', 'add', 'del', 'list', 'import', 'stats', 'status', 'mode', 'replay', 'verify', 'exempt', 'ports', 'rst']) {
+      const r = await runTool([c, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`usage: xdp-sni ${c}`));
+    }
+  });
+
+  it('the daemon serves the control socket and adopts the pinned state', async () => {
+    const sock = join(dir, 'ctl.sock');
+    const d = execa(tool, ['daemon', '--socket', sock, '--syslog-socket', join(dir, 'nolog')], { env: { ...process.env, ...env }, reject: false });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+      const ask = (line: string) => new Promise<string>((resolve, reject) => {
+        let out = '';
+        const c = createConnection(sock, () => c.write(line + '\n'));
+        c.on('data', (b) => (out += b));
+        c.on('end', () => resolve(out));
+        c.on('error', reject);
+      });
+      expect(await ask('ping')).toMatch(/pong/);
+      expect(await ask('add live.example subdomains')).toMatch(/added live\.example \(subdomains\)[\s\S]*rc=0/);
+      expect(await listed()).toContain('live.example subdomains');
+      expect(await ask('add bad..example')).toMatch(/rc=1/);
+      expect(await ask('del live.example')).toMatch(/rc=0/);
+      expect(await ask('status')).toMatch(/mode\s+block/);
+      expect(await ask('bogus')).toMatch(/rc=2/);
+    } finally {
+      d.kill('SIGTERM');
+      await d;
+    }
+    expect(readFileSync(join(fs.stateDir, 'domains.list'), 'utf8')).not.toMatch(/live\.example/);
+  });
+});
