@@ -2,14 +2,22 @@
 // kernel-config/ fragments.
 //  - debian mode: resolve the suite's kernel package, fetch it, and check its
 //    shipped /boot/config-* against the fragments.
-//  - source mode: see build/kernel/ (built from linux-source).
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+//  - source mode: build the kernel from Debian's linux-source-<ver> with the
+//    fragments merged over x86_64_defconfig + kvm_guest.config, and ship it
+//    as kernel.tar (boot/ + usr/lib/modules/) for the rootfs stage. The
+//    heavy lifting is in build/kernel/source/.
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { download, privateApt, showField, sourcesFor } from '../apt/private-apt.js';
 import { checkFragments, formatMismatches, formatOverrides, serializeKconfig } from '../kernel/index.js';
+import { assembleConfig } from '../kernel/source/assemble.js';
+import { buildDirs, compileKernel, installAndPack, kernelRelease, makeArgs, reproducibleEnv, toolchainVersions } from '../kernel/source/compile.js';
+import { fetchKernelSource } from '../kernel/source/fetch.js';
+import { fmtDuration } from '../kernel/source/progress.js';
 import { run } from '../lib/exec.js';
-import { hashFile, hashPaths } from '../lib/hash.js';
-import type { Stage } from '../runner/stage.js';
+import { hashFile, hashPaths, hashValue, sha256 } from '../lib/hash.js';
+import { safeRemove } from '../runner/fs-safe.js';
+import type { Stage, StageContext } from '../runner/stage.js';
 
 export interface KernelOutput extends Record<string, unknown> {
   mode: 'debian' | 'source';
@@ -21,14 +29,21 @@ export interface KernelOutput extends Record<string, unknown> {
   config: string;
   /** The merged options the fragments ask for. */
   requested: string;
+  /**
+   * Source mode: tarball in the cache entry holding boot/vmlinuz-<rel>,
+   * boot/config-<rel>, boot/System.map-<rel> and usr/lib/modules/<rel>/
+   * (owner root, mtime SOURCE_DATE_EPOCH), to unpack into the rootfs.
+   */
+  tarball?: string;
 }
 
 export const kernel: Stage<KernelOutput> = {
   name: 'kernel',
   description: 'kernel-config fragments merged and checked; the kernel package resolved',
   deps: ['doctor'],
-  inputs(c) {
+  async inputs(c) {
     return {
+      toolchain: c.kernel.mode === 'source' ? await toolchainVersions() : undefined,
       mode: c.kernel.mode,
       package: c.kernel.package,
       fragments: c.kernel.fragments,
@@ -39,7 +54,8 @@ export const kernel: Stage<KernelOutput> = {
   },
   async run(ctx) {
     const { config: c, log } = ctx;
-    if (c.kernel.mode !== 'debian') throw new Error(`kernel mode "${c.kernel.mode}" is not implemented yet; use "debian"`);
+    if (c.kernel.mode === 'source') return runSource(ctx);
+    if (c.kernel.mode !== 'debian') throw new Error(`unknown kernel mode "${c.kernel.mode}"`);
     const apt = await privateApt(c, log);
     // linux-image-amd64 is a metapackage: its Depends names the real one.
     let pkg = c.kernel.package;
@@ -69,3 +85,79 @@ export const kernel: Stage<KernelOutput> = {
     return { mode: 'debian', package: pkg, version, release, config: 'config', requested: 'requested.config' };
   },
 };
+
+/**
+ * Source mode. Outside the stage entry, in the cache:
+ *   kernel-src/<ver>/     the unpacked linux-source tree (fetch.ts)
+ *   kernel-build/<ver>/   the O= build dir; an interrupted compile resumes
+ *   kernel-out/<key>/     kernel.tar + config, keyed by hash(source version,
+ *                         resolved .config, toolchain versions, this recipe)
+ * so that a rerun whose stage key changed (e.g. code edits) but whose
+ * resolved config did not reuses the compiled kernel.
+ */
+async function runSource(ctx: StageContext): Promise<KernelOutput> {
+  const { config: c, log } = ctx;
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const src = await fetchKernelSource(c, log);
+  const dirs = buildDirs(c.cacheDir, src.version);
+  mkdirSync(dirs.obj, { recursive: true });
+  const env = reproducibleEnv(c.sourceDateEpoch);
+
+  const asm = await assembleConfig({
+    tree: src.tree,
+    objDir: dirs.obj,
+    fragmentsDir: join(c.repoRoot, 'kernel-config'),
+    order: c.kernel.fragments,
+    makeArgs: makeArgs(dirs.obj),
+    env,
+    log,
+  });
+  writeFileSync(join(ctx.outDir, 'config'), asm.resolvedText);
+  writeFileSync(join(ctx.outDir, 'requested.config'), serializeKconfig(new Map([...asm.assembly.requested].map(([k, v]) => [k, v.value]))));
+
+  const toolchain = await toolchainVersions();
+  const recipe = hashPaths([join(c.repoRoot, 'build', 'kernel', 'source', 'compile.ts')], c.repoRoot);
+  const key = hashValue({ package: src.package, version: src.version, debSha256: src.debSha256, config: sha256(asm.resolvedText), toolchain, recipe, sourceDateEpoch: c.sourceDateEpoch });
+  log.line(`kernel build key ${key} = hash(${src.package} ${src.version}, resolved .config ${sha256(asm.resolvedText).slice(0, 12)}, ${Object.values(toolchain).join(' | ')})`);
+  const outDir = join(c.cacheDir, 'kernel-out', key.slice(0, 32));
+
+  let built: { release: string; seconds?: number; objects?: number };
+  if (existsSync(join(outDir, 'build.json'))) {
+    built = JSON.parse(readFileSync(join(outDir, 'build.json'), 'utf8'));
+    log.line(`reusing the compiled kernel ${built.release} from ${outDir}`);
+    print(`kernel: reusing compiled kernel ${built.release} (same source, config and toolchain)`);
+  } else {
+    const comp = await compileKernel({ tree: src.tree, dirs, env, resolved: asm.resolved, configSha256: sha256(asm.resolvedText), log, print });
+    const release = await kernelRelease(src.tree, dirs.obj, log, env);
+    const tmp = join(c.cacheDir, 'kernel-out', `.tmp-${key.slice(0, 16)}-${process.pid}`);
+    safeRemove(tmp);
+    mkdirSync(tmp, { recursive: true });
+    try {
+      await installAndPack({ tree: src.tree, objDir: dirs.obj, release, env, staging: join(tmp, 'staging'), tarball: join(tmp, 'kernel.tar'), sourceDateEpoch: c.sourceDateEpoch, log });
+      const modulesBytes = Number((await run(log, 'du', ['-sb', join(tmp, 'staging', 'usr', 'lib', 'modules', release)], { capture: true })).split('\t')[0]);
+      const bzImageBytes = statSync(join(tmp, 'staging', 'boot', `vmlinuz-${release}`)).size;
+      safeRemove(join(tmp, 'staging'));
+      copyFileSync(join(dirs.obj, '.config'), join(tmp, 'config'));
+      built = { release, seconds: comp.seconds, objects: comp.objects };
+      const stats = { ...built, resumedFrom: comp.resumedFrom, bzImageBytes, modulesBytes, tarBytes: statSync(join(tmp, 'kernel.tar')).size, package: src.package, version: src.version, toolchain };
+      writeFileSync(join(tmp, 'build.json'), `${JSON.stringify(stats, null, 2)}\n`);
+      safeRemove(outDir);
+      renameSync(tmp, outDir);
+    } catch (err) {
+      safeRemove(tmp);
+      throw err;
+    }
+  }
+  // The stage entry gets its own name for the same bytes (hard link, or a copy across file systems).
+  try {
+    linkSync(join(outDir, 'kernel.tar'), join(ctx.outDir, 'kernel.tar'));
+  } catch {
+    copyFileSync(join(outDir, 'kernel.tar'), join(ctx.outDir, 'kernel.tar'));
+  }
+  const stats = JSON.parse(readFileSync(join(outDir, 'build.json'), 'utf8'));
+  writeFileSync(join(ctx.outDir, 'build.json'), `${JSON.stringify(stats, null, 2)}\n`);
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  log.line(`kernel ${built.release}: bzImage ${mb(stats.bzImageBytes)}, modules ${mb(stats.modulesBytes)} (stripped), kernel.tar ${mb(stats.tarBytes)}; compiled in ${fmtDuration(stats.seconds * 1000)}, ${stats.objects} objects`);
+  log.line(`sha256 kernel.tar ${await hashFile(join(ctx.outDir, 'kernel.tar'))}`);
+  return { mode: 'source', package: '', version: src.version, release: built.release, config: 'config', requested: 'requested.config', tarball: 'kernel.tar' };
+}

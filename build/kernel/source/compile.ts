@@ -1,0 +1,186 @@
+// Source mode, steps 3-4: compile bzImage + modules in the O= build dir
+// (outside the stage entry, so an interrupted compile resumes), then install
+// them into a staging tree and pack it as a deterministic kernel.tar:
+//   boot/vmlinuz-<rel>  boot/config-<rel>  boot/System.map-<rel>
+//   usr/lib/modules/<rel>/...   (stripped, with depmod's modules.* files)
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { run, type Log } from '../../lib/exec.js';
+import { countObjects, estimateFromKbuild, fmtDuration, startTicker, type Estimate } from './progress.js';
+import type { KconfigValue } from '../kconfig.js';
+import { probe } from '../../lib/exec.js';
+
+/** Appended to the kernel release: 6.12.117-xdpfire. */
+export const LOCALVERSION = '-xdpfire';
+
+export interface KernelBuildDirs {
+  /** <cacheDir>/kernel-build/<version>/ */
+  root: string;
+  /** The O= dir. */
+  obj: string;
+  /** Object count of the last complete build (for the progress estimate). */
+  stats: string;
+}
+
+export function buildDirs(cacheDir: string, version: string): KernelBuildDirs {
+  const root = join(cacheDir, 'kernel-build', version);
+  return { root, obj: join(root, 'obj'), stats: join(root, 'last-build.json') };
+}
+
+/** Environment for a reproducible kernel (no date, user or host of this machine). */
+export function reproducibleEnv(sourceDateEpoch: number): Record<string, string> {
+  return {
+    KBUILD_BUILD_TIMESTAMP: new Date(sourceDateEpoch * 1000).toUTCString(),
+    KBUILD_BUILD_USER: 'xdpfire',
+    KBUILD_BUILD_HOST: 'xdpfire',
+    KBUILD_BUILD_VERSION: '1',
+    LC_ALL: 'C',
+    TZ: 'UTC',
+  };
+}
+
+export function makeArgs(objDir: string): string[] {
+  return [`O=${objDir}`, 'ARCH=x86_64', `LOCALVERSION=${LOCALVERSION}`];
+}
+
+/** gcc, ld and pahole versions: part of the kernel's cache key. */
+export async function toolchainVersions(): Promise<Record<string, string>> {
+  const first = async (cmd: string, args: string[]) => {
+    const r = await probe(cmd, args);
+    return r.ok ? r.stdout.split('\n')[0] : 'absent';
+  };
+  return {
+    gcc: await first('gcc', ['--version']),
+    ld: await first('ld', ['--version']),
+    pahole: await first('pahole', ['--version']),
+    make: await first('make', ['--version']),
+  };
+}
+
+interface LastBuild {
+  objects: number;
+  seconds: number;
+  configSha256: string;
+}
+
+export function estimateTotal(dirs: KernelBuildDirs, tree: string, resolved: ReadonlyMap<string, KconfigValue>): Estimate {
+  if (existsSync(dirs.stats)) {
+    try {
+      const last = JSON.parse(readFileSync(dirs.stats, 'utf8')) as LastBuild;
+      if (last.objects > 0) return { total: last.objects, source: 'previous build' };
+    } catch {
+      /* fall through */
+    }
+  }
+  return { total: estimateFromKbuild(tree, resolved), source: 'Kbuild makefiles' };
+}
+
+export interface CompileOptions {
+  tree: string;
+  dirs: KernelBuildDirs;
+  env: Record<string, string>;
+  resolved: ReadonlyMap<string, KconfigValue>;
+  configSha256: string;
+  log: Log;
+  /** Where progress lines also go (stdout). */
+  print: (line: string) => void;
+  jobs?: number;
+  everyMs?: number;
+}
+
+export interface CompileResult {
+  seconds: number;
+  objects: number;
+  /** Objects present before this run (a resumed build). */
+  resumedFrom: number;
+  estimate: Estimate;
+}
+
+export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
+  const jobs = o.jobs ?? cpus().length;
+  const estimate = estimateTotal(o.dirs, o.tree, o.resolved);
+  const resumedFrom = countObjects(o.dirs.obj);
+  const head = `kernel: compiling bzImage + modules with -j${jobs}; ${resumedFrom} objects already in ${o.dirs.obj}; total ~${estimate.total} (estimated from ${estimate.source})`;
+  o.log.line(head);
+  o.print(head);
+  const report = (line: string) => {
+    o.log.line(line);
+    o.print(line);
+  };
+  const ticker = startTicker(o.dirs.obj, estimate, report, o.everyMs);
+  const started = Date.now();
+  try {
+    await run(o.log, 'make', ['-C', o.tree, ...makeArgs(o.dirs.obj), `-j${jobs}`, 'bzImage', 'modules'], { env: o.env });
+  } finally {
+    ticker.stop();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const objects = countObjects(o.dirs.obj);
+  report(`kernel: compiled, ${objects} objects, ${fmtDuration(seconds * 1000)} (-j${jobs}${resumedFrom ? `, resumed from ${resumedFrom}` : ''})`);
+  const last: LastBuild = { objects, seconds, configSha256: o.configSha256 };
+  writeFileSync(o.dirs.stats, `${JSON.stringify(last, null, 2)}\n`);
+  return { seconds, objects, resumedFrom, estimate };
+}
+
+export async function kernelRelease(tree: string, objDir: string, log: Log, env: Record<string, string>): Promise<string> {
+  const out = await run(log, 'make', ['-s', '-C', tree, ...makeArgs(objDir), 'kernelrelease'], { env, capture: true });
+  const rel = out.trim().split('\n').pop()!.trim();
+  if (!/^\d+\.\d+[\w.+-]*$/.test(rel)) throw new Error(`make kernelrelease printed "${out.trim()}"`);
+  return rel;
+}
+
+/**
+ * Install into `staging` (must not exist) and pack `tarball`. Returns the
+ * list of top-level entries packed.
+ */
+export async function installAndPack(o: {
+  tree: string;
+  objDir: string;
+  release: string;
+  env: Record<string, string>;
+  staging: string;
+  tarball: string;
+  sourceDateEpoch: number;
+  log: Log;
+}): Promise<string[]> {
+  const { staging, release: rel } = o;
+  mkdirSync(join(staging, 'boot'), { recursive: true });
+  copyFileSync(join(o.objDir, 'arch/x86/boot/bzImage'), join(staging, 'boot', `vmlinuz-${rel}`));
+  copyFileSync(join(o.objDir, '.config'), join(staging, 'boot', `config-${rel}`));
+  copyFileSync(join(o.objDir, 'System.map'), join(staging, 'boot', `System.map-${rel}`));
+  // modules_install + depmod -b <staging> into <staging>/lib/modules/<rel>
+  // (the host's depmod knows lib/modules), then moved to usr/lib/modules
+  // where trixie (merged /usr) keeps them.
+  await run(o.log, 'make', ['-C', o.tree, ...makeArgs(o.objDir), `INSTALL_MOD_PATH=${staging}`, 'INSTALL_MOD_STRIP=1', 'DEPMOD=/sbin/depmod', 'modules_install'], { env: o.env });
+  const modDir = join(staging, 'lib', 'modules', rel);
+  if (!existsSync(join(modDir, 'modules.dep'))) throw new Error(`modules_install left no ${modDir}/modules.dep (depmod did not run?)`);
+  for (const link of ['build', 'source']) {
+    const p = join(modDir, link);
+    if (existsSync(p) || isSymlink(p)) rmSync(p, { recursive: true, force: true });
+  }
+  mkdirSync(join(staging, 'usr', 'lib', 'modules'), { recursive: true });
+  renameSync(modDir, join(staging, 'usr', 'lib', 'modules', rel));
+  rmSync(join(staging, 'lib'), { recursive: true, force: true });
+  const entries = [`boot/vmlinuz-${rel}`, `boot/config-${rel}`, `boot/System.map-${rel}`, `usr/lib/modules/${rel}`];
+  await run(o.log, 'tar', [
+    '--create',
+    '--file', o.tarball,
+    '--format=gnu',
+    '--sort=name',
+    '--owner=0', '--group=0', '--numeric-owner',
+    `--mtime=@${o.sourceDateEpoch}`,
+    '--mode=go-w',
+    '-C', staging,
+    ...entries,
+  ], { env: { LC_ALL: 'C' } });
+  return entries;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
