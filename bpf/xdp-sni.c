@@ -1407,6 +1407,9 @@ static int pcap_rd_next(struct pcap_rd *r)
 	return 1;
 }
 
+#define REPLAY_RING  (1u << 20)
+#define REPLAY_CHUNK 3000
+
 struct replay_ev {
 	int n;
 	struct xsni_event ev;
@@ -1488,12 +1491,12 @@ static int cmd_replay(int argc, char **argv, FILE *o)
 	is_sni_prog = m != NULL;
 	if (is_sni_prog) {
 		struct bpf_map *ev = bpf_object__find_map_by_name(obj, XSNI_MAP_EVENTS);
-		/* with --repeat every timed run emits an event: make room */
-		__u32 sz = XSNI_RINGBUF_SIZE;
-
-		while (opt.repeat > 0 && sz < (__u32)opt.repeat * 320u && sz < (1u << 30))
-			sz <<= 1;
-		bpf_map__set_max_entries(ev, sz);
+		/* with --repeat every timed run emits an event; the timed runs are
+		 * done in chunks that fit a 1 MB ring buffer, drained in between,
+		 * so every event takes the real (successful) path and the ring
+		 * stays cache-sized, as it does with a daemon reading it */
+		if (opt.repeat > 0)
+			bpf_map__set_max_entries(ev, REPLAY_RING);
 		/* the current blocklist, unless one was given */
 		if (!opt.blocklist[0]) {
 			int dfd = pinned_fd(XSNI_MAP_DOMAINS);
@@ -1512,7 +1515,7 @@ static int cmd_replay(int argc, char **argv, FILE *o)
 		set_fd = bpf_map__fd(m);
 		cnt_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, XSNI_MAP_COUNTERS));
 		default_settings(&s);
-		s.flags = XSNI_SET_LOG_ALL;
+		s.flags = getenv("XDP_SNI_REPLAY_NOLOG") ? 0 : XSNI_SET_LOG_ALL;
 		if (opt.rst == 1)
 			s.flags |= XSNI_SET_RST;
 		if (opt.mode[0])
@@ -1580,12 +1583,26 @@ static int cmd_replay(int argc, char **argv, FILE *o)
 				s.flags |= XSNI_SET_DRY;
 				bpf_map_update_elem(set_fd, &zero, &s, 0);
 			}
-			tt.data_in = pr.buf;
-			tt.data_size_in = pr.caplen;
-			tt.repeat = opt.repeat;
-			if (bpf_prog_test_run_opts(prog_fd, &tt))
-				die("BPF_PROG_TEST_RUN failed on packet %d: %s", idx, strerror(errno));
-			ns = tt.duration;
+			{
+				int left = opt.repeat;
+				double tot = 0;
+
+				while (left > 0) {
+					int chunk = left < REPLAY_CHUNK ? left : REPLAY_CHUNK;
+
+					tt.data_in = pr.buf;
+					tt.data_size_in = pr.caplen;
+					tt.repeat = chunk;
+					if (bpf_prog_test_run_opts(prog_fd, &tt))
+						die("BPF_PROG_TEST_RUN failed on packet %d: %s", idx,
+						    strerror(errno));
+					tot += (double)tt.duration * chunk;
+					left -= chunk;
+					if (rb)
+						ring_buffer__consume(rb);
+				}
+				ns = tot / opt.repeat;
+			}
 			ns_sum += ns;
 			if (is_sni_prog) {
 				s.flags &= ~XSNI_SET_DRY;

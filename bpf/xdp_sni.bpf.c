@@ -137,6 +137,25 @@ static __always_inline __u32 field_size(__u8 ph)
 #define STOP(p, r) return (r)
 #define RES_CH_SEEN 0x100   /* flag: a ClientHello handshake header was read */
 
+/* Read len (1..8) bytes at packet offset off into dst[8]: straight from
+ * the linear area when it holds 8 bytes there, else with the helper
+ * (paged fragments of a multi-buffer frame, or the very end). */
+static __always_inline int rd(struct xdp_md *ctx, __u32 off, __u8 *dst, __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+
+	if (off < 0x3ff0) {
+		__u8 *p = data + off;
+
+		if ((void *)(p + 8) <= end) {
+			__builtin_memcpy(dst, p, 8);
+			return 0;
+		}
+	}
+	return bpf_xdp_load_bytes(ctx, off, dst, len);
+}
+
 /* One parser step: consume one field (or a run of name bytes).
  * A global function, so the verifier checks it once, not once per caller
  * state. Returns RES_CONT to go on, or the RES_* that stops the loop. */
@@ -183,7 +202,7 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		STOP(p, RES_ERR);
 
 	if (st->carry_len == 0 && avail >= fs) {
-		if (bpf_xdp_load_bytes(ctx, poff, b, fs))
+		if (rd(ctx, poff, b, fs))
 			STOP(p, RES_ERR);
 		cur += fs;
 	} else {
@@ -320,15 +339,22 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 	return flags;
 }
 
+/* four parser steps per bpf_loop iteration: fewer indirect calls */
 static long parse_cb(__u32 idx, void *data)
 {
 	struct pstate *ps = data;
-	int r = xsni_parse_step(ps->ctx, ps->st, &ps->a);
+	int k, r = RES_CONT;
 
-	if (r & RES_CH_SEEN) {
-		if (ps->cnt)
-			CNT(ps->cnt, XSNI_CNT_CLIENTHELLOS);
-		r &= ~RES_CH_SEEN;
+#pragma unroll
+	for (k = 0; k < 4; k++) {
+		r = xsni_parse_step(ps->ctx, ps->st, &ps->a);
+		if (r & RES_CH_SEEN) {
+			if (ps->cnt)
+				CNT(ps->cnt, XSNI_CNT_CLIENTHELLOS);
+			r &= ~RES_CH_SEEN;
+		}
+		if (r != RES_CONT)
+			break;
 	}
 	if (r == RES_CONT)
 		return 0;
@@ -346,17 +372,11 @@ struct mstate {
 
 /* Walk the name right to left: lowercase it, hash it, and at each '.' look
  * up the hash of the parent domain to the right of it. */
-static long match_step(__u32 i, void *data)
+static __always_inline void match_char(struct mstate *m, struct xsni_flow *st, __u32 i)
 {
-	struct mstate *m = data;
-	struct xsni_flow *st = m->st;
-	__u32 pos;
-	__u8 c;
+	__u32 pos = (m->len - 1 - i) & 0xff;
+	__u8 c = st->name[pos];
 
-	if (!st || i >= m->len)
-		return 1;
-	pos = (m->len - 1 - i) & 0xff;
-	c = st->name[pos];
 	if (c >= 'A' && c <= 'Z') {
 		c |= 0x20;
 		st->name[pos] = c;
@@ -369,6 +389,23 @@ static long match_step(__u32 i, void *data)
 			m->matched = 1;
 	}
 	m->h = XSNI_HASH_STEP(m->h, c);
+}
+
+/* eight characters per bpf_loop iteration */
+static long match_step(__u32 i, void *data)
+{
+	struct mstate *m = data;
+	struct xsni_flow *st = m->st;
+	int k;
+
+	if (!st)
+		return 1;
+#pragma unroll
+	for (k = 0; k < 8; k++) {
+		if (i * 8 + k >= m->len)
+			return 1;
+		match_char(m, st, i * 8 + k);
+	}
 	return 0;
 }
 
@@ -676,7 +713,7 @@ int xdp_sni(struct xdp_md *ctx)
 	ps.a.scan = 0;
 	ps.res = RES_ERR;
 	ps.cnt = cnt;
-	bpf_loop(XSNI_PARSE_STEPS, parse_cb, &ps, 0);
+	bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
 	st->segments++;
 
 	if (ps.res == RES_MORE) {
@@ -726,17 +763,11 @@ int xdp_sni(struct xdp_md *ctx)
 		if (st->segments > 1)
 			CNT(cnt, XSNI_CNT_SNI_MULTISEG);
 
-		/* rest of the extensions in this segment: ECH? duplicate SNI? */
-		ps.a.scan = 1;
-		ps.res = RES_DONE;
-		bpf_loop(XSNI_PARSE_STEPS, parse_cb, &ps, 0);
-		if (ps.res == RES_DUP || ps.res == RES_ERR)
-			CNT(cnt, XSNI_CNT_PARSE_ERRORS);
 
 		m.st = st;
 		m.len = len;
 		m.h = XSNI_HASH_INIT;
-		bpf_loop(XSNI_NAME_MAX, match_step, &m, 0);
+		bpf_loop((XSNI_NAME_MAX + 7) / 8, match_step, &m, 0);
 		h = m.h;
 		if (!m.matched) {
 			d = bpf_map_lookup_elem(&xsni_domains, &h);
@@ -770,6 +801,14 @@ int xdp_sni(struct xdp_md *ctx)
 
 		/* the verdict is decided; the event is best effort */
 		if (m.matched || (set->flags & XSNI_SET_LOG_ALL)) {
+			/* for the event: the rest of the extensions in this
+			 * segment (ECH present? a second server_name?) */
+			ps.a.scan = 1;
+			ps.res = RES_DONE;
+			bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
+			if (ps.res == RES_DUP || ps.res == RES_ERR)
+				CNT(cnt, XSNI_CNT_PARSE_ERRORS);
+
 			ev = bpf_ringbuf_reserve(&xsni_events, sizeof(*ev), 0);
 			if (ev) {
 				ev->ts_ns = bpf_ktime_get_ns();
