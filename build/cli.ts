@@ -1,9 +1,9 @@
 // xdpfire: the command line of the build. See README.md.
-import { execaSync } from 'execa';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isoFileName, loadBuildConfig, REPO_ROOT, type BuildConfig, type Overrides } from './config/profile.js';
+import { defaultSourceDateEpoch } from './config/epoch.js';
 import { ensureHostTools, type ToolGroup } from './doctor/doctor.js';
 import { fileLog } from './lib/exec.js';
 import { hashFile } from './lib/hash.js';
@@ -30,20 +30,12 @@ options (build, config):
   --mirror URL             Debian archive (default: from the host's apt sources)
   --security-mirror URL    Debian security archive (default: from the host's apt sources)
   --kernel-mode MODE       debian | source
-  --source-date-epoch N    timestamp for reproducible output (default: $SOURCE_DATE_EPOCH, else the last commit's time)
+  --source-date-epoch N    timestamp for reproducible output (default: $SOURCE_DATE_EPOCH, else the time of the last commit that changed the image's inputs)
   --force STAGES           rerun these stages even if cached (comma-separated, or "all")
   --qa                     also run the qa stage (QEMU boots of the ISO)
 options (doctor):
   --for GROUPS             build,test (default build)
 `;
-
-function lastCommitTime(): number {
-  try {
-    return Number(execaSync('git', ['-C', REPO_ROOT, 'log', '-1', '--format=%ct']).stdout.trim()) || 0;
-  } catch {
-    return 0;
-  }
-}
 
 function parseStages(v: string | undefined, flag: string): Set<StageName> {
   if (!v) return new Set();
@@ -109,15 +101,15 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (cmd) {
     case 'build':
-      return build(loadBuildConfig(overrides, lastCommitTime), parseStages(values.force, '--force'), !!values.qa);
+      return build(loadBuildConfig(overrides, defaultSourceDateEpoch), parseStages(values.force, '--force'), !!values.qa);
     case 'config':
-      console.log(JSON.stringify(loadBuildConfig(overrides, lastCommitTime), null, 2));
+      console.log(JSON.stringify(loadBuildConfig(overrides, defaultSourceDateEpoch), null, 2));
       return 0;
     case 'stages':
       for (const s of PIPELINE) console.log(`${s.name.padEnd(9)} ${s.description}`);
       return 0;
     case 'boot': {
-      const c = loadBuildConfig(overrides, lastCommitTime);
+      const c = loadBuildConfig(overrides, defaultSourceDateEpoch);
       const fw = values.firmware ?? 'bios';
       if (fw !== 'bios' && fw !== 'uefi') throw new InvalidFileError('--firmware', ['must be bios or uefi']);
       const isoPath = values.iso ?? join(c.outDir, isoFileName(c));

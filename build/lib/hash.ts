@@ -1,6 +1,6 @@
 // Content hashing for the stage cache: strings, JSON values, files and trees.
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 export function sha256(data: string | Buffer): string {
@@ -41,20 +41,33 @@ export function listFiles(root: string, skip: string[] = ['node_modules', '.git'
  * Hash of a set of files and directories: each file's path (relative to
  * `base`), executable bit and content. Missing paths hash as "absent".
  */
-export function hashPaths(paths: string[], base: string): string {
+export function hashPaths(paths: string[], base: string, skip?: string[]): string {
   const h = createHash('sha256');
   for (const p of paths) {
     let files: string[];
     try {
-      files = listFiles(p);
+      files = listFiles(p, skip);
     } catch {
       h.update(`absent ${relative(base, p)}\n`);
       continue;
     }
     for (const f of files) {
       const mode = statSync(f).mode & 0o111 ? 'x' : '-';
-      h.update(`${relative(base, f)} ${mode} ${sha256(readFileSync(f))}\n`);
+      h.update(`${relative(base, f)} ${mode} ${hashFileSync(f)}\n`);
     }
+  }
+  return h.digest('hex');
+}
+
+/** sha256 of a file, read in chunks (outputs can be larger than a Buffer). */
+export function hashFileSync(file: string): string {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(4 << 20);
+  const fd = openSync(file, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
   }
   return h.digest('hex');
 }

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { BuildConfig } from '../config/profile.js';
 import { fileLog } from '../lib/exec.js';
-import { hashValue } from '../lib/hash.js';
+import { hashPaths, hashValue } from '../lib/hash.js';
 import { removeStaleTemps, safeRemove } from './fs-safe.js';
 import type { Stage, StageName, StageResult } from './stage.js';
 
@@ -51,9 +51,21 @@ export function summaryTable(reports: StageReport[]): string {
   return rows.map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-/** The cache key of a stage, given the keys of the stages it depends on. */
-export async function stageKey(stage: Stage, config: BuildConfig, depKeys: string[]): Promise<string> {
-  return hashValue({ stage: stage.name, inputs: await stage.inputs(config), deps: depKeys });
+/**
+ * The cache key of a stage, given the output digests of the stages it
+ * depends on. Keying on what a dependency produced (not on its own key) means
+ * a dependency that reran but produced the same bytes does not invalidate
+ * the stages after it.
+ */
+export async function stageKey(stage: Stage, config: BuildConfig, depDigests: string[]): Promise<string> {
+  return hashValue({ stage: stage.name, inputs: await stage.inputs(config), deps: depDigests });
+}
+
+const DIGEST_FILE = 'digest';
+
+/** Hash of everything a stage wrote (result.json included), stored beside it. */
+function digestOf(dir: string): string {
+  return hashPaths([dir], dir, []);
 }
 
 export async function runStages(stages: Stage[], config: BuildConfig, opts: RunOptions): Promise<PipelineResult> {
@@ -97,7 +109,7 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
       const logFile = join(opts.logDir, `${stage.name}.log`);
       let key: string;
       try {
-        key = await stageKey(stage, config, stage.deps.map((d) => results[d]!.key));
+        key = await stageKey(stage, config, stage.deps.map((d) => results[d]!.digest));
       } catch (err) {
         const r: StageReport = { stage: stage.name, state: 'failed', seconds: 0, error: (err as Error).message };
         reports.push(r);
@@ -109,9 +121,10 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
       mkdirSync(stageDir, { recursive: true });
       removeStaleTemps(stageDir);
 
-      if (!opts.force?.has(stage.name) && existsSync(join(entry, 'result.json'))) {
+      if (!opts.force?.has(stage.name) && existsSync(join(entry, DIGEST_FILE))) {
         const data = JSON.parse(readFileSync(join(entry, 'result.json'), 'utf8'));
-        results[stage.name] = { stage: stage.name, key, dir: entry, data };
+        const digest = readFileSync(join(entry, DIGEST_FILE), 'utf8').trim();
+        results[stage.name] = { stage: stage.name, key, digest, dir: entry, data };
         const r: StageReport = { stage: stage.name, state: 'cached', seconds: (Date.now() - started) / 1000, key, log: logFile };
         reports.push(r);
         print(progressLine(n, stages.length, r));
@@ -131,11 +144,14 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
       try {
         const data = await stage.run({ config, log, deps: results, outDir: tmpOut, tmpDir: tmpScratch });
         writeFileSync(join(tmpOut, 'result.json'), `${JSON.stringify(data, null, 2)}\n`);
+        const digest = digestOf(tmpOut);
+        // The digest file is written last: an entry without it is incomplete.
+        writeFileSync(join(tmpOut, DIGEST_FILE), `${digest}\n`);
         safeRemove(entry);
         renameSync(tmpOut, entry);
         safeRemove(tmpScratch);
         currentTmp = [];
-        results[stage.name] = { stage: stage.name, key, dir: entry, data };
+        results[stage.name] = { stage: stage.name, key, digest, dir: entry, data };
         const r: StageReport = { stage: stage.name, state: 'done', seconds: (Date.now() - started) / 1000, key, log: logFile };
         reports.push(r);
         log.line(`# done in ${fmtSeconds(r.seconds)}`);

@@ -10,6 +10,8 @@ export type StageName = (typeof STAGE_NAMES)[number];
 export interface StageResult<T = Record<string, unknown>> {
   stage: StageName;
   key: string;
+  /** Hash of the entry's contents: what dependents are keyed on. */
+  digest: string;
   /** The cache entry; file names in `data` are relative to it. */
   dir: string;
   data: T;

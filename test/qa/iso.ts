@@ -1,7 +1,7 @@
 // Shared by the qa tests: build the ISO through the real pipeline (cached
 // stages make this quick after the first time) and return its path.
 import { join } from 'node:path';
-import { execaSync } from 'execa';
+import { defaultSourceDateEpoch } from '../../build/config/epoch.js';
 import { isoFileName, loadBuildConfig, REPO_ROOT, type BuildConfig } from '../../build/config/profile.js';
 import { runStages } from '../../build/runner/runner.js';
 import type { StageName } from '../../build/runner/stage.js';
@@ -10,7 +10,7 @@ import { PIPELINE } from '../../build/stages/index.js';
 export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'qa');
 
 export function qaConfig(): BuildConfig {
-  return loadBuildConfig({ out: join(ARTIFACTS, 'out') }, () => Number(execaSync('git', ['-C', REPO_ROOT, 'log', '-1', '--format=%ct']).stdout.trim()) || 0);
+  return loadBuildConfig({ out: join(ARTIFACTS, 'out') }, defaultSourceDateEpoch);
 }
 
 export async function buildIso(c: BuildConfig, force: StageName[] = []): Promise<{ path: string; sha256: string }> {

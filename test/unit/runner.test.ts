@@ -124,3 +124,19 @@ describe('stage runner', () => {
     expect(t.split('\n')).toEqual(['stage   state    time  key', 'doctor  cached   0.0s  abcdef012345', 'qa      skipped']);
   });
 });
+
+describe('stage runner keys on what dependencies produced', () => {
+  it('a dependency that reran with the same output leaves its dependents cached', async () => {
+    const { config, opts } = setup();
+    const up = { v: 1 };
+    const downRuns = { n: 0 };
+    // The upstream stage's input changes, but its output does not.
+    const upstream = (): Stage => ({ name: 'doctor', description: 'x', deps: [], inputs: () => ({ v: up.v }), async run(ctx) { writeFileSync(join(ctx.outDir, 'same'), 'same'); return {}; } });
+    const down = (): Stage => counterStage('kernel', { v: 5 }, ['doctor'], downRuns);
+    await runStages([upstream(), down()], config, opts);
+    up.v = 2;
+    const r = await runStages([upstream(), down()], config, opts);
+    expect(r.reports.map((x) => x.state)).toEqual(['done', 'cached']);
+    expect(downRuns.n).toBe(1);
+  });
+});

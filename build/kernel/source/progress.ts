@@ -51,7 +51,8 @@ export function parseAssignments(text: string): Assignment[] {
   const out: Assignment[] = [];
   for (const raw of joined.split('\n')) {
     const line = raw.replace(/#.*$/, '');
-    const m = /^\s*([A-Za-z0-9_.\-$(),]+?)\s*(?:\+|:|\?)?=\s*(.*)$/.exec(line);
+    // lhs: names and $(...) references, which may hold spaces ($(subst m,y,$(CONFIG_X)))
+    const m = /^\s*((?:[A-Za-z0-9_.\-]|\$\((?:[^()]|\([^()]*\))*\))+)\s*(?:\+|:|\?)?=\s*(.*)$/.exec(line);
     if (!m) continue;
     out.push({ lhs: m[1], rhs: m[2].split(/\s+/).filter(Boolean) });
   }
