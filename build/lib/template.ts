@@ -2,7 +2,7 @@
 // handlebars template under build/templates/.
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { REPO_ROOT } from '../config/profile.js';
 
 export const TEMPLATE_DIR = join(REPO_ROOT, 'build', 'templates');
@@ -17,7 +17,9 @@ hb.registerHelper('line', (v: unknown) => {
 });
 hb.registerHelper('join', (v: unknown[], sep: unknown) => new hb.SafeString(v.join(typeof sep === 'string' ? sep : ' ')));
 
+/** Render build/templates/<name>, or a template at an absolute path (recipe files). */
 export function renderTemplate(name: string, data: Record<string, unknown>): string {
-  const tpl = hb.compile(readFileSync(join(TEMPLATE_DIR, name), 'utf8'), { noEscape: true, strict: true });
+  const file = isAbsolute(name) ? name : join(TEMPLATE_DIR, name);
+  const tpl = hb.compile(readFileSync(file, 'utf8'), { noEscape: true, strict: true });
   return tpl(data);
 }

@@ -1,24 +1,44 @@
-// Stage packages: each packages/<name>/ recipe becomes a .deb, and all of
-// them form a local apt repository the rootfs stage can install from.
-// With no recipes yet, it produces an empty repository.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+// Stage packages: each packages/<name>/ recipe becomes a deterministic .deb,
+// and together they form a flat local apt repository that the rootfs stage
+// installs from and the ISO carries.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPaths } from '../lib/hash.js';
+import { buildDeb, type BuiltDeb } from '../packages/deb.js';
+import { loadRecipes, RECIPE_DIR } from '../packages/recipe.js';
+import { indexRepo } from '../packages/repo.js';
 import type { Stage } from '../runner/stage.js';
 
-export const packages: Stage<{ debs: string[]; repo: string }> = {
+export const packages: Stage<{ debs: BuiltDeb[] }> = {
   name: 'packages',
   description: 'packages/<name>/ recipes turned into .debs in a local apt repository',
   deps: ['doctor', 'bpf'],
   inputs(c) {
-    return { recipes: hashPaths([join(c.repoRoot, 'packages'), join(c.repoRoot, 'build', 'stages', 'packages.ts')], c.repoRoot) };
+    // Recipes are validated here, before any stage runs work.
+    loadRecipes();
+    return {
+      recipes: hashPaths([RECIPE_DIR], c.repoRoot),
+      code: hashPaths([join(c.repoRoot, 'build', 'packages'), join(c.repoRoot, 'build', 'templates', 'deb'), join(c.repoRoot, 'build', 'stages', 'packages.ts')], c.repoRoot),
+      epoch: c.sourceDateEpoch,
+      imageVersion: c.version,
+    };
   },
   async run(ctx) {
-    const dir = join(ctx.config.repoRoot, 'packages');
-    const recipes = existsSync(dir) ? readdirSync(dir).filter((n) => existsSync(join(dir, n, 'recipe.json'))) : [];
-    if (recipes.length) throw new Error(`recipes found (${recipes.join(', ')}) but the recipe builder is not implemented yet`);
-    ctx.log.line('no recipes in packages/: the local repository is empty');
-    writeFileSync(join(ctx.outDir, 'Packages'), '');
-    return { debs: [], repo: '.' };
+    const bpfDir = ctx.deps.bpf?.dir;
+    const debs: BuiltDeb[] = [];
+    for (const l of loadRecipes()) {
+      const extra: string[] = [];
+      if (l.recipe.shlibsFrom) {
+        const f = join(bpfDir ?? '', l.recipe.shlibsFrom.slice(4));
+        if (!bpfDir || !existsSync(f)) throw new Error(`${l.recipe.name}: ${l.recipe.shlibsFrom} was not produced by the bpf stage`);
+        const m = /^shlibs:Depends=(.*)$/m.exec(readFileSync(f, 'utf8'));
+        if (m) extra.push(...m[1].split(',').map((s) => s.trim()).filter(Boolean));
+      }
+      const deb = await buildDeb(l, ctx.outDir, ctx.tmpDir, { bpfDir, epoch: ctx.config.sourceDateEpoch, imageVersion: ctx.config.version, log: ctx.log }, extra);
+      ctx.log.line(`built ${deb.file} sha256 ${deb.sha256}`);
+      debs.push(deb);
+    }
+    await indexRepo(ctx.outDir, ctx.config.sourceDateEpoch, 'xdpfire', ctx.log);
+    return { debs };
   },
 };
