@@ -9,6 +9,7 @@ import { run, type Log } from '../lib/exec.js';
 import { hashFile, hashPaths } from '../lib/hash.js';
 import { renderTemplate } from '../lib/template.js';
 import type { Stage } from '../runner/stage.js';
+import { ISO_REPO_DIR } from './rootfs.js';
 
 const GRUB_LIB = '/usr/lib/grub';
 // Modules built into both GRUB core images; the rest load from /boot/grub.
@@ -45,7 +46,7 @@ async function makeEfiImage(log: Log, efiBinary: string, image: string, epoch: n
 export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
   name: 'iso',
   description: 'squashfs + kernel + initrd + GRUB (BIOS + UEFI, hybrid) to the ISO',
-  deps: ['doctor', 'rootfs'],
+  deps: ['doctor', 'packages', 'rootfs'],
   inputs(c) {
     return {
       name: c.name,
@@ -64,6 +65,11 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
     mkdirSync(rootDir, { recursive: true });
     mkdirSync(join(stage, 'live'), { recursive: true });
     mkdirSync(join(stage, 'boot', 'grub'), { recursive: true });
+
+    // Our packages' repository rides along, for offline apt on the box.
+    const repo = join(stage, ISO_REPO_DIR);
+    mkdirSync(repo);
+    for (const f of readdirSync(ctx.deps.packages!.dir)) if (/\.deb$|^Packages|^Release$/.test(f)) copyFileSync(join(ctx.deps.packages!.dir, f), join(repo, f));
 
     const rootfs = ctx.deps.rootfs!;
     await run(log, 'tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-f', join(rootfs.dir, 'rootfs.tar'), '-C', rootDir]);

@@ -14,6 +14,10 @@ import type { KernelOutput } from './kernel.js';
 
 
 /** Files laid over the freshly bootstrapped system, from templates. */
+/** Where the ISO carries the packages stage's repository, and where the live system sees it. */
+export const ISO_REPO_DIR = 'repo';
+export const LIVE_MEDIUM = '/run/live/medium';
+
 export function writeOverlay(c: BuildConfig, root: string): void {
   const put = (path: string, text: string) => {
     mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -21,6 +25,7 @@ export function writeOverlay(c: BuildConfig, root: string): void {
   };
   const data = { name: c.name, version: c.version, suite: c.suite, prettyName: `XDPFire ${c.version}`, readyLine: readyLine(c) };
   put('etc/hostname', `${c.name}\n`);
+  put('etc/apt/sources.list', renderTemplate('rootfs/sources.list.hbs', { suite: c.suite, debian: sourcesFor(c).trim(), liveRepo: `${LIVE_MEDIUM}/${ISO_REPO_DIR}` }));
   put('etc/hosts', `127.0.0.1\tlocalhost\n127.0.1.1\t${c.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
   put('etc/xdpfire/os-release', renderTemplate('rootfs/os-release.hbs', data));
   put('etc/systemd/system/xdpfire-ready.service', renderTemplate('rootfs/xdpfire-ready.service.hbs', data));
@@ -55,6 +60,11 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
     const tarball = join(ctx.outDir, 'rootfs.tar');
     const include = [...c.packages, k.package];
     const sources = sourcesFor(c).trim().split('\n');
+    // Our own packages, from the packages stage's flat repository. The
+    // file-mirror-automount hook makes it visible inside the chroot.
+    const repo = ctx.deps.packages!;
+    const hasDebs = (repo.data.debs as unknown[]).length > 0;
+    if (hasDebs) sources.push(`deb [trusted=yes] file://${repo.dir} ./`);
     await run(log, 'mmdebstrap', [
       `--variant=${c.variant}`,
       '--mode=root',
@@ -62,6 +72,7 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       '--architectures=amd64',
       `--include=${include.join(',')}`,
       '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
+      ...(hasDebs ? ['--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount'] : []),
       '--aptopt=Acquire::Retries "3"',
       '--dpkgopt=path-exclude=/usr/share/doc/*',
       '--dpkgopt=path-include=/usr/share/doc/*/copyright',

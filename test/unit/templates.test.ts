@@ -40,6 +40,9 @@ describe('generated files', () => {
     expect(unit).toMatch(/^StandardOutput=journal\+console$/m);
     expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/xdpfire-ready.service'))).toBe('/etc/systemd/system/xdpfire-ready.service');
     expect(readFileSync(join(root, 'etc/hostname'), 'utf8')).toBe('xdpfire\n');
+    const sources = readFileSync(join(root, 'etc/apt/sources.list'), 'utf8');
+    expect(sources).toMatch(/^deb http:\/\/mirror\.invalid\/debian trixie main$/m);
+    expect(sources).toMatch(/^deb \[trusted=yes\] file:\/run\/live\/medium\/repo \.\/$/m);
   });
 
   it('derives ISO dates and the FAT serial from SOURCE_DATE_EPOCH', () => {
