@@ -6,12 +6,12 @@
 //    fragments merged over x86_64_defconfig + kvm_guest.config, and ship it
 //    as kernel.tar (boot/ + usr/lib/modules/) for the rootfs stage. The
 //    heavy lifting is in build/kernel/source/.
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { download, privateApt, showField, sourcesFor } from '../apt/private-apt.js';
 import { checkFragments, formatMismatches, formatOverrides, serializeKconfig } from '../kernel/index.js';
 import { assembleConfig } from '../kernel/source/assemble.js';
-import { buildDirs, compileKernel, installAndPack, kernelRelease, makeArgs, reproducibleEnv, toolchainVersions } from '../kernel/source/compile.js';
+import { buildDirs, compileKernel, installKernel, kernelRelease, makeArgs, packKernel, reproducibleEnv, sourceEpoch, toolchainVersions } from '../kernel/source/compile.js';
 import { fetchKernelSource } from '../kernel/source/fetch.js';
 import { fmtDuration } from '../kernel/source/progress.js';
 import { run } from '../lib/exec.js';
@@ -44,6 +44,8 @@ export const kernel: Stage<KernelOutput> = {
   async inputs(c) {
     return {
       toolchain: c.kernel.mode === 'source' ? await toolchainVersions() : undefined,
+      // kernel.tar's mtimes (source mode only; debian mode output does not depend on it)
+      sourceDateEpoch: c.kernel.mode === 'source' ? c.sourceDateEpoch : undefined,
       mode: c.kernel.mode,
       package: c.kernel.package,
       fragments: c.kernel.fragments,
@@ -90,10 +92,12 @@ export const kernel: Stage<KernelOutput> = {
  * Source mode. Outside the stage entry, in the cache:
  *   kernel-src/<ver>/     the unpacked linux-source tree (fetch.ts)
  *   kernel-build/<ver>/   the O= build dir; an interrupted compile resumes
- *   kernel-out/<key>/     kernel.tar + config, keyed by hash(source version,
- *                         resolved .config, toolchain versions, this recipe)
- * so that a rerun whose stage key changed (e.g. code edits) but whose
- * resolved config did not reuses the compiled kernel.
+ *   kernel-out/<key>/     the installed kernel (staging/: boot/ + usr/lib/modules/)
+ *                         and build.json, keyed by hash(source version and .deb
+ *                         hash, resolved .config, toolchain versions, compile.ts)
+ * so that a rerun whose stage key changed (a code edit, a new commit's
+ * SOURCE_DATE_EPOCH) but whose resolved config did not reuses the compiled
+ * kernel; only kernel.tar is packed again (seconds).
  */
 async function runSource(ctx: StageContext): Promise<KernelOutput> {
   const { config: c, log } = ctx;
@@ -101,7 +105,8 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
   const src = await fetchKernelSource(c, log);
   const dirs = buildDirs(c.cacheDir, src.version);
   mkdirSync(dirs.obj, { recursive: true });
-  const env = reproducibleEnv(c.sourceDateEpoch);
+  const buildEpoch = sourceEpoch(src.tree);
+  const env = reproducibleEnv(buildEpoch);
 
   const asm = await assembleConfig({
     tree: src.tree,
@@ -117,29 +122,32 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
 
   const toolchain = await toolchainVersions();
   const recipe = hashPaths([join(c.repoRoot, 'build', 'kernel', 'source', 'compile.ts')], c.repoRoot);
-  const key = hashValue({ package: src.package, version: src.version, debSha256: src.debSha256, config: sha256(asm.resolvedText), toolchain, recipe, sourceDateEpoch: c.sourceDateEpoch });
-  log.line(`kernel build key ${key} = hash(${src.package} ${src.version}, resolved .config ${sha256(asm.resolvedText).slice(0, 12)}, ${Object.values(toolchain).join(' | ')})`);
+  const configSha = sha256(asm.resolvedText);
+  const key = hashValue({ package: src.package, version: src.version, debSha256: src.debSha256, config: configSha, toolchain, recipe, buildEpoch });
+  log.line(`kernel build key ${key} = hash(${src.package} ${src.version}, resolved .config ${configSha.slice(0, 12)}, ${Object.values(toolchain).join(' | ')})`);
   const outDir = join(c.cacheDir, 'kernel-out', key.slice(0, 32));
+  const staging = join(outDir, 'staging');
 
-  let built: { release: string; seconds?: number; objects?: number };
   if (existsSync(join(outDir, 'build.json'))) {
-    built = JSON.parse(readFileSync(join(outDir, 'build.json'), 'utf8'));
-    log.line(`reusing the compiled kernel ${built.release} from ${outDir}`);
-    print(`kernel: reusing compiled kernel ${built.release} (same source, config and toolchain)`);
+    const prev = JSON.parse(readFileSync(join(outDir, 'build.json'), 'utf8'));
+    log.line(`reusing the compiled kernel ${prev.release} from ${outDir}`);
+    print(`kernel: reusing compiled kernel ${prev.release} (same source, config and toolchain)`);
   } else {
-    const comp = await compileKernel({ tree: src.tree, dirs, env, resolved: asm.resolved, configSha256: sha256(asm.resolvedText), log, print });
+    const comp = await compileKernel({ tree: src.tree, dirs, env, resolved: asm.resolved, configSha256: configSha, log, print });
     const release = await kernelRelease(src.tree, dirs.obj, log, env);
     const tmp = join(c.cacheDir, 'kernel-out', `.tmp-${key.slice(0, 16)}-${process.pid}`);
     safeRemove(tmp);
     mkdirSync(tmp, { recursive: true });
     try {
-      await installAndPack({ tree: src.tree, objDir: dirs.obj, release, env, staging: join(tmp, 'staging'), tarball: join(tmp, 'kernel.tar'), sourceDateEpoch: c.sourceDateEpoch, log });
+      await installKernel({ tree: src.tree, objDir: dirs.obj, release, env, staging: join(tmp, 'staging'), log });
       const modulesBytes = Number((await run(log, 'du', ['-sb', join(tmp, 'staging', 'usr', 'lib', 'modules', release)], { capture: true })).split('\t')[0]);
+      const modules = Number((await run(log, 'find', [join(tmp, 'staging', 'usr', 'lib', 'modules', release), '-name', '*.ko', '-printf', '.'], { capture: true })).length);
       const bzImageBytes = statSync(join(tmp, 'staging', 'boot', `vmlinuz-${release}`)).size;
-      safeRemove(join(tmp, 'staging'));
-      copyFileSync(join(dirs.obj, '.config'), join(tmp, 'config'));
-      built = { release, seconds: comp.seconds, objects: comp.objects };
-      const stats = { ...built, resumedFrom: comp.resumedFrom, bzImageBytes, modulesBytes, tarBytes: statSync(join(tmp, 'kernel.tar')).size, package: src.package, version: src.version, toolchain };
+      const stats = {
+        release, seconds: comp.seconds, objects: comp.objects, resumedFrom: comp.resumedFrom, jobs: comp.jobs,
+        bzImageBytes, modulesBytes, modules, package: src.package, version: src.version, debSha256: src.debSha256,
+        configSha256: configSha, toolchain, buildTimestamp: env.KBUILD_BUILD_TIMESTAMP,
+      };
       writeFileSync(join(tmp, 'build.json'), `${JSON.stringify(stats, null, 2)}\n`);
       safeRemove(outDir);
       renameSync(tmp, outDir);
@@ -148,16 +156,14 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
       throw err;
     }
   }
-  // The stage entry gets its own name for the same bytes (hard link, or a copy across file systems).
-  try {
-    linkSync(join(outDir, 'kernel.tar'), join(ctx.outDir, 'kernel.tar'));
-  } catch {
-    copyFileSync(join(outDir, 'kernel.tar'), join(ctx.outDir, 'kernel.tar'));
-  }
   const stats = JSON.parse(readFileSync(join(outDir, 'build.json'), 'utf8'));
-  writeFileSync(join(ctx.outDir, 'build.json'), `${JSON.stringify(stats, null, 2)}\n`);
+  await packKernel({ staging, release: stats.release, tarball: join(ctx.outDir, 'kernel.tar'), sourceDateEpoch: c.sourceDateEpoch, log });
+  const tarBytes = statSync(join(ctx.outDir, 'kernel.tar')).size;
+  writeFileSync(join(ctx.outDir, 'build.json'), `${JSON.stringify({ ...stats, tarBytes }, null, 2)}\n`);
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-  log.line(`kernel ${built.release}: bzImage ${mb(stats.bzImageBytes)}, modules ${mb(stats.modulesBytes)} (stripped), kernel.tar ${mb(stats.tarBytes)}; compiled in ${fmtDuration(stats.seconds * 1000)}, ${stats.objects} objects`);
+  const summary = `kernel ${stats.release}: bzImage ${mb(stats.bzImageBytes)}, ${stats.modules} modules ${mb(stats.modulesBytes)} (stripped), kernel.tar ${mb(tarBytes)}; compiled in ${fmtDuration(stats.seconds * 1000)} at -j${stats.jobs}, ${stats.objects} objects`;
+  log.line(summary);
+  print(summary);
   log.line(`sha256 kernel.tar ${await hashFile(join(ctx.outDir, 'kernel.tar'))}`);
-  return { mode: 'source', package: '', version: src.version, release: built.release, config: 'config', requested: 'requested.config', tarball: 'kernel.tar' };
+  return { mode: 'source', package: '', version: src.version, release: stats.release, config: 'config', requested: 'requested.config', tarball: 'kernel.tar' };
 }

@@ -3,7 +3,7 @@
 // them into a staging tree and pack it as a deterministic kernel.tar:
 //   boot/vmlinuz-<rel>  boot/config-<rel>  boot/System.map-<rel>
 //   usr/lib/modules/<rel>/...   (stripped, with depmod's modules.* files)
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { run, type Log } from '../../lib/exec.js';
@@ -28,10 +28,20 @@ export function buildDirs(cacheDir: string, version: string): KernelBuildDirs {
   return { root, obj: join(root, 'obj'), stats: join(root, 'last-build.json') };
 }
 
+/**
+ * The kernel's build timestamp: fixed per source version (the mtime of the
+ * tree's top-level Makefile, as Debian's source tarball stamps it), not the
+ * repository's SOURCE_DATE_EPOCH, so that a new commit does not relink the
+ * kernel. The tarball's mtimes do use SOURCE_DATE_EPOCH (packKernel).
+ */
+export function sourceEpoch(tree: string): number {
+  return Math.floor(statSync(join(tree, 'Makefile')).mtimeMs / 1000);
+}
+
 /** Environment for a reproducible kernel (no date, user or host of this machine). */
-export function reproducibleEnv(sourceDateEpoch: number): Record<string, string> {
+export function reproducibleEnv(buildEpoch: number): Record<string, string> {
   return {
-    KBUILD_BUILD_TIMESTAMP: new Date(sourceDateEpoch * 1000).toUTCString(),
+    KBUILD_BUILD_TIMESTAMP: new Date(buildEpoch * 1000).toUTCString(),
     KBUILD_BUILD_USER: 'xdpfire',
     KBUILD_BUILD_HOST: 'xdpfire',
     KBUILD_BUILD_VERSION: '1',
@@ -94,6 +104,7 @@ export interface CompileResult {
   objects: number;
   /** Objects present before this run (a resumed build). */
   resumedFrom: number;
+  jobs: number;
   estimate: Estimate;
 }
 
@@ -120,7 +131,7 @@ export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
   report(`kernel: compiled, ${objects} objects, ${fmtDuration(seconds * 1000)} (-j${jobs}${resumedFrom ? `, resumed from ${resumedFrom}` : ''})`);
   const last: LastBuild = { objects, seconds, configSha256: o.configSha256 };
   writeFileSync(o.dirs.stats, `${JSON.stringify(last, null, 2)}\n`);
-  return { seconds, objects, resumedFrom, estimate };
+  return { seconds, objects, resumedFrom, estimate, jobs };
 }
 
 export async function kernelRelease(tree: string, objDir: string, log: Log, env: Record<string, string>): Promise<string> {
@@ -130,20 +141,20 @@ export async function kernelRelease(tree: string, objDir: string, log: Log, env:
   return rel;
 }
 
-/**
- * Install into `staging` (must not exist) and pack `tarball`. Returns the
- * list of top-level entries packed.
- */
-export async function installAndPack(o: {
+/** What kernel.tar holds, relative to the staging tree. */
+export function kernelEntries(rel: string): string[] {
+  return [`boot/vmlinuz-${rel}`, `boot/config-${rel}`, `boot/System.map-${rel}`, `usr/lib/modules/${rel}`];
+}
+
+/** Install bzImage, .config, System.map and the stripped modules (with depmod) into `staging`. */
+export async function installKernel(o: {
   tree: string;
   objDir: string;
   release: string;
   env: Record<string, string>;
   staging: string;
-  tarball: string;
-  sourceDateEpoch: number;
   log: Log;
-}): Promise<string[]> {
+}): Promise<void> {
   const { staging, release: rel } = o;
   mkdirSync(join(staging, 'boot'), { recursive: true });
   copyFileSync(join(o.objDir, 'arch/x86/boot/bzImage'), join(staging, 'boot', `vmlinuz-${rel}`));
@@ -162,7 +173,11 @@ export async function installAndPack(o: {
   mkdirSync(join(staging, 'usr', 'lib', 'modules'), { recursive: true });
   renameSync(modDir, join(staging, 'usr', 'lib', 'modules', rel));
   rmSync(join(staging, 'lib'), { recursive: true, force: true });
-  const entries = [`boot/vmlinuz-${rel}`, `boot/config-${rel}`, `boot/System.map-${rel}`, `usr/lib/modules/${rel}`];
+}
+
+/** A deterministic tarball: sorted names, owner 0:0, every mtime = sourceDateEpoch. */
+export async function packKernel(o: { staging: string; release: string; tarball: string; sourceDateEpoch: number; log: Log }): Promise<string[]> {
+  const entries = kernelEntries(o.release);
   await run(o.log, 'tar', [
     '--create',
     '--file', o.tarball,
@@ -171,7 +186,7 @@ export async function installAndPack(o: {
     '--owner=0', '--group=0', '--numeric-owner',
     `--mtime=@${o.sourceDateEpoch}`,
     '--mode=go-w',
-    '-C', staging,
+    '-C', o.staging,
     ...entries,
   ], { env: { LC_ALL: 'C' } });
   return entries;
