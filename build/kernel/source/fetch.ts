@@ -89,7 +89,14 @@ export async function fetchKernelSource(config: BuildConfig, log: Log, opts: { m
     const stamp: SourceStamp = { package: pkg, version, debSha256, deb };
     writeFileSync(join(tmp, 'source.json'), `${JSON.stringify(stamp, null, 2)}\n`);
     findTree(tmp);
-    renameSync(tmp, dest);
+    try {
+      renameSync(tmp, dest);
+    } catch (err) {
+      // Another build (or the tests) unpacked the same version meanwhile: use theirs.
+      if (!existsSync(stampFile)) throw err;
+      log.line(`${dest} appeared meanwhile; using it`);
+      safeRemove(tmp);
+    }
     return { package: pkg, version, debSha256, tree: findTree(dest), cached: false };
   } catch (err) {
     safeRemove(tmp);
