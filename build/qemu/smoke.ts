@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { READY_PREFIX } from '../config/ready.js';
 import type { Log } from '../lib/exec.js';
+import { SerialConsole } from './console.js';
 import { Vm, type Firmware } from './vm.js';
 
 export interface SmokeOptions {
@@ -12,6 +13,8 @@ export interface SmokeOptions {
   serialLog: string;
   workDir: string;
   log?: Log;
+  /** Checks to run in the guest's root shell before it is powered off. */
+  check?: (console: SerialConsole) => Promise<void>;
 }
 
 export interface SmokeResult {
@@ -25,8 +28,15 @@ export async function bootToReady(o: SmokeOptions): Promise<SmokeResult> {
   o.log?.line(`qemu pid ${vm.pid}, ${o.firmware}, accel ${vm.accel}, serial log ${o.serialLog}`);
   try {
     const seconds = await vm.waitForSerial(new RegExp(READY_PREFIX), o.timeoutMs);
-    const shutdown = await vm.shutdown();
-    return { seconds, accel: vm.accel, shutdown };
+    const console = await SerialConsole.connect(vm.serialSocket);
+    try {
+      await console.waitForShell(120_000);
+      if (o.check) await o.check(console);
+      const shutdown = await vm.shutdown(120_000, async () => console.write('systemctl poweroff\n'));
+      return { seconds, accel: vm.accel, shutdown };
+    } finally {
+      console.close();
+    }
   } finally {
     vm.kill();
   }

@@ -135,13 +135,21 @@ export class Vm {
     });
   }
 
-  /** ACPI power-down, then a hard kill if the guest has not gone in time. */
-  async shutdown(timeoutMs = 60_000): Promise<'clean' | 'killed'> {
+  /** Wait for QEMU to end by itself; true if it did within the time. */
+  async exitsWithin(timeoutMs: number): Promise<boolean> {
+    return Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+  }
+
+  /**
+   * Power the guest off: the caller's way first (a poweroff typed on the
+   * console), then ACPI power-down, then a hard kill.
+   */
+  async shutdown(timeoutMs = 90_000, ask?: () => Promise<void>): Promise<'clean' | 'killed'> {
     if (!this.running) return 'clean';
     try {
-      await this.qmp('system_powerdown');
-      const r = await Promise.race([this.exited.then(() => 'clean' as const), sleep(timeoutMs).then(() => 'timeout' as const)]);
-      if (r === 'clean') return 'clean';
+      if (ask) await ask();
+      else await this.qmp('system_powerdown');
+      if (await this.exitsWithin(timeoutMs)) return 'clean';
     } catch {
       /* fall through to kill */
     }

@@ -7,14 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readyLine } from '../../build/config/ready.js';
 import { liveCount } from '../../build/qemu/processes.js';
 import { bootToReady } from '../../build/qemu/smoke.js';
-import { ARTIFACTS, buildIso, qaConfig } from './iso.js';
+import { createHash } from 'node:crypto';
+import { ARTIFACTS, buildIso, qaConfig, type BuiltIso } from './iso.js';
 
 const config = qaConfig();
-let iso = '';
+let built: BuiltIso;
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  iso = (await buildIso(config)).path;
+  built = await buildIso(config);
 }, 3_600_000);
 
 afterAll(() => {
@@ -24,7 +25,30 @@ afterAll(() => {
 describe.each(['bios', 'uefi'] as const)('live ISO under %s', (firmware) => {
   it('boots to the ready line on ttyS0 and powers off', async () => {
     const serialLog = join(ARTIFACTS, `serial-${firmware}.log`);
-    const r = await bootToReady({ iso, firmware, memoryMiB: config.qa.memoryMiB, timeoutMs: config.qa.bootTimeoutSeconds * 1000, serialLog, workDir: join(ARTIFACTS, 'work') });
+    const seen: Record<string, { output: string; status: number }> = {};
+    const r = await bootToReady({
+      iso: built.path,
+      firmware,
+      memoryMiB: config.qa.memoryMiB,
+      timeoutMs: config.qa.bootTimeoutSeconds * 1000,
+      serialLog,
+      workDir: join(ARTIFACTS, 'work'),
+      // Facts read in the guest, asserted below once it is off.
+      check: async (con) => {
+        seen.release = await con.run('uname -r');
+        seen.efi = await con.run('test -d /sys/firmware/efi');
+        seen.btf = await con.run('test -s /sys/kernel/btf/vmlinux');
+        seen.config = await con.run(`sha256sum /boot/config-$(uname -r)`);
+        seen.root = await con.run('findmnt -n -o FSTYPE /');
+      },
+    });
+    expect(seen.release.output.trim()).toBe(built.kernelRelease);
+    // UEFI boots must see EFI runtime; BIOS boots must not.
+    expect(seen.efi.status).toBe(firmware === 'uefi' ? 0 : 1);
+    expect(seen.btf.status).toBe(0);
+    const hostSha = createHash('sha256').update(readFileSync(built.kernelConfig)).digest('hex');
+    expect(seen.config.output.trim().split(/\s+/)[0]).toBe(hostSha);
+    expect(seen.root.output.trim()).toBe('overlay');
     const serial = readFileSync(serialLog, 'utf8');
     expect(serial).toContain(readyLine(config));
     // The kernel itself logged to the serial console too (console=ttyS0).

@@ -13,10 +13,19 @@ export function qaConfig(): BuildConfig {
   return loadBuildConfig({ out: join(ARTIFACTS, 'out') }, defaultSourceDateEpoch);
 }
 
-export async function buildIso(c: BuildConfig, force: StageName[] = []): Promise<{ path: string; sha256: string }> {
+export interface BuiltIso {
+  path: string;
+  sha256: string;
+  /** The resolved kernel config the kernel stage checked. */
+  kernelConfig: string;
+  kernelRelease: string;
+}
+
+export async function buildIso(c: BuildConfig, force: StageName[] = []): Promise<BuiltIso> {
   const lines: string[] = [];
   const r = await runStages(PIPELINE, c, { skip: new Set(['qa']), force: new Set(force), logDir: join(c.outDir, 'logs'), print: (l) => lines.push(l) });
   if (!r.ok) throw new Error(`the build failed:\n${lines.join('\n')}`);
   const iso = r.results.iso!;
-  return { path: join(iso.dir, isoFileName(c)), sha256: String(iso.data.sha256) };
+  const k = r.results.kernel!;
+  return { path: join(iso.dir, isoFileName(c)), sha256: String(iso.data.sha256), kernelConfig: join(k.dir, String(k.data.config)), kernelRelease: String(k.data.release) };
 }

@@ -1,0 +1,89 @@
+// Drives a shell on the guest's serial console: send a command, wait for
+// its end marker, return its output and exit status. The live system logs
+// root in on ttyS0 by itself.
+import { createConnection, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface CommandResult {
+  output: string;
+  status: number;
+}
+
+export class SerialConsole {
+  private buf = '';
+  private seq = 0;
+
+  private constructor(private readonly sock: Socket) {
+    sock.on('data', (d) => (this.buf += String(d)));
+  }
+
+  static async connect(path: string, timeoutMs = 10_000): Promise<SerialConsole> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const sock = await new Promise<Socket>((resolve, reject) => {
+          const s = createConnection(path);
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+        return new SerialConsole(sock);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await sleep(200);
+      }
+    }
+  }
+
+  /** Wait until the text received since the last call matches. */
+  async expect(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(this.buf);
+      if (m) {
+        this.buf = this.buf.slice(m.index + m[0].length);
+        return m;
+      }
+      if (Date.now() > deadline) throw new Error(`serial console: no ${pattern} within ${timeoutMs / 1000} s; last output:\n${this.buf.slice(-2000)}`);
+      await sleep(100);
+    }
+  }
+
+  write(text: string): void {
+    this.sock.write(text);
+  }
+
+  /** Wait for a root shell prompt (after autologin). */
+  async waitForShell(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      this.write('\n');
+      try {
+        await this.expect(/root@[^\s:]+:[^\n]*# $/m, 3000);
+        return;
+      } catch {
+        /* not yet */
+      }
+    }
+    throw new Error(`serial console: no root shell within ${timeoutMs / 1000} s`);
+  }
+
+  /**
+   * Run one shell command line on the guest. The command text is ours
+   * (tests), not user input; markers make the output unambiguous.
+   */
+  async run(command: string, timeoutMs = 60_000): Promise<CommandResult> {
+    const id = `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
+    const begin = `@@B${id}@@`;
+    const end = `@@E${id}`;
+    // The markers are split in the echoed command line so that only the
+    // real output matches them.
+    this.write(`stty -echo 2>/dev/null; echo '@@B''${id}@@'; ${command}; echo "@@E""${id}:$?@@"\n`);
+    await this.expect(new RegExp(`${begin}\\r?\\n`), timeoutMs);
+    const m = await this.expect(new RegExp(`([\\s\\S]*?)${end}:(\\d+)@@`), timeoutMs);
+    return { output: m[1].replace(/\r/g, ''), status: Number(m[2]) };
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}

@@ -1,0 +1,47 @@
+// A cached trixie build environment (a chroot made by mmdebstrap), so that
+// the C parts we ship are compiled against the target release's libraries,
+// not the host's. Made once per (sources, package list), atomically.
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sourcesFor } from '../apt/private-apt.js';
+import type { BuildConfig } from '../config/profile.js';
+import { run, type Log } from '../lib/exec.js';
+import { hashValue } from '../lib/hash.js';
+import { safeRemove } from '../runner/fs-safe.js';
+
+export const BUILD_PACKAGES = ['build-essential', 'clang', 'llvm', 'libbpf-dev', 'libxdp-dev', 'libpcap-dev', 'libelf-dev', 'zlib1g-dev', 'pkg-config', 'dpkg-dev', 'linux-libc-dev'];
+
+export function buildEnvKey(c: BuildConfig): string {
+  return hashValue({ suite: c.suite, sources: sourcesFor(c), packages: BUILD_PACKAGES }).slice(0, 16);
+}
+
+/** The chroot folder, created if missing. */
+export async function ensureBuildEnv(c: BuildConfig, log: Log): Promise<string> {
+  const base = join(c.cacheDir, 'buildenv');
+  const dir = join(base, buildEnvKey(c));
+  if (existsSync(join(dir, '.complete'))) return dir;
+  mkdirSync(base, { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}`;
+  safeRemove(tmp);
+  const debCache = join(c.cacheDir, 'debs', c.suite);
+  mkdirSync(debCache, { recursive: true });
+  await run(log, 'mmdebstrap', [
+    '--variant=apt', '--mode=root', '--format=directory', '--architectures=amd64',
+    `--include=${BUILD_PACKAGES.join(',')}`,
+    '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
+    '--skip=essential/unlink',
+    '--setup-hook=mkdir -p "$1"/var/cache/apt/archives/',
+    `--setup-hook=sync-in ${debCache} /var/cache/apt/archives/`,
+    `--customize-hook=sync-out /var/cache/apt/archives ${debCache}`,
+    c.suite, tmp, ...sourcesFor(c).trim().split('\n'),
+  ]);
+  writeFileSync(join(tmp, '.complete'), '');
+  safeRemove(dir);
+  renameSync(tmp, dir);
+  return dir;
+}
+
+/** Run a command inside the build environment (no shell). */
+export async function inBuildEnv(env: string, log: Log, cmd: string[], cwd = '/'): Promise<string> {
+  return run(log, 'chroot', [env, '/usr/bin/env', '-C', cwd, 'LC_ALL=C.UTF-8', ...cmd], { capture: true });
+}
