@@ -1,0 +1,317 @@
+// Live traffic through xdp_sni attached in native mode on a veth, with real
+// clients: curl, openssl s_client, headless Chromium and Firefox ESR.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execa, type ResultPromise } from 'execa';
+import { createConnection } from 'node:net';
+import { existsSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBpf, tool } from '../bpf/lib.js';
+import { setup, nsExec, syslog, waitFor, SERVER4, SERVER6, CLIENT4, type Topo } from './topology.js';
+
+let t: Topo;
+let daemon: ResultPromise | undefined;
+let daemonOut = '';
+
+async function x(args: string[], ns?: string) {
+  const r = ns
+    ? await execa('ip', ['netns', 'exec', ns, tool, ...args], { reject: false, env: { ...process.env, ...t.env } })
+    : await execa(tool, args, { reject: false, env: { ...process.env, ...t.env } });
+  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+async function startDaemon() {
+  daemonOut = '';
+  daemon = execa(tool, ['daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], {
+    reject: false, buffer: false, env: { ...process.env, ...t.env },
+  });
+  t.procs.push({ name: 'daemon', p: daemon });
+  daemon.stdout!.on('data', (b: Buffer) => (daemonOut += String(b)));
+  daemon.stderr!.on('data', (b: Buffer) => (daemonOut += String(b)));
+  await waitFor(async () => (await ask('ping', 2000).catch(() => '')).includes('pong'), 10_000, 'daemon control socket');
+  // not the ResultPromise itself: awaiting a thenable would wait for the exit
+  return { pid: daemon.pid! };
+}
+
+function ask(line: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const c = createConnection(t.ctlSock, () => c.write(line + '\n'));
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`no answer to '${line}' on the control socket`));
+    }, timeoutMs);
+    c.on('data', (b) => (out += b));
+    c.on('end', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    c.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+interface CurlResult { code: number; body: string; total: number; wall: number; err: string }
+async function curl(name: string, o: { v6?: boolean; maxTime?: number } = {}): Promise<CurlResult> {
+  const ip = o.v6 ? `[${SERVER6}]` : SERVER4;
+  const t0 = Date.now();
+  const r = await nsExec(t.c, 'curl', [
+    '-sS', '--max-time', String(o.maxTime ?? 5), '--cacert', t.ca, '--resolve', `${name}:443:${ip}`,
+    '-w', '\n@@%{time_total}', `https://${name}/`,
+  ]);
+  const out = String(r.stdout);
+  const m = /@@([\d.]+)$/.exec(out);
+  return { code: r.exitCode ?? -1, body: out.replace(/\n?@@[\d.]+$/, ''), total: m ? Number(m[1]) : NaN, wall: (Date.now() - t0) / 1000, err: String(r.stderr) };
+}
+
+async function sClient(name: string) {
+  const t0 = Date.now();
+  const r = await nsExec(t.c, 'openssl', ['s_client', '-connect', `${SERVER4}:443`, '-servername', name, '-CAfile', t.ca, '-verify_return_error'], { input: '', timeout: 15_000 });
+  return { code: r.exitCode ?? -1, out: String(r.stdout) + String(r.stderr), wall: (Date.now() - t0) / 1000 };
+}
+
+const secureFor = (name: string) => t.serverLog().filter((e) => e.ev === 'secure' && e.sni === name).length;
+const helloFor = (name: string) => t.serverLog().filter((e) => e.ev === 'hello' && e.sni === name).length;
+const stats = async () => JSON.parse((await x(['stats', '--json'])).stdout) as Record<string, number>;
+
+beforeAll(async () => {
+  await buildBpf();
+  t = await setup();
+  const a = await x(['attach', '--dev', 'f0', '--mode', 'native'], t.f);
+  if (a.code !== 0) throw new Error(`attach failed: ${a.stderr}`);
+  expect(a.stdout).toMatch(/native mode/);
+  const add = await x(['add', 'blocked.example']);
+  if (add.code !== 0) throw new Error(add.stderr);
+  await x(['add', 'wild.example', '--subdomains']);
+  await startDaemon();
+}, 120_000);
+
+afterAll(async () => {
+  if (t) {
+    await x(['detach', '--dev', 'f0'], t.f).catch(() => undefined);
+    await t.cleanup();
+  }
+}, 60_000);
+
+describe('live traffic (netns, native XDP)', () => {
+  it('runs natively on the client-facing veth with offloads off', async () => {
+    const link = await execa('ip', ['-n', t.f, '-d', 'link', 'show', 'f0']);
+    expect(link.stdout).toMatch(/prog\/xdp id \d+ name xdp_sni/);
+    expect(link.stdout).not.toMatch(/xdpgeneric/);
+    const k = await nsExec(t.f, 'ethtool', ['-k', 'f0']);
+    expect(String(k.stdout)).toMatch(/tcp-segmentation-offload: off/);
+    expect(String(k.stdout)).toMatch(/generic-receive-offload: off/);
+    const s = JSON.parse((await x(['status', '--json'], t.f)).stdout);
+    expect(s.attached).toEqual([{ dev: 'f0', mode: 'native' }]);
+    expect(s.mode).toBe('block');
+  });
+
+  it('curl: an unlisted name completes the handshake over IPv4 and IPv6', async () => {
+    for (const v6 of [false, true]) {
+      const r = await curl('allowed.example', { v6 });
+      expect(r.code, r.err).toBe(0);
+      expect(r.body).toMatch(/xsni-ok allowed\.example/);
+    }
+    expect(secureFor('allowed.example')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('curl: a listed name fails with a reset in under 1 s (IPv4 and IPv6), and the server never sees it', async () => {
+    const before = await stats();
+    for (const v6 of [false, true]) {
+      const r = await curl('blocked.example', { v6 });
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/reset/i);
+      expect(r.total).toBeLessThan(1);
+      expect(r.wall).toBeLessThan(1.5);
+    }
+    const sub = await curl('sub.wild.example');
+    expect(sub.code).not.toBe(0);
+    expect(sub.err).toMatch(/reset/i);
+    expect(helloFor('blocked.example')).toBe(0);
+    expect(secureFor('sub.wild.example')).toBe(0);
+    const after = await stats();
+    expect(after.blocked - before.blocked).toBe(3);
+    expect(after.rst_sent - before.rst_sent).toBe(3);
+  });
+
+  it('syslog gets one line per blocked connection, ident xdp-sni', async () => {
+    await waitFor(() => /sni=sub\.wild\.example verdict=block/.test(syslog(t)), 5000, 'syslog line');
+    const log = syslog(t);
+    expect(log).toMatch(new RegExp(`xdp-sni\\[\\d+\\]: sni=blocked\\.example verdict=block src=${CLIENT4.replace(/\./g, '\\.')}:\\d+ dst=${SERVER4.replace(/\./g, '\\.')}:443 segments=1 ech=0 rst=1`));
+    expect(log).toMatch(/xdp-sni\[\d+\]: sni=blocked\.example verdict=block src=\[fd77:1::2\]:\d+ dst=\[fd77:2::2\]:443/);
+  });
+
+  it('openssl s_client: unlisted name verifies, listed name is reset fast', async () => {
+    const good = await sClient('allowed.example');
+    expect(good.out).toMatch(/Verify return code: 0 \(ok\)/);
+    const bad = await sClient('blocked.example');
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toMatch(/errno=104|reset/i);
+    expect(bad.wall).toBeLessThan(1);
+  });
+
+  it('without RST, a blocked client hangs until its own timeout (the drop still holds)', async () => {
+    expect((await x(['rst', 'off'])).code).toBe(0);
+    try {
+      const r = await curl('blocked.example', { maxTime: 2 });
+      expect(r.code).toBe(28);
+      expect(helloFor('blocked.example')).toBe(0);
+    } finally {
+      await x(['rst', 'on']);
+    }
+  });
+
+  it('headless Chromium: unlisted name loads, listed name fails with ERR_CONNECTION_RESET', async () => {
+    const run = async (name: string) => {
+      const profile = join(t.dir, `chromium-${name}-${Date.now()}`);
+      mkdirSync(profile);
+      const r = await nsExec(t.c, 'chromium', [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        `--user-data-dir=${profile}`, '--ignore-certificate-errors',
+        `--host-resolver-rules=MAP * ${SERVER4}`, '--dump-dom', `https://${name}/`,
+      ], { timeout: 60_000 });
+      return { out: String(r.stdout), err: String(r.stderr) };
+    };
+    const before = await stats();
+    const good = await run('allowed.example');
+    expect(good.out).toMatch(/xsni-ok allowed\.example/);
+    const bad = await run('blocked.example');
+    expect(bad.out).not.toMatch(/xsni-ok/);
+    expect(bad.err).toMatch(/ERR_CONNECTION_RESET/);
+    expect(helloFor('blocked.example')).toBe(0);
+    const after = await stats();
+    // Chromium's 1.9-2.5 KB hello: two TCP segments on the wire
+    expect(after.blocked - before.blocked).toBeGreaterThanOrEqual(1);
+    expect(after.sni_found - before.sni_found).toBeGreaterThanOrEqual(2);
+    expect(after.parse_errors - before.parse_errors).toBe(0);
+  }, 180_000);
+
+  it('headless Firefox ESR: unlisted name loads, listed name never completes a handshake', async () => {
+    const profileFor = async (tag: string) => {
+      const p = join(t.dir, `firefox-${tag}`);
+      mkdirSync(p);
+      const cu = await execa('certutil', ['-N', '-d', `sql:${p}`, '--empty-password'], { reject: false });
+      if (cu.exitCode !== 0) throw new Error(`certutil (libnss3-tools) failed: ${cu.stderr}`);
+      await execa('certutil', ['-A', '-d', `sql:${p}`, '-n', 'xsni-ca', '-t', 'C,,', '-i', t.ca]);
+      writeFileSync(join(p, 'user.js'), [
+        'network.http.http3.enable", false', 'network.dns.disableIPv6", true', 'app.update.enabled", false',
+        'browser.shell.checkDefaultBrowser", false', 'datareporting.policy.dataSubmissionEnabled", false',
+        'toolkit.telemetry.enabled", false', 'network.captive-portal-service.enabled", false',
+        'network.connectivity-service.enabled", false', 'browser.safebrowsing.malware.enabled", false',
+        'browser.safebrowsing.phishing.enabled", false', 'network.trr.mode", 5',
+      ].map((l) => `user_pref("${l});`).join('\n') + '\n');
+      return p;
+    };
+    const run = async (name: string, timeoutMs: number) => {
+      const profile = await profileFor(name);
+      const shot = join(t.dir, `ff-${name}.png`);
+      const p = execa('ip', ['netns', 'exec', t.c, 'firefox-esr', '--headless', '--no-remote', '--profile', profile, '--screenshot', shot, `https://${name}/`], {
+        reject: false, detached: true, env: { ...process.env, HOME: profile, MOZ_HEADLESS: '1' },
+      });
+      t.procs.push({ name: 'firefox', p });
+      const timer = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
+      await p;
+      clearTimeout(timer);
+      try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ }
+      return shot;
+    };
+    const before = await stats();
+    const reqsBefore = t.serverLog().filter((e) => e.ev === 'request' && e.sni === 'allowed.example').length;
+    const shot = await run('allowed.example', 90_000);
+    expect(t.serverLog().filter((e) => e.ev === 'request' && e.sni === 'allowed.example').length).toBeGreaterThan(reqsBefore);
+    expect(existsSync(shot) && statSync(shot).size > 0).toBe(true);
+    await run('blocked.example', 20_000);
+    expect(helloFor('blocked.example')).toBe(0);
+    const after = await stats();
+    expect(after.blocked - before.blocked).toBeGreaterThanOrEqual(1);
+    expect(after.parse_errors - before.parse_errors).toBe(0);
+    await waitFor(() => (syslog(t).match(/sni=blocked\.example verdict=block/g) ?? []).length >= 4, 5000, 'firefox block in syslog');
+  }, 240_000);
+
+  it('monitor mode lets a listed name through and logs it', async () => {
+    await x(['add', 'monitor.example']);
+    expect((await curl('monitor.example')).code).not.toBe(0);
+    expect((await x(['mode', 'monitor'])).code).toBe(0);
+    try {
+      const r = await curl('monitor.example');
+      expect(r.code, r.err).toBe(0);
+      expect(r.body).toMatch(/xsni-ok monitor\.example/);
+      await waitFor(() => /sni=monitor\.example verdict=monitor/.test(syslog(t)), 5000, 'monitor line in syslog');
+    } finally {
+      await x(['mode', 'block']);
+    }
+    expect((await curl('monitor.example')).code).not.toBe(0);
+  });
+
+  it('live add and del through the daemon while traffic runs', async () => {
+    const results: { start: number; ok: boolean }[] = [];
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        const start = Date.now();
+        const r = await curl('live.example', { maxTime: 2 });
+        results.push({ start, ok: r.code === 0 });
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await ask('add live.example')).toMatch(/rc=0/);
+    const added = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await ask('del live.example')).toMatch(/rc=0/);
+    const deleted = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    await loop;
+    const before = results.filter((r) => r.start < added - 200);
+    const during = results.filter((r) => r.start > added && r.start < deleted - 200);
+    const after = results.filter((r) => r.start > deleted);
+    expect(before.length).toBeGreaterThan(2);
+    expect(during.length).toBeGreaterThan(2);
+    expect(after.length).toBeGreaterThan(2);
+    expect(before.every((r) => r.ok)).toBe(true);
+    expect(during.every((r) => !r.ok)).toBe(true);
+    expect(after.every((r) => r.ok)).toBe(true);
+  }, 60_000);
+
+  it('an exempt client is never blocked', async () => {
+    expect((await x(['exempt', 'add', `${CLIENT4}/32`])).code).toBe(0);
+    try {
+      const r = await curl('blocked.example');
+      expect(r.code, r.err).toBe(0);
+      await waitFor(() => /sni=blocked\.example verdict=exempt/.test(syslog(t)), 5000, 'exempt line');
+    } finally {
+      await x(['exempt', 'del', `${CLIENT4}/32`]);
+    }
+    expect((await curl('blocked.example')).code).not.toBe(0);
+  });
+
+  it('killing the daemon does not stop blocking; a new daemon adopts the pinned state', async () => {
+    const pid = daemon!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await daemon;
+    const h0 = helloFor('blocked.example');
+    const r = await curl('blocked.example');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/reset/i);
+    expect(helloFor('blocked.example')).toBe(h0);
+    const d2 = await startDaemon();
+    expect(d2.pid).not.toBe(pid);
+    expect(await ask('list')).toMatch(/blocked\.example\texact/);
+    // the event raised while no daemon ran waits in the pinned ring buffer
+    await waitFor(() => new RegExp(`xdp-sni\\[${d2.pid}\\]: sni=blocked\\.example verdict=block`).test(syslog(t)), 5000, 'event via the new daemon');
+    expect((await curl('allowed.example')).code).toBe(0);
+    const s = await stats();
+    expect(s.events_lost).toBe(0);
+  });
+
+  it('detach removes the program and traffic flows again; attach brings it back', async () => {
+    expect((await x(['detach', '--dev', 'f0'], t.f)).code).toBe(0);
+    const r = await curl('blocked.example');
+    expect(r.code, r.err).toBe(0);
+    const a = await x(['attach', '--dev', 'f0', '--mode', 'auto'], t.f);
+    expect(a.code, a.stderr).toBe(0);
+    expect((await curl('blocked.example')).code).not.toBe(0);
+  });
+});
