@@ -108,6 +108,21 @@ describe('flow state', () => {
   });
 });
 
+describe('events', () => {
+  it('a full ring buffer loses events, never verdicts', async () => {
+    const frames = Array.from({ length: 60 }, (_, i) => tcpFrame({ sport: 4500 + i, seq: 1, payload: clientHello('blocked.example') }));
+    const r = await run(frames, ['blocked.example'], { noDrain: true });
+    expect(r.packets.every((p) => p.verdict === 'DROP')).toBe(true);
+    expect(r.counters.blocked).toBe(60);
+    expect(r.counters.events_lost).toBeGreaterThan(0);
+    expect(r.counters.events_lost).toBeLessThan(60);
+    // the same with RST: every hello still answered
+    const r2 = await run(frames, ['blocked.example'], { noDrain: true, rst: true });
+    expect(r2.packets.every((p) => p.verdict === 'TX')).toBe(true);
+    expect(r2.counters.rst_sent).toBe(60);
+  });
+});
+
 describe('headers', () => {
   const hello = clientHello('blocked.example');
   const cases: [string, Parameters<typeof tcpFrame>[0]][] = [

@@ -106,6 +106,7 @@ export interface ReplayOpts {
   obj?: string;
   ports?: string;
   exempt?: string;
+  noDrain?: boolean;
   env?: Record<string, string>;
 }
 
@@ -126,6 +127,7 @@ export async function replay(pcap: string, o: ReplayOpts = {}): Promise<ReplayRe
   if (o.obj) args.push('--obj', o.obj);
   if (o.ports) args.push('--ports', o.ports);
   if (o.exempt) args.push('--exempt', o.exempt);
+  if (o.noDrain) args.push('--no-drain');
   // no pinned blocklist unless the caller asks for one
   const env = o.env ?? { XDP_SNI_PIN_DIR: '/nonexistent/xdp-sni-test' };
   try {
