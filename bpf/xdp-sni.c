@@ -1523,7 +1523,7 @@ static int cmd_replay(int argc, char **argv, FILE *o)
 		set_fd = bpf_map__fd(m);
 		cnt_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, XSNI_MAP_COUNTERS));
 		default_settings(&s);
-		s.flags = getenv("XDP_SNI_REPLAY_NOLOG") ? 0 : XSNI_SET_LOG_ALL;
+		s.flags = XSNI_SET_LOG_ALL;
 		if (opt.rst == 1)
 			s.flags |= XSNI_SET_RST;
 		if (opt.mode[0])
