@@ -28,6 +28,8 @@ export interface VmOptions {
   cpus?: number;
   /** For humans: the serial console on this terminal instead of a socket. */
   interactive?: boolean;
+  /** Run QEMU inside this network namespace (`ip netns exec`, same PID), so that it opens taps there. */
+  netns?: string;
 }
 
 export class Vm {
@@ -61,7 +63,9 @@ export class Vm {
     for (const d of opts.disks ?? []) args.push('-drive', `file=${d},if=virtio,format=${d.endsWith('.qcow2') ? 'qcow2' : 'raw'}`);
     args.push('-boot', opts.iso ? 'order=dc' : 'order=c');
     args.push(...(opts.extraArgs ?? []));
-    this.proc = spawn('qemu-system-x86_64', args, { stdio: opts.interactive ? ['inherit', 'inherit', 'pipe'] : ['ignore', 'ignore', 'pipe'] });
+    // `ip netns exec` execs QEMU in place, so the tracked PID is QEMU's.
+    const [cmd, argv]: [string, string[]] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, 'qemu-system-x86_64', ...args]] : ['qemu-system-x86_64', args];
+    this.proc = spawn(cmd, argv, { stdio: opts.interactive ? ['inherit', 'inherit', 'pipe'] : ['ignore', 'ignore', 'pipe'] });
     track(this.proc);
     let stderr = '';
     this.proc.stderr!.on('data', (d) => (stderr += String(d)));
