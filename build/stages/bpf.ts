@@ -42,6 +42,8 @@ export const bpf: Stage<{ files: string[]; buildEnv: string }> = {
     const shlibs = await inBuildEnv(env, log, ['dpkg-shlibdeps', '-O', '/build/out/xdp-sni'], '/build/pkg');
     log.line(shlibs);
     cpSync(join(work, 'out'), ctx.outDir, { recursive: true });
+    // Man pages ship with the tool.
+    for (const f of readdirSync(src).filter((n) => /\.[1-8]$/.test(n))) cpSync(join(src, f), join(ctx.outDir, f));
     writeFileSync(join(ctx.outDir, SHLIBS_FILE), `${shlibs.trim()}\n`);
     safeRemove(work);
 
