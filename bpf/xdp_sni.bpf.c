@@ -261,6 +261,8 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		if (b[0] > 32)
 			STOP(p, RES_ERR);
 		cur += b[0];
+		if (cur > st->hs_end)
+			STOP(p, RES_ERR);
 		st->phase = XSNI_PH_CS_LEN;
 		break;
 	case XSNI_PH_CS_LEN:
@@ -268,6 +270,8 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		if (v < 2 || (v & 1))
 			STOP(p, RES_ERR);
 		cur += v;
+		if (cur > st->hs_end)
+			STOP(p, RES_ERR);
 		st->phase = XSNI_PH_COMP_LEN;
 		break;
 	case XSNI_PH_COMP_LEN:

@@ -75,6 +75,7 @@ describe('malformed ClientHellos', () => {
     ['zero-length host_name', clientHello('', {})],
     ['host_name of 300 bytes', clientHello('a'.repeat(300))],
     ['session id length 33', (() => { const b = clientHello(NAME); b[5 + 4 + 34] = 33; return b; })()],
+    ['cipher suites running past the handshake', (() => { const b = clientHello(NAME); b.writeUInt16BE(0xfff0, 5 + 4 + 34 + 33); return b; })()],
     ['odd cipher suites length', (() => { const b = clientHello(NAME); b.writeUInt16BE(7, 5 + 4 + 34 + 33); return b; })()],
   ];
   for (const [name, payload] of errorCases) {
