@@ -1,7 +1,7 @@
 // Stage rootfs: mmdebstrap builds the live root filesystem from the suite's
 // packages (plus the kernel the kernel stage checked) as a tarball. With the
 // same SOURCE_DATE_EPOCH and package versions the tarball is bit-identical.
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sourcesFor } from '../apt/private-apt.js';
 import type { BuildConfig } from '../config/profile.js';
@@ -28,6 +28,8 @@ export function writeOverlay(c: BuildConfig, root: string): void {
   put('etc/apt/sources.list', renderTemplate('rootfs/sources.list.hbs', { suite: c.suite, debian: sourcesFor(c).trim(), liveRepo: `${LIVE_MEDIUM}/${ISO_REPO_DIR}` }));
   put('etc/hosts', `127.0.0.1\tlocalhost\n127.0.1.1\t${c.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
   put('etc/xdpfire/os-release', renderTemplate('rootfs/os-release.hbs', data));
+  put('usr/lib/xdpfire/make-initrd', renderTemplate('rootfs/make-initrd.hbs', data));
+  chmodSync(join(root, 'usr/lib/xdpfire/make-initrd'), 0o755);
   put('etc/systemd/system/xdpfire-ready.service', renderTemplate('rootfs/xdpfire-ready.service.hbs', data));
   put('etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf', renderTemplate('rootfs/serial-autologin.conf.hbs', data));
   mkdirSync(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
@@ -58,7 +60,12 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
     const debCache = join(c.cacheDir, 'debs', c.suite);
     mkdirSync(debCache, { recursive: true });
     const tarball = join(ctx.outDir, 'rootfs.tar');
-    const include = [...c.packages, k.package];
+    // debian mode installs the checked kernel package; source mode unpacks
+    // the kernel stage's tarball and makes its initramfs in the image.
+    const include = k.mode === 'debian' ? [...c.packages, k.package] : c.packages;
+    const kernelHooks = k.mode === 'source'
+      ? [`--customize-hook=tar-in ${join(ctx.deps.kernel!.dir, String(k.tarball))} /`, '--customize-hook=chroot "$1" /usr/lib/xdpfire/make-initrd']
+      : [];
     const sources = sourcesFor(c).trim().split('\n');
     // Our own packages, from the packages stage's flat repository. The
     // file-mirror-automount hook makes it visible inside the chroot.
@@ -84,6 +91,7 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       '--setup-hook=mkdir -p "$1"/var/cache/apt/archives/',
       `--setup-hook=sync-in ${debCache} /var/cache/apt/archives/`,
       `--customize-hook=sync-in ${overlay} /`,
+      ...kernelHooks,
       `--customize-hook=sync-out /var/cache/apt/archives ${debCache}`,
       c.suite,
       tarball,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,7 @@ describe('generated files', () => {
     expect(unit).toMatch(/^StandardOutput=journal\+console$/m);
     expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/xdpfire-ready.service'))).toBe('/etc/systemd/system/xdpfire-ready.service');
     expect(readFileSync(join(root, 'etc/hostname'), 'utf8')).toBe('xdpfire\n');
+    expect(statSync(join(root, 'usr/lib/xdpfire/make-initrd')).mode & 0o111).toBe(0o111);
     const sources = readFileSync(join(root, 'etc/apt/sources.list'), 'utf8');
     expect(sources).toMatch(/^deb http:\/\/mirror\.invalid\/debian trixie main$/m);
     expect(sources).toMatch(/^deb \[trusted=yes\] file:\/run\/live\/medium\/repo \.\/$/m);
