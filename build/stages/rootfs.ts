@@ -3,6 +3,7 @@
 // same SOURCE_DATE_EPOCH and package versions the tarball is bit-identical.
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { debCacheArgs } from '../apt/deb-cache.js';
 import { sourcesFor } from '../apt/private-apt.js';
 import type { BuildConfig } from '../config/profile.js';
 import { readyLine } from '../config/ready.js';
@@ -49,7 +50,7 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       name: c.name,
       version: c.version,
       sourceDateEpoch: c.sourceDateEpoch,
-      code: hashPaths([join(c.repoRoot, 'build', 'stages', 'rootfs.ts'), join(c.repoRoot, 'build', 'templates', 'rootfs')], c.repoRoot),
+      code: hashPaths([join(c.repoRoot, 'build', 'stages', 'rootfs.ts'), join(c.repoRoot, 'build', 'apt', 'deb-cache.ts'), join(c.repoRoot, 'build', 'templates', 'rootfs')], c.repoRoot),
     };
   },
   async run(ctx) {
@@ -57,8 +58,6 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
     const k = ctx.deps.kernel!.data as KernelOutput;
     const overlay = join(ctx.tmpDir, 'overlay');
     writeOverlay(c, overlay);
-    const debCache = join(c.cacheDir, 'debs', c.suite);
-    mkdirSync(debCache, { recursive: true });
     const tarball = join(ctx.outDir, 'rootfs.tar');
     // debian mode installs the checked kernel package; source mode unpacks
     // the kernel stage's tarball and makes its initramfs in the image.
@@ -87,12 +86,9 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       '--dpkgopt=path-exclude=/usr/share/locale/*',
       '--dpkgopt=path-include=/usr/share/locale/locale.alias',
       // Downloaded .debs are kept outside the image, for the next build.
-      '--skip=essential/unlink',
-      '--setup-hook=mkdir -p "$1"/var/cache/apt/archives/',
-      `--setup-hook=sync-in ${debCache} /var/cache/apt/archives/`,
+      ...debCacheArgs(c),
       `--customize-hook=sync-in ${overlay} /`,
       ...kernelHooks,
-      `--customize-hook=sync-out /var/cache/apt/archives ${debCache}`,
       c.suite,
       tarball,
       ...sources,

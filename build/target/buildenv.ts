@@ -3,6 +3,7 @@
 // not the host's. Made once per (sources, package list), atomically.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { debCacheArgs } from '../apt/deb-cache.js';
 import { sourcesFor } from '../apt/private-apt.js';
 import type { BuildConfig } from '../config/profile.js';
 import { run, type Log } from '../lib/exec.js';
@@ -23,16 +24,11 @@ export async function ensureBuildEnv(c: BuildConfig, log: Log): Promise<string> 
   mkdirSync(base, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}`;
   safeRemove(tmp);
-  const debCache = join(c.cacheDir, 'debs', c.suite);
-  mkdirSync(debCache, { recursive: true });
   await run(log, 'mmdebstrap', [
     '--variant=apt', '--mode=root', '--format=directory', '--architectures=amd64',
     `--include=${BUILD_PACKAGES.join(',')}`,
     '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
-    '--skip=essential/unlink',
-    '--setup-hook=mkdir -p "$1"/var/cache/apt/archives/',
-    `--setup-hook=sync-in ${debCache} /var/cache/apt/archives/`,
-    `--customize-hook=sync-out /var/cache/apt/archives ${debCache}`,
+    ...debCacheArgs(c),
     c.suite, tmp, ...sourcesFor(c).trim().split('\n'),
   ]);
   writeFileSync(join(tmp, '.complete'), '');
