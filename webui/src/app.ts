@@ -1,0 +1,560 @@
+// The web UI's request handler: routing, authentication, CSRF, validation,
+// and the daemon commands behind each form. Pure apart from the files under
+// the state directory and the control socket (both injectable for tests).
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LoginLimiter, safeEqual, SessionStore, verifyPassword, newToken, type Session } from './auth.js';
+import { chartData } from './chart.js';
+import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
+import { DaemonError, must, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
+import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, type Normalised } from './domains.js';
+import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
+import { BadRequest, parseForm, type Form, type Req, type Res } from './http.js';
+import { page, render } from './render.js';
+
+export interface Deps {
+  cfg: Config;
+  ctl: Ctl;
+  now?: () => number;
+}
+
+export const SESSION_COOKIE = '__Host-xdpfire';
+export const LOGIN_COOKIE = '__Host-xdpfire-login';
+export const PAGE_SIZE = 100;
+
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const SECURITY_HEADERS: [string, string][] = [
+  ['Content-Security-Policy', CSP],
+  ['X-Frame-Options', 'DENY'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+  ['Cache-Control', 'no-store'],
+];
+
+function res(status: number, body: string, extra: [string, string][] = []): Res {
+  return { status, body, headers: [['Content-Type', 'text/html; charset=utf-8'], ...SECURITY_HEADERS, ...extra] };
+}
+
+function redirect(location: string, extra: [string, string][] = []): Res {
+  return { status: 303, body: '', headers: [['Location', location], ...SECURITY_HEADERS, ...extra] };
+}
+
+function cookie(name: string, value: string, maxAge?: number): [string, string] {
+  return ['Set-Cookie', `${name}=${value}; Path=/; Secure; HttpOnly; SameSite=Strict${maxAge !== undefined ? `; Max-Age=${maxAge}` : ''}`];
+}
+
+/** Why a state-changing request is refused as cross-site, if it is. */
+export function crossSite(req: Req): string | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (site && site !== 'same-origin' && site !== 'none') return `cross-site request refused (Sec-Fetch-Site: ${site})`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`) return 'cross-site request refused (Origin does not match)';
+  return undefined;
+}
+
+// ------------------------------------------------------------ settings
+export interface Saved {
+  enabled: boolean;
+  ports: string;
+  mode: 'block' | 'monitor';
+  rst: boolean;
+  exempt: string[];
+}
+
+export function readSaved(cfg: Config): Saved | undefined {
+  try {
+    return JSON.parse(readFileSync(settingsFile(cfg), 'utf8')) as Saved;
+  } catch {
+    return undefined;
+  }
+}
+
+async function current(d: Deps): Promise<{ status: Status; exempt: string[]; saved: Saved }> {
+  const st = await d.ctl(['status']);
+  if (st.rc === 3) throw new DaemonError('the xdp-sni data plane is not loaded (no pinned maps)');
+  if (st.rc !== 0) throw new DaemonError(`the daemon refused 'status' (rc=${st.rc})`);
+  const status = parseStatus(st.rc, st.out);
+  const exempt = parseExempt(await must(d.ctl, ['exempt', 'list']));
+  const prev = readSaved(d.cfg);
+  const enabled = status.ports !== 'none';
+  const saved: Saved = {
+    enabled,
+    ports: enabled ? status.ports : prev?.ports && prev.ports !== 'none' ? prev.ports : '443',
+    mode: status.mode === 'monitor' ? 'monitor' : 'block',
+    rst: status.rst,
+    exempt,
+  };
+  return { status, exempt, saved };
+}
+
+/** Write the new settings next to the file, apply them, then move them in place: nothing half-done. */
+async function changeSettings(d: Deps, next: Saved, apply: () => Promise<unknown>): Promise<void> {
+  const f = settingsFile(d.cfg);
+  mkdirSync(dirname(f), { recursive: true, mode: 0o700 });
+  const tmp = `${f}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(next, null, 1)}\n`, { mode: 0o600 });
+  try {
+    await apply();
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  renameSync(tmp, f);
+}
+
+// ------------------------------------------------------------ blocklist
+async function listEntries(d: Deps): Promise<Entry[]> {
+  return parseList(await must(d.ctl, ['list']));
+}
+
+function hasFlag(e: Entry | undefined, sub: boolean): boolean {
+  if (!e) return false;
+  return sub ? e.subdomains : e.flags.split(/[ ,]/).includes('exact');
+}
+
+/** Daemon command lines: at most 25 names and 900 bytes each. */
+function chunks(names: string[], extra: string[]): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let bytes = 0;
+  for (const n of names) {
+    if (cur.length && (cur.length >= 25 || bytes + n.length + 1 > 900)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(n);
+    bytes += n.length + 1;
+  }
+  if (cur.length) out.push(cur);
+  return out.map((c) => [...c, ...extra]);
+}
+
+export interface AddOutcome {
+  added: number;
+  already: number;
+}
+
+/**
+ * Add names; on any failure undo what this call changed (delete the names
+ * that were new, restore the old flags of the others) and throw.
+ */
+export async function addNames(d: Deps, names: Normalised[], existing: Entry[]): Promise<AddOutcome> {
+  const byName = new Map(existing.map((e) => [e.name, e]));
+  const todo = names.filter((n) => !hasFlag(byName.get(n.name), n.subdomains));
+  const done: Normalised[] = [];
+  try {
+    for (const sub of [false, true]) {
+      for (const cmd of chunks(todo.filter((n) => n.subdomains === sub).map((n) => n.name), sub ? ['subdomains'] : [])) {
+        const batch = todo.filter((n) => n.subdomains === sub && cmd.includes(n.name));
+        done.push(...batch); // count the batch as done before sending: it may be half-applied
+        await must(d.ctl, ['add', ...cmd]);
+      }
+    }
+  } catch (e) {
+    const fresh = done.filter((n) => !byName.has(n.name)).map((n) => n.name);
+    const changed = [...new Set(done.filter((n) => byName.has(n.name)).map((n) => n.name))];
+    let undoFailed = false;
+    try {
+      for (const cmd of chunks([...fresh, ...changed], [])) await d.ctl(['del', ...cmd]);
+      for (const sub of [false, true]) {
+        const back = changed.filter((n) => hasFlag(byName.get(n), sub));
+        for (const cmd of chunks(back, sub ? ['subdomains'] : [])) await must(d.ctl, ['add', ...cmd]);
+      }
+    } catch {
+      undoFailed = true;
+    }
+    throw new DaemonError(`${(e as Error).message}; ${undoFailed ? 'undoing the partial change FAILED too: check the list' : 'nothing was changed'}`);
+  }
+  return { added: names.filter((n) => !byName.has(n.name)).length, already: names.filter((n) => byName.has(n.name)).length };
+}
+
+// ------------------------------------------------------------ views
+function fmtTime(t: number): string {
+  const d = new Date(t);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+function fmtDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  return d ? `${d}d ${h}h ${m}m` : h ? `${h}h ${m}m` : `${m}m ${s % 60}s`;
+}
+
+function activity(events: SniEvent[], now: number) {
+  const hour = events.filter((e) => e.t > now - 3600_000);
+  return {
+    chart: chartData(perMinute(hour, now)),
+    topNames: top(hour.filter((e) => e.verdict === 'block'), (e) => e.sni),
+    topClients: top(hour, (e) => e.client),
+  };
+}
+
+function readFilter(q: URLSearchParams): Filter {
+  const verdict = q.get('verdict') ?? '';
+  return {
+    name: (q.get('name') ?? '').trim().slice(0, 100) || undefined,
+    client: (q.get('client') ?? '').trim().slice(0, 64) || undefined,
+    verdict: VERDICTS.includes(verdict) ? verdict : undefined,
+  };
+}
+
+interface Ctx {
+  d: Deps;
+  req: Req;
+  s: Session;
+  sid: string;
+  now: number;
+}
+
+function base(c: Ctx, nav: string, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const flash = c.s.flash;
+  if (flash) {
+    delete c.s.flash;
+    new SessionStore(sessionsDir(c.d.cfg)).save(c.sid, c.s);
+  }
+  return { authed: true, nav, title, csrf: c.s.csrf, flash, ...extra };
+}
+
+async function overview(c: Ctx, error?: string, status = 200): Promise<Res> {
+  let cur: Awaited<ReturnType<typeof current>> | undefined;
+  let err = error;
+  try {
+    cur = await current(c.d);
+  } catch (e) {
+    if (!(e instanceof DaemonError)) throw e;
+    err = [error, e.message].filter(Boolean).join('\n');
+    status = status === 200 ? 503 : status;
+  }
+  const log = readEvents(c.d.cfg.logFiles, c.d.cfg.logTailBytes, c.now);
+  const uptime = log.daemonStarted !== undefined ? `${fmtDuration(c.now - log.daemonStarted)} (since ${fmtTime(log.daemonStarted)})` : 'unknown (no start in the log)';
+  const counters = Object.entries(cur?.status.counters ?? {}).map(([name, value]) => ({ name, value }));
+  return res(
+    status,
+    page('overview', base(c, 'overview', 'xdp-sni', {
+      error: err,
+      status: cur?.status ?? { loaded: false },
+      enabled: cur?.saved.enabled,
+      ports: cur?.saved.ports,
+      exempt: cur?.exempt ?? [],
+      counters,
+      uptime,
+      ...activity(log.events, c.now),
+    })),
+  );
+}
+
+interface ListView {
+  error?: string;
+  status?: number;
+  report?: Record<string, unknown>;
+  addName?: string;
+  addSub?: boolean;
+}
+
+async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
+  let entries: Entry[] = [];
+  let error = v.error;
+  let status = v.status ?? 200;
+  try {
+    entries = await listEntries(c.d);
+  } catch (e) {
+    if (!(e instanceof DaemonError)) throw e;
+    error = [error, e.message].filter(Boolean).join('\n');
+    status = 503;
+  }
+  const q = (c.req.query.get('q') ?? '').trim().toLowerCase().slice(0, 253);
+  const matching = q ? entries.filter((e) => e.name.includes(q)) : entries;
+  matching.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+  const pg = Math.min(pages, Math.max(1, Number.parseInt(c.req.query.get('page') ?? '1', 10) || 1));
+  const url = (p: number) => {
+    const u = new URLSearchParams();
+    if (q) u.set('q', q);
+    if (p > 1) u.set('page', String(p));
+    const s = u.toString();
+    return `/list${s ? `?${s}` : ''}`;
+  };
+  return res(
+    status,
+    page('list', base(c, 'list', 'Blocklist', {
+      error,
+      rows: matching.slice((pg - 1) * PAGE_SIZE, pg * PAGE_SIZE),
+      total: entries.length,
+      matching: matching.length,
+      q,
+      page: pg,
+      pages,
+      prev: pg > 1 ? url(pg - 1) : undefined,
+      next: pg < pages ? url(pg + 1) : undefined,
+      back: url(pg),
+      report: v.report,
+      addName: v.addName,
+      addSub: v.addSub,
+      importMax: c.d.cfg.importMax,
+    })),
+  );
+}
+
+function logView(c: Ctx) {
+  const f = readFilter(c.req.query);
+  const log = readEvents(c.d.cfg.logFiles, c.d.cfg.logTailBytes, c.now);
+  const matching = filterEvents(log.events, f);
+  const shown = matching.slice(-200).reverse();
+  const u = new URLSearchParams();
+  if (f.name) u.set('name', f.name);
+  if (f.client) u.set('client', f.client);
+  if (f.verdict) u.set('verdict', f.verdict);
+  u.set('partial', '1');
+  return {
+    filter: f,
+    verdicts: VERDICTS,
+    events: shown.map((e) => ({ ...e, time: fmtTime(e.t) })),
+    shown: shown.length,
+    matching: matching.length,
+    updated: fmtTime(c.now),
+    liveUrl: `/log?${u}`,
+    ...activity(log.events, c.now),
+  };
+}
+
+// ------------------------------------------------------------ actions
+const LIST_ACTIONS = new Set(['add', 'del', 'import']);
+
+function field(f: Form, name: string, max = 300): string {
+  return (f.fields.get(name) ?? '').slice(0, max);
+}
+
+async function action(c: Ctx, form: Form): Promise<Res> {
+  const what = field(form, 'do', 20);
+  const flashTo = (msg: string, to: string) => {
+    c.s.flash = msg;
+    new SessionStore(sessionsDir(c.d.cfg)).save(c.sid, c.s);
+    return redirect(to);
+  };
+  try {
+    switch (what) {
+      case 'add': {
+        const raw = field(form, 'name').trim();
+        let n: Normalised;
+        try {
+          n = normaliseDomain(raw, form.fields.get('subdomains') === '1');
+        } catch (e) {
+          if (e instanceof InputError) return await listPage(c, { error: `Not added: bad domain '${raw}': ${e.message}`, status: 400, addName: raw, addSub: form.fields.get('subdomains') === '1' });
+          throw e;
+        }
+        const existing = await listEntries(c.d);
+        const r = await addNames(c.d, [n], existing);
+        return flashTo(r.added ? `Added ${n.name}${n.subdomains ? ' and its subdomains' : ''}.` : `${n.name} was already listed${n.subdomains ? '; it now matches its subdomains too' : ''}.`, '/list');
+      }
+      case 'del': {
+        const raw = field(form, 'name').trim();
+        const back = field(form, 'back', 400);
+        let n: Normalised;
+        try {
+          n = normaliseDomain(raw);
+        } catch (e) {
+          if (e instanceof InputError) return await listPage(c, { error: `Not removed: bad domain '${raw}': ${e.message}`, status: 400 });
+          throw e;
+        }
+        const existing = await listEntries(c.d);
+        if (!existing.some((e) => e.name === n.name)) return await listPage(c, { error: `Not removed: ${n.name} is not listed.`, status: 409 });
+        await must(c.d.ctl, ['del', n.name]);
+        return flashTo(`Removed ${n.name}.`, /^\/list(\?[A-Za-z0-9=&%._+*-]*)?$/.test(back) ? back : '/list');
+      }
+      case 'import':
+        return await importList(c, form);
+      case 'enable':
+      case 'disable': {
+        const cur = await current(c.d);
+        if (cur.saved.enabled === (what === 'enable')) return flashTo(`Already ${what}d.`, '/');
+        const next = { ...cur.saved, enabled: what === 'enable' };
+        // Disabled = no watched ports: the program stays attached and passes everything.
+        await changeSettings(c.d, next, () => must(c.d.ctl, ['ports', what === 'enable' ? next.ports : ',']));
+        return flashTo(what === 'enable' ? `Enabled: reading ClientHellos on port(s) ${next.ports}.` : 'Disabled: no ClientHello is read; nothing is blocked or logged.', '/');
+      }
+      case 'mode': {
+        const mode = field(form, 'mode', 10);
+        const rst = field(form, 'rst', 5);
+        if (mode !== 'block' && mode !== 'monitor') return await overview(c, `bad mode '${mode}' (block or monitor)`, 400);
+        if (rst !== 'on' && rst !== 'off') return await overview(c, `bad TCP reset setting '${rst}' (on or off)`, 400);
+        const cur = await current(c.d);
+        const next: Saved = { ...cur.saved, mode, rst: rst === 'on' };
+        await changeSettings(c.d, next, async () => {
+          await must(c.d.ctl, ['mode', mode]);
+          try {
+            await must(c.d.ctl, ['rst', rst]);
+          } catch (e) {
+            await c.d.ctl(['mode', cur.saved.mode]).catch(() => undefined);
+            throw e;
+          }
+        });
+        return flashTo(`Mode ${mode}, TCP reset ${rst}.`, '/');
+      }
+      case 'ports': {
+        let ports: string;
+        try {
+          ports = normalisePorts(field(form, 'ports', 400));
+        } catch (e) {
+          if (e instanceof InputError) return await overview(c, `Ports not changed: ${e.message}`, 400);
+          throw e;
+        }
+        const cur = await current(c.d);
+        const next = { ...cur.saved, ports };
+        await changeSettings(c.d, next, async () => {
+          if (cur.saved.enabled) await must(c.d.ctl, ['ports', ports]);
+        });
+        return flashTo(cur.saved.enabled ? `Watching TCP port(s) ${ports}.` : `Saved port(s) ${ports}; they apply when the filter is enabled.`, '/');
+      }
+      case 'exempt-add':
+      case 'exempt-del': {
+        let p: string;
+        try {
+          p = normalisePrefix(field(form, 'prefix', 60));
+        } catch (e) {
+          if (e instanceof InputError) return await overview(c, `Exemptions not changed: ${e.message}`, 400);
+          throw e;
+        }
+        const cur = await current(c.d);
+        const listed = cur.exempt.includes(p);
+        const add = what === 'exempt-add';
+        if (add && listed) return await overview(c, `${p} is already exempt.`, 409);
+        // The daemon exits on deleting an absent prefix: only ever send listed ones.
+        if (!add && !listed) return await overview(c, `${p} is not exempt.`, 409);
+        const next = { ...cur.saved, exempt: add ? [...cur.exempt, p] : cur.exempt.filter((x) => x !== p) };
+        await changeSettings(c.d, next, () => must(c.d.ctl, ['exempt', add ? 'add' : 'del', p]));
+        return flashTo(add ? `Exempted ${p}.` : `${p} is no longer exempt.`, '/');
+      }
+      default:
+        return res(400, page('error', { title: 'Bad request', heading: 'Bad request', message: 'unknown action' }));
+    }
+  } catch (e) {
+    if (!(e instanceof DaemonError)) throw e;
+    const msg = `Not applied: ${e.message}`;
+    return LIST_ACTIONS.has(what) ? await listPage(c, { error: msg, status: 502 }) : await overview(c, msg, 502);
+  }
+}
+
+async function importList(c: Ctx, form: Form): Promise<Res> {
+  const file = form.files.get('file');
+  if (file && file.data.includes(0)) return await listPage(c, { error: `Nothing imported: ${file.filename || 'the file'} is not a text file.`, status: 400 });
+  const text = [field(form, 'list', 8 << 20), file?.data.toString('utf8') ?? ''].filter((s) => s.trim()).join('\n');
+  if (!text.trim()) return await listPage(c, { error: 'Nothing imported: paste names or choose a file.', status: 400 });
+  const r = parseImport(text, form.fields.get('subdomains') === '1');
+  const skipBad = form.fields.get('skipbad') === '1';
+  const report: Record<string, unknown> = {
+    acceptedLines: r.acceptedLines,
+    names: r.accepted.length,
+    added: 0,
+    already: 0,
+    rejectedCount: r.rejected.length,
+    rejected: r.rejected.slice(0, 200),
+    moreRejected: Math.max(0, r.rejected.length - 200),
+    ignored: r.ignored,
+    applied: false,
+  };
+  if (r.rejected.length && !skipBad) return await listPage(c, { report, error: `Nothing imported: ${r.rejected.length} bad line(s). Fix them, or tick "import the valid lines".`, status: 400 });
+  if (r.accepted.length > c.d.cfg.importMax) return await listPage(c, { report, error: `Nothing imported: ${r.accepted.length} names; at most ${c.d.cfg.importMax} per import.`, status: 400 });
+  const existing = await listEntries(c.d);
+  const have = new Set(existing.map((e) => e.name));
+  try {
+    const out = await addNames(c.d, r.accepted, existing);
+    Object.assign(report, out, { applied: true });
+  } catch (e) {
+    if (!(e instanceof DaemonError)) throw e;
+    report.added = r.accepted.filter((n) => !have.has(n.name)).length;
+    return await listPage(c, { report, error: `Not imported: ${e.message}`, status: 502 });
+  }
+  return await listPage(c, { report });
+}
+
+// ------------------------------------------------------------ login
+function loginPage(req: Req, locked = false, error?: string, status = 200): Res {
+  let token = req.cookies[LOGIN_COOKIE];
+  const extra: [string, string][] = [];
+  if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
+    token = newToken();
+    extra.push(cookie(LOGIN_COOKIE, token, 3600));
+  }
+  return res(status, page('login', { title: 'Log in', token, locked, error }), extra);
+}
+
+async function login(req: Req, d: Deps, now: number): Promise<Res> {
+  const form = parseForm(req);
+  const token = req.cookies[LOGIN_COOKIE];
+  if (!token || !safeEqual(form.fields.get('csrf') ?? '', token)) return loginPage(req, false, 'Your login form expired; please try again.', 403);
+  const limiter = new LoginLimiter(limiterFile(d.cfg));
+  mkdirSync(d.cfg.stateDir, { recursive: true, mode: 0o700 });
+  if (limiter.blocked(now)) return loginPage(req, true, undefined, 429);
+  let stored = '';
+  try {
+    stored = readFileSync(d.cfg.passwdFile, 'utf8');
+  } catch {
+    return loginPage(req, false, `No admin password is set (${d.cfg.passwdFile} is missing).`, 503);
+  }
+  const pw = (form.fields.get('password') ?? '').slice(0, 1024);
+  if ((form.fields.get('user') ?? 'admin') !== 'admin' || !verifyPassword(pw, stored)) {
+    limiter.fail(now);
+    return loginPage(req, false, 'Wrong password.', 403);
+  }
+  limiter.reset();
+  const { id } = new SessionStore(sessionsDir(d.cfg)).create(now);
+  return redirect('/', [cookie(SESSION_COOKIE, id), cookie(LOGIN_COOKIE, '', 0)]);
+}
+
+// ------------------------------------------------------------ entry
+export async function handle(req: Req, d: Deps): Promise<Res> {
+  const now = (d.now ?? Date.now)();
+  try {
+    const post = req.method === 'POST';
+    if (!post && req.method !== 'GET' && req.method !== 'HEAD') return res(405, page('error', { title: 'Method not allowed', heading: 'Method not allowed', message: req.method }), [['Allow', 'GET, POST']]);
+    if (post) {
+      const why = crossSite(req);
+      if (why) return res(403, page('error', { title: 'Refused', heading: 'Refused', message: why }));
+    }
+    if (req.path === '/login') return post ? await login(req, d, now) : loginPage(req);
+    const store = new SessionStore(sessionsDir(d.cfg));
+    const sid = req.cookies[SESSION_COOKIE];
+    const s = store.get(sid, now);
+    if (!s || !sid) {
+      if (post) return res(403, page('error', { title: 'Refused', heading: 'Not logged in', message: 'Log in first.' }));
+      if (req.query.get('partial') === '1') return res(401, '');
+      return redirect('/login');
+    }
+    const c: Ctx = { d, req, s, sid, now };
+    if (post) {
+      const form = parseForm(req);
+      if (!safeEqual(form.fields.get('csrf') ?? '', s.csrf)) return res(403, page('error', { title: 'Refused', heading: 'Refused', message: 'missing or wrong CSRF token' }));
+      if (req.path === '/logout') {
+        store.destroy(sid);
+        return redirect('/login', [cookie(SESSION_COOKIE, '', 0)]);
+      }
+      if (req.path === '/action') return await action(c, form);
+      return res(404, page('error', { title: 'Not found', heading: 'Not found', message: req.path }));
+    }
+    switch (req.path) {
+      case '/':
+        return await overview(c);
+      case '/list':
+        return await listPage(c);
+      case '/log': {
+        const v = logView(c);
+        if (req.query.get('partial') === '1') return res(200, render('livepart', v));
+        return res(200, page('log', base(c, 'log', 'Live log', { ...v, live: true })));
+      }
+      default:
+        return res(404, page('error', { authed: true, csrf: s.csrf, title: 'Not found', heading: 'Not found', message: req.path }));
+    }
+  } catch (e) {
+    if (e instanceof BadRequest) return res(400, page('error', { title: 'Bad request', heading: 'Bad request', message: e.message }));
+    throw e;
+  }
+}
+
+export function passwdExists(cfg: Config): boolean {
+  return existsSync(cfg.passwdFile);
+}

@@ -1,0 +1,32 @@
+// Paths and limits. Defaults are the installed system's; the tests and the
+// lighttpd config (setenv) may override them with XDPFIRE_WEBUI_* variables.
+import { join } from 'node:path';
+
+export interface Config {
+  /** xdp-sni daemon control socket */
+  socket: string;
+  /** sessions, CSRF secret, login limiter, saved settings (owned by www-data) */
+  stateDir: string;
+  /** scrypt hash of the admin password */
+  passwdFile: string;
+  /** syslog files with xdp-sni lines (only their tails are read) */
+  logFiles: string[];
+  logTailBytes: number;
+  /** most names one bulk import may add */
+  importMax: number;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    socket: env.XDPFIRE_WEBUI_SOCKET || env.XDP_SNI_SOCKET || '/run/xdp-sni.sock',
+    stateDir: env.XDPFIRE_WEBUI_STATE || '/var/lib/xdpfire-webui',
+    passwdFile: env.XDPFIRE_WEBUI_PASSWD || '/etc/xdpfire/webui.passwd',
+    logFiles: (env.XDPFIRE_WEBUI_LOGS || '/var/log/xdpfire-webui/xdp-sni.log').split(':').filter(Boolean),
+    logTailBytes: Number(env.XDPFIRE_WEBUI_LOG_TAIL_BYTES || 4 * 1024 * 1024),
+    importMax: Number(env.XDPFIRE_WEBUI_IMPORT_MAX || 20000),
+  };
+}
+
+export const settingsFile = (c: Config) => join(c.stateDir, 'xdp-sni.settings.json');
+export const sessionsDir = (c: Config) => join(c.stateDir, 'sessions');
+export const limiterFile = (c: Config) => join(c.stateDir, 'login-failures.json');

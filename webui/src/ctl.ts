@@ -1,0 +1,109 @@
+// The xdp-sni daemon's control socket: one command line per connection,
+// the answer ends with "rc=N". Nothing else talks to the data plane.
+import { createConnection } from 'node:net';
+
+export interface CtlReply {
+  rc: number;
+  out: string;
+}
+export type Ctl = (args: string[]) => Promise<CtlReply>;
+
+/** Tokens must be plain words: the daemon splits on blanks and reads one 1 KB line. */
+const TOKEN = /^[A-Za-z0-9._:/,*-]+$/;
+
+export class DaemonError extends Error {}
+
+export function socketCtl(path: string, timeoutMs = 15_000): Ctl {
+  return (args) =>
+    new Promise((resolve, reject) => {
+      for (const a of args) if (!TOKEN.test(a)) return reject(new DaemonError(`refusing to send a bad token to the daemon: ${JSON.stringify(a.slice(0, 40))}`));
+      const line = `${args.join(' ')}\n`;
+      if (Buffer.byteLength(line) > 1000 || args.length > 30) return reject(new DaemonError('command line too long for the control socket'));
+      const chunks: Buffer[] = [];
+      const c = createConnection(path, () => c.end(line));
+      const timer = setTimeout(() => {
+        c.destroy();
+        reject(new DaemonError(`the xdp-sni daemon did not answer '${args[0]}' within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      c.on('data', (b: Buffer) => chunks.push(b));
+      c.on('close', () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        const m = /(?:^|\n)rc=(-?\d+)\n?$/.exec(text);
+        if (!m) return reject(new DaemonError(`the xdp-sni daemon closed the connection without an answer to '${args[0]}' (did it exit?)`));
+        resolve({ rc: Number(m[1]), out: text.slice(0, m.index + (m[0].startsWith('\n') ? 1 : 0)) });
+      });
+      c.on('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new DaemonError(`cannot reach the xdp-sni daemon at ${path}: ${e.code ?? e.message}`));
+      });
+    });
+}
+
+/** Run a command and fail on a non-zero rc. */
+export async function must(ctl: Ctl, args: string[]): Promise<string> {
+  const r = await ctl(args);
+  if (r.rc !== 0) throw new DaemonError(`the daemon refused '${args.slice(0, 3).join(' ')}${args.length > 3 ? ' ...' : ''}' (rc=${r.rc})`);
+  return r.out;
+}
+
+export interface Status {
+  loaded: boolean;
+  mode: 'block' | 'monitor' | '?';
+  rst: boolean;
+  ports: string;
+  domains: number;
+  attached: { dev: string; mode: string }[];
+  counters: Record<string, number>;
+}
+
+export function parseCounters(text: string): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const l of text.split('\n')) {
+    const m = /^([a-z_]+)\s+(\d+)$/.exec(l.trim());
+    if (m) c[m[1]] = Number(m[2]);
+  }
+  return c;
+}
+
+export function parseStatus(rc: number, text: string): Status {
+  const st: Status = { loaded: rc === 0, mode: '?', rst: false, ports: 'none', domains: 0, attached: [], counters: {} };
+  if (rc !== 0) return st;
+  for (const l of text.split('\n')) {
+    const m = /^(\S+)\s+(.*)$/.exec(l.trim());
+    if (!m) continue;
+    const [, k, v] = m;
+    if (k === 'mode') st.mode = v === 'block' ? 'block' : v === 'monitor' ? 'monitor' : '?';
+    else if (k === 'rst') st.rst = v === 'on';
+    else if (k === 'ports') st.ports = v;
+    else if (k === 'domains') st.domains = Number(v);
+    else if (k === 'attached' && v !== 'none') {
+      const a = /^(\S+) \((\w+)\)$/.exec(v);
+      if (a) st.attached.push({ dev: a[1], mode: a[2] });
+    }
+  }
+  st.counters = parseCounters(text);
+  delete st.counters.domains;
+  return st;
+}
+
+export interface Entry {
+  name: string;
+  flags: string;
+  subdomains: boolean;
+}
+
+/** `list`: NAME<TAB>FLAGS[<TAB>(not in the kernel map)] */
+export function parseList(text: string): Entry[] {
+  const out: Entry[] = [];
+  for (const l of text.split('\n')) {
+    if (!l) continue;
+    const [name, flags = 'exact', note] = l.split('\t');
+    out.push({ name, flags: note ? `${flags} ${note}` : flags, subdomains: flags.includes('subdomains') });
+  }
+  return out;
+}
+
+export function parseExempt(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f:.]+\/\d+$/i.test(l));
+}

@@ -1,0 +1,116 @@
+// Entry point of the bundled program (webui.cjs), run by Debian's nodejs:
+//   (CGI, from lighttpd)      the web UI
+//   webui.cjs hash            read a password on stdin, print its scrypt hash
+//   webui.cjs passwd [FILE]   read a password on stdin, write its hash (0640 root:www-data)
+//   webui.cjs restore         (root, from xdp-sni.service) give the control
+//                             socket to group www-data (0660) and re-apply the
+//                             settings saved by the web UI
+import { chmodSync, chownSync, existsSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { handle, readSaved } from './app.js';
+import { hashPassword } from './auth.js';
+import { configFromEnv } from './config.js';
+import { must, parseExempt, socketCtl } from './ctl.js';
+import { fromCgi, MAX_BODY, toCgi, type Res } from './http.js';
+
+function readStdin(max: number): Buffer {
+  const parts: Buffer[] = [];
+  let n = 0;
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let r = 0;
+    try {
+      r = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      if ((e as NodeJS.ErrnoException).code === 'EOF') break;
+      throw e;
+    }
+    if (r <= 0) break;
+    n += r;
+    if (n > max) throw new Error('request body too large');
+    parts.push(Buffer.from(buf.subarray(0, r)));
+  }
+  return Buffer.concat(parts);
+}
+
+async function cgi(): Promise<void> {
+  const len = Number(process.env.CONTENT_LENGTH || 0);
+  let out: Res;
+  if (len > MAX_BODY) out = { status: 413, headers: [['Content-Type', 'text/plain']], body: 'request too large\n' };
+  else {
+    const body = len > 0 ? readStdin(MAX_BODY) : Buffer.alloc(0);
+    const cfg = configFromEnv();
+    out = await handle(fromCgi(process.env, body), { cfg, ctl: socketCtl(cfg.socket) });
+  }
+  if (process.env.REQUEST_METHOD === 'HEAD') out = { ...out, body: '' };
+  process.stdout.write(toCgi(out));
+}
+
+function password(): string {
+  const pw = readStdin(4096).toString('utf8').replace(/\r?\n$/, '');
+  if (pw.length < 1) throw new Error('empty password');
+  return pw;
+}
+
+async function restore(): Promise<void> {
+  const cfg = configFromEnv();
+  const end = Date.now() + 15_000;
+  const ctl = socketCtl(cfg.socket);
+  for (;;) {
+    const ok = existsSync(cfg.socket) && (await ctl(['ping']).then((r) => r.rc === 0, () => false));
+    if (ok) break;
+    if (Date.now() > end) throw new Error(`no daemon on ${cfg.socket}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  // The daemon creates its socket 0600 root: let lighttpd's CGI (www-data) in.
+  let gid: number | undefined;
+  for (const l of readFileSync('/etc/group', 'utf8').split('\n')) if (l.startsWith('www-data:')) gid = Number(l.split(':')[2]);
+  if (gid !== undefined) {
+    chownSync(cfg.socket, 0, gid);
+    chmodSync(cfg.socket, 0o660);
+  }
+  const s = readSaved(cfg);
+  if (!s) return;
+  if (s.mode === 'block' || s.mode === 'monitor') await must(ctl, ['mode', s.mode]);
+  await must(ctl, ['rst', s.rst ? 'on' : 'off']);
+  if (/^[0-9,]+$/.test(s.ports)) await must(ctl, ['ports', s.enabled ? s.ports : ',']);
+  const have = parseExempt(await must(ctl, ['exempt', 'list']));
+  const want = (s.exempt ?? []).filter((p) => /^[0-9a-f:.]+\/\d+$/i.test(p));
+  for (const p of want) if (!have.includes(p)) await must(ctl, ['exempt', 'add', p]);
+  for (const p of have) if (!want.includes(p)) await must(ctl, ['exempt', 'del', p]);
+  console.log(`xdpfire-webui: restored mode ${s.mode}, rst ${s.rst ? 'on' : 'off'}, ports ${s.enabled ? s.ports : 'none (disabled)'}, ${want.length} exemption(s)`);
+}
+
+async function main(): Promise<void> {
+  const cmd = process.argv[2];
+  if (!cmd) return cgi();
+  if (cmd === 'hash') {
+    process.stdout.write(`${hashPassword(password())}\n`);
+    return;
+  }
+  if (cmd === 'passwd') {
+    const file = process.argv[3] || configFromEnv().passwdFile;
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, `${hashPassword(password())}\n`, { mode: 0o640 });
+    try {
+      chownSync(tmp, 0, Number(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('www-data:'))?.split(':')[2] ?? 0));
+    } catch {
+      /* not root: leave the owner */
+    }
+    renameSync(tmp, file);
+    return;
+  }
+  if (cmd === 'restore') return restore();
+  throw new Error(`unknown command ${cmd} (hash, passwd FILE, restore)`);
+}
+
+main().catch((e: Error) => {
+  if (!process.argv[2]) {
+    // a CGI must still answer: no details to the client, the reason to lighttpd's error log
+    process.stderr.write(`xdpfire-webui: ${e.stack ?? e.message}\n`);
+    process.stdout.write('Status: 500\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\n\r\ninternal error\n');
+    return;
+  }
+  process.stderr.write(`xdpfire-webui: ${e.message}\n`);
+  process.exitCode = 1;
+});
