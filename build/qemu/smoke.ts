@@ -38,6 +38,6 @@ export async function bootToReady(o: SmokeOptions): Promise<SmokeResult> {
       console.close();
     }
   } finally {
-    vm.kill();
+    await vm.stop();
   }
 }

@@ -2,7 +2,7 @@
 // optional disks and NICs, the serial console on a Unix socket with a log
 // file, and a QMP socket for a clean power-down.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,6 +43,8 @@ export class Vm {
   private constructor(readonly opts: VmOptions, accel: Accel) {
     this.accel = accel;
     mkdirSync(opts.workDir, { recursive: true });
+    // A log left by an earlier boot would satisfy waitForSerial at once.
+    rmSync(opts.serialLog, { force: true });
     this.qmpPath = join(opts.workDir, 'qmp.sock');
     this.serialSocket = join(opts.workDir, 'serial.sock');
     const args = [
@@ -164,5 +166,11 @@ export class Vm {
 
   kill(): void {
     if (this.running && this.proc.pid) process.kill(this.proc.pid, 'SIGKILL');
+  }
+
+  /** Kill (if still running) and wait until the process is gone. */
+  async stop(): Promise<void> {
+    this.kill();
+    await this.exited;
   }
 }

@@ -1,0 +1,108 @@
+// The live ISO booted between the lab's client and upstream namespaces
+// (net.ts): the QA firewall scenario's fixture, and the hook for other
+// scenarios on the same topology (xdp-sni):
+//
+//   const fw = await bootFirewallLab({ iso, ... });
+//   await fw.lab.clientLease();                          // DHCP from the box
+//   await fw.lab.curlFromClient(fw.lab.names.blocked);   // through green0
+//   await fw.con.run('ip link show dev green0');          // in the guest, as root
+//   fw.lab.ns.client                                     // ip netns exec <it> chromium …
+//   await fw.stop();                                     // power off, tear the lab down
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { READY_PREFIX } from '../config/ready.js';
+import { SerialConsole } from './console.js';
+import { NetLab } from './net.js';
+import { Vm, type Firmware } from './vm.js';
+
+export interface FirewallLabOptions {
+  iso: string;
+  memoryMiB: number;
+  workDir: string;
+  serialLog: string;
+  /** Boot to the ready line and a root shell. */
+  timeoutMs: number;
+  firmware?: Firmware;
+  greenMac?: string;
+  redMac?: string;
+  log?: (line: string) => void;
+}
+
+export interface FirewallLab {
+  lab: NetLab;
+  vm: Vm;
+  con: SerialConsole;
+  /** Seconds from QEMU's start to the ready line. */
+  readySeconds: number;
+  /** Seconds from QEMU's start until the guest had its red address (DHCP) and green address, as seen from the host. */
+  networkSeconds: number;
+  /** Copy a (text) file out of the guest over the serial console. */
+  copyFromGuest(path: string, dest: string): Promise<number>;
+  /** Power the guest off and tear the lab down (always; safe twice). */
+  stop(): Promise<'clean' | 'killed'>;
+}
+
+export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLab> {
+  const lab = await NetLab.create({ workDir: join(o.workDir, 'net'), greenMac: o.greenMac, redMac: o.redMac, log: o.log });
+  let vm: Vm | undefined;
+  let con: SerialConsole | undefined;
+  let stopped: Promise<'clean' | 'killed'> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      try {
+        if (!vm) return 'clean' as const;
+        const c = con;
+        return await vm.shutdown(120_000, c ? async () => c.write('systemctl poweroff\n') : undefined);
+      } finally {
+        con?.close();
+        vm?.kill();
+        await lab.cleanup();
+      }
+    })());
+  try {
+    vm = await Vm.start({
+      firmware: o.firmware ?? 'bios',
+      memoryMiB: o.memoryMiB,
+      iso: o.iso,
+      serialLog: o.serialLog,
+      workDir: join(o.workDir, 'vm'),
+      extraArgs: lab.qemuArgs(),
+      netns: lab.ns.lab,
+    });
+    o.log?.(`qemu pid ${vm.pid} in ${lab.ns.lab}, accel ${vm.accel}, serial log ${o.serialLog}`);
+    const readySeconds = await vm.waitForSerial(new RegExp(READY_PREFIX), o.timeoutMs);
+    con = await SerialConsole.connect(vm.serialSocket);
+    await con.waitForShell(120_000);
+    // Kernel messages on ttyS0 would interleave with command output.
+    await con.run('dmesg -n 1');
+    const c = con;
+    const v = vm;
+    let networkSeconds = -1;
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const r = await c.run(`ip -4 -o addr show dev red0; ip -4 -o addr show dev green0`);
+      if (r.output.includes(`inet ${lab.redAddress}/`) && /green0\s+inet /.test(r.output)) {
+        networkSeconds = (Date.now() - v.startedAt) / 1000;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    const copyFromGuest = async (path: string, dest: string) => {
+      const r = await c.run(`gzip -c ${shq(path)} | base64 -w0`, 120_000);
+      if (r.status !== 0) throw new Error(`copying ${path} out of the guest failed: ${r.output}`);
+      const data = gunzipSync(Buffer.from(r.output.replace(/\s+/g, ''), 'base64'));
+      writeFileSync(dest, data);
+      return data.length;
+    };
+    return { lab, vm: v, con: c, readySeconds, networkSeconds, copyFromGuest, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Single-quote a word for the guest's shell. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
