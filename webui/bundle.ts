@@ -1,12 +1,19 @@
 // Bundle the CGI program into one CommonJS file for Debian's nodejs, with
 // the handlebars templates precompiled in (only the handlebars runtime is
 // shipped). Used by the packages stage and the web tests.
-//   npx tsx webui/bundle.ts OUT_DIR
+//   npx tsx webui/bundle.ts OUT_DIR   (webui.cjs + the static and lighttpd files)
 import { build } from 'esbuild';
 import Handlebars from 'handlebars';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hashPassword } from './src/auth.js';
+
+/** The build-time default admin password of live and QA images (README, "Web UI"). */
+export function defaultAdminPassword(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XDPFIRE_WEBUI_DEFAULT_PASSWORD || 'xdpfire';
+}
 
 export const WEBUI_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -48,11 +55,28 @@ export async function bundleWebui(outDir: string): Promise<string> {
   return out;
 }
 
+/**
+ * The web UI build: OUT_DIR/webui.cjs plus the files of webui/static/ and
+ * webui/lighttpd/, flat, for the package recipe's "webui:<file>" sources.
+ */
+export async function buildWebuiTree(outDir: string, defaultPassword = defaultAdminPassword()): Promise<string> {
+  await bundleWebui(outDir);
+  // Live and QA images, until the installer sets one: only the hash ships. The
+  // salt is derived from the password so the package stays reproducible.
+  const salt = createHash('sha256').update(`xdpfire-webui-default:${defaultPassword}`).digest().subarray(0, 16);
+  writeFileSync(join(outDir, 'default-admin.passwd'), `${hashPassword(defaultPassword, salt)}\n`);
+  for (const sub of ['static', 'lighttpd']) {
+    for (const f of readdirSync(join(WEBUI_DIR, sub)).sort()) copyFileSync(join(WEBUI_DIR, sub, f), join(outDir, f));
+  }
+  return outDir;
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dir = process.argv[2];
   if (!dir) {
     console.error('usage: tsx webui/bundle.ts OUT_DIR');
     process.exit(2);
   }
-  console.log(await bundleWebui(dir));
+  await buildWebuiTree(dir);
+  console.log(dir);
 }

@@ -14,6 +14,8 @@ import type { LoadedRecipe, Recipe } from './recipe.js';
 export interface DebContext {
   /** Folder of the bpf stage's outputs, for "bpf:<file>" sources. */
   bpfDir?: string;
+  /** Folder of the web UI build (bundled CGI + static files), for "webui:<file>" sources. */
+  webuiDir?: string;
   epoch: number;
   imageVersion: string;
   log: Log;
@@ -31,6 +33,10 @@ function resolveSrc(l: LoadedRecipe, src: string, ctx: DebContext): string {
   if (src.startsWith('bpf:')) {
     if (!ctx.bpfDir) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${src}: the bpf stage produced no outputs`]);
     return join(ctx.bpfDir, src.slice(4));
+  }
+  if (src.startsWith('webui:')) {
+    if (!ctx.webuiDir) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${src}: the web UI was not built`]);
+    return join(ctx.webuiDir, src.slice(6));
   }
   return join(l.dir, src);
 }
@@ -91,7 +97,7 @@ export async function buildDeb(l: LoadedRecipe, outDir: string, tmpDir: string, 
     const src = readSrc(l, f.src, ctx);
     const mode = f.mode ? parseInt(f.mode, 8) : statSync(src).mode & 0o111 ? 0o755 : 0o644;
     if (f.template) {
-      if (f.src.startsWith('bpf:')) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${f.src}: only recipe files can be templates`]);
+      if (f.src.startsWith('bpf:') || f.src.startsWith('webui:')) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${f.src}: only recipe files can be templates`]);
       put(f.dest, Buffer.from(renderTemplate(src, data)), mode);
     } else put(f.dest, src, mode);
   }

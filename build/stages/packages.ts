@@ -5,9 +5,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPaths } from '../lib/hash.js';
 import { buildDeb, type BuiltDeb } from '../packages/deb.js';
-import { loadRecipes, RECIPE_DIR } from '../packages/recipe.js';
+import { loadRecipes, RECIPE_DIR, type Recipe } from '../packages/recipe.js';
 import { indexRepo } from '../packages/repo.js';
 import type { Stage } from '../runner/stage.js';
+import { createHash } from 'node:crypto';
+import { buildWebuiTree, defaultAdminPassword } from '../../webui/bundle.js';
+
+/** Whether a recipe takes files from the web UI build. */
+export function usesWebui(r: Recipe): boolean {
+  return [...r.files.map((f) => f.src), ...(r.units ?? []).map((u) => u.src)].some((s) => s.startsWith('webui:'));
+}
 
 export const packages: Stage<{ debs: BuiltDeb[] }> = {
   name: 'packages',
@@ -19,6 +26,9 @@ export const packages: Stage<{ debs: BuiltDeb[] }> = {
     return {
       recipes: hashPaths([RECIPE_DIR], c.repoRoot),
       code: hashPaths([join(c.repoRoot, 'build', 'packages'), join(c.repoRoot, 'build', 'templates', 'deb'), join(c.repoRoot, 'build', 'stages', 'packages.ts')], c.repoRoot),
+      // the web UI is bundled here for recipes with "webui:<file>" sources
+      webui: hashPaths([join(c.repoRoot, 'webui'), join(c.repoRoot, 'package-lock.json')], c.repoRoot),
+      webuiPassword: createHash('sha256').update(defaultAdminPassword()).digest('hex'),
       epoch: c.sourceDateEpoch,
       imageVersion: c.version,
     };
@@ -26,7 +36,9 @@ export const packages: Stage<{ debs: BuiltDeb[] }> = {
   async run(ctx) {
     const bpfDir = ctx.deps.bpf?.dir;
     const debs: BuiltDeb[] = [];
-    for (const l of loadRecipes()) {
+    const recipes = loadRecipes();
+    const webuiDir = recipes.some((l) => usesWebui(l.recipe)) ? await buildWebuiTree(join(ctx.tmpDir, 'webui-build')) : undefined;
+    for (const l of recipes) {
       const extra: string[] = [];
       if (l.recipe.shlibsFrom) {
         const f = join(bpfDir ?? '', l.recipe.shlibsFrom.slice(4));
@@ -34,7 +46,7 @@ export const packages: Stage<{ debs: BuiltDeb[] }> = {
         const m = /^shlibs:Depends=(.*)$/m.exec(readFileSync(f, 'utf8'));
         if (m) extra.push(...m[1].split(',').map((s) => s.trim()).filter(Boolean));
       }
-      const deb = await buildDeb(l, ctx.outDir, ctx.tmpDir, { bpfDir, epoch: ctx.config.sourceDateEpoch, imageVersion: ctx.config.version, log: ctx.log }, extra);
+      const deb = await buildDeb(l, ctx.outDir, ctx.tmpDir, { bpfDir, webuiDir, epoch: ctx.config.sourceDateEpoch, imageVersion: ctx.config.version, log: ctx.log }, extra);
       ctx.log.line(`built ${deb.file} sha256 ${deb.sha256}`);
       debs.push(deb);
     }
