@@ -19,7 +19,7 @@ const ctx = (dir: string, webuiDir?: string) => ({ webuiDir, epoch: 1_700_000_00
 describe('webui package', () => {
   it('the recipe validates and uses the web UI build', () => {
     const l = loadRecipe(join(process.cwd(), 'packages', 'webui'));
-    expect(l.recipe.name).toBe('xdpfire-webui');
+    expect(l.recipe.name).toBe('webui');
     expect(usesWebui(l.recipe)).toBe(true);
     expect(usesWebui(loadRecipe(join(process.cwd(), 'packages', 'xdp-sni')).recipe)).toBe(false);
   });
