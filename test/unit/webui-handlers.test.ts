@@ -1,0 +1,377 @@
+// The web UI's request handler against an in-memory stand-in for the
+// xdp-sni control socket: rendering, validation, CSRF, escaping, paging,
+// all-or-nothing imports.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handle, LOGIN_COOKIE, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
+import { hashPassword } from '../../webui/src/auth.js';
+import type { Config } from '../../webui/src/config.js';
+import type { Ctl } from '../../webui/src/ctl.js';
+import { parseCookies, type Req, type Res } from '../../webui/src/http.js';
+
+/** A daemon stand-in that speaks the control protocol's answers. */
+class FakeDaemon {
+  names = new Map<string, string>(); // name -> flags
+  mode = 'block';
+  rst = true;
+  ports = '443';
+  exempt: string[] = [];
+  calls: string[][] = [];
+  failAddAfter = Infinity;
+  ctl: Ctl = async (args) => {
+    this.calls.push(args);
+    const [cmd, ...rest] = args;
+    const ok = (out: string) => ({ rc: 0, out });
+    switch (cmd) {
+      case 'status':
+        return ok(`pin dir          /sys/fs/bpf/xdp-sni\nmode             ${this.mode}\nrst              ${this.rst ? 'on' : 'off'}\nports            ${this.ports}\ndomains          ${this.names.size}\nattached         green0 (native)\npackets          10\nblocked          3\n`);
+      case 'list':
+        return ok([...this.names].map(([n, f]) => `${n}\t${f}\n`).join(''));
+      case 'add': {
+        if (this.failAddAfter-- <= 0) return { rc: 1, out: '' };
+        const sub = rest.includes('subdomains');
+        for (const n of rest.filter((x) => x !== 'subdomains')) {
+          const prev = this.names.get(n);
+          const flags = new Set(prev ? prev.split(',') : []);
+          flags.add(sub ? 'subdomains' : 'exact');
+          this.names.set(n, ['exact', 'subdomains'].filter((f) => flags.has(f)).join(','));
+        }
+        return ok('');
+      }
+      case 'del':
+        for (const n of rest) this.names.delete(n);
+        return ok('');
+      case 'mode':
+        this.mode = rest[0];
+        return ok('');
+      case 'rst':
+        this.rst = rest[0] === 'on';
+        return ok('');
+      case 'ports':
+        this.ports = rest[0] === ',' ? 'none' : rest[0];
+        return ok(`ports ${this.ports}\n`);
+      case 'exempt':
+        if (rest[0] === 'list') return ok(this.exempt.map((e) => `${e}\n`).join(''));
+        if (rest[0] === 'add') this.exempt.push(rest[1]);
+        else {
+          if (!this.exempt.includes(rest[1])) throw new Error('the real daemon exits here');
+          this.exempt = this.exempt.filter((e) => e !== rest[1]);
+        }
+        return ok('');
+    }
+    return { rc: 2, out: '' };
+  };
+}
+
+const HOST = 'fw.test:444';
+let dir: string;
+let cfg: Config;
+let daemon: FakeDaemon;
+let deps: Deps;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'xdpfire-webui-'));
+  writeFileSync(join(dir, 'passwd'), `${hashPassword('correct horse')}\n`);
+  writeFileSync(join(dir, 'messages'), '');
+  cfg = { socket: '/nonexistent', stateDir: join(dir, 'state'), passwdFile: join(dir, 'passwd'), logFiles: [join(dir, 'messages')], logTailBytes: 1 << 20, importMax: 20000 };
+  daemon = new FakeDaemon();
+  deps = { cfg, ctl: daemon.ctl };
+});
+
+function req(method: string, url: string, o: { cookies?: Record<string, string>; form?: Record<string, string>; headers?: Record<string, string>; body?: Buffer; contentType?: string } = {}): Req {
+  const u = new URL(url, `https://${HOST}`);
+  const body = o.body ?? Buffer.from(o.form ? new URLSearchParams(o.form).toString() : '');
+  return {
+    method,
+    path: u.pathname.replace(/\/+$/, '') || '/',
+    query: u.searchParams,
+    headers: { host: HOST, 'content-type': o.contentType ?? 'application/x-www-form-urlencoded', ...(o.headers ?? {}) },
+    cookies: o.cookies ?? {},
+    body,
+  };
+}
+
+const header = (r: Res, name: string) => r.headers.filter(([k]) => k.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
+function setCookies(r: Res): Record<string, string> {
+  return Object.fromEntries(header(r, 'Set-Cookie').map((c) => Object.entries(parseCookies(c.split(';')[0]))[0]));
+}
+
+async function login(): Promise<{ cookies: Record<string, string>; csrf: string }> {
+  const g = await handle(req('GET', '/login'), deps);
+  const lc = setCookies(g)[LOGIN_COOKIE];
+  const token = /name="csrf" value="([^"]+)"/.exec(g.body)![1];
+  const p = await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: token, user: 'admin', password: 'correct horse' } }), deps);
+  expect(p.status).toBe(303);
+  const cookies = { [SESSION_COOKIE]: setCookies(p)[SESSION_COOKIE] };
+  const home = await handle(req('GET', '/', { cookies }), deps);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(home.body)![1];
+  return { cookies, csrf };
+}
+
+async function post(s: { cookies: Record<string, string>; csrf: string }, form: Record<string, string>, headers: Record<string, string> = {}) {
+  return handle(req('POST', '/action', { cookies: s.cookies, form: { csrf: s.csrf, ...form }, headers: { origin: `https://${HOST}`, 'sec-fetch-site': 'same-origin', ...headers } }), deps);
+}
+
+describe('authentication', () => {
+  it('sends anonymous visitors to the login page and refuses anonymous POSTs', async () => {
+    const r = await handle(req('GET', '/'), deps);
+    expect(r.status).toBe(303);
+    expect(header(r, 'Location')).toEqual(['/login']);
+    expect((await handle(req('GET', '/log?partial=1'), deps)).status).toBe(401);
+    const p = await handle(req('POST', '/action', { form: { do: 'add', name: 'x.example', csrf: 'x' } }), deps);
+    expect(p.status).toBe(403);
+    expect(daemon.calls).toEqual([]);
+  });
+
+  it('logs in with the password, with a __Host- session cookie (Secure, HttpOnly, SameSite=Strict)', async () => {
+    const g = await handle(req('GET', '/login'), deps);
+    const lc = setCookies(g)[LOGIN_COOKIE];
+    const token = /name="csrf" value="([^"]+)"/.exec(g.body)![1];
+    expect(token).toBe(lc);
+    const bad = await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: token, password: 'wrong' } }), deps);
+    expect(bad.status).toBe(403);
+    expect(bad.body).toContain('Wrong password');
+    const noToken = await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { password: 'correct horse' } }), deps);
+    expect(noToken.status).toBe(403);
+    const ok = await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: token, password: 'correct horse' } }), deps);
+    expect(ok.status).toBe(303);
+    const sc = header(ok, 'Set-Cookie').find((c) => c.startsWith(`${SESSION_COOKIE}=`))!;
+    expect(sc).toMatch(/; Path=\/; Secure; HttpOnly; SameSite=Strict/);
+    // the store keeps a hash of the id, never the id
+    const id = setCookies(ok)[SESSION_COOKIE];
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(join(cfg.stateDir, 'sessions')).join(' ')).not.toContain(id);
+  });
+
+  it('locks the login after 5 failures', async () => {
+    const g = await handle(req('GET', '/login'), deps);
+    const lc = setCookies(g)[LOGIN_COOKIE];
+    for (let i = 0; i < 5; i++) await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password: `guess${i}` } }), deps);
+    const r = await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password: 'correct horse' } }), deps);
+    expect(r.status).toBe(429);
+  });
+
+  it('logs out only with the CSRF token', async () => {
+    const s = await login();
+    const noTok = await handle(req('POST', '/logout', { cookies: s.cookies, form: {} }), deps);
+    expect(noTok.status).toBe(403);
+    const out = await handle(req('POST', '/logout', { cookies: s.cookies, form: { csrf: s.csrf } }), deps);
+    expect(out.status).toBe(303);
+    expect((await handle(req('GET', '/', { cookies: s.cookies }), deps)).status).toBe(303);
+  });
+});
+
+describe('headers and CSRF', () => {
+  it('every page has a strict CSP, frame-ancestors/X-Frame-Options and no-store', async () => {
+    const s = await login();
+    for (const url of ['/', '/list', '/log', '/login', '/nope']) {
+      const r = await handle(req('GET', url, { cookies: s.cookies }), deps);
+      const csp = header(r, 'Content-Security-Policy')[0];
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe');
+      expect(header(r, 'X-Frame-Options')).toEqual(['DENY']);
+      expect(header(r, 'Cache-Control')).toEqual(['no-store']);
+    }
+  });
+
+  it('refuses state changes without the token, with a wrong one, or cross-site', async () => {
+    const s = await login();
+    const before = daemon.calls.length;
+    expect((await post({ ...s, csrf: '' }, { do: 'add', name: 'a.example' })).status).toBe(403);
+    expect((await post({ ...s, csrf: 'A'.repeat(43) }, { do: 'add', name: 'a.example' })).status).toBe(403);
+    expect((await post(s, { do: 'add', name: 'a.example' }, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post(s, { do: 'add', name: 'a.example' }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await post(s, { do: 'add', name: 'a.example' }, { 'sec-fetch-site': 'same-site' })).status).toBe(403);
+    expect(daemon.calls.length).toBe(before);
+    expect(daemon.names.size).toBe(0);
+    // GET never changes anything
+    await handle(req('GET', '/action?do=add&name=a.example', { cookies: s.cookies }), deps);
+    expect(daemon.names.size).toBe(0);
+  });
+});
+
+describe('blocklist', () => {
+  it('adds a name with the CLI rules (normalised; *. and the checkbox mean subdomains)', async () => {
+    const s = await login();
+    const r = await post(s, { do: 'add', name: '*.Ads.Example.COM.' });
+    expect(r.status).toBe(303);
+    expect(daemon.calls).toContainEqual(['add', 'ads.example.com', 'subdomains']);
+    await post(s, { do: 'add', name: 'one.example', subdomains: '1' });
+    await post(s, { do: 'add', name: 'two.example' });
+    expect(Object.fromEntries(daemon.names)).toEqual({ 'ads.example.com': 'subdomains', 'one.example': 'subdomains', 'two.example': 'exact' });
+    const page = await handle(req('GET', '/list', { cookies: s.cookies }), deps);
+    expect(page.body).toContain('Added two.example.');
+  });
+
+  it('rejects bad names with the reason in the page, escaped, and changes nothing', async () => {
+    const s = await login();
+    for (const [name, why] of [
+      ['<img src=x onerror=alert(1)>', "invalid character '<'"],
+      ['-bad.example', "label starts with '-'"],
+      ['a..b', 'empty label'],
+      [`${'a'.repeat(64)}.example`, 'label longer than 63 bytes'],
+      ['bücher.example', 'punycode'],
+      [Array(130).fill('a').join('.'), 'the limit is 253'],
+    ]) {
+      const r = await post(s, { do: 'add', name });
+      expect(r.status, name).toBe(400);
+      expect(r.body).toContain(why.replace(/'/g, '&#x27;').replace(/</g, '&lt;'));
+      expect(r.body).not.toContain('<img src=x');
+    }
+    expect(daemon.calls.some((c) => c[0] === 'add')).toBe(false);
+  });
+
+  it('removes a listed name and refuses one that is not listed', async () => {
+    const s = await login();
+    daemon.names.set('gone.example', 'exact');
+    expect((await post(s, { do: 'del', name: 'gone.example', back: '/list?q=gone' })).status).toBe(303);
+    expect(daemon.names.has('gone.example')).toBe(false);
+    const r = await post(s, { do: 'del', name: 'never.example' });
+    expect(r.status).toBe(409);
+    expect(r.body).toContain('never.example is not listed');
+    const evilBack = await post(s, { do: 'del', name: 'gone.example' });
+    expect(evilBack.status).toBe(409);
+  });
+
+  it('bulk import: plain and hosts lines, a report of accepted and rejected lines, all or nothing', async () => {
+    const s = await login();
+    const text = ['# my list', 'ads.example', '*.tracker.example', 'cdn.example subdomains', '0.0.0.0 malware.example phish.example localhost', 'bad name here', '<script>x</script>', ''].join('\n');
+    const r1 = await post(s, { do: 'import', list: text });
+    expect(r1.status).toBe(400);
+    expect(r1.body).toContain('Nothing imported: 2 bad line(s)');
+    expect(r1.body).toMatch(/<td>6<\/td><td class="name">bad name here<\/td>/);
+    expect(r1.body).toContain('&lt;script&gt;x&lt;/script&gt;');
+    expect(daemon.names.size).toBe(0);
+    const r2 = await post(s, { do: 'import', list: text, skipbad: '1' });
+    expect(r2.status).toBe(200);
+    expect(r2.body).toContain('4 line(s) accepted (5 name(s): 5 new, 0 already listed), 2 rejected');
+    expect(Object.fromEntries(daemon.names)).toEqual({
+      'ads.example': 'exact', 'tracker.example': 'subdomains', 'cdn.example': 'subdomains', 'malware.example': 'exact', 'phish.example': 'exact',
+    });
+  });
+
+  it('bulk import from an uploaded file (multipart)', async () => {
+    const s = await login();
+    const b = '----xdpfire';
+    const body = Buffer.from([
+      `--${b}`, 'Content-Disposition: form-data; name="csrf"', '', s.csrf,
+      `--${b}`, 'Content-Disposition: form-data; name="do"', '', 'import',
+      `--${b}`, 'Content-Disposition: form-data; name="file"; filename="hosts.txt"', 'Content-Type: text/plain', '', '127.0.0.1 localhost\r\n0.0.0.0 up1.example up2.example\r\n',
+      `--${b}--`, '',
+    ].join('\r\n'));
+    const r = await handle(req('POST', '/action', { cookies: s.cookies, body, contentType: `multipart/form-data; boundary=${b}`, headers: { origin: `https://${HOST}` } }), deps);
+    expect(r.status).toBe(200);
+    expect([...daemon.names.keys()].sort()).toEqual(['up1.example', 'up2.example']);
+  });
+
+  it('a daemon failure half-way through an import is undone', async () => {
+    const s = await login();
+    daemon.names.set('keep.example', 'exact');
+    const many = Array.from({ length: 80 }, (_, i) => `n${i}.example`);
+    daemon.failAddAfter = 2; // the third add command fails
+    const r = await post(s, { do: 'import', list: [...many, 'keep.example subdomains'].join('\n') });
+    expect(r.status).toBe(502);
+    expect(r.body).toContain('nothing was changed');
+    expect(Object.fromEntries(daemon.names)).toEqual({ 'keep.example': 'exact' });
+  });
+
+  it('100,000 names: searchable and paged, 100 per page', async () => {
+    for (let i = 0; i < 100_000; i++) daemon.names.set(`host${String(i).padStart(6, '0')}.example`, 'exact');
+    const s = await login();
+    const t0 = performance.now();
+    const r = await handle(req('GET', '/list?page=3', { cookies: s.cookies }), deps);
+    const ms = performance.now() - t0;
+    expect(r.body).toContain('100000 in total');
+    expect(r.body).toContain('page 3 of 1000');
+    expect((r.body.match(/<td class="name">/g) ?? []).length).toBe(100);
+    expect(r.body).toContain('host000200.example');
+    const q = await handle(req('GET', '/list?q=host09999', { cookies: s.cookies }), deps);
+    expect(q.body).toContain('10 matching');
+    expect(ms).toBeLessThan(5000);
+  });
+});
+
+describe('settings', () => {
+  it('mode and RST switches, validated', async () => {
+    const s = await login();
+    expect((await post(s, { do: 'mode', mode: 'monitor', rst: 'off' })).status).toBe(303);
+    expect([daemon.mode, daemon.rst]).toEqual(['monitor', false]);
+    const bad = await post(s, { do: 'mode', mode: 'drop; reboot', rst: 'on' });
+    expect(bad.status).toBe(400);
+    expect(daemon.mode).toBe('monitor');
+    expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toMatchObject({ mode: 'monitor', rst: false });
+  });
+
+  it('disable stops reading ClientHellos (no watched ports) and enable brings the ports back, saved for the next boot', async () => {
+    const s = await login();
+    await post(s, { do: 'ports', ports: '8443, 443' });
+    expect(daemon.ports).toBe('443,8443');
+    await post(s, { do: 'disable' });
+    expect(daemon.ports).toBe('none');
+    const saved = JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'));
+    expect(saved).toMatchObject({ enabled: false, ports: '443,8443' });
+    const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    expect(home.body).toContain('disabled');
+    await post(s, { do: 'enable' });
+    expect(daemon.ports).toBe('443,8443');
+    expect((await post(s, { do: 'ports', ports: '99999' })).status).toBe(400);
+    expect((await post(s, { do: 'ports', ports: '' })).status).toBe(400);
+  });
+
+  it('exemptions: prefixes normalised, only listed ones are ever deleted', async () => {
+    const s = await login();
+    await post(s, { do: 'exempt-add', prefix: '192.168.1.77/24' });
+    await post(s, { do: 'exempt-add', prefix: '2001:DB8:0:0::1/64' });
+    expect(daemon.exempt).toEqual(['192.168.1.0/24', '2001:db8::/64']);
+    const r = await post(s, { do: 'exempt-del', prefix: '10.0.0.0/8' });
+    expect(r.status).toBe(409);
+    expect((await post(s, { do: 'exempt-add', prefix: 'not-an-ip' })).status).toBe(400);
+    expect((await post(s, { do: 'exempt-del', prefix: '192.168.1.0/24' })).status).toBe(303);
+    expect(daemon.exempt).toEqual(['2001:db8::/64']);
+  });
+});
+
+describe('live log', () => {
+  const line = (t: string, sni: string, verdict = 'block', src = '10.77.1.2:40000') =>
+    `${t} fw xdp-sni[42]: sni=${sni} verdict=${verdict} src=${src} dst=10.77.2.2:443 segments=1 ech=0 rst=1`;
+
+  it('shows captured names inert (a ClientHello host_name of <script>), filterable, with the chart and top lists', async () => {
+    const now = Date.now();
+    const iso = (ago: number) => new Date(now - ago).toISOString();
+    writeFileSync(cfg.logFiles[0], [
+      `${iso(3000_000)} fw xdp-sni[42]: daemon started`,
+      line(iso(120_000), '<script>alert(1)</script>.evil.example'),
+      line(iso(60_000), 'blocked.example'),
+      line(iso(50_000), 'blocked.example', 'block', '10.77.1.3:5000'),
+      line(iso(40_000), 'seen.example', 'monitor', '[fd77:1::2]:443'),
+      'unrelated line',
+      '',
+    ].join('\n'));
+    const s = await login();
+    const r = await handle(req('GET', '/log', { cookies: s.cookies }), deps);
+    expect(r.body).not.toContain('<script>alert');
+    expect(r.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;.evil.example');
+    expect(r.body).toMatch(/data-blocked="3" data-allowed="1"/);
+    expect(r.body).toMatch(/<td class="name">blocked\.example<\/td><td>2<\/td>/);
+    expect(r.body).toContain('fd77:1::2');
+    const f = await handle(req('GET', '/log?partial=1&verdict=monitor', { cookies: s.cookies }), deps);
+    expect(f.body).not.toContain('<html');
+    expect(f.body).toContain('1 of 1 matching');
+    const c = await handle(req('GET', '/log?partial=1&client=10.77.1.3', { cookies: s.cookies }), deps);
+    expect(c.body).toContain('1 of 1 matching');
+    const n = await handle(req('GET', '/log?partial=1&name=%3Cscript', { cookies: s.cookies }), deps);
+    expect(n.body).toContain('1 of 1 matching');
+  });
+
+  it('the overview shows status, counters and the daemon uptime', async () => {
+    writeFileSync(cfg.logFiles[0], `${new Date(Date.now() - 7200_000).toISOString()} fw xdp-sni[42]: daemon started\n`);
+    const s = await login();
+    const r = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    expect(r.body).toContain('green0 (native)');
+    expect(r.body).toMatch(/<th>blocked<\/th><td>3<\/td>/);
+    expect(r.body).toMatch(/2h 0m/);
+  });
+});
