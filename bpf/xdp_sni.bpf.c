@@ -532,11 +532,6 @@ int xdp_sni(struct xdp_md *ctx)
 	__u8 first[6];
 	int v6 = 0, i, fresh = 0, in_lru = 0, dry;
 
-	cnt = bpf_map_lookup_elem(&xsni_counters, &zero);
-	if (!cnt)
-		return XDP_PASS;
-	CNT(cnt, XSNI_CNT_PACKETS);
-
 	if ((void *)(eth + 1) > data_end)
 		return XDP_PASS;
 	proto = eth->h_proto;
@@ -614,6 +609,11 @@ int xdp_sni(struct xdp_md *ctx)
 	if (!xsni_port_watched(set, bpf_ntohs(tcp->dest)))
 		return XDP_PASS;
 	/* ---- end of the fast path ---- */
+
+	cnt = bpf_map_lookup_elem(&xsni_counters, &zero);
+	if (!cnt)
+		return XDP_PASS;
+	CNT(cnt, XSNI_CNT_PACKETS);
 
 	__builtin_memset(&key, 0, sizeof(key));
 	if (v6) {

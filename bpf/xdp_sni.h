@@ -84,7 +84,7 @@ struct xsni_lpm6 {
 
 /* ---- counters (per-CPU array "xsni_counters", one entry) ------------ */
 enum xsni_counter {
-	XSNI_CNT_PACKETS = 0,       /* every packet the program saw          */
+	XSNI_CNT_PACKETS = 0,       /* TCP packets to a watched port         */
 	XSNI_CNT_WATCHED,           /* TCP to a watched port with payload    */
 	XSNI_CNT_CLIENTHELLOS,      /* ClientHello handshake headers seen    */
 	XSNI_CNT_SNI_FOUND,         /* host_name read completely             */

@@ -197,5 +197,7 @@ describe('headers', () => {
     ]);
     expect(r.packets.every((p) => p.verdict === 'PASS')).toBe(true);
     expect(r.counters.watched).toBe(0);
+    // "packets" counts TCP packets to a watched port; the fast path writes nothing
+    expect(r.counters.packets).toBe(1);
   });
 });
