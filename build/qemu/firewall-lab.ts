@@ -81,7 +81,7 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
     let networkSeconds = -1;
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
-      const r = await c.run(`ip -4 -o addr show dev red0; ip -4 -o addr show dev green0`);
+      const r = await c.run(`ip -color=never -4 -o addr show dev red0; ip -color=never -4 -o addr show dev green0`);
       if (r.output.includes(`inet ${lab.redAddress}/`) && /green0\s+inet /.test(r.output)) {
         networkSeconds = (Date.now() - v.startedAt) / 1000;
         break;

@@ -3,7 +3,7 @@
 // nft parses and loads the ruleset in a throwaway network namespace, and
 // dnsmasq --test accepts its configuration.
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,10 +66,13 @@ describe('xdpfire-setup render', () => {
   });
 
   it('rejects bad values with a log line and uses the defaults (no injection into the files)', async () => {
-    const r = await render('GREEN_ADDRESS=10.0.0.1/24; rm -rf /\nDHCP_RANGE_START=192.168.7.1\nRED_TYPE=pppoe\nDOMAIN=a b\n');
+    const marker = join(tmpdir(), `xdpfire-injected-${process.pid}`);
+    const r = await render(`GREEN_ADDRESS=10.0.0.1/24; rm -rf /\nDHCP_RANGE_START=192.168.7.1\nRED_TYPE=pppoe\nDOMAIN=a b\nDHCP_LEASE=$(touch ${marker})\nSSH_ENABLED=\`touch ${marker}\`\n`);
+    expect(existsSync(marker)).toBe(false);
+    expect(r.stderr).toMatch(/DHCP_LEASE '\$\(touch .*\)' is not N, Nm, Nh, Nd or infinite; using 12h/);
     expect(r.stderr).toMatch(/GREEN_ADDRESS '10\.0\.0\.1\/24; rm -rf \/' is not an IPv4 address\/prefix/);
     expect(r.stderr).toMatch(/DHCP range address '192\.168\.7\.1' is not in 192\.168\.1\.0\/24/);
-    expect(r.stderr).toMatch(/RED_TYPE 'PPPOE' is neither DHCP nor STATIC; using DHCP/);
+    expect(r.stderr).toMatch(/RED_TYPE 'pppoe' is neither DHCP nor STATIC; using DHCP/);
     expect(r.green).toMatch(/^Address=192\.168\.1\.1\/24$/m);
     expect(r.dnsmasq).toMatch(/^domain=localdomain$/m);
     expect(r.dnsmasq).toMatch(/^dhcp-range=green0,192\.168\.1\.100,192\.168\.1\.199,/m);
