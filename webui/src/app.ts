@@ -28,7 +28,7 @@ const SECURITY_HEADERS: [string, string][] = [
   ['Content-Security-Policy', CSP],
   ['X-Frame-Options', 'DENY'],
   ['X-Content-Type-Options', 'nosniff'],
-  ['Referrer-Policy', 'no-referrer'],
+  ['Referrer-Policy', 'same-origin'],
   ['Cross-Origin-Opener-Policy', 'same-origin'],
   ['Cross-Origin-Resource-Policy', 'same-origin'],
   ['Cache-Control', 'no-store'],
@@ -50,6 +50,7 @@ function cookie(name: string, value: string, maxAge?: number): [string, string] 
 export function crossSite(req: Req): string | undefined {
   const site = req.headers['sec-fetch-site'];
   if (site && site !== 'same-origin' && site !== 'none') return `cross-site request refused (Sec-Fetch-Site: ${site})`;
+  // (Referrer-Policy is same-origin, not no-referrer: with no-referrer, browsers send "Origin: null" on POST)
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`) return 'cross-site request refused (Origin does not match)';
   return undefined;

@@ -1,0 +1,146 @@
+// The web UI on the host for the web tests: the topology of the netns tests
+// (client / firewall / server namespaces, private bpffs and rsyslogd), a real
+// xdp-sni daemon in the firewall namespace with xdp_sni native on f0, and
+// lighttpd on 127.0.0.1 running the bundled CGI over HTTPS. Everything runs
+// as root (the daemon's socket is 0600 root; see the README). Every process is
+// killed by PID and every namespace, pin and file removed on cleanup.
+import { execa } from 'execa';
+import { mkdirSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { createServer, createConnection } from 'node:net';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { buildBpf, tool, repoRoot } from '../bpf/lib.js';
+import { setup, waitFor, nsExec, SERVER4, type Topo } from '../netns/topology.js';
+import { buildWebuiTree } from '../../webui/bundle.js';
+import { hashPassword } from '../../webui/src/auth.js';
+
+export const PASSWORD = 'web-test-password';
+
+export interface Web {
+  t: Topo;
+  base: string;
+  port: number;
+  stateDir: string;
+  ctl: (line: string) => Promise<string>;
+  cleanup: () => Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function ask(sock: string, line: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const c = createConnection(sock, () => c.write(`${line}\n`));
+    const timer = setTimeout(() => { c.destroy(); reject(new Error(`no answer to ${line}`)); }, timeoutMs);
+    c.on('data', (b) => (out += b));
+    c.on('end', () => { clearTimeout(timer); resolve(out); });
+    c.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+export async function startWeb(): Promise<Web> {
+  await buildBpf();
+  const t = await setup();
+  const web: Partial<Web> = { t };
+  const cleanup = async () => {
+    await execa('ip', ['netns', 'exec', t.f, tool, 'detach', '--dev', 'f0'], { reject: false, env: { ...process.env, ...t.env } });
+    await t.cleanup();
+  };
+  try {
+    const a = await execa('ip', ['netns', 'exec', t.f, tool, 'attach', '--dev', 'f0', '--mode', 'native'], { reject: false, env: { ...process.env, ...t.env } });
+    if (a.exitCode !== 0) throw new Error(`attach failed: ${a.stderr}`);
+    // the daemon in the firewall namespace, so that `status` sees f0
+    const d = execa('ip', ['netns', 'exec', t.f, tool, 'daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], { reject: false, buffer: false, env: { ...process.env, ...t.env } });
+    t.procs.push({ name: 'daemon', p: d });
+    d.stdout?.resume();
+    d.stderr?.resume();
+    await waitFor(async () => (await ask(t.ctlSock, 'ping', 2000).catch(() => '')).includes('pong'), 15_000, 'daemon control socket');
+
+    // the web UI, built the way the packages stage builds it
+    const root = join(t.dir, 'webui');
+    const tree = await buildWebuiTree(join(t.dir, 'webui-build'), 'unused');
+    mkdirSync(join(root, 'htdocs', 'static'), { recursive: true });
+    copyFileSync(join(tree, 'webui.cjs'), join(root, 'htdocs', 'index.cgi'));
+    chmodSync(join(root, 'htdocs', 'index.cgi'), 0o755);
+    for (const f of ['app.css', 'live.js']) copyFileSync(join(tree, f), join(root, 'htdocs', 'static', f));
+    const stateDir = join(t.dir, 'webui-state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    writeFileSync(join(t.dir, 'webui.passwd'), `${hashPassword(PASSWORD)}\n`, { mode: 0o640 });
+    await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+      '-keyout', join(t.dir, 'webui-key.pem'), '-out', join(t.dir, 'webui-cert.pem')]);
+    const port = await freePort();
+    const conf = join(t.dir, 'lighttpd.conf');
+    writeFileSync(conf, [
+      `var.webui_root = "${root}"`,
+      `var.webui_cert = "${join(t.dir, 'webui-cert.pem')}"`,
+      `var.webui_key = "${join(t.dir, 'webui-key.pem')}"`,
+      `var.webui_node = "${process.execPath}"`,
+      'server.bind = "127.0.0.1"',
+      `server.port = ${port}`,
+      `server.errorlog = "${join(t.dir, 'lighttpd-error.log')}"`,
+      'setenv.add-environment = (',
+      `  "XDPFIRE_WEBUI_SOCKET" => "${t.ctlSock}",`,
+      `  "XDPFIRE_WEBUI_STATE" => "${stateDir}",`,
+      `  "XDPFIRE_WEBUI_PASSWD" => "${join(t.dir, 'webui.passwd')}",`,
+      `  "XDPFIRE_WEBUI_LOGS" => "${t.syslogFile}",`,
+      ')',
+      `include "${join(repoRoot, 'webui', 'lighttpd', 'webui.conf')}"`,
+      '',
+    ].join('\n'));
+    const check = await execa('lighttpd', ['-tt', '-f', conf], { reject: false });
+    if (check.exitCode !== 0) throw new Error(`lighttpd config: ${check.stderr}`);
+    const l = execa('lighttpd', ['-D', '-f', conf], { reject: false, buffer: false });
+    t.procs.push({ name: 'lighttpd', p: l });
+    l.stdout?.resume();
+    l.stderr?.resume();
+    const base = `https://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetchRaw(`${base}/login`).then((r) => r.status === 200, () => false)), 15_000, 'lighttpd');
+    Object.assign(web, { base, port, stateDir, ctl: (line: string) => ask(t.ctlSock, line), cleanup });
+    return web as Web;
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+export interface RawRes {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** HTTPS to the test server (self-signed: not verified; loopback only). */
+export function fetchRaw(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawRes> {
+  return new Promise((resolve, reject) => {
+    const r = request(url, { method: o.method ?? 'GET', headers: o.headers, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    r.on('error', reject);
+    r.setTimeout(30_000, () => r.destroy(new Error(`timeout: ${url}`)));
+    r.end(o.body);
+  });
+}
+
+export interface Curl { code: number; out: string; err: string }
+/** curl from the client namespace to the test TLS server, by name. */
+export async function clientCurl(t: Topo, name: string): Promise<Curl> {
+  const r = await nsExec(t.c, 'curl', ['-sS', '--max-time', '5', '--cacert', t.ca, '--resolve', `${name}:443:${SERVER4}`, `https://${name}/`]);
+  return { code: r.exitCode ?? -1, out: String(r.stdout), err: String(r.stderr) };
+}
+
+/** Send one raw ClientHello record from the client namespace (a TCP connection to the server, then the bytes). */
+export async function sendHello(t: Topo, record: Buffer): Promise<void> {
+  const js = "const s=require('net').connect(443,process.argv[1],()=>s.write(Buffer.from(process.argv[2],'hex')));s.on('error',()=>{});setTimeout(()=>process.exit(0),1500)";
+  await nsExec(t.c, process.execPath, ['-e', js, SERVER4, record.toString('hex')], { timeout: 15_000 });
+}
