@@ -84,6 +84,7 @@ export function parseStatus(rc: number, text: string): Status {
   }
   st.counters = parseCounters(text);
   delete st.counters.domains;
+  delete st.counters.ports;
   return st;
 }
 
