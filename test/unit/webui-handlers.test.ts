@@ -145,12 +145,15 @@ describe('authentication', () => {
     expect(readdirSync(join(cfg.stateDir, 'sessions')).join(' ')).not.toContain(id);
   });
 
-  it('locks the login after 5 failures', async () => {
+  it('locks the login after 5 failures from one address', async () => {
     const g = await handle(req('GET', '/login'), deps);
     const lc = setCookies(g)[LOGIN_COOKIE];
     for (let i = 0; i < 5; i++) await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password: `guess${i}` } }), deps);
     const r = await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password: 'correct horse' } }), deps);
     expect(r.status).toBe(429);
+    // another client address may still log in
+    const other = { ...req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password: 'correct horse' } }), remoteAddr: '192.0.2.9' };
+    expect((await handle(other, deps)).status).toBe(303);
   });
 
   it('logs out only with the CSRF token', async () => {

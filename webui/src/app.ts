@@ -490,7 +490,8 @@ async function login(req: Req, d: Deps, now: number): Promise<Res> {
   if (!token || !safeEqual(form.fields.get('csrf') ?? '', token)) return loginPage(req, false, 'Your login form expired; please try again.', 403);
   const limiter = new LoginLimiter(limiterFile(d.cfg));
   mkdirSync(d.cfg.stateDir, { recursive: true, mode: 0o700 });
-  if (limiter.blocked(now)) return loginPage(req, true, undefined, 429);
+  const addr = req.remoteAddr ?? 'unknown';
+  if (limiter.blocked(addr, now)) return loginPage(req, true, undefined, 429);
   let stored = '';
   try {
     stored = readFileSync(d.cfg.passwdFile, 'utf8');
@@ -499,10 +500,10 @@ async function login(req: Req, d: Deps, now: number): Promise<Res> {
   }
   const pw = (form.fields.get('password') ?? '').slice(0, 1024);
   if ((form.fields.get('user') ?? 'admin') !== 'admin' || !verifyPassword(pw, stored)) {
-    limiter.fail(now);
+    limiter.fail(addr, now);
     return loginPage(req, false, 'Wrong password.', 403);
   }
-  limiter.reset();
+  limiter.reset(addr, now);
   const { id } = new SessionStore(sessionsDir(d.cfg)).create(now);
   return redirect('/', [cookie(SESSION_COOKIE, id), cookie(LOGIN_COOKIE, '', 0)]);
 }

@@ -100,28 +100,41 @@ export class SessionStore {
   }
 }
 
-/** At most 5 failed logins per 10 minutes, from anywhere (one admin account). */
+/**
+ * At most 5 failed logins per 10 minutes per client address, so that a
+ * guessing LAN host does not lock the admin out from elsewhere.
+ */
 export class LoginLimiter {
   constructor(private file: string, private max = 5, private windowMs = 600_000) {}
 
-  private read(now: number): number[] {
+  private read(now: number): Record<string, number[]> {
+    let all: Record<string, number[]> = {};
     try {
-      return (JSON.parse(readFileSync(this.file, 'utf8')) as number[]).filter((t) => t > now - this.windowMs);
+      all = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, number[]>;
     } catch {
-      return [];
+      /* none yet */
     }
+    const out: Record<string, number[]> = {};
+    for (const [k, v] of Object.entries(all)) {
+      const recent = Array.isArray(v) ? v.filter((t) => t > now - this.windowMs) : [];
+      if (recent.length) out[k] = recent;
+    }
+    return out;
   }
 
-  blocked(now: number): boolean {
-    return this.read(now).length >= this.max;
+  blocked(addr: string, now: number): boolean {
+    return (this.read(now)[addr] ?? []).length >= this.max;
   }
 
-  fail(now: number): void {
-    const l = [...this.read(now), now];
-    writeFileSync(this.file, JSON.stringify(l), { mode: 0o600 });
+  fail(addr: string, now: number): void {
+    const all = this.read(now);
+    all[addr] = [...(all[addr] ?? []), now];
+    writeFileSync(this.file, JSON.stringify(all), { mode: 0o600 });
   }
 
-  reset(): void {
-    rmSync(this.file, { force: true });
+  reset(addr: string, now: number): void {
+    const all = this.read(now);
+    delete all[addr];
+    writeFileSync(this.file, JSON.stringify(all), { mode: 0o600 });
   }
 }
