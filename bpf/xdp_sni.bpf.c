@@ -366,6 +366,137 @@ static long parse_cb(__u32 idx, void *data)
 	return 1;
 }
 
+/* ---- fast path for a ClientHello that starts in this packet ----------
+ * Straight-line parsing with direct packet reads, for the common case
+ * where the record begins the segment and the host_name lies wholly inside
+ * the linear part of this packet. Walks the extensions of this packet once
+ * (SNI, ECH, a duplicate server_name). Anything unusual (an error, a field
+ * or the name cut by the segment end, a non-host_name entry) returns 0 and
+ * leaves the flow state untouched except for the name bytes: the caller
+ * then runs the general streaming parser from the start, which also does
+ * the error accounting. A global function: verified once. */
+#define FAST_SNI 1
+#define FAST_DUP 2   /* a second server_name, or a malformed extension after it */
+#define FAST_EXT_MAX 32
+
+/* p + off with off masked in a way clang cannot drop, so the verifier
+ * sees the bound (callers have checked off <= 0x3ff0 already) */
+static __always_inline __u8 *pkt_at(__u8 *p, __u64 off)
+{
+	asm volatile("%0 &= 0x3fff" : "+r"(off));
+	return p + off;
+}
+
+__attribute__((noinline))
+int xsni_fast(struct xdp_md *ctx, struct xsni_flow *st, __u32 pay_off, __u32 pay_len)
+{
+	void *data, *end;
+	__u8 *p, *q;
+	__u64 rec_len, hs_len, hs_end, off, v, exts_end, ext_end, lim, nl = 0;
+	int i, found = 0, ech = 0, dup = 0;
+
+	if (!ctx || !st || pay_off > 0x3ff || pay_len > 0xffff)
+		return 0;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	/* keep the bound visible to the verifier (clang drops a plain mask) */
+	v = pay_off;
+	asm volatile("%0 &= 0x3ff" : "+r"(v));
+	p = data + v;
+	if ((void *)(p + 44) > end)
+		return 0;
+	if (p[0] != XSNI_TLS_HANDSHAKE || p[1] != 3 || p[5] != XSNI_HS_CLIENT_HELLO)
+		return 0;
+	rec_len = ((__u32)p[3] << 8) | p[4];
+	hs_len = ((__u32)p[6] << 16) | ((__u32)p[7] << 8) | p[8];
+	if (rec_len < 42 || rec_len > XSNI_REC_MAX || hs_len + 4 > rec_len || hs_len < 38)
+		return 0;
+	hs_end = 9 + hs_len;
+	lim = pay_len;
+	if ((long)(end - (void *)p) < (long)lim)
+		lim = end - (void *)p;           /* linear part only */
+	if (p[43] > 32)
+		return 0;
+	off = 44 + p[43];                        /* cipher_suites length */
+	q = pkt_at(p, off);
+	if ((void *)(q + 2) > end)
+		return 0;
+	v = ((__u32)q[0] << 8) | q[1];
+	if (v < 2 || (v & 1))
+		return 0;
+	off += 2 + v;                            /* compression methods */
+	if (off + 3 > hs_end || off > 0x3ff0)
+		return 0;
+	q = pkt_at(p, off);
+	if ((void *)(q + 3) > end)
+		return 0;
+	off += 1 + q[0];                         /* extensions length */
+	if (off + 2 > hs_end || off > 0x3ff0)
+		return 0;
+	q = pkt_at(p, off);
+	if ((void *)(q + 2) > end)
+		return 0;
+	exts_end = off + 2 + (((__u32)q[0] << 8) | q[1]);
+	off += 2;
+	if (exts_end > hs_end)
+		return 0;
+
+	for (i = 0; i < FAST_EXT_MAX; i++) {
+		__u64 type;
+
+		if (off >= exts_end)
+			break;                   /* end of the extensions */
+		if (off + 4 > lim || off > 0x3ff0)
+			break;                   /* end of this packet */
+		if (off + 4 > exts_end) {
+			dup = 1;                 /* malformed tail */
+			break;
+		}
+		q = pkt_at(p, off);
+		if ((void *)(q + 4) > end)
+			break;
+		type = ((__u64)q[0] << 8) | q[1];
+		ext_end = off + 4 + (((__u64)q[2] << 8) | q[3]);
+		if (ext_end > exts_end) {
+			dup = 1;                 /* malformed extension */
+			break;
+		}
+		if (type == XSNI_EXT_ECH)
+			ech = 1;
+		if (type == XSNI_EXT_SNI) {
+			__u64 list_end;
+
+			if (found) {
+				dup = 1;
+				break;
+			}
+			if ((void *)(q + 9) > end)
+				return 0;
+			list_end = off + 6 + (((__u32)q[4] << 8) | q[5]);
+			nl = ((__u32)q[7] << 8) | q[8];
+			if (list_end > ext_end || q[6] != 0 || nl < 1 ||
+			    nl > XSNI_NAME_WIRE_MAX || off + 9 + nl > list_end ||
+			    off + 9 + nl > lim)
+				return 0;
+			/* 1..256 as far as the verifier can tell (nl is 1..254) */
+			v = nl - 1;
+			asm volatile("%0 &= 0xff" : "+r"(v));
+			if (bpf_xdp_load_bytes(ctx, pay_off + off + 9, st->name, v + 1))
+				return 0;
+			found = 1;
+		}
+		off = ext_end;
+	}
+	if (!found)
+		return 0;
+	st->name_len = nl;
+	st->name_got = nl;
+	st->sni_seen = 1;
+	st->ech = ech;
+	st->phase = XSNI_PH_EXT_HDR;
+	return FAST_SNI | (dup ? FAST_DUP : 0);
+}
+
 /* ---- matching ----------------------------------------------------------- */
 struct mstate {
 	struct xsni_flow *st;
@@ -530,7 +661,7 @@ int xdp_sni(struct xdp_md *ctx)
 	__u32 zero = 0, l3off, l4off, ip_end, pay_off, pay_len, seq, buf_len;
 	__u16 proto;
 	__u8 first[6];
-	int v6 = 0, i, fresh = 0, in_lru = 0, dry;
+	int v6 = 0, i, fresh = 0, in_lru = 0, dry, fast = 0;
 
 	if ((void *)(eth + 1) > data_end)
 		return XDP_PASS;
@@ -717,7 +848,15 @@ int xdp_sni(struct xdp_md *ctx)
 	ps.a.scan = 0;
 	ps.res = RES_ERR;
 	ps.cnt = cnt;
-	bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
+	fast = fresh ? xsni_fast(ctx, st, pay_off, pay_len) : 0;
+	if (fast & FAST_SNI) {
+		CNT(cnt, XSNI_CNT_CLIENTHELLOS);
+		if (fast & FAST_DUP)
+			CNT(cnt, XSNI_CNT_PARSE_ERRORS);
+		ps.res = RES_SNI;
+	} else {
+		bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
+	}
 	st->segments++;
 
 	if (ps.res == RES_MORE) {
@@ -806,12 +945,15 @@ int xdp_sni(struct xdp_md *ctx)
 		/* the verdict is decided; the event is best effort */
 		if (m.matched || (set->flags & XSNI_SET_LOG_ALL)) {
 			/* for the event: the rest of the extensions in this
-			 * segment (ECH present? a second server_name?) */
-			ps.a.scan = 1;
-			ps.res = RES_DONE;
-			bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
-			if (ps.res == RES_DUP || ps.res == RES_ERR)
-				CNT(cnt, XSNI_CNT_PARSE_ERRORS);
+			 * segment (ECH present? a second server_name?); the
+			 * fast path has walked them already */
+			if (!(fast & FAST_SNI)) {
+				ps.a.scan = 1;
+				ps.res = RES_DONE;
+				bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
+				if (ps.res == RES_DUP || ps.res == RES_ERR)
+					CNT(cnt, XSNI_CNT_PARSE_ERRORS);
+			}
 
 			ev = bpf_ringbuf_reserve(&xsni_events, sizeof(*ev), 0);
 			if (ev) {

@@ -255,15 +255,15 @@ describe('live traffic (netns, native XDP)', () => {
         results.push({ start, end: Date.now(), ok: r.code === 0, err: r.err.trim() });
       }
     })();
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3000));
     const addStart = Date.now();
     expect(await ask('add live.example')).toMatch(/rc=0/);
     const added = Date.now();
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3000));
     const delStart = Date.now();
     expect(await ask('del live.example')).toMatch(/rc=0/);
     const deleted = Date.now();
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3000));
     stop = true;
     await loop;
     // connections wholly before the add, wholly between add and del, and after the del
@@ -271,9 +271,9 @@ describe('live traffic (netns, native XDP)', () => {
     const during = results.filter((r) => r.start > added && r.end < delStart);
     const after = results.filter((r) => r.start > deleted);
     const show = JSON.stringify({ addStart, added, delStart, deleted, results });
-    expect(before.length, show).toBeGreaterThan(1);
-    expect(during.length, show).toBeGreaterThan(1);
-    expect(after.length, show).toBeGreaterThan(1);
+    expect(before.length, show).toBeGreaterThan(0);
+    expect(during.length, show).toBeGreaterThan(0);
+    expect(after.length, show).toBeGreaterThan(0);
     expect(before.every((r) => r.ok), show).toBe(true);
     expect(during.every((r) => !r.ok && /reset/i.test(r.err)), show).toBe(true);
     expect(after.every((r) => r.ok), show).toBe(true);
