@@ -3,10 +3,11 @@
 // Chromium through playwright-core. Screenshots go to test-artifacts/web/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientHello, repoRoot } from '../bpf/lib.js';
+import { clientHello, repoRoot, tool } from '../bpf/lib.js';
 import { syslog, waitFor } from '../netns/topology.js';
 import { clientCurl, fetchRaw, PASSWORD, sendHello, startWeb, type Web } from './harness.js';
 
@@ -156,6 +157,61 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     await expect.poll(() => page.textContent('#mode')).toContain('block');
     expect(pageErrors).toEqual([]);
   });
+
+  it('restore (run by xdp-sni.service): socket to group www-data 0660, saved settings re-applied', async () => {
+    const saved = { enabled: false, ports: '443,8443', mode: 'monitor', rst: false, exempt: ['192.0.2.0/24'] };
+    writeFileSync(join(w.stateDir, 'xdp-sni.settings.json'), JSON.stringify(saved));
+    try {
+      const r = await execa(process.execPath, [join(w.t.dir, 'webui', 'htdocs', 'index.cgi'), 'restore'], {
+        reject: false, env: { ...process.env, XDPFIRE_WEBUI_SOCKET: w.t.ctlSock, XDPFIRE_WEBUI_STATE: w.stateDir },
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const st = statSync(w.t.ctlSock);
+      expect(st.mode & 0o777).toBe(0o660);
+      const www = Number(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('www-data:'))?.split(':')[2]);
+      expect(st.gid).toBe(www);
+      const status = await w.ctl('status');
+      expect(status).toMatch(/mode\s+monitor/);
+      expect(status).toMatch(/rst\s+off/);
+      expect(status).toMatch(/ports\s+none/);
+      expect(await w.ctl('exempt list')).toContain('192.0.2.0/24');
+      await page.goto(`${w.base}/`);
+      expect(await page.textContent('#state')).toContain('disabled');
+      await page.click('#enable');
+      await expect.poll(() => page.textContent('#state')).toContain('enabled');
+      expect(await w.ctl('ports')).toContain('ports 443,8443');
+    } finally {
+      await w.ctl('mode block');
+      await w.ctl('rst on');
+      await w.ctl('ports 443');
+      await w.ctl('exempt del 192.0.2.0/24');
+      rmSync(join(w.stateDir, 'xdp-sni.settings.json'), { force: true });
+    }
+  });
+
+  it('100,000 names with the real daemon: the list page stays usable; a 1,000-line import through the page', async () => {
+    const file = join(w.t.dir, 'big.list');
+    writeFileSync(file, Array.from({ length: 100_000 }, (_, i) => `big${String(i).padStart(6, '0')}.example\n`).join(''));
+    const imp = await execa(tool, ['import', file], { reject: false, env: { ...process.env, ...w.t.env } });
+    expect(imp.exitCode, imp.stderr).toBe(0);
+    let t0 = performance.now();
+    await page.goto(`${w.base}/list?q=big09999`);
+    const listMs = performance.now() - t0;
+    expect(await page.textContent('h2 .hint')).toMatch(/100\d{3} in total, 10 matching/);
+    await page.goto(`${w.base}/list?page=500`);
+    expect(await page.textContent('.pager')).toMatch(/page 500 of 100\d/);
+    await page.goto(`${w.base}/list`);
+    await page.fill('textarea[name=list]', Array.from({ length: 1000 }, (_, i) => `0.0.0.0 bulk${i}.example`).join('\n'));
+    t0 = performance.now();
+    await page.click('form[enctype] button[type=submit]');
+    await page.waitForSelector('#report', { timeout: 600_000 });
+    const importMs = performance.now() - t0;
+    expect(await page.textContent('#report')).toContain('1000 line(s) accepted (1000 name(s): 1000 new');
+    expect(await w.ctl('status')).toMatch(/domains\s+101\d{3}/);
+    const text = `100k list: search page ${listMs.toFixed(0)} ms; 1000-name import through the page ${importMs.toFixed(0)} ms\n`;
+    writeFileSync(join(ART, 'big-list.txt'), text);
+    console.log(text);
+  }, 900_000);
 
   it('render cost on the host (CGI through lighttpd, nodejs start included)', async () => {
     // log in with a plain client to time the pages without the browser

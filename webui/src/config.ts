@@ -12,7 +12,8 @@ export interface Config {
   /** syslog files with xdp-sni lines (only their tails are read) */
   logFiles: string[];
   logTailBytes: number;
-  /** most names one bulk import may add */
+  /** most names one bulk import may add: the control socket takes 25 names per
+   *  command and the daemon rewrites its whole list for each (see the README) */
   importMax: number;
 }
 
@@ -23,7 +24,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     passwdFile: env.XDPFIRE_WEBUI_PASSWD || '/etc/xdpfire/webui.passwd',
     logFiles: (env.XDPFIRE_WEBUI_LOGS || '/var/log/xdpfire-webui/xdp-sni.log').split(':').filter(Boolean),
     logTailBytes: Number(env.XDPFIRE_WEBUI_LOG_TAIL_BYTES || 4 * 1024 * 1024),
-    importMax: Number(env.XDPFIRE_WEBUI_IMPORT_MAX || 20000),
+    importMax: Number(env.XDPFIRE_WEBUI_IMPORT_MAX || 2000),
   };
 }
 
