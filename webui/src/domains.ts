@@ -110,12 +110,10 @@ export function parseImport(text: string, subdomains = false): ImportResult {
         errors.push(`bad domain '${tok.length > 60 ? `${tok.slice(0, 60)}...` : tok}': ${(e as Error).message}`);
       }
     }
-    if (errors.length) {
-      rejected.push({ line: lineNo, text: raw, reason: errors.join('; ') });
-      return;
-    }
+    // like the CLI: a bad name rejects its line, the good names of a hosts line still count
+    if (errors.length) rejected.push({ line: lineNo, text: raw, reason: errors.join('; ') });
     if (got.length === 0) {
-      ignored++;
+      if (!errors.length) ignored++;
       return;
     }
     acceptedLines++;
