@@ -1,0 +1,63 @@
+// SNI events from syslog lines: both timestamp styles, with and without a
+// host name, IPv6 clients, the per-minute buckets and the top lists.
+import { describe, expect, it } from 'vitest';
+import { chartData } from '../../webui/src/chart.js';
+import { filterEvents, parseLog, perMinute, top } from '../../webui/src/events.js';
+import { normalisePorts, normalisePrefix } from '../../webui/src/domains.js';
+
+const now = new Date(2026, 10, 26, 17, 30, 30).getTime();
+
+describe('syslog parsing', () => {
+  it('reads rsyslog file format, traditional format and the private test format', () => {
+    const p = parseLog([
+      '2026-11-26T17:29:10.123456+00:00 xdpfire xdp-sni[812]: sni=a.example verdict=block src=192.168.1.50:41000 dst=203.0.113.9:443 segments=1 ech=0 rst=1',
+      'Nov 26 17:29:20 xdpfire xdp-sni[812]: sni=b.example verdict=monitor src=[fd00::5]:5000 dst=[2001:db8::1]:443 segments=2 ech=1 rst=0',
+      'Nov 26 17:29:25 xdp-sni[812]: sni=c d.example verdict=exempt src=10.0.0.1:1 dst=10.0.0.2:443 segments=1 ech=0 rst=0',
+      `Nov 26 17:00:00 xdpfire xdp-sni[812]: daemon started`,
+      'Nov 26 17:29:26 xdpfire kernel: sni=x.example verdict=block src=1.1.1.1:1 dst=2.2.2.2:443 segments=1 ech=0 rst=0',
+      'garbage',
+    ].join('\n'), now);
+    expect(p.events.map((e) => [e.sni, e.verdict, e.client])).toEqual([
+      ['a.example', 'block', '192.168.1.50'],
+      ['b.example', 'monitor', 'fd00::5'],
+      ['c d.example', 'exempt', '10.0.0.1'],
+    ]);
+    expect(p.events[1].ech).toBe(true);
+    expect(p.daemonStarted).toBe(new Date(2026, 10, 26, 17, 0, 0).getTime());
+    expect(filterEvents(p.events, { client: 'fd00' }).length).toBe(1);
+    expect(filterEvents(p.events, { name: 'A.EX' }).length).toBe(1);
+  });
+
+  it('a traditional timestamp from "the future" is last year (log read just after New Year)', () => {
+    const jan = new Date(2027, 0, 1, 0, 5).getTime();
+    const p = parseLog('Dec 31 23:59:00 fw xdp-sni[1]: sni=a.example verdict=block src=1.1.1.1:1 dst=2.2.2.2:443 segments=1 ech=0 rst=1', jan);
+    expect(new Date(p.events[0].t).getFullYear()).toBe(2026);
+  });
+
+  it('buckets per minute for the last hour, blocked vs allowed; top lists', () => {
+    const ev = [0, 10, 70, 3000, 3700].map((ago, i) => ({ t: now - ago * 1000, sni: i % 2 ? 'x.example' : 'y.example', verdict: i === 1 ? 'monitor' : 'block', client: `10.0.0.${i % 2}`, server: '', rst: true, ech: false }));
+    const m = perMinute(ev, now);
+    expect(m.length).toBe(60);
+    expect(m[59]).toMatchObject({ blocked: 1, allowed: 1 });
+    expect(m[58].blocked).toBe(1);
+    expect(m.reduce((a, x) => a + x.blocked + x.allowed, 0)).toBe(4); // 3700 s ago is outside
+    expect(top(ev, (e) => e.sni)).toEqual([{ key: 'y.example', count: 3 }, { key: 'x.example', count: 2 }]);
+    const c = chartData(m);
+    expect(c.totalBlocked).toBe(3);
+    expect(c.bars.every((b) => b.by + b.bh === c.base)).toBe(true);
+  });
+});
+
+describe('settings input', () => {
+  it('ports and prefixes', () => {
+    expect(normalisePorts('8443 443,443')).toBe('443,8443');
+    expect(() => normalisePorts('0')).toThrow();
+    expect(() => normalisePorts('443;reboot')).toThrow();
+    expect(normalisePrefix('10.1.2.3/8')).toBe('10.0.0.0/8');
+    expect(normalisePrefix('192.0.2.7')).toBe('192.0.2.7/32');
+    expect(normalisePrefix('2001:db8:0:0:1::/64')).toBe('2001:db8::/64');
+    expect(normalisePrefix('fd00::1')).toBe('fd00::1/128');
+    expect(() => normalisePrefix('10.0.0.0/33')).toThrow();
+    expect(() => normalisePrefix('::ffff:1.2.3.4')).toThrow();
+  });
+});
