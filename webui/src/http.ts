@@ -37,9 +37,15 @@ export function fromCgi(env: NodeJS.ProcessEnv, body: Buffer): Req {
     if (k.startsWith('HTTP_') && v !== undefined) headers[k.slice(5).toLowerCase().replace(/_/g, '-')] = v;
   }
   if (env.CONTENT_TYPE) headers['content-type'] = env.CONTENT_TYPE;
+  let path = q < 0 ? uri : uri.slice(0, q);
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    path = '/bad-path'; // malformed %-escapes: answered with 404
+  }
   return {
     method: (env.REQUEST_METHOD ?? 'GET').toUpperCase(),
-    path: decodeURIComponent(q < 0 ? uri : uri.slice(0, q)).replace(/\/+$/, '') || '/',
+    path: path.replace(/\/+$/, '') || '/',
     query: new URLSearchParams(env.QUERY_STRING ?? (q < 0 ? '' : uri.slice(q + 1))),
     headers,
     cookies: parseCookies(headers.cookie),
