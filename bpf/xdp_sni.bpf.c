@@ -377,6 +377,7 @@ static long parse_cb(__u32 idx, void *data)
  * the error accounting. A global function: verified once. */
 #define FAST_SNI 1
 #define FAST_DUP 2   /* a second server_name, or a malformed extension after it */
+#define FAST_RESUME 4 /* no SNI in this packet yet: the streaming parser goes on from st->cur */
 #define FAST_EXT_MAX 32
 
 /* p + off with off masked in a way clang cannot drop, so the verifier
@@ -487,8 +488,20 @@ int xsni_fast(struct xdp_md *ctx, struct xsni_flow *st, __u32 pay_off, __u32 pay
 		}
 		off = ext_end;
 	}
-	if (!found)
-		return 0;
+	if (!found) {
+		/* malformed, or all extensions read and no SNI: the general
+		 * parser from the start does the accounting */
+		if (dup || off >= exts_end)
+			return 0;
+		/* hand over to the streaming parser at the next extension header */
+		st->rec_end = 5 + rec_len;
+		st->hs_end = hs_end;
+		st->exts_end = exts_end;
+		st->cur = off;
+		st->ech = ech;
+		st->phase = XSNI_PH_EXT_HDR;
+		return FAST_RESUME;
+	}
 	st->name_len = nl;
 	st->name_got = nl;
 	st->sni_seen = 1;
@@ -855,6 +868,8 @@ int xdp_sni(struct xdp_md *ctx)
 			CNT(cnt, XSNI_CNT_PARSE_ERRORS);
 		ps.res = RES_SNI;
 	} else {
+		if (fast & FAST_RESUME)
+			CNT(cnt, XSNI_CNT_CLIENTHELLOS);
 		bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
 	}
 	st->segments++;
