@@ -56,7 +56,8 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
         return await vm.shutdown(120_000, c ? async () => c.write('systemctl poweroff\n') : undefined);
       } finally {
         con?.close();
-        vm?.kill();
+        // QEMU holds the taps: gone before the namespaces are deleted.
+        await vm?.stop();
         await lab.cleanup();
       }
     })());

@@ -65,6 +65,11 @@ describe('live ISO as a firewall in the QEMU network lab', () => {
     expect(red.output).toContain(`inet ${RED_ADDRESS}/24`);
     const route = await fw.con.run('ip -color=never -4 route show default');
     expect(route.output).toMatch(new RegExp(`default via ${UPSTREAM_GATEWAY.replace(/\./g, '\\.')} dev red0`));
+    // The zones unit named both itself, without errors (its failure would not fail the boot).
+    const zonesLog = (await fw.con.run('journalctl -b -u xdpfire-zones --no-pager -o cat')).output;
+    expect(zonesLog).toMatch(new RegExp(`xdpfire: green: (\\S+ -> )?green0 \\(${GREEN_MAC}`));
+    expect(zonesLog).toMatch(new RegExp(`xdpfire: red: (\\S+ -> )?red0 \\(${RED_MAC}`));
+    expect(zonesLog).not.toMatch(/could not name|Cannot find device|RTNETLINK/);
     // .link files keep the names on hotplug.
     const link = await fw.con.run('cat /run/systemd/network/10-xdpfire-green0.link');
     expect(link.output).toContain(`MACAddress=${GREEN_MAC}`);

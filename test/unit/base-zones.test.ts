@@ -124,6 +124,11 @@ describe('xdpfire-setup zones', () => {
       writeFileSync(join(f.dir, 'etc/zones.conf'), `GREEN_MACADDR=${A}\nRED_MACADDR=${B}\n`);
       expect((await inNs('sh', [SCRIPT, 'zones'], env)).exitCode).toBe(0);
       expect(await links()).toMatch(new RegExp(`^green0@red0\\s+\\S+\\s+${A}`, 'm'));
+      // A NIC left with a temporary name (an interrupted run) is found by its MAC.
+      await inNs('ip', ['link', 'set', 'dev', 'red0', 'name', 'xfz-red']);
+      const again = await inNs('sh', [SCRIPT, 'zones'], env);
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(new RegExp(`red: .* -> red0 \\(${B}`));
       expect((await inNs('sh', [SCRIPT, 'show'], env)).stdout.split('\n').map((l) => l.split(' ').slice(0, 3).join(' ')).sort()).toEqual([`green green0 ${A}`, `red red0 ${B}`]);
     } finally {
       await execa('ip', ['netns', 'del', ns], { reject: false });
