@@ -56,6 +56,11 @@ afterAll(async () => {
 describe('live ISO as a firewall in the QEMU network lab', () => {
   it('names the zones from the MACs and addresses them (green static, red by DHCP from upstream)', async () => {
     expect(fw.networkSeconds, 'red0 got its DHCP address and green0 its static one').toBeGreaterThan(0);
+    // Boot to network up, on the guest's clock (seconds since the kernel started).
+    const mono = (await fw.con.run(`journalctl -b -o short-monotonic --no-pager | grep -E 'red0: DHCPv4 address|Started xdpfire-dnsmasq|XDPFIRE-READY' | cut -c1-120`)).output;
+    const at = (re: RegExp) => Number(new RegExp(`\\[\\s*([\\d.]+)\\][^\\n]*${re.source}`).exec(mono)?.[1] ?? NaN);
+    console.log(`guest clock: red0 DHCP address at ${at(/red0: DHCPv4 address/)} s, dnsmasq on green at ${at(/Started xdpfire-dnsmasq/)} s, ready line at ${at(/XDPFIRE-READY/)} s after the kernel started (${fw.vm.accel})`);
+    expect(at(/red0: DHCPv4 address/)).toBeGreaterThan(0);
     const mac = async (dev: string) => (await fw.con.run(`cat /sys/class/net/${dev}/address`)).output.trim();
     expect(await mac('green0')).toBe(GREEN_MAC);
     expect(await mac('red0')).toBe(RED_MAC);
