@@ -17,7 +17,7 @@ async function main(): Promise<number> {
   const uefi = args.includes('--uefi');
   const diskAt = args.indexOf('--disk');
   const disk = diskAt >= 0 ? args[diskAt + 1] : undefined;
-  const iso = args.find((a, i) => !a.startsWith('--') && i !== diskAt + 1);
+  const iso = args.find((a, i) => !a.startsWith('--') && (diskAt < 0 || i !== diskAt + 1));
   if (!iso && !disk) {
     process.stderr.write('usage: tsx build/qemu/lab.ts ISO [--uefi] [--disk FILE]\n');
     return 2;
