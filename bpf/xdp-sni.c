@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1223,11 +1224,14 @@ static void on_signal(int sig) { stop = 1; }
 
 static int dispatch(int argc, char **argv, FILE *o);
 
+/* One command per connection. Everything but ping runs in a child process
+ * whose stdout and stderr are the connection: errors reach the client, a
+ * fatal error cannot take the daemon down, and nothing leaks. */
 static void serve_client(int cfd)
 {
 	char buf[1024], *args[32], *save = NULL, *tok;
-	int n, argc = 0, rc;
-	FILE *o;
+	int n, argc = 0, rc, status, i, j = 0, sub = 0;
+	pid_t pid;
 
 	n = read(cfd, buf, sizeof(buf) - 1);
 	if (n <= 0) {
@@ -1239,39 +1243,47 @@ static void serve_client(int cfd)
 	for (tok = strtok_r(buf, " \t", &save); tok && argc < 31; tok = strtok_r(NULL, " \t", &save))
 		args[argc++] = tok;
 	args[argc] = NULL;
-	o = fdopen(cfd, "w");
-	if (!o) {
+	if (argc == 0 || !strcmp(args[0], "ping")) {
+		dprintf(cfd, "pong\nrc=0\n");
 		close(cfd);
 		return;
 	}
-	if (argc == 0 || !strcmp(args[0], "ping")) {
-		fprintf(o, "pong\n");
-		rc = 0;
-	} else if (!strcmp(args[0], "add") || !strcmp(args[0], "del") ||
-		   !strcmp(args[0], "list") || !strcmp(args[0], "stats") ||
-		   !strcmp(args[0], "status") || !strcmp(args[0], "mode") ||
-		   !strcmp(args[0], "rst") || !strcmp(args[0], "exempt") ||
-		   !strcmp(args[0], "ports")) {
-		int sub = 0, i, j = 0;
-
-		/* allow "add NAME subdomains" / "--subdomains" */
-		for (i = 0; i < argc; i++) {
-			if (!strcmp(args[i], "subdomains") || !strcmp(args[i], "--subdomains"))
-				sub = 1;
-			else
-				args[j++] = args[i];
-		}
-		argc = j;
-		opt.subdomains = sub;
-		fflush(stderr);
-		rc = dispatch(argc, args, o);
-		opt.subdomains = 0;
-	} else {
-		fprintf(o, "error unknown command %s\n", args[0]);
-		rc = 2;
+	if (strcmp(args[0], "add") && strcmp(args[0], "del") && strcmp(args[0], "list") &&
+	    strcmp(args[0], "stats") && strcmp(args[0], "status") && strcmp(args[0], "mode") &&
+	    strcmp(args[0], "rst") && strcmp(args[0], "exempt") && strcmp(args[0], "ports")) {
+		dprintf(cfd, "error unknown command %s\nrc=2\n", args[0]);
+		close(cfd);
+		return;
 	}
-	fprintf(o, "rc=%d\n", rc);
-	fclose(o);
+	/* "add NAME subdomains" / "--subdomains", "stats --json" */
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(args[i], "subdomains") || !strcmp(args[i], "--subdomains"))
+			sub = 1;
+		else if (!strcmp(args[i], "--json"))
+			opt.json = 1;
+		else
+			args[j++] = args[i];
+	}
+	argc = j;
+	args[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		dup2(cfd, 1);
+		dup2(cfd, 2);
+		opt.subdomains = sub;
+		rc = dispatch(argc, args, stdout);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc & 0xff);
+	}
+	opt.json = 0;
+	rc = 1;
+	if (pid > 0 && waitpid(pid, &status, 0) == pid)
+		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	dprintf(cfd, "rc=%d\n", rc);
+	close(cfd);
 }
 
 static int cmd_daemon(void)

@@ -187,7 +187,9 @@ describe('xdp-sni tool', () => {
       expect(await ask('ping')).toMatch(/pong/);
       expect(await ask('add live.example subdomains')).toMatch(/added live\.example \(subdomains\)[\s\S]*rc=0/);
       expect(await listed()).toContain('live.example subdomains');
-      expect(await ask('add bad..example')).toMatch(/rc=1/);
+      expect(await ask('add bad..example')).toMatch(/bad domain 'bad\.\.example': empty label[\s\S]*\nrc=1\n$/);
+      const st = await ask('stats --json');
+      expect(JSON.parse(st.replace(/rc=0\n$/, '')).packets).toBeTypeOf('number');
       expect(await ask('del live.example')).toMatch(/rc=0/);
       expect(await ask('status')).toMatch(/mode\s+block/);
       expect(await ask('bogus')).toMatch(/rc=2/);
