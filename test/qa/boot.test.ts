@@ -40,6 +40,8 @@ describe.each(['bios', 'uefi'] as const)('live ISO under %s', (firmware) => {
         seen.btf = await con.run('test -s /sys/kernel/btf/vmlinux');
         seen.config = await con.run(`sha256sum /boot/config-$(uname -r)`);
         seen.root = await con.run('findmnt -n -o FSTYPE /');
+        // The shipped XDP object passes the image kernel's verifier.
+        seen.verify = await con.run('xdp-sni verify /usr/lib/xdp-sni/xdp_sni.bpf.o');
       },
     });
     expect(seen.release.output.trim()).toBe(built.kernelRelease);
@@ -49,6 +51,8 @@ describe.each(['bios', 'uefi'] as const)('live ISO under %s', (firmware) => {
     const hostSha = createHash('sha256').update(readFileSync(built.kernelConfig)).digest('hex');
     expect(seen.config.output.trim().split(/\s+/)[0]).toBe(hostSha);
     expect(seen.root.output.trim()).toBe('overlay');
+    expect(seen.verify.output).toMatch(/loaded: \d+ verified insns/);
+    expect(seen.verify.status).toBe(0);
     const serial = readFileSync(serialLog, 'utf8');
     expect(serial).toContain(readyLine(config));
     // The kernel itself logged to the serial console too (console=ttyS0).
