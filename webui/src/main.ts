@@ -2,10 +2,10 @@
 //   (CGI, from lighttpd)      the web UI
 //   webui.cjs hash            read a password on stdin, print its scrypt hash
 //   webui.cjs passwd [FILE]   read a password on stdin, write its hash (0640 root:www-data)
-//   webui.cjs restore         (root, from xdp-sni.service) give the control
+//   webui.cjs restore         (root, xdpfire-webui-restore.service) give the control
 //                             socket to group www-data (0660) and re-apply the
 //                             settings saved by the web UI
-import { chmodSync, chownSync, existsSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { handle, readSaved } from './app.js';
 import { hashPassword } from './auth.js';
 import { configFromEnv } from './config.js';
@@ -54,7 +54,7 @@ function password(): string {
 
 async function restore(): Promise<void> {
   const cfg = configFromEnv();
-  const end = Date.now() + 15_000;
+  const end = Date.now() + 120_000; // a slow first start (TCG) is fine: nothing waits on this
   const ctl = socketCtl(cfg.socket);
   for (;;) {
     const ok = existsSync(cfg.socket) && (await ctl(['ping']).then((r) => r.rc === 0, () => false));
@@ -66,8 +66,9 @@ async function restore(): Promise<void> {
   let gid: number | undefined;
   for (const l of readFileSync('/etc/group', 'utf8').split('\n')) if (l.startsWith('www-data:')) gid = Number(l.split(':')[2]);
   if (gid !== undefined) {
-    chownSync(cfg.socket, 0, gid);
-    chmodSync(cfg.socket, 0o660);
+    const st = statSync(cfg.socket);
+    if (st.gid !== gid) chownSync(cfg.socket, 0, gid);
+    if ((st.mode & 0o777) !== 0o660) chmodSync(cfg.socket, 0o660);
   }
   const s = readSaved(cfg);
   if (!s) return;
