@@ -43,7 +43,11 @@ export function socketCtl(path: string, timeoutMs = 15_000): Ctl {
 /** Run a command and fail on a non-zero rc. */
 export async function must(ctl: Ctl, args: string[]): Promise<string> {
   const r = await ctl(args);
-  if (r.rc !== 0) throw new DaemonError(`the daemon refused '${args.slice(0, 3).join(' ')}${args.length > 3 ? ' ...' : ''}' (rc=${r.rc})`);
+  if (r.rc !== 0) {
+    // the daemon sends a command's error messages on the connection too
+    const why = r.out.split('\n').map((l) => l.trim()).filter(Boolean).slice(-2).join('; ').slice(0, 300);
+    throw new DaemonError(`the daemon refused '${args.slice(0, 3).join(' ')}${args.length > 3 ? ' ...' : ''}' (rc=${r.rc}${why ? `: ${why}` : ''})`);
+  }
   return r.out;
 }
 
