@@ -72,6 +72,8 @@ describe.skipIf(offline)('source mode against a real linux-source tree (network 
     expect(r.mismatches).toEqual([]);
     expect(r.verdict).toBe('All requested kernel options are satisfied by the resolved .config (make olddefconfig).');
     expect(r.resolved.get('CONFIG_DEBUG_INFO_BTF')).toBe('y');
-    expect(r.assembly.order).toEqual(['x86_64_defconfig', 'kvm_guest.config', ...FRAGMENT_ORDER.map((n) => `${n}.config`)]);
+    expect(r.assembly.order).toEqual(['x86_64_defconfig', 'kvm_guest.config', 'source/lean.config', ...FRAGMENT_ORDER.map((n) => `${n}.config`)]);
+    // lean: no sound, DRM or wireless from the defconfig
+    for (const o of ['CONFIG_SOUND', 'CONFIG_DRM', 'CONFIG_DRM_I915', 'CONFIG_CFG80211', 'CONFIG_WLAN']) expect(r.resolved.get(o) ?? 'n').toBe('n');
   }, SLOW);
 });

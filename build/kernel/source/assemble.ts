@@ -2,7 +2,9 @@
 //
 //   1. make x86_64_defconfig                      (the base)
 //   2. merge kernel/configs/kvm_guest.config       (the kernel's own fragment)
-//   3. merge kernel-config/*.config in FRAGMENT_ORDER (bpf, firewall, virtio, nic, boot)
+//   3. merge kernel-config/source/lean.config (source mode only: no sound, DRM,
+//      wireless), then kernel-config/*.config in FRAGMENT_ORDER
+//      (bpf, firewall, virtio, nic, boot)
 //      - a later assignment wins; every change of an earlier value is reported
 //        as an override (including a fragment overriding the defconfig)
 //   4. make olddefconfig                           (Kconfig resolves dependencies)
@@ -16,7 +18,7 @@
 // MODULES=most, as Debian's own all-modules kernel does), so that is fine,
 // and it keeps the bzImage small. A requested `=m` is still satisfied by `y`
 // (something else may select it built in).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checkConfig,
@@ -39,6 +41,13 @@ import { run, type Log } from '../../lib/exec.js';
 
 export const BASE_DEFCONFIG = 'x86_64_defconfig';
 export const KERNEL_FRAGMENTS = ['kernel/configs/kvm_guest.config'] as const;
+/**
+ * Source-mode-only fragments in kernel-config/source/, merged after the
+ * kernel's own and before FRAGMENT_ORDER, and checked like ours: lean.config
+ * turns off what x86_64_defconfig builds in for desktops (sound, DRM/i915,
+ * wireless). Debian mode does not read them (Debian has these as modules).
+ */
+export const SOURCE_FRAGMENTS = ['source/lean.config'] as const;
 
 export interface Assembly {
   merge: MergeResult;
@@ -114,7 +123,11 @@ export async function assembleConfig(o: AssembleOptions): Promise<AssembleResult
     name: rel.split('/').pop()!,
     entries: parseKconfigEntries(readFileSync(join(o.tree, rel), 'utf8'), rel),
   }));
-  const ours = await loadFragments(o.fragmentsDir, o.order);
+  const sourceOnly: Fragment[] = SOURCE_FRAGMENTS.filter((rel) => existsSync(join(o.fragmentsDir, rel))).map((rel) => ({
+    name: rel,
+    entries: parseKconfigEntries(readFileSync(join(o.fragmentsDir, rel), 'utf8'), rel),
+  }));
+  const ours = [...sourceOnly, ...(await loadFragments(o.fragmentsDir, o.order))];
   const assembly = planAssembly(base, kernelFragments, ours);
   o.log.line(overrideReport(assembly));
   writeFileSync(dotConfig, serializeKconfig(assembly.merge.merged));
