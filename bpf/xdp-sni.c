@@ -1079,11 +1079,50 @@ static int cmd_status(FILE *o)
 }
 
 /* ---- attach / detach --------------------------------------------------- */
-static int cmd_attach(FILE *o)
+static struct xdp_program *open_prog(void)
 {
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .prog_name = XSNI_PROG_NAME);
 	struct xdp_program *prog;
-	struct bpf_object *obj;
+	int err;
+
+	xopts.obj = open_obj_pinned();
+	prog = xdp_program__create(&xopts);
+	err = libxdp_get_error(prog);
+	if (err)
+		die("cannot create XDP program from %s: %s", opt.obj, strerror(-err));
+	return prog;
+}
+
+/*
+ * Attach in one mode through libxdp's multi-program dispatcher, so that
+ * xdp-sni coexists with other XDP programs. Some kernels (6.12 stable among
+ * them) refuse a packet-modifying program (ours writes the RST) as an
+ * extension of a dispatcher that does not modify packets; then attach it on
+ * its own, and say so. *progp is re-opened after a failed try.
+ */
+static int attach_mode(struct xdp_program **progp, int ifindex, enum xdp_attach_mode m, FILE *o)
+{
+	int err = xdp_program__attach(*progp, ifindex, m, 0);
+
+	if (!err || getenv("LIBXDP_SKIP_DISPATCHER"))
+		return err;
+	xdp_program__close(*progp);
+	*progp = open_prog();
+	fprintf(o, "the XDP dispatcher refused the program (%s); attaching it as the only XDP program on %s\n",
+		strerror(-err), opt.dev);
+	setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
+	err = xdp_program__attach(*progp, ifindex, m, 0);
+	if (err) {
+		unsetenv("LIBXDP_SKIP_DISPATCHER");
+		xdp_program__close(*progp);
+		*progp = open_prog();
+	}
+	return err;
+}
+
+static int cmd_attach(FILE *o)
+{
+	struct xdp_program *prog;
 	int ifindex, err;
 	const char *mode = opt.mode[0] ? opt.mode : "auto";
 
@@ -1092,15 +1131,12 @@ static int cmd_attach(FILE *o)
 	ifindex = if_nametoindex(opt.dev);
 	if (!ifindex)
 		die("no such interface %s", opt.dev);
+	if (strcmp(mode, "native") && strcmp(mode, "auto") && strcmp(mode, "generic") && strcmp(mode, "skb"))
+		die("bad --mode %s (native|generic|auto)", mode);
 	ensure_maps();
-	obj = open_obj_pinned();
-	xopts.obj = obj;
-	prog = xdp_program__create(&xopts);
-	err = libxdp_get_error(prog);
-	if (err)
-		die("cannot create XDP program from %s: %s", opt.obj, strerror(-err));
+	prog = open_prog();
 	if (!strcmp(mode, "native") || !strcmp(mode, "auto")) {
-		err = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
+		err = attach_mode(&prog, ifindex, XDP_MODE_NATIVE, o);
 		if (!err) {
 			fprintf(o, "attached to %s in native mode\n", opt.dev);
 			return 0;
@@ -1111,15 +1147,9 @@ static int cmd_attach(FILE *o)
 			opt.dev, strerror(-err));
 		/* the object may be half-loaded: start again */
 		xdp_program__close(prog);
-		obj = open_obj_pinned();
-		xopts.obj = obj;
-		prog = xdp_program__create(&xopts);
-		if (libxdp_get_error(prog))
-			die("cannot re-open %s", opt.obj);
-	} else if (strcmp(mode, "generic") && strcmp(mode, "skb")) {
-		die("bad --mode %s (native|generic|auto)", mode);
+		prog = open_prog();
 	}
-	err = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
+	err = attach_mode(&prog, ifindex, XDP_MODE_SKB, o);
 	if (err)
 		die("generic attach to %s failed: %s", opt.dev, strerror(-err));
 	fprintf(o, "attached to %s in generic mode\n", opt.dev);
