@@ -803,6 +803,14 @@ static void set_rst_fn(struct xsni_settings *s, void *arg)
 		s->flags &= ~XSNI_SET_RST;
 }
 
+static void set_log_fn(struct xsni_settings *s, void *arg)
+{
+	if (*(int *)arg)
+		s->flags |= XSNI_SET_LOG_ALL;
+	else
+		s->flags &= ~XSNI_SET_LOG_ALL;
+}
+
 static int parse_ports(const char *spec, __u8 *bitmap)
 {
 	char buf[256], *tok, *save = NULL;
@@ -863,6 +871,20 @@ static int cmd_rst(int argc, char **argv, FILE *o)
 	on = !strcmp(argv[0], "on");
 	update_settings(set_rst_fn, &on);
 	fprintf(o, "rst %s\n", argv[0]);
+	return 0;
+}
+
+static int cmd_log(int argc, char **argv, FILE *o)
+{
+	int all;
+
+	if (argc != 1 || (strcmp(argv[0], "all") && strcmp(argv[0], "listed"))) {
+		fprintf(stderr, "usage: xdp-sni log all|listed\n");
+		return 2;
+	}
+	all = !strcmp(argv[0], "all");
+	update_settings(set_log_fn, &all);
+	fprintf(o, "log %s\n", argv[0]);
 	return 0;
 }
 
@@ -1066,6 +1088,7 @@ static int cmd_status(FILE *o)
 		fprintf(o, "pin dir          %s\n", opt.pin_dir);
 		fprintf(o, "mode             %s\n", s.mode == XSNI_MODE_BLOCK ? "block" : "monitor");
 		fprintf(o, "rst              %s\n", s.flags & XSNI_SET_RST ? "on" : "off");
+		fprintf(o, "log              %s\n", s.flags & XSNI_SET_LOG_ALL ? "all" : "listed");
 		fprintf(o, "ports            ");
 		print_ports(o, &s);
 		fprintf(o, "\ndomains          %zu\n", ndom);
@@ -1280,7 +1303,8 @@ static void serve_client(int cfd)
 	}
 	if (strcmp(args[0], "add") && strcmp(args[0], "del") && strcmp(args[0], "list") &&
 	    strcmp(args[0], "stats") && strcmp(args[0], "status") && strcmp(args[0], "mode") &&
-	    strcmp(args[0], "rst") && strcmp(args[0], "exempt") && strcmp(args[0], "ports")) {
+	    strcmp(args[0], "rst") && strcmp(args[0], "exempt") && strcmp(args[0], "ports") &&
+	    strcmp(args[0], "log")) {
 		dprintf(cfd, "error unknown command %s\nrc=2\n", args[0]);
 		close(cfd);
 		return;
@@ -1784,6 +1808,7 @@ static const struct {
 	  "the counters. Exit status 3 if the maps are not pinned." },
 	{ "mode", "mode monitor|block", "monitor: listed names pass and are logged. block: they are dropped." },
 	{ "rst", "rst on|off", "Answer a blocked ClientHello with a TCP RST (XDP_TX)." },
+	{ "log", "log all|listed", "Send an event (a syslog line) for every server name seen, or only for listed ones." },
 	{ "ports", "ports [PORT[,PORT...]]", "Show or set the watched TCP destination ports." },
 	{ "exempt", "exempt add|del PREFIX | exempt list",
 	  "Source addresses or prefixes (IPv4 or IPv6) that are never blocked." },
@@ -1847,6 +1872,7 @@ static int dispatch(int argc, char **argv, FILE *o)
 	if (!strcmp(c, "status")) return cmd_status(o);
 	if (!strcmp(c, "mode")) return cmd_mode(argc - 1, argv + 1, o);
 	if (!strcmp(c, "rst")) return cmd_rst(argc - 1, argv + 1, o);
+	if (!strcmp(c, "log")) return cmd_log(argc - 1, argv + 1, o);
 	if (!strcmp(c, "ports")) return cmd_ports(argc - 1, argv + 1, o);
 	if (!strcmp(c, "exempt")) return cmd_exempt(argc - 1, argv + 1, o);
 	if (!strcmp(c, "attach")) return cmd_attach(o);

@@ -141,6 +141,15 @@ describe('xdp-sni tool', () => {
     await t('ports', '443');
   });
 
+  it('log all|listed switches events for unlisted names on and off', async () => {
+    expect((await t('status')).stdout).toMatch(/^log +listed$/m);
+    expect((await t('log', 'all')).code).toBe(0);
+    expect((await t('status')).stdout).toMatch(/^log +all$/m);
+    expect((await t('log', 'sometimes')).code).toBe(2);
+    expect((await t('log', 'listed')).code).toBe(0);
+    expect((await t('status')).stdout).toMatch(/^log +listed$/m);
+  });
+
   it('stats prints every counter', async () => {
     const s = JSON.parse((await t('stats', '--json')).stdout);
     for (const k of ['packets', 'clienthellos', 'sni_found', 'sni_multiseg', 'blocked', 'exempted', 'parse_errors', 'given_up', 'events_lost'])
@@ -165,7 +174,7 @@ describe('xdp-sni tool', () => {
   });
 
   it('has help for every subcommand', async () => {
-    for (const c of ['attach', 'detach', 'daemon', 'add', 'del', 'list', 'import', 'stats', 'status', 'mode', 'replay', 'verify', 'exempt', 'ports', 'rst']) {
+    for (const c of ['attach', 'detach', 'daemon', 'add', 'del', 'list', 'import', 'stats', 'status', 'mode', 'replay', 'verify', 'exempt', 'ports', 'rst', 'log']) {
       const r = await runTool([c, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`usage: xdp-sni ${c}`));
