@@ -34,6 +34,16 @@ async function waitForLine(sni: string, verdict: string, after: number): Promise
   throw new Error(`no "sni=${sni} ... verdict=${verdict}" line in the guest's /var/log/messages`);
 }
 
+/** Wait until the unit is active again (a restart under TCG takes a while). */
+async function waitActive(): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if ((await fw.con.run('systemctl is-active xdp-sni')).output.trim() === 'active') return;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new Error('xdp-sni.service did not become active again');
+}
+
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const built = await buildIso(config);
@@ -115,16 +125,22 @@ describe('xdp-sni on the live box', () => {
       expect(r.exitCode).not.toBe(0);
     }
     expect(fw.lab.serverEvents().some((e) => e.sni === blocked)).toBe(false);
-    expect((await fw.con.run('systemctl is-active xdp-sni')).output.trim()).toBe('active');
+    await waitActive();
+    // And still blocked once the new daemon has adopted the pinned state.
+    expect((await fw.lab.curlFromClient(blocked, [], 10)).exitCode).not.toBe(0);
+    expect(fw.lab.serverEvents().some((e) => e.sni === blocked)).toBe(false);
   });
 
   it('monitor mode logs a listed name without blocking it', async () => {
     const { blocked } = fw.lab.names;
     const before = (await sniLines(blocked)).length;
+    await waitActive();
     expect((await fw.con.run('sed -i s/^MODE=.*/MODE=monitor/ /etc/xdpfire/xdp-sni.conf && systemctl reload xdp-sni')).status).toBe(0);
+    expect((await fw.con.run('xdp-sni status')).output).toMatch(/^mode +monitor$/m);
     const r = await fw.lab.curlFromClient(blocked);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(`hello ${blocked}`);
-    expect(await waitForLine(blocked, 'pass', before)).toMatch(/verdict=pass/);
+    // A listed name in monitor mode is logged with the verdict "monitor".
+    expect(await waitForLine(blocked, 'monitor', before)).toMatch(/verdict=monitor/);
   });
 });
