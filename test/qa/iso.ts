@@ -19,6 +19,8 @@ export interface BuiltIso {
   /** The resolved kernel config the kernel stage checked. */
   kernelConfig: string;
   kernelRelease: string;
+  /** sha256 of the rootfs tarball the ISO was made from. */
+  rootfsSha256: string;
 }
 
 export async function buildIso(c: BuildConfig, force: StageName[] = []): Promise<BuiltIso> {
@@ -27,5 +29,5 @@ export async function buildIso(c: BuildConfig, force: StageName[] = []): Promise
   if (!r.ok) throw new Error(`the build failed:\n${lines.join('\n')}`);
   const iso = r.results.iso!;
   const k = r.results.kernel!;
-  return { path: join(iso.dir, isoFileName(c)), sha256: String(iso.data.sha256), kernelConfig: join(k.dir, String(k.data.config)), kernelRelease: String(k.data.release) };
+  return { path: join(iso.dir, isoFileName(c)), sha256: String(iso.data.sha256), kernelConfig: join(k.dir, String(k.data.config)), kernelRelease: String(k.data.release), rootfsSha256: String(r.results.rootfs!.data.sha256) };
 }
