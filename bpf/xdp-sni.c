@@ -795,20 +795,20 @@ static int update_settings(void (*fn)(struct xsni_settings *, void *), void *arg
 }
 
 static void set_mode_fn(struct xsni_settings *s, void *arg) { s->mode = *(int *)arg; }
-static void set_rst_fn(struct xsni_settings *s, void *arg)
-{
-	if (*(int *)arg)
-		s->flags |= XSNI_SET_RST;
-	else
-		s->flags &= ~XSNI_SET_RST;
-}
+/* Turn one flag of the settings on or off. */
+struct flag_arg {
+	__u32 flag;
+	int on;
+};
 
-static void set_log_fn(struct xsni_settings *s, void *arg)
+static void set_flag_fn(struct xsni_settings *s, void *arg)
 {
-	if (*(int *)arg)
-		s->flags |= XSNI_SET_LOG_ALL;
+	const struct flag_arg *f = arg;
+
+	if (f->on)
+		s->flags |= f->flag;
 	else
-		s->flags &= ~XSNI_SET_LOG_ALL;
+		s->flags &= ~f->flag;
 }
 
 static int parse_ports(const char *spec, __u8 *bitmap)
@@ -860,31 +860,19 @@ static int cmd_mode(int argc, char **argv, FILE *o)
 	return 0;
 }
 
-static int cmd_rst(int argc, char **argv, FILE *o)
+/* "xdp-sni NAME ON|OFF": a settings flag with two spellings. */
+static int cmd_flag(int argc, char **argv, FILE *o, const char *name, const char *on_word,
+		    const char *off_word, __u32 flag)
 {
-	int on;
+	struct flag_arg f = { .flag = flag };
 
-	if (argc != 1 || (strcmp(argv[0], "on") && strcmp(argv[0], "off"))) {
-		fprintf(stderr, "usage: xdp-sni rst on|off\n");
+	if (argc != 1 || (strcmp(argv[0], on_word) && strcmp(argv[0], off_word))) {
+		fprintf(stderr, "usage: xdp-sni %s %s|%s\n", name, on_word, off_word);
 		return 2;
 	}
-	on = !strcmp(argv[0], "on");
-	update_settings(set_rst_fn, &on);
-	fprintf(o, "rst %s\n", argv[0]);
-	return 0;
-}
-
-static int cmd_log(int argc, char **argv, FILE *o)
-{
-	int all;
-
-	if (argc != 1 || (strcmp(argv[0], "all") && strcmp(argv[0], "listed"))) {
-		fprintf(stderr, "usage: xdp-sni log all|listed\n");
-		return 2;
-	}
-	all = !strcmp(argv[0], "all");
-	update_settings(set_log_fn, &all);
-	fprintf(o, "log %s\n", argv[0]);
+	f.on = !strcmp(argv[0], on_word);
+	update_settings(set_flag_fn, &f);
+	fprintf(o, "%s %s\n", name, argv[0]);
 	return 0;
 }
 
@@ -1871,8 +1859,8 @@ static int dispatch(int argc, char **argv, FILE *o)
 	if (!strcmp(c, "stats")) return cmd_stats(o);
 	if (!strcmp(c, "status")) return cmd_status(o);
 	if (!strcmp(c, "mode")) return cmd_mode(argc - 1, argv + 1, o);
-	if (!strcmp(c, "rst")) return cmd_rst(argc - 1, argv + 1, o);
-	if (!strcmp(c, "log")) return cmd_log(argc - 1, argv + 1, o);
+	if (!strcmp(c, "rst")) return cmd_flag(argc - 1, argv + 1, o, "rst", "on", "off", XSNI_SET_RST);
+	if (!strcmp(c, "log")) return cmd_flag(argc - 1, argv + 1, o, "log", "all", "listed", XSNI_SET_LOG_ALL);
 	if (!strcmp(c, "ports")) return cmd_ports(argc - 1, argv + 1, o);
 	if (!strcmp(c, "exempt")) return cmd_exempt(argc - 1, argv + 1, o);
 	if (!strcmp(c, "attach")) return cmd_attach(o);
