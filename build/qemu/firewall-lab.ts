@@ -74,7 +74,8 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
     o.log?.(`qemu pid ${vm.pid} in ${lab.ns.lab}, accel ${vm.accel}, serial log ${o.serialLog}`);
     const readySeconds = await vm.waitForSerial(new RegExp(READY_PREFIX), o.timeoutMs);
     con = await SerialConsole.connect(vm.serialSocket);
-    await con.waitForShell(120_000);
+    // Under TCG on a loaded host, units can hold the console for minutes after the ready line.
+    await con.waitForShell(300_000);
     // Kernel messages on ttyS0 would interleave with command output.
     await con.run('dmesg -n 1');
     const c = con;
