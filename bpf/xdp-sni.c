@@ -998,6 +998,21 @@ static int cmd_stats(FILE *o)
 	return 0;
 }
 
+/* The xdp_sni program among those attached through mp, or NULL. */
+static struct xdp_program *find_sni_prog(struct xdp_multiprog *mp)
+{
+	struct xdp_program *p = NULL;
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		return p && !strcmp(xdp_program__name(p), XSNI_PROG_NAME) ? p : NULL;
+	}
+	while ((p = xdp_multiprog__next_prog(p, mp)))
+		if (!strcmp(xdp_program__name(p), XSNI_PROG_NAME))
+			return p;
+	return NULL;
+}
+
 /* interfaces that run xdp_sni */
 static void attached_ifaces(FILE *o, int json)
 {
@@ -1017,15 +1032,7 @@ static void attached_ifaces(FILE *o, int json)
 		case XDP_MODE_HW: mode = "hw"; break;
 		default: break;
 		}
-		if (xdp_multiprog__is_legacy(mp)) {
-			p = xdp_multiprog__main_prog(mp);
-			if (p && strcmp(xdp_program__name(p), XSNI_PROG_NAME))
-				p = NULL;
-		} else {
-			while ((p = xdp_multiprog__next_prog(p, mp)))
-				if (!strcmp(xdp_program__name(p), XSNI_PROG_NAME))
-					break;
-		}
+		p = find_sni_prog(mp);
 		if (p) {
 			if (json)
 				fprintf(o, "%s{\"dev\":\"%s\",\"mode\":\"%s\"}", first ? "" : ",",
@@ -1181,15 +1188,7 @@ static int cmd_detach(FILE *o)
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
 	if (!mp || libxdp_get_error(mp))
 		die("no XDP program on %s", opt.dev);
-	if (xdp_multiprog__is_legacy(mp)) {
-		p = xdp_multiprog__main_prog(mp);
-		if (p && strcmp(xdp_program__name(p), XSNI_PROG_NAME))
-			p = NULL;
-	} else {
-		while ((p = xdp_multiprog__next_prog(p, mp)))
-			if (!strcmp(xdp_program__name(p), XSNI_PROG_NAME))
-				break;
-	}
+	p = find_sni_prog(mp);
 	if (!p)
 		die("xdp_sni is not attached to %s", opt.dev);
 	err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
