@@ -972,7 +972,9 @@ int xdp_sni(struct xdp_md *ctx)
 
 			ev = bpf_ringbuf_reserve(&xsni_events, sizeof(*ev), 0);
 			if (ev) {
-				ev->ts_ns = bpf_ktime_get_ns();
+				/* coarse clock: a tick is plenty for a log line and
+				 * it costs ~25 ns less per event than the precise one */
+				ev->ts_ns = bpf_ktime_get_coarse_ns();
 				__builtin_memcpy(ev->saddr, key.saddr, 16);
 				__builtin_memcpy(ev->daddr, key.daddr, 16);
 				ev->sport = bpf_ntohs(key.sport);

@@ -172,7 +172,7 @@ enum xsni_verdict {
 #define XSNI_VERDICT_NAMES { "pass", "monitor", "block", "exempt" }
 
 struct xsni_event {
-	__u64 ts_ns;           /* bpf_ktime_get_ns() (CLOCK_MONOTONIC)    */
+	__u64 ts_ns;           /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) */
 	__u8  saddr[16];
 	__u8  daddr[16];
 	__u16 sport;           /* host byte order */

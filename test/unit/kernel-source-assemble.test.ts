@@ -124,6 +124,9 @@ describe('progress helpers', () => {
     expect(progressLine(1234, { total: 2922, source: 'previous build' }, 330_000)).toBe(
       'kernel: 1234/~2922 objects (total estimated from previous build), 5m30s',
     );
+    expect(progressLine(3000, { total: 2725, source: 'Kbuild makefiles' }, 60_000)).toBe(
+      'kernel: 3000 objects (more than the ~2725 estimated from Kbuild makefiles), 1m00s',
+    );
   });
 });
 

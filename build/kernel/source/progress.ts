@@ -115,6 +115,9 @@ export function fmtDuration(ms: number): string {
 
 /** `kernel: 1234/~2922 objects (estimate from ...), 5m30s` */
 export function progressLine(built: number, est: Estimate, elapsedMs: number): string {
+  // an estimate can be short: then say so instead of printing 3000/~2700
+  if (built > est.total)
+    return `kernel: ${built} objects (more than the ~${est.total} estimated from ${est.source}), ${fmtDuration(elapsedMs)}`;
   return `kernel: ${built}/~${est.total} objects (total estimated from ${est.source}), ${fmtDuration(elapsedMs)}`;
 }
 
