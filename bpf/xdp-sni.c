@@ -511,8 +511,15 @@ static struct bpf_object *open_obj_pinned(void)
 
 /* Make sure the pinned maps exist: create them (with default settings) by
  * loading the object once if needed. */
+static void map_put_domains(int fd, struct domlist *dl);
+
+/* Create and pin the maps when they are not pinned yet (first start, after a
+ * reboot, or after the package was removed and installed again). A new
+ * domain map is filled from the state file, so the blocklist survives all
+ * three. */
 static void ensure_maps(void)
 {
+	struct domlist dl = {};
 	struct bpf_object *obj;
 	struct xsni_settings s;
 	int fd, created = 0;
@@ -534,6 +541,9 @@ static void ensure_maps(void)
 	default_settings(&s);
 	if (created && bpf_map_update_elem(fd, &zero, &s, 0))
 		die("cannot write settings: %s", strerror(errno));
+	dl_load_state(&dl);
+	if (dl.n)
+		map_put_domains(bpf_map__fd(bpf_object__find_map_by_name(obj, XSNI_MAP_DOMAINS)), &dl);
 	bpf_object__close(obj);
 }
 

@@ -165,6 +165,20 @@ describe('xdp-sni tool', () => {
     expect(r2.packets.find((p) => p.event)!.verdict).toBe('PASS');
   });
 
+  it('maps pinned anew (after a reboot or a reinstall) get the saved blocklist back', async () => {
+    await t('add', 'www.example.com');
+    await t('add', 'example.org', '--subdomains');
+    // what a reboot does to the pins: they are gone, the state file stays
+    rmrf(env.XDP_SNI_PIN_DIR);
+    expect((await t('status')).code).not.toBe(0);
+    expect((await t('init')).code).toBe(0);
+    expect(await listed()).toEqual(expect.arrayContaining(['www.example.com exact', 'example.org subdomains']));
+    expect((await t('list')).stdout).not.toContain('not in the kernel map');
+    const r = await replay(join(fixturesDir, 'curl-www.pcap'), { env });
+    expect(r.packets.find((p) => p.event)!.verdict).toBe('DROP');
+    await t('del', 'www.example.com', 'example.org');
+  });
+
   it('replay prints a text line per packet and the mean time with --repeat', async () => {
     const r = await execa(tool, ['replay', join(fixturesDir, 'curl-www.pcap'), '--repeat', '50', '--blocklist', '/dev/null'], { env: { ...process.env, ...env } });
     const lines = String(r.stdout).split('\n');
