@@ -119,6 +119,7 @@ export async function buildDeb(l: LoadedRecipe, outDir: string, tmpDir: string, 
     section: r.section ?? 'net',
     priority: r.priority ?? 'optional',
     depends: [...new Set(depends)].join(', '),
+    recommends: (r.recommends ?? []).join(', '),
     installedSize,
     description: debDescription(r),
   });

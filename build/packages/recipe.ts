@@ -24,6 +24,7 @@ export interface Recipe {
   summary: string;
   description: string;
   depends?: string[];
+  recommends?: string[];
   shlibsFrom?: string;
   files: RecipeFile[];
   dirs?: string[];

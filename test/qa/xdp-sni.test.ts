@@ -143,4 +143,33 @@ describe('xdp-sni on the live box', () => {
     // A listed name in monitor mode is logged with the verdict "monitor".
     expect(await waitForLine(blocked, 'monitor', before)).toMatch(/verdict=monitor/);
   });
+
+  it('apt remove and apt install xdp-sni work offline from the ISO repository', async () => {
+    const { blocked } = fw.lab.names;
+    await fw.con.run('sed -i s/^MODE=.*/MODE=block/ /etc/xdpfire/xdp-sni.conf && systemctl reload xdp-sni');
+    await waitActive();
+    expect((await fw.lab.curlFromClient(blocked, [], 10)).exitCode).not.toBe(0);
+
+    const rm = await fw.con.run('DEBIAN_FRONTEND=noninteractive apt-get remove -y xdp-sni 2>&1', 300_000);
+    expect(rm.status, rm.output).toBe(0);
+    // removed: detached from green0, pins gone, the listed name passes
+    expect((await fw.con.run('ip -color=never link show dev green0')).output).not.toMatch(/ xdp/);
+    expect((await fw.con.run('test -e /sys/fs/bpf/xdp-sni')).status).not.toBe(0);
+    const open = await fw.lab.curlFromClient(blocked);
+    expect(open.exitCode, open.stderr).toBe(0);
+
+    // The box has no route to Debian's archive: only the ISO's repository
+    // (file:/run/live/medium/repo in sources.list) can answer.
+    const upd = await fw.con.run('apt-get update 2>&1; apt-cache policy xdp-sni', 300_000);
+    expect(upd.output).toMatch(/file:\/run\/live\/medium\/repo/);
+    const inst = await fw.con.run('DEBIAN_FRONTEND=noninteractive apt-get install -y xdp-sni 2>&1', 300_000);
+    expect(inst.status, inst.output).toBe(0);
+    await waitActive();
+    const link = (await fw.con.run('ip -color=never link show dev green0')).output;
+    expect(link).toMatch(/ xdp /);
+    // the blocklist came back from the state file (remove is not purge)
+    expect((await fw.con.run('xdp-sni list')).output).toContain(blocked);
+    const r = await fw.lab.curlFromClient(blocked, [], 10);
+    expect(r.exitCode).not.toBe(0);
+  });
 });

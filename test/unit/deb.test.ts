@@ -30,6 +30,7 @@ const good = {
   summary: 'a demo package',
   description: 'First paragraph.\n\nSecond paragraph.',
   depends: ['nftables', 'libc6 (>= 2.36)'],
+  recommends: ['xdp-sni'],
   files: [
     { src: 'files/demo.conf', dest: '/etc/demo/demo.conf' },
     { src: 'files/tool', dest: '/usr/bin/demo-tool' },
@@ -54,6 +55,7 @@ describe('package recipes', () => {
     expect(deb.file).toBe('demo_1.2.3_all.deb');
     const field = async (f: string) => (await execa('dpkg-deb', ['-f', file, f])).stdout;
     expect(await field('Depends')).toBe('nftables, libc6 (>= 2.36), init-system-helpers');
+    expect(await field('Recommends')).toBe('xdp-sni');
     expect(await field('Description')).toBe('a demo package\n First paragraph.\n .\n Second paragraph.');
     const contents = (await execa('dpkg-deb', ['-c', file])).stdout;
     expect(contents).toMatch(/-rwxr-xr-x root\/root .* \.\/usr\/bin\/demo-tool/);
