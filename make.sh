@@ -2,6 +2,8 @@
 # XDPFire's two commands (see README.md):
 #   ./make.sh build [options]     build the ISO
 #   ./make.sh test  [layer...]    run the test suite (all layers, or e.g. "unit bpf")
+# and, for QA by hand:
+#   ./make.sh lab [ISO] [--uefi] [--disk FILE]   boot the ISO in the QEMU network lab
 # Both first install what is missing: host packages with apt-get (as root)
 # and the npm dependencies with npm ci.
 set -euo pipefail
@@ -47,8 +49,12 @@ case "$cmd" in
     npx tsx test/summary.ts "$report" || rc=1
     exit $rc
     ;;
+  lab)
+    setup build,test
+    exec npx tsx build/qemu/lab.ts "$@"
+    ;;
   *)
-    echo "usage: ./make.sh build [options] | ./make.sh test [unit|bpf|netns|web|qa ...]" >&2
+    echo "usage: ./make.sh build [options] | ./make.sh test [unit|bpf|netns|web|qa ...] | ./make.sh lab [ISO] [--uefi] [--disk FILE]" >&2
     echo "       build options: npx tsx build/cli.ts --help" >&2
     exit 2
     ;;

@@ -1,14 +1,18 @@
 // QA by hand: boot an ISO (or a disk) in the QEMU network lab (net.ts) with
 // the VM's serial console on this terminal, in the spirit of `mkosi qemu`.
 //
-//   npx tsx build/qemu/lab.ts out/xdpfire-0.1.0-x86_64.iso [--uefi] [--disk FILE]
+//   ./make.sh lab [ISO] [--uefi] [--disk FILE]   (ISO default: the one `./make.sh build` wrote)
 //
+// The client namespace asks the box for a DHCP lease in the background, over
+// and over until it gets one, so a shell opened there later is ready to browse.
 // QEMU's monitor is multiplexed on the terminal: Ctrl-A x quits, Ctrl-A c
 // switches between console and monitor. On exit (QEMU quits, Ctrl-C, kill)
 // the namespaces, taps, bridges and servers are removed.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultSourceDateEpoch } from '../config/epoch.js';
+import { isoFileName, loadBuildConfig } from '../config/profile.js';
 import { NetLab } from './net.js';
 import { Vm } from './vm.js';
 
@@ -17,9 +21,13 @@ async function main(): Promise<number> {
   const uefi = args.includes('--uefi');
   const diskAt = args.indexOf('--disk');
   const disk = diskAt >= 0 ? args[diskAt + 1] : undefined;
-  const iso = args.find((a, i) => !a.startsWith('--') && (diskAt < 0 || i !== diskAt + 1));
+  let iso = args.find((a, i) => !a.startsWith('--') && (diskAt < 0 || i !== diskAt + 1));
   if (!iso && !disk) {
-    process.stderr.write('usage: tsx build/qemu/lab.ts ISO [--uefi] [--disk FILE]\n');
+    const c = loadBuildConfig({}, defaultSourceDateEpoch);
+    iso = join(c.outDir, isoFileName(c));
+  }
+  if (iso && !existsSync(iso)) {
+    process.stderr.write(`usage: ./make.sh lab [ISO] [--uefi] [--disk FILE]\n${iso} does not exist (run ./make.sh build first)\n`);
     return 2;
   }
   const work = mkdtempSync(join(tmpdir(), 'xdpfire-lab-'));
@@ -29,14 +37,13 @@ async function main(): Promise<number> {
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => void bye().then(() => process.exit(130)));
   try {
-    const lease = 'udhcpc -i c0 -q -n (Debian package udhcpc), or: ip addr add 192.168.1.50/24 dev c0; ip route add default via 192.168.1.1';
     process.stderr.write(
       [
         '',
         'XDPFire QEMU lab',
         `  client namespace (green side): ip netns exec ${lab.ns.client} bash`,
-        `    lease from the box:          ${lease}`,
-        `    DNS via the box:             echo nameserver 192.168.1.1 > /etc/netns/${lab.ns.client}/resolv.conf (before ip netns exec)`,
+        '    it asks the box for a DHCP lease in the background and says so when it has one;',
+        `    then its resolver is the box (/etc/netns/${lab.ns.client}/resolv.conf)`,
         `    browse:                      ip netns exec ${lab.ns.client} curl --cacert ${lab.ca} https://${lab.names.allowed}/`,
         `                                 ip netns exec ${lab.ns.client} chromium --headless=new --ignore-certificate-errors --dump-dom https://${lab.names.blocked}/`,
         `    web UI:                      ip netns exec ${lab.ns.client} curl -k https://192.168.1.1:444/`,
@@ -45,6 +52,19 @@ async function main(): Promise<number> {
         '',
       ].join('\n'),
     );
+    // keep asking for a lease until the box answers (it is still booting)
+    let stopped = false;
+    void (async () => {
+      while (!stopped) {
+        try {
+          const l = await lab.clientLease(60_000);
+          process.stderr.write(`\r\n[lab] client ${lab.ns.client}: lease ${l.ip} from the box, DNS ${l.dns}\r\n`);
+          return;
+        } catch {
+          /* not up yet */
+        }
+      }
+    })();
     const vm = await Vm.start({
       firmware: uefi ? 'uefi' : 'bios',
       memoryMiB: 2048,
@@ -56,7 +76,9 @@ async function main(): Promise<number> {
       netns: lab.ns.lab,
       interactive: true,
     });
-    return (await vm.waitExit()) ?? 0;
+    const code = (await vm.waitExit()) ?? 0;
+    stopped = true;
+    return code;
   } finally {
     await bye();
   }
