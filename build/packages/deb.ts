@@ -16,6 +16,8 @@ export interface DebContext {
   bpfDir?: string;
   /** Folder of the web UI build (bundled CGI + static files), for "webui:<file>" sources. */
   webuiDir?: string;
+  /** Folder of the installer build (bundle + answer-file schema), for "installer:<file>" sources. */
+  installerDir?: string;
   epoch: number;
   imageVersion: string;
   log: Log;
@@ -29,16 +31,21 @@ export interface BuiltDeb {
   sha256: string;
 }
 
+/** Source prefixes naming a build output folder instead of the recipe folder. */
+const TREES = {
+  bpf: { dir: 'bpfDir', missing: 'the bpf stage produced no outputs' },
+  webui: { dir: 'webuiDir', missing: 'the web UI was not built' },
+  installer: { dir: 'installerDir', missing: 'the installer was not built' },
+} as const;
+export const TREE_PREFIX = /^(bpf|webui|installer):(.+)$/;
+
 function resolveSrc(l: LoadedRecipe, src: string, ctx: DebContext): string {
-  if (src.startsWith('bpf:')) {
-    if (!ctx.bpfDir) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${src}: the bpf stage produced no outputs`]);
-    return join(ctx.bpfDir, src.slice(4));
-  }
-  if (src.startsWith('webui:')) {
-    if (!ctx.webuiDir) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${src}: the web UI was not built`]);
-    return join(ctx.webuiDir, src.slice(6));
-  }
-  return join(l.dir, src);
+  const m = TREE_PREFIX.exec(src);
+  if (!m) return join(l.dir, src);
+  const t = TREES[m[1] as keyof typeof TREES];
+  const dir = ctx[t.dir];
+  if (!dir) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${src}: ${t.missing}`]);
+  return join(dir, m[2]);
 }
 
 function readSrc(l: LoadedRecipe, src: string, ctx: DebContext): string {
@@ -97,7 +104,7 @@ export async function buildDeb(l: LoadedRecipe, outDir: string, tmpDir: string, 
     const src = readSrc(l, f.src, ctx);
     const mode = f.mode ? parseInt(f.mode, 8) : statSync(src).mode & 0o111 ? 0o755 : 0o644;
     if (f.template) {
-      if (f.src.startsWith('bpf:') || f.src.startsWith('webui:')) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${f.src}: only recipe files can be templates`]);
+      if (TREE_PREFIX.test(f.src)) throw new InvalidFileError(join(l.dir, 'recipe.json'), [`${f.src}: only recipe files can be templates`]);
       put(f.dest, Buffer.from(renderTemplate(src, data)), mode);
     } else put(f.dest, src, mode);
   }

@@ -9,12 +9,14 @@ import { loadRecipes, RECIPE_DIR, type Recipe } from '../packages/recipe.js';
 import { indexRepo } from '../packages/repo.js';
 import type { Stage } from '../runner/stage.js';
 import { createHash } from 'node:crypto';
+import { buildInstallerTree } from '../../installer/bundle.js';
 import { buildWebuiTree, defaultAdminPassword } from '../../webui/bundle.js';
 
-/** Whether a recipe takes files from the web UI build. */
-export function usesWebui(r: Recipe): boolean {
-  return [...r.files.map((f) => f.src), ...(r.units ?? []).map((u) => u.src)].some((s) => s.startsWith('webui:'));
+/** Whether a recipe takes files from a build output ("webui:", "installer:"). */
+export function usesTree(r: Recipe, prefix: 'webui' | 'installer'): boolean {
+  return [...r.files.map((f) => f.src), ...(r.units ?? []).map((u) => u.src)].some((s) => s.startsWith(`${prefix}:`));
 }
+export const usesWebui = (r: Recipe) => usesTree(r, 'webui');
 
 export const packages: Stage<{ debs: BuiltDeb[] }> = {
   name: 'packages',
@@ -29,6 +31,8 @@ export const packages: Stage<{ debs: BuiltDeb[] }> = {
       // the web UI is bundled here for recipes with "webui:<file>" sources
       webui: hashPaths([join(c.repoRoot, 'webui'), join(c.repoRoot, 'package-lock.json')], c.repoRoot),
       webuiPassword: createHash('sha256').update(defaultAdminPassword()).digest('hex'),
+      // and the installer, for "installer:<file>" sources (it shares webui/src/auth.ts and build/lib)
+      installer: hashPaths([join(c.repoRoot, 'installer'), join(c.repoRoot, 'build', 'lib')], c.repoRoot),
       epoch: c.sourceDateEpoch,
       imageVersion: c.version,
     };
@@ -38,6 +42,7 @@ export const packages: Stage<{ debs: BuiltDeb[] }> = {
     const debs: BuiltDeb[] = [];
     const recipes = loadRecipes();
     const webuiDir = recipes.some((l) => usesWebui(l.recipe)) ? await buildWebuiTree(join(ctx.tmpDir, 'webui-build')) : undefined;
+    const installerDir = recipes.some((l) => usesTree(l.recipe, 'installer')) ? await buildInstallerTree(join(ctx.tmpDir, 'installer-build')) : undefined;
     for (const l of recipes) {
       const extra: string[] = [];
       if (l.recipe.shlibsFrom) {
@@ -46,7 +51,7 @@ export const packages: Stage<{ debs: BuiltDeb[] }> = {
         const m = /^shlibs:Depends=(.*)$/m.exec(readFileSync(f, 'utf8'));
         if (m) extra.push(...m[1].split(',').map((s) => s.trim()).filter(Boolean));
       }
-      const deb = await buildDeb(l, ctx.outDir, ctx.tmpDir, { bpfDir, webuiDir, epoch: ctx.config.sourceDateEpoch, imageVersion: ctx.config.version, log: ctx.log }, extra);
+      const deb = await buildDeb(l, ctx.outDir, ctx.tmpDir, { bpfDir, webuiDir, installerDir, epoch: ctx.config.sourceDateEpoch, imageVersion: ctx.config.version, log: ctx.log }, extra);
       ctx.log.line(`built ${deb.file} sha256 ${deb.sha256}`);
       debs.push(deb);
     }
