@@ -22,6 +22,7 @@ export default defineConfig({
       layer('bpf', 300_000),
       layer('netns', 600_000),
       layer('web', 300_000),
+      layer('installer', 600_000),
       layer('qa', 3_600_000),
     ],
   },

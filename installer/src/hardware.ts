@@ -12,6 +12,8 @@ export interface Disk {
   hasPartitions: boolean;
   /** holds a mounted filesystem (e.g. the live medium) */
   inUse: boolean;
+  /** a loop device (never offered in the dialogs) */
+  loop?: boolean;
 }
 
 interface LsblkDev {
@@ -34,7 +36,8 @@ export function parseLsblk(json: string): Disk[] {
   const devs = (JSON.parse(json) as { blockdevices: LsblkDev[] }).blockdevices ?? [];
   const mounted = (d: LsblkDev): boolean => (d.mountpoints ?? []).some((m) => !!m) || (d.children ?? []).some(mounted);
   return devs
-    .filter((d) => d.type === 'disk')
+    // loop devices only when named in an answer file (the host tests use them)
+    .filter((d) => d.type === 'disk' || (d.type === 'loop' && Number(d.size) > 0))
     .map((d) => ({
       path: d.path,
       bytes: Number(d.size),
@@ -43,6 +46,7 @@ export function parseLsblk(json: string): Disk[] {
       removable: truthy(d.rm),
       hasPartitions: (d.children ?? []).some((c) => c.type === 'part') || !!d.fstype,
       inUse: mounted(d),
+      ...(d.type === 'loop' ? { loop: true } : {}),
     }));
 }
 

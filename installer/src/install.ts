@@ -1,7 +1,8 @@
 // The install itself: partition, format, copy the live image, configure,
 // make it bootable (BIOS and UEFI). Each step is a function of the context;
 // `hostSteps` are the ones the host tests run against a loop device.
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { run, type Log } from '../../build/lib/exec.js';
@@ -83,9 +84,9 @@ export const mount: Step<InstallContext> = {
     mkdirSync(c.target, { recursive: true });
     await run(c.log, 'mount', [part(c, 'root'), c.target]);
     c.mounted.push(c.target);
+    // The ESP is written with mtools (bootloader step), not mounted: the
+    // installer needs no FAT driver in the running kernel.
     mkdirSync(join(c.target, 'boot/efi'), { recursive: true });
-    await run(c.log, 'mount', [part(c, 'esp'), join(c.target, 'boot/efi')]);
-    c.mounted.push(join(c.target, 'boot/efi'));
   },
 };
 
@@ -184,21 +185,40 @@ export function grubConfig(rootUuid: string, release: string, cmdline: string[],
   ].join('\n');
 }
 
+/** GRUB's modules that go into the UEFI core image; the rest load from /boot/grub/x86_64-efi. */
+export const EFI_CORE_MODULES = ['efi_gop', 'part_gpt', 'part_msdos', 'ext2', 'fat', 'search', 'search_fs_uuid', 'configfile', 'normal', 'linux', 'echo', 'test', 'serial', 'terminal', 'gzio'];
+const GRUB_LIB = process.env.XDPFIRE_GRUB_LIB ?? '/usr/lib/grub';
+
 export const bootloader: Step<InstallContext> = {
   id: 'bootloader',
   title: 'Installing GRUB for BIOS and UEFI',
   weight: 6,
   async run(c) {
     const boot = join(c.target, 'boot');
-    const efi = join(c.target, 'boot/efi');
+    const rootUuid = await blkid(part(c, 'root'), 'UUID');
+    // BIOS: core image into the BIOS boot partition, modules to /boot/grub/i386-pc.
     await run(c.log, 'grub-install', ['--target=i386-pc', `--boot-directory=${boot}`, '--modules=part_gpt ext2', c.disk]);
-    // UEFI: our own entry's file, and the removable path that firmware
-    // without NVRAM entries boots (EFI/BOOT/BOOTX64.EFI). No NVRAM writes.
-    await run(c.log, 'grub-install', ['--target=x86_64-efi', `--efi-directory=${efi}`, `--boot-directory=${boot}`, '--bootloader-id=xdpfire', '--no-nvram', '--no-uefi-secure-boot']);
-    await run(c.log, 'grub-install', ['--target=x86_64-efi', `--efi-directory=${efi}`, `--boot-directory=${boot}`, '--removable', '--no-nvram', '--no-uefi-secure-boot']);
+    // UEFI: a core image that finds the root by UUID and reads the same
+    // /boot/grub/grub.cfg, at our own path and at the removable path that
+    // firmware without NVRAM entries boots (EFI/BOOT/BOOTX64.EFI).
+    const mods = join(boot, 'grub/x86_64-efi');
+    mkdirSync(mods, { recursive: true });
+    for (const f of readdirSync(join(GRUB_LIB, 'x86_64-efi'))) if (/\.(mod|lst)$/.test(f)) copyFileSync(join(GRUB_LIB, 'x86_64-efi', f), join(mods, f));
+    const tmp = mkdtempSync(join(tmpdir(), 'xdpfire-efi-'));
+    try {
+      const early = join(tmp, 'early.cfg');
+      writeFileSync(early, `search --no-floppy --fs-uuid --set=root ${rootUuid}\nset prefix=($root)/boot/grub\nconfigfile ($root)/boot/grub/grub.cfg\n`);
+      const efi = join(tmp, 'grubx64.efi');
+      await run(c.log, 'grub-mkimage', ['-O', 'x86_64-efi', '-d', join(GRUB_LIB, 'x86_64-efi'), '-p', '/boot/grub', '-c', early, '-o', efi, ...EFI_CORE_MODULES]);
+      const esp = part(c, 'esp');
+      await run(c.log, 'mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT', '::/EFI/xdpfire']);
+      await run(c.log, 'mcopy', ['-i', esp, efi, '::/EFI/BOOT/BOOTX64.EFI']);
+      await run(c.log, 'mcopy', ['-i', esp, efi, '::/EFI/xdpfire/grubx64.efi']);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
     const rel = kernelRelease(c.target);
-    writeFileAtomic(join(boot, 'grub/grub.cfg'), grubConfig(await blkid(part(c, 'root'), 'UUID'), rel, c.cmdline, c.answers.hostname));
-    if (!existsSync(join(efi, 'EFI/BOOT/BOOTX64.EFI'))) throw new Error('EFI/BOOT/BOOTX64.EFI was not written');
+    writeFileAtomic(join(boot, 'grub/grub.cfg'), grubConfig(rootUuid, rel, c.cmdline, c.answers.hostname));
   },
 };
 

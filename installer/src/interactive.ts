@@ -35,7 +35,7 @@ async function ask(u: Ui, q: () => Promise<string>, check: (v: string) => string
 /** Run the dialogs; returns checked answers, or undefined when the user declines to wipe the disk. */
 export async function askAnswers(u: Ui, m: Machine): Promise<ResolvedAnswers | undefined> {
   await u.message('Welcome to XDPFire.\n\nThis installs the firewall to a disk. The disk you choose is erased.\n\nArrow keys move, Enter chooses, Esc cancels.');
-  const usable = m.disks.filter((d) => !d.inUse && !d.readOnly && !diskProblem({ bytes: d.bytes, readOnly: d.readOnly, hasPartitions: false, isLiveMedium: d.inUse }, true));
+  const usable = m.disks.filter((d) => !d.inUse && !d.loop && !d.readOnly && !diskProblem({ bytes: d.bytes, readOnly: d.readOnly, hasPartitions: false, isLiveMedium: d.inUse }, true));
   if (!usable.length) {
     await u.message(`No disk to install to (at least 4 GiB, not the install medium). Found: ${m.disks.map((d) => d.path).join(', ') || 'none'}.`);
     return undefined;
