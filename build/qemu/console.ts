@@ -1,6 +1,6 @@
 // Drives a shell on the guest's serial console: send a command, wait for
 // its end marker, return its output and exit status. The live system logs
-// root in on ttyS0 by itself.
+// root in on ttyS0 by itself; an installed system needs login().
 import { createConnection, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -65,6 +65,28 @@ export class SerialConsole {
       }
     }
     throw new Error(`serial console: no root shell within ${timeoutMs / 1000} s`);
+  }
+
+  /**
+   * Log in at a getty's "login:" prompt (an installed system) and wait for
+   * the shell. Throws when the password is refused.
+   */
+  async login(user: string, password: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.write('\n');
+      try {
+        await this.expect(/login: $/m, 5000);
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`serial console: no login prompt within ${timeoutMs / 1000} s`);
+      }
+    }
+    this.write(`${user}\n`);
+    await this.expect(/Password: $/m, 30_000);
+    this.write(`${password}\n`);
+    const m = await this.expect(/(Login incorrect|root@[^\s:]+:[^\n]*# $)/m, 60_000);
+    if (m[1].startsWith('Login incorrect')) throw new Error(`serial console: the password for ${user} was refused`);
   }
 
   /**

@@ -17,7 +17,11 @@ import { NetLab } from './net.js';
 import { Vm, type Firmware } from './vm.js';
 
 export interface FirewallLabOptions {
-  iso: string;
+  /** The live ISO; or leave it out and boot from `disks` (an installed system). */
+  iso?: string;
+  disks?: string[];
+  /** An installed system: log in on the serial console with these (the live system logs in by itself). */
+  login?: { user: string; password: string };
   memoryMiB: number;
   workDir: string;
   serialLog: string;
@@ -66,6 +70,7 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
       firmware: o.firmware ?? 'bios',
       memoryMiB: o.memoryMiB,
       iso: o.iso,
+      disks: o.disks,
       serialLog: o.serialLog,
       workDir: join(o.workDir, 'vm'),
       extraArgs: lab.qemuArgs(),
@@ -75,7 +80,8 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
     const readySeconds = await vm.waitForSerial(new RegExp(READY_PREFIX), o.timeoutMs);
     con = await SerialConsole.connect(vm.serialSocket);
     // Under TCG on a loaded host, units can hold the console for minutes after the ready line.
-    await con.waitForShell(300_000);
+    if (o.login) await con.login(o.login.user, o.login.password, 300_000);
+    else await con.waitForShell(300_000);
     // Kernel messages on ttyS0 would interleave with command output.
     await con.run('dmesg -n 1');
     const c = con;

@@ -4,17 +4,17 @@
 // to a TLS server upstream, inbound from red dropped. Artefacts:
 // test-artifacts/qa/firewall-serial.log and firewall-messages.log (the
 // guest's /var/log/messages).
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootFirewallLab, type FirewallLab } from '../../build/qemu/firewall-lab.js';
+import type { FirewallLab } from '../../build/qemu/firewall-lab.js';
 import { RED_ADDRESS, SERVER_ADDRESS, UPSTREAM_GATEWAY } from '../../build/qemu/net.js';
 import { liveCount } from '../../build/qemu/processes.js';
-import { ARTIFACTS, buildIso, qaConfig } from './iso.js';
+import { ARTIFACTS, bootLiveLab, buildIso, LIVE_MACS, qaConfig } from './iso.js';
 
 const config = qaConfig();
-const GREEN_MAC = '52:54:00:f1:00:01';
-const RED_MAC = '52:54:00:f1:00:02';
+const GREEN_MAC = LIVE_MACS.green;
+const RED_MAC = LIVE_MACS.red;
 const GREEN_IP = '192.168.1.1';
 let fw: FirewallLab;
 const t0 = Date.now();
@@ -24,18 +24,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const built = await buildIso(config);
   timings.buildSeconds = (Date.now() - t0) / 1000;
-  const workDir = join(ARTIFACTS, 'work', 'firewall');
-  rmSync(workDir, { recursive: true, force: true });
-  fw = await bootFirewallLab({
-    iso: built.path,
-    memoryMiB: config.qa.memoryMiB,
-    timeoutMs: config.qa.bootTimeoutSeconds * 1000,
-    workDir,
-    serialLog: join(ARTIFACTS, 'firewall-serial.log'),
-    greenMac: GREEN_MAC,
-    redMac: RED_MAC,
-    log: (l) => console.log(l),
-  });
+  fw = await bootLiveLab(config, built.path, 'firewall');
   console.log(`firewall lab: ready line after ${fw.readySeconds.toFixed(1)} s, red and green addressed after ${fw.networkSeconds.toFixed(1)} s (${fw.vm.accel})`);
 }, 3_600_000);
 

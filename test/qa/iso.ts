@@ -1,8 +1,10 @@
 // Shared by the qa tests: build the ISO through the real pipeline (cached
 // stages make this quick after the first time) and return its path.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultSourceDateEpoch } from '../../build/config/epoch.js';
 import { isoFileName, loadBuildConfig, REPO_ROOT, type BuildConfig } from '../../build/config/profile.js';
+import { bootFirewallLab, type FirewallLab } from '../../build/qemu/firewall-lab.js';
 import { runStages } from '../../build/runner/runner.js';
 import type { StageName } from '../../build/runner/stage.js';
 import { PIPELINE } from '../../build/stages/index.js';
@@ -30,4 +32,26 @@ export async function buildIso(c: BuildConfig, force: StageName[] = []): Promise
   const iso = r.results.iso!;
   const k = r.results.kernel!;
   return { path: join(iso.dir, isoFileName(c)), sha256: String(iso.data.sha256), kernelConfig: join(k.dir, String(k.data.config)), kernelRelease: String(k.data.release), rootfsSha256: String(r.results.rootfs!.data.sha256) };
+}
+
+/** The MACs the live scenarios give the green and red NICs. */
+export const LIVE_MACS = { green: '52:54:00:f1:00:01', red: '52:54:00:f1:00:02' };
+
+/**
+ * Boot the live ISO in the QEMU network lab for scenario `name`: serial log
+ * test-artifacts/qa/<name>-serial.log, scratch in test-artifacts/qa/work/<name>.
+ */
+export async function bootLiveLab(c: BuildConfig, iso: string, name: string): Promise<FirewallLab> {
+  const workDir = join(ARTIFACTS, 'work', name);
+  rmSync(workDir, { recursive: true, force: true });
+  return bootFirewallLab({
+    iso,
+    memoryMiB: c.qa.memoryMiB,
+    timeoutMs: c.qa.bootTimeoutSeconds * 1000,
+    workDir,
+    serialLog: join(ARTIFACTS, `${name}-serial.log`),
+    greenMac: LIVE_MACS.green,
+    redMac: LIVE_MACS.red,
+    log: (l) => console.log(l),
+  });
 }

@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootFirewallLab, type FirewallLab } from '../../build/qemu/firewall-lab.js';
+import type { FirewallLab } from '../../build/qemu/firewall-lab.js';
 import { liveCount } from '../../build/qemu/processes.js';
-import { ARTIFACTS, buildIso, qaConfig } from './iso.js';
+import { ARTIFACTS, bootLiveLab, buildIso, qaConfig } from './iso.js';
 
 const config = qaConfig();
 let fw: FirewallLab;
@@ -47,18 +47,7 @@ async function waitActive(): Promise<void> {
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const built = await buildIso(config);
-  const workDir = join(ARTIFACTS, 'work', 'xdp-sni');
-  rmSync(workDir, { recursive: true, force: true });
-  fw = await bootFirewallLab({
-    iso: built.path,
-    memoryMiB: config.qa.memoryMiB,
-    timeoutMs: config.qa.bootTimeoutSeconds * 1000,
-    workDir,
-    serialLog: join(ARTIFACTS, 'xdp-sni-serial.log'),
-    greenMac: '52:54:00:f1:00:01',
-    redMac: '52:54:00:f1:00:02',
-    log: (l) => console.log(l),
-  });
+  fw = await bootLiveLab(config, built.path, 'xdp-sni');
   await fw.lab.clientLease(90_000);
   const attached = await fw.con.run(`journalctl -b -u xdp-sni --no-pager -o short-monotonic | grep -m1 -a 'attached to green0' || true`);
   console.log(`xdp-sni lab: ready after ${fw.readySeconds.toFixed(0)} s; attach: ${attached.output.trim()}`);

@@ -1,0 +1,163 @@
+// QA, the full run: install the ISO unattended to a blank qcow2 disk in
+// QEMU (TCG) with the example answer file from the repo, then boot the disk
+// alone under SeaBIOS and under OVMF in the network lab and check the
+// firewall works. Also: an invalid answer file leaves the disk untouched.
+// Serial logs: test-artifacts/qa/install-*.log.
+import { execa } from 'execa';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../build/config/profile.js';
+import { hashFileSync } from '../../build/lib/hash.js';
+import { bootFirewallLab, type FirewallLab } from '../../build/qemu/firewall-lab.js';
+import { answersVolume, blankDisk, runInstall } from '../../build/qemu/install.js';
+import { NetLab } from '../../build/qemu/net.js';
+import { liveCount } from '../../build/qemu/processes.js';
+import { verifyPassword } from '../../webui/src/auth.js';
+import { ARTIFACTS, buildIso, qaConfig } from './iso.js';
+
+const config = qaConfig();
+const EXAMPLE = join(REPO_ROOT, 'installer', 'example-answers.json');
+const answers = JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+const work = join(ARTIFACTS, 'work', 'install');
+const disk = join(work, 'disk.qcow2');
+let iso = '';
+const timings: Record<string, number> = {};
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  iso = (await buildIso(config)).path;
+}, 3_600_000);
+
+afterAll(() => {
+  console.log(`installer QA timings (s): ${JSON.stringify(timings)}`);
+  expect(liveCount()).toBe(0);
+});
+
+describe('unattended install in QEMU', () => {
+  it('an invalid answer file stops the install before any disk is touched', async () => {
+    const d = await blankDisk(join(work, 'untouched.qcow2'));
+    const before = hashFileSync(d);
+    const bad = { ...answers, adminPassword: 'short', green: { ...answers.green, mac: 'not-a-mac' }, surprise: true };
+    const dir = join(work, 'bad');
+    mkdirSync(dir, { recursive: true });
+    const run = await runInstall({
+      iso, disk: d, answersIso: await answersVolume(dir, JSON.stringify(bad)), workDir: join(dir, 'vm'),
+      serialLog: join(ARTIFACTS, 'install-invalid-serial.log'), memoryMiB: config.qa.memoryMiB, timeoutMs: config.qa.bootTimeoutSeconds * 1000,
+    });
+    timings.invalid = run.seconds;
+    expect(run.result).toBe('invalid answer file');
+    const log = readFileSync(join(ARTIFACTS, 'install-invalid-serial.log'), 'utf8');
+    // every problem, with its JSON path, on the console
+    expect(log).toMatch(/\(top level\): must NOT have additional properties \("surprise"\)/);
+    expect(log).toMatch(/\/green\/mac: must match pattern/);
+    expect(log).toContain('no disk was touched');
+    expect(hashFileSync(d)).toBe(before);
+  }, 3_600_000);
+
+  it('installs from the example answer file and reboots', async () => {
+    await blankDisk(disk);
+    const lab = await NetLab.create({ workDir: join(work, 'net-install'), greenMac: answers.green.mac, redMac: answers.red.mac, log: (l) => console.log(l) });
+    try {
+      const run = await runInstall({
+        iso, disk, answersIso: await answersVolume(work, readFileSync(EXAMPLE, 'utf8')), workDir: join(work, 'vm-install'),
+        serialLog: join(ARTIFACTS, 'install-serial.log'), memoryMiB: config.qa.memoryMiB, timeoutMs: 2 * 3_600_000,
+        extraArgs: lab.qemuArgs(), netns: lab.ns.lab,
+      });
+      timings.install = run.seconds;
+      expect(run.result).toBe('done');
+      expect(run.exited).toBe(true); // the installer rebooted (QEMU runs with -no-reboot)
+      expect(readFileSync(join(ARTIFACTS, 'install-serial.log'), 'utf8')).toMatch(/\[100%\]/);
+    } finally {
+      await lab.cleanup();
+    }
+  }, 3 * 3_600_000);
+});
+
+for (const firmware of ['bios', 'uefi'] as const) {
+  describe(`the installed disk booted alone with ${firmware === 'bios' ? 'SeaBIOS' : 'OVMF (UEFI)'}`, () => {
+    let fw: FirewallLab | undefined;
+    const t0 = Date.now();
+    beforeAll(async () => {
+      fw = await bootFirewallLab({
+        disks: [disk],
+        login: { user: 'root', password: answers.adminPassword },
+        firmware,
+        memoryMiB: config.qa.memoryMiB,
+        timeoutMs: config.qa.bootTimeoutSeconds * 1000,
+        workDir: join(work, `boot-${firmware}`),
+        serialLog: join(ARTIFACTS, `install-boot-${firmware}-serial.log`),
+        greenMac: answers.green.mac,
+        redMac: answers.red.mac,
+        log: (l) => console.log(l),
+      });
+      timings[`boot-${firmware}`] = fw.readySeconds;
+    }, 3_600_000);
+    afterAll(async () => {
+      if (fw) {
+        await fw.copyFromGuest('/var/log/messages', join(ARTIFACTS, `install-boot-${firmware}-messages.log`)).catch(() => undefined);
+        await fw.stop();
+      }
+      timings[`scenario-${firmware}`] = (Date.now() - t0) / 1000;
+    }, 300_000);
+
+    const g = () => fw!;
+
+    it('is the installed system, not live-boot: ext4 root by UUID, no live-boot package', async () => {
+      expect((await g().con.run('findmnt -n -o FSTYPE /')).output.trim()).toBe('ext4');
+      const cmdline = (await g().con.run('cat /proc/cmdline')).output;
+      expect(cmdline).toMatch(/root=UUID=/);
+      expect(cmdline).not.toMatch(/boot=live/);
+      expect((await g().con.run('test -e /run/live')).status).not.toBe(0);
+      expect((await g().con.run('dpkg-query -W -f=\'${Status}\' live-boot 2>/dev/null | grep -q "install ok"')).status).not.toBe(0);
+      expect((await g().con.run(firmware === 'uefi' ? 'test -d /sys/firmware/efi' : '! test -d /sys/firmware/efi')).status).toBe(0);
+    });
+
+    it('has the answer file\'s host name, admin password and a machine-id of its own', async () => {
+      expect((await g().con.run('hostname')).output.trim()).toBe(answers.hostname);
+      expect((await g().con.run('cat /etc/machine-id')).output.trim()).toMatch(/^[0-9a-f]{32}$/);
+      // root's password: the serial login above used it. The web UI's hash:
+      const dest = join(work, `webui-${firmware}.passwd`);
+      await g().copyFromGuest('/etc/xdpfire/webui.passwd', dest);
+      expect(verifyPassword(answers.adminPassword, readFileSync(dest, 'utf8'))).toBe(true);
+      expect((await g().con.run('grep -c "install complete" /var/log/xdpfire-install.log')).output.trim()).toBe('1');
+    });
+
+    it('names green0 and red0 from their MACs, with native XDP on green0', async () => {
+      expect((await g().con.run('ip -o link show dev green0')).output).toContain(`link/ether ${answers.green.mac}`);
+      expect((await g().con.run('ip -o link show dev red0')).output).toContain(`link/ether ${answers.red.mac}`);
+      const link = (await g().con.run('ip -color=never link show dev green0')).output;
+      expect(link).toMatch(/ xdp /);
+      expect(link).not.toMatch(/xdpgeneric/);
+    });
+
+    it('the client gets DHCP; the allowed name works and the blocked one is blocked, and both are logged', async () => {
+      const { allowed, blocked } = g().lab.names;
+      const lease = await g().lab.clientLease(120_000);
+      expect(lease.router).toBe(answers.green.address.split('/')[0]);
+      expect((await g().con.run(`xdp-sni add ${blocked}`)).status).toBe(0);
+      const ok = await g().lab.curlFromClient(allowed);
+      expect(ok.exitCode, ok.stderr).toBe(0);
+      const bad = await g().lab.curlFromClient(blocked, [], 20);
+      expect(bad.exitCode).not.toBe(0);
+      expect(g().lab.serverEvents().some((e) => e.sni === blocked)).toBe(false);
+      if (firmware === 'bios') {
+        const chromium = async (name: string) => execa('ip', ['netns', 'exec', g().lab.ns.client, '/usr/bin/chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+          '--ignore-certificate-errors', `--user-data-dir=${join(work, `chromium-${name}`)}`, '--timeout=20000', '--dump-dom', `https://${name}/`], { reject: false, timeout: 120_000 });
+        expect(String((await chromium(allowed)).stdout)).toContain(`hello ${allowed}`);
+        expect(String((await chromium(blocked)).stdout)).not.toContain(`hello ${blocked}`);
+      }
+      const deadline = Date.now() + 60_000;
+      let lines = '';
+      while (Date.now() < deadline) {
+        lines = (await g().con.run(`grep -a 'xdp-sni' /var/log/messages | grep -aE 'sni=(${allowed}|${blocked}) ' || true`)).output;
+        if (lines.includes(`sni=${blocked} `) && /verdict=block/.test(lines) && lines.includes(`sni=${allowed} `)) break;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      expect(lines).toMatch(new RegExp(`sni=${blocked.replace('.', '\\.')} .*verdict=block`));
+      expect(lines).toMatch(new RegExp(`sni=${allowed.replace('.', '\\.')} .*verdict=pass`));
+    });
+  });
+}
