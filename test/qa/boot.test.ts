@@ -40,6 +40,7 @@ describe.each(['bios', 'uefi'] as const)('live ISO under %s', (firmware) => {
         seen.btf = await con.run('test -s /sys/kernel/btf/vmlinux');
         seen.config = await con.run(`sha256sum /boot/config-$(uname -r)`);
         seen.root = await con.run('findmnt -n -o FSTYPE /');
+        seen.kernelPkgs = await con.run(`dpkg-query -W -f='\${Status} \${Package}\\n' 'linux-image-*' 2>/dev/null | grep '^install ok installed' || true`);
         // The shipped XDP object passes the image kernel's verifier.
         seen.verify = await con.run('xdp-sni verify /usr/lib/xdp-sni/xdp_sni.bpf.o');
       },
@@ -51,6 +52,13 @@ describe.each(['bios', 'uefi'] as const)('live ISO under %s', (firmware) => {
     const hostSha = createHash('sha256').update(readFileSync(built.kernelConfig)).digest('hex');
     expect(seen.config.output.trim().split(/\s+/)[0]).toBe(hostSha);
     expect(seen.root.output.trim()).toBe('overlay');
+    if (config.kernel.mode === 'source') {
+      // our own build, not Debian's package
+      expect(seen.release.output.trim()).toMatch(/-xdpfire$/);
+      expect(seen.kernelPkgs.output.trim()).toBe('');
+    } else {
+      expect(seen.kernelPkgs.output).toMatch(/linux-image-/);
+    }
     expect(seen.verify.output).toMatch(/loaded: \d+ verified insns/);
     expect(seen.verify.status).toBe(0);
     const serial = readFileSync(serialLog, 'utf8');

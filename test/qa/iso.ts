@@ -11,8 +11,13 @@ import { PIPELINE } from '../../build/stages/index.js';
 
 export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'qa');
 
+/**
+ * The profile the qa tests build. XDPFIRE_QA_KERNEL_MODE=source|debian
+ * overrides the profile's kernel mode, so the same scenarios check the
+ * kernel built from source.
+ */
 export function qaConfig(): BuildConfig {
-  return loadBuildConfig({ out: join(ARTIFACTS, 'out') }, defaultSourceDateEpoch);
+  return loadBuildConfig({ out: join(ARTIFACTS, 'out'), kernelMode: process.env.XDPFIRE_QA_KERNEL_MODE || undefined }, defaultSourceDateEpoch);
 }
 
 export interface BuiltIso {
