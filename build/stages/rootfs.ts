@@ -32,7 +32,9 @@ export function writeOverlay(c: BuildConfig, root: string): void {
   put('usr/lib/xdpfire/make-initrd', renderTemplate('rootfs/make-initrd.hbs', data));
   chmodSync(join(root, 'usr/lib/xdpfire/make-initrd'), 0o755);
   put('etc/systemd/system/xdpfire-ready.service', renderTemplate('rootfs/xdpfire-ready.service.hbs', data));
+  // Live-only files: the installer leaves them out (installer/src/target.ts, LIVE_ONLY).
   put('etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf', renderTemplate('rootfs/serial-autologin.conf.hbs', data));
+  put('etc/systemd/system/getty@tty1.service.d/autologin.conf', renderTemplate('rootfs/tty1-autologin.conf.hbs', data));
   mkdirSync(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
   symlinkSync('/etc/systemd/system/xdpfire-ready.service', join(root, 'etc/systemd/system/multi-user.target.wants/xdpfire-ready.service'));
 }

@@ -140,13 +140,19 @@ export async function writeAdminPassword(root: string, password: string): Promis
   chownSync(web, 0, groupId(root, 'www-data'));
 }
 
+/** Files only the live system has (build/stages/rootfs.ts writes them). */
+export const LIVE_ONLY = [
+  'etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf',
+  'etc/systemd/system/getty@tty1.service.d/autologin.conf',
+];
+
 /**
- * Remove what only the live system wants: the root autologin on the serial
- * console, and the apt source on the live medium (the medium's repository
- * is copied to the disk and the source points there instead).
+ * Remove what only the live system wants: the root autologins on the serial
+ * console and tty1, and the apt source on the live medium (the medium's
+ * repository is copied to the disk and the source points there instead).
  */
 export function removeLiveOnly(root: string, liveRepo?: string): void {
-  rmSync(join(root, 'etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf'), { force: true });
+  for (const f of LIVE_ONLY) rmSync(join(root, f), { force: true });
   const diskRepo = '/var/lib/xdpfire/repo';
   if (liveRepo && existsSync(liveRepo)) cpSync(liveRepo, join(root, diskRepo), { recursive: true });
   const sources = join(root, 'etc/apt/sources.list');

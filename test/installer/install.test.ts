@@ -12,6 +12,7 @@ import { InvalidFileError } from '../../build/lib/json-file.js';
 import { verifyPassword } from '../../webui/src/auth.js';
 import { parseAnswers, type ResolvedAnswers } from '../../installer/src/answers.js';
 import { ALL_STEPS, checkTargetDisk, install, type InstallContext } from '../../installer/src/install.js';
+import { LIVE_ONLY } from '../../installer/src/target.js';
 import { GPT_BIOS_BOOT, GPT_ESP, GPT_LINUX_ROOT_X86_64 } from '../../installer/src/layout.js';
 
 const work = mkdtempSync(join(tmpdir(), 'xdpfire-installer-'));
@@ -46,7 +47,7 @@ async function makeImage(): Promise<void> {
   put('etc/xdpfire/settings.conf', '# settings\nGREEN_ADDRESS=192.168.1.1/24\nDHCP_ENABLED=on\nRED_TYPE=DHCP\nRED_ADDRESS=\nRED_GATEWAY=\nRED_DNS=\n');
   put('etc/xdpfire/xdp-sni.conf', '# xdp-sni\nMODE=block\nINTERFACES=green0\n');
   put('etc/apt/sources.list', 'deb http://deb.debian.org/debian trixie main\n# XDPFire add-ons, from the live medium (offline)\ndeb [trusted=yes] file:/run/live/medium/repo ./\n');
-  put('etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf', '[Service]\n');
+  for (const f of LIVE_ONLY) put(f, '[Service]\n');
   put('boot/vmlinuz-6.12.0-test', 'not really a kernel\n');
   put('boot/initrd.img-6.12.0-test', 'not really an initrd\n');
   put('usr/share/zoneinfo/Europe/Berlin', 'TZif');
@@ -147,7 +148,7 @@ describe('install to a loop device', () => {
       expect(verifyPassword('wrong', f('etc/xdpfire/webui.passwd'))).toBe(false);
       expect(statSync(join(mnt, 'etc/xdpfire/webui.passwd')).gid).toBe(33);
       // live-only parts gone; add-ons installable offline from the copied repository
-      expect(existsSync(join(mnt, 'etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf'))).toBe(false);
+      for (const f of LIVE_ONLY) expect(existsSync(join(mnt, f)), f).toBe(false);
       expect(f('etc/apt/sources.list')).toContain('file:/var/lib/xdpfire/repo ./');
       expect(f('etc/apt/sources.list')).not.toContain('/run/live/medium');
       expect(f('var/lib/xdpfire/repo/Packages')).toContain('xdp-sni');
