@@ -24,7 +24,7 @@ export function writeOverlay(c: BuildConfig, root: string): void {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   };
-  const data = { name: c.name, version: c.version, suite: c.suite, prettyName: `XDPFire ${c.version}`, readyLine: readyLine(c) };
+  const data = { name: c.name, version: c.version, suite: c.suite, prettyName: `XDPFire ${c.version}`, readyLine: readyLine(c), readyInstalled: readyLine(c, 'installed') };
   put('etc/hostname', `${c.name}\n`);
   put('etc/apt/sources.list', renderTemplate('rootfs/sources.list.hbs', { suite: c.suite, debian: sourcesFor(c).trim(), liveRepo: `${LIVE_MEDIUM}/${ISO_REPO_DIR}` }));
   put('etc/hosts', `127.0.0.1\tlocalhost\n127.0.1.1\t${c.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../build/config/profile.js';
+import { readyLine } from '../../build/config/ready.js';
 import { hashFileSync } from '../../build/lib/hash.js';
 import { bootFirewallLab, type FirewallLab } from '../../build/qemu/firewall-lab.js';
 import { answersVolume, blankDisk, runInstall } from '../../build/qemu/install.js';
@@ -106,6 +107,7 @@ for (const firmware of ['bios', 'uefi'] as const) {
     const g = () => fw!;
 
     it('is the installed system, not live-boot: ext4 root by UUID, no live-boot package', async () => {
+      expect(g().vm.serialText()).toContain(readyLine(config, 'installed'));
       expect((await g().con.run('findmnt -n -o FSTYPE /')).output.trim()).toBe('ext4');
       const cmdline = (await g().con.run('cat /proc/cmdline')).output;
       expect(cmdline).toMatch(/root=UUID=/);

@@ -36,7 +36,7 @@ describe('generated files', () => {
     const root = mkdtempSync(join(tmpdir(), 'xdpfire-overlay-'));
     writeOverlay(config, root);
     const unit = readFileSync(join(root, 'etc/systemd/system/xdpfire-ready.service'), 'utf8');
-    expect(unit).toContain(`ExecStart=/usr/bin/echo "${readyLine(config)}"`);
+    expect(unit).toContain(`ExecStart=/bin/sh -c 'if [ -d /run/live ]; then echo "${readyLine(config)}"; else echo "${readyLine(config, 'installed')}"; fi'`);
     expect(unit).toMatch(/^StandardOutput=journal\+console$/m);
     expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/xdpfire-ready.service'))).toBe('/etc/systemd/system/xdpfire-ready.service');
     expect(readFileSync(join(root, 'etc/hostname'), 'utf8')).toBe('xdpfire\n');
