@@ -4,7 +4,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../build/config/profile.js';
 import { readyLine } from '../../build/config/ready.js';
+import { checkFragments } from '../../build/kernel/index.js';
 import { liveCount } from '../../build/qemu/processes.js';
 import { bootToReady } from '../../build/qemu/smoke.js';
 import { createHash } from 'node:crypto';
@@ -39,6 +41,7 @@ describe.each(['bios', 'uefi'] as const)('live ISO under %s', (firmware) => {
         seen.efi = await con.run('test -d /sys/firmware/efi');
         seen.btf = await con.run('test -s /sys/kernel/btf/vmlinux');
         seen.config = await con.run(`sha256sum /boot/config-$(uname -r)`);
+        seen.configText = await con.run(`cat /boot/config-$(uname -r)`, 180_000);
         seen.root = await con.run('findmnt -n -o FSTYPE /');
         seen.kernelPkgs = await con.run(`dpkg-query -W -f='\${Status} \${Package}\\n' 'linux-image-*' 2>/dev/null | grep '^install ok installed' || true`);
         // The shipped XDP object passes the image kernel's verifier.
@@ -51,6 +54,10 @@ describe.each(['bios', 'uefi'] as const)('live ISO under %s', (firmware) => {
     expect(seen.btf.status).toBe(0);
     const hostSha = createHash('sha256').update(readFileSync(built.kernelConfig)).digest('hex');
     expect(seen.config.output.trim().split(/\s+/)[0]).toBe(hostSha);
+    // every option of the profile's fragments, with the requested value, in the booted kernel's config
+    const { mismatches } = await checkFragments(join(REPO_ROOT, 'kernel-config'), seen.configText.output, config.kernel.fragments);
+    expect(mismatches).toEqual([]);
+    expect(seen.configText.output).toMatch(/^CONFIG_DEBUG_INFO_BTF=y$/m);
     expect(seen.root.output.trim()).toBe('overlay');
     if (config.kernel.mode === 'source') {
       // our own build, not Debian's package
