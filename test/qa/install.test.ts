@@ -80,8 +80,9 @@ describe('unattended install in QEMU', () => {
 for (const firmware of ['bios', 'uefi'] as const) {
   describe(`the installed disk booted alone with ${firmware === 'bios' ? 'SeaBIOS' : 'OVMF (UEFI)'}`, () => {
     let fw: FirewallLab | undefined;
-    const t0 = Date.now();
+    let t0 = 0;
     beforeAll(async () => {
+      t0 = Date.now();
       fw = await bootFirewallLab({
         disks: [disk],
         login: { user: 'root', password: answers.adminPassword },
@@ -128,8 +129,8 @@ for (const firmware of ['bios', 'uefi'] as const) {
     });
 
     it('names green0 and red0 from their MACs, with native XDP on green0', async () => {
-      expect((await g().con.run('ip -o link show dev green0')).output).toContain(`link/ether ${answers.green.mac}`);
-      expect((await g().con.run('ip -o link show dev red0')).output).toContain(`link/ether ${answers.red.mac}`);
+      expect((await g().con.run('ip -color=never -o link show dev green0')).output).toContain(`link/ether ${answers.green.mac}`);
+      expect((await g().con.run('ip -color=never -o link show dev red0')).output).toContain(`link/ether ${answers.red.mac}`);
       const link = (await g().con.run('ip -color=never link show dev green0')).output;
       expect(link).toMatch(/ xdp /);
       expect(link).not.toMatch(/xdpgeneric/);
