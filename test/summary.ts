@@ -13,12 +13,23 @@ const report = JSON.parse(readFileSync(file, 'utf8')) as {
   numFailedTests: number;
   numPendingTests?: number;
   numTodoTests?: number;
-  testResults?: { status: string; message?: string; name: string }[];
+  testResults?: { status: string; message?: string; name: string; assertionResults?: { status: string }[] }[];
 };
-// A file that failed to load counts as a failure even with no test in it.
-const brokenFiles = (report.testResults ?? []).filter((f) => f.status === 'failed' && f.message).length;
-const failed = report.numFailedTests + brokenFiles;
-const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+// A file can fail with no failed test in it: it did not load, or a
+// beforeAll/afterAll hook threw and its tests were skipped. Such a file
+// counts its skipped tests as failed (at least one), so that a broken
+// hook never shows as "0 failed".
+let hookFailures = 0;
+for (const f of report.testResults ?? []) {
+  if (f.status !== 'failed') continue;
+  const results = f.assertionResults ?? [];
+  if (results.some((a) => a.status === 'failed')) continue;
+  const notRun = results.filter((a) => a.status === 'skipped' || a.status === 'pending').length;
+  hookFailures += Math.max(1, notRun);
+  console.log(`${f.name}: failed outside its tests (load error or hook)${f.message ? `: ${f.message.split('\n')[0]}` : ''}; ${Math.max(1, notRun)} counted as failed`);
+}
+const failed = report.numFailedTests + hookFailures;
+const skipped = Math.max(0, (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0) - hookFailures);
 if (skipped) console.log(`(${skipped} test(s) skipped)`);
 // The last line is exactly the one CI reads.
 console.log(`tests: ${report.numPassedTests} passed, ${failed} failed`);

@@ -48,7 +48,11 @@ export class Vm {
     this.qmpPath = join(opts.workDir, 'qmp.sock');
     this.serialSocket = join(opts.workDir, 'serial.sock');
     const args = [
-      '-accel', accel, '-machine', 'q35', '-m', String(opts.memoryMiB), '-smp', String(opts.cpus ?? 2),
+      // TCG runs single-threaded: with one host thread per vCPU (MTTCG) the
+      // guest kernel's live code patching (int3-based text_poke, e.g. a static
+      // key flipped at boot) raced with the other vCPU and panicked about one
+      // boot in ten here ("Oops: int3" in sched_clock_cpu).
+      '-accel', accel === 'tcg' ? 'tcg,thread=single' : accel, '-machine', 'q35', '-m', String(opts.memoryMiB), '-smp', String(opts.cpus ?? 2),
       '-display', 'none', '-nodefaults', '-no-user-config',
       ...(opts.interactive
         ? ['-chardev', `stdio,id=ser0,mux=on,signal=off,logfile=${opts.serialLog}`, '-serial', 'chardev:ser0', '-mon', 'chardev=ser0']
