@@ -2,9 +2,9 @@
 // to its answer-file schema and the example. Used by the packages stage.
 //   npx tsx installer/bundle.ts OUT_DIR
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleNodeScript } from '../build/lib/bundle-node.js';
+import { bundleNodeScript, runBundleScript } from '../build/lib/bundle-node.js';
 
 export const INSTALLER_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -21,11 +21,4 @@ export async function buildInstallerTree(outDir: string): Promise<string> {
   return outDir;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const dir = process.argv[2];
-  if (!dir) {
-    console.error('usage: tsx installer/bundle.ts OUT_DIR');
-    process.exit(2);
-  }
-  await buildInstallerTree(dir);
-}
+await runBundleScript(import.meta.url, (dir) => buildInstallerTree(dir));

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleNodeScript } from '../build/lib/bundle-node.js';
+import { bundleNodeScript, runBundleScript } from '../build/lib/bundle-node.js';
 import { hashPassword } from './src/auth.js';
 
 /** The build-time default admin password of live and QA images (README, "Web UI"). */
@@ -64,12 +64,4 @@ export async function buildWebuiTree(outDir: string, defaultPassword = defaultAd
   return outDir;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const dir = process.argv[2];
-  if (!dir) {
-    console.error('usage: tsx webui/bundle.ts OUT_DIR');
-    process.exit(2);
-  }
-  await buildWebuiTree(dir);
-  console.log(dir);
-}
+await runBundleScript(import.meta.url, (dir) => buildWebuiTree(dir));

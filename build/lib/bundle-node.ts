@@ -2,6 +2,8 @@
 // in the image (used for the web UI's CGI and the installer). Deterministic
 // for the same sources.
 import { build, type Plugin } from 'esbuild';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface BundleOptions {
   entry: string;
@@ -30,4 +32,19 @@ export async function bundleNodeScript(o: BundleOptions): Promise<string> {
     plugins: o.plugins,
   });
   return o.outfile;
+}
+
+/**
+ * When the module at `moduleUrl` is run as a script (`tsx X/bundle.ts OUT_DIR`),
+ * build into OUT_DIR with `buildTree` and print the folder.
+ */
+export async function runBundleScript(moduleUrl: string, buildTree: (outDir: string) => Promise<string>): Promise<void> {
+  const self = fileURLToPath(moduleUrl);
+  if (!process.argv[1] || resolve(process.argv[1]) !== self) return;
+  const dir = process.argv[2];
+  if (!dir) {
+    console.error(`usage: tsx ${self} OUT_DIR`);
+    process.exit(2);
+  }
+  console.log(await buildTree(dir));
 }

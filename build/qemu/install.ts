@@ -6,9 +6,9 @@
 import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ANSWERS_FILE, ANSWERS_LABEL } from '../../installer/src/paths.js';
 import { Vm, type Firmware } from './vm.js';
 
-export const ANSWERS_LABEL = 'XDPFIRE-ANS';
 /** The installer's last console line: done, invalid answer file, or failed at STEP. */
 export const INSTALL_RESULT = /XDPFIRE-INSTALL: (done|invalid answer file|failed at [^\r\n]*)/;
 
@@ -18,11 +18,11 @@ export async function blankDisk(path: string, size = '8G'): Promise<string> {
   return path;
 }
 
-/** An ISO 9660 volume labelled XDPFIRE-ANS holding answers.json (any text: invalid ones too). */
+/** An ISO 9660 volume with the installer's answer label and file name (any text: invalid ones too). */
 export async function answersVolume(dir: string, answersText: string): Promise<string> {
   const tree = join(dir, 'answers-tree');
   mkdirSync(tree, { recursive: true });
-  writeFileSync(join(tree, 'answers.json'), answersText);
+  writeFileSync(join(tree, ANSWERS_FILE), answersText);
   const out = join(dir, 'answers.iso');
   const r = await execa('xorriso', ['-as', 'mkisofs', '-quiet', '-r', '-V', ANSWERS_LABEL, '-o', out, tree], { reject: false });
   if (r.exitCode !== 0) throw new Error(`xorriso failed: ${r.stderr}`);
