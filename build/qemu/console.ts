@@ -105,6 +105,14 @@ export class SerialConsole {
     return { output: m[1].replace(/\r/g, ''), status: Number(m[2]) };
   }
 
+  /**
+   * Keep kernel messages off this console (console=ttyS0 prints them here),
+   * so that they cannot land in the middle of a command's output.
+   */
+  async quietKernel(): Promise<void> {
+    await this.run('dmesg -n 1');
+  }
+
   close(): void {
     this.sock.destroy();
   }

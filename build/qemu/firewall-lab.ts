@@ -82,8 +82,7 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
     // Under TCG on a loaded host, units can hold the console for minutes after the ready line.
     if (o.login) await con.login(o.login.user, o.login.password, 300_000);
     else await con.waitForShell(300_000);
-    // Kernel messages on ttyS0 would interleave with command output.
-    await con.run('dmesg -n 1');
+    await con.quietKernel();
     const c = con;
     const v = vm;
     let networkSeconds = -1;
