@@ -679,6 +679,24 @@ int xdp_sni(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > data_end)
 		return XDP_PASS;
 	proto = eth->h_proto;
+	/* The commonest frame first, untagged IPv4: leave at once unless it
+	 * is TCP to a watched port. (Whatever passes this test is parsed
+	 * again below, with the checks this shortcut skips: fragments, IHL.)
+	 * Measured with npm run bench: about half of the fast path's cost
+	 * over the empty program goes with it. */
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data + sizeof(*eth);
+		struct tcphdr *th;
+
+		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_TCP)
+			return XDP_PASS;
+		th = (void *)ip + ip->ihl * 4;
+		if ((void *)(th + 1) > data_end)
+			return XDP_PASS;
+		set = bpf_map_lookup_elem(&xsni_settings, &zero);
+		if (!set || !xsni_port_watched(set, bpf_ntohs(th->dest)))
+			return XDP_PASS;
+	}
 	l3off = sizeof(*eth);
 #pragma unroll
 	for (i = 0; i < 2; i++) {
@@ -704,7 +722,6 @@ int xdp_sni(struct xdp_md *ctx)
 		if (ihl < 20)
 			return XDP_PASS;
 		l4off = l3off + ihl;
-		ip_end = l3off + bpf_ntohs(ip->tot_len);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + l3off;
 		__u8 nh;
@@ -713,7 +730,6 @@ int xdp_sni(struct xdp_md *ctx)
 			return XDP_PASS;
 		nh = ip6->nexthdr;
 		l4off = l3off + sizeof(*ip6);
-		ip_end = l4off + bpf_ntohs(ip6->payload_len);
 		v6 = 1;
 #pragma unroll
 		for (i = 0; i < 4; i++) {
@@ -765,6 +781,7 @@ int xdp_sni(struct xdp_md *ctx)
 
 		if ((void *)(ip6 + 1) > data_end)
 			return XDP_PASS;
+		ip_end = l3off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		__builtin_memcpy(key.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(key.daddr, &ip6->daddr, 16);
 	} else {
@@ -772,6 +789,7 @@ int xdp_sni(struct xdp_md *ctx)
 
 		if ((void *)(ip + 1) > data_end)
 			return XDP_PASS;
+		ip_end = l3off + bpf_ntohs(ip->tot_len);
 		key.saddr[10] = key.saddr[11] = 0xff;
 		key.daddr[10] = key.daddr[11] = 0xff;
 		__builtin_memcpy(&key.saddr[12], &ip->saddr, 4);

@@ -84,6 +84,7 @@ export interface ReplayPacket {
   len: number;
   verdict: 'PASS' | 'DROP' | 'TX' | 'ABORTED' | 'REDIRECT';
   ns?: number;
+  timing?: 'kernel' | 'wall';
   sni?: string;
   event?: ReplayEvent;
   out?: string;
@@ -107,6 +108,8 @@ export interface ReplayOpts {
   ports?: string;
   exempt?: string;
   noDrain?: boolean;
+  /** --repeat timing: the kernel's whole-ns figure, or wall clock of N minus N/10 runs */
+  timing?: 'auto' | 'kernel' | 'wall';
   env?: Record<string, string>;
 }
 
@@ -128,6 +131,7 @@ export async function replay(pcap: string, o: ReplayOpts = {}): Promise<ReplayRe
   if (o.ports) args.push('--ports', o.ports);
   if (o.exempt) args.push('--exempt', o.exempt);
   if (o.noDrain) args.push('--no-drain');
+  if (o.timing) args.push('--timing', o.timing);
   // no pinned blocklist unless the caller asks for one
   const env = o.env ?? { XDP_SNI_PIN_DIR: '/nonexistent/xdp-sni-test' };
   try {

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * event_only.bpf.c - benchmark reference, not shipped: an XDP program that
+ * does nothing but emit one xdp_sni event record (ring buffer reserve, a
+ * few fields, submit) and pass. `npm run bench` times it next to the real
+ * program to show what the event alone costs on the running kernel.
+ *
+ * It has the real program's settings and event maps (same names, types and
+ * sizes), so `xdp-sni replay` drives it exactly as it drives xdp_sni.bpf.o.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xdp_sni.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xsni_settings);
+} xsni_settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XSNI_RINGBUF_SIZE);
+} xsni_events SEC(".maps");
+
+SEC("xdp.frags")
+int xdp_event_only(struct xdp_md *ctx)
+{
+	struct xsni_event *ev = bpf_ringbuf_reserve(&xsni_events, sizeof(*ev), 0);
+
+	if (ev) {
+		ev->ts_ns = bpf_ktime_get_coarse_ns();
+		ev->family = 4;
+		ev->verdict = XSNI_V_PASS;
+		ev->sni_len = 1;
+		ev->sni[0] = 'x';
+		ev->sni[1] = 0;
+		ev->ifindex = ctx->ingress_ifindex;
+		bpf_ringbuf_submit(ev, 0);
+	}
+	return XDP_PASS;
+}
