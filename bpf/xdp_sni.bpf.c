@@ -28,12 +28,8 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* ---- maps -------------------------------------------------------------- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xsni_settings);
-} xsni_settings SEC(".maps");
+/* settings and events: shared with the benchmark's reference program */
+#include "xdp_sni_maps.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -72,11 +68,6 @@ struct {
 	__type(key, struct xsni_flow_key);
 	__type(value, struct xsni_flow);
 } xsni_flows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, XSNI_RINGBUF_SIZE);
-} xsni_events SEC(".maps");
 
 /* per-CPU scratch: parser state of a flow seen for the first time */
 struct {

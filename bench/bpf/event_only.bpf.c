@@ -5,27 +5,15 @@
  * few fields, submit) and pass. `npm run bench` times it next to the real
  * program to show what the event alone costs on the running kernel.
  *
- * It has the real program's settings and event maps (same names, types and
- * sizes), so `xdp-sni replay` drives it exactly as it drives xdp_sni.bpf.o.
+ * It includes the real program's settings and event maps (same header), so
+ * `xdp-sni replay` drives it exactly as it drives xdp_sni.bpf.o.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#include "xdp_sni.h"
+#include "xdp_sni_maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xsni_settings);
-} xsni_settings SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, XSNI_RINGBUF_SIZE);
-} xsni_events SEC(".maps");
 
 SEC("xdp.frags")
 int xdp_event_only(struct xdp_md *ctx)
