@@ -106,11 +106,12 @@ export class SerialConsole {
   }
 
   /**
-   * Keep kernel messages off this console (console=ttyS0 prints them here),
-   * so that they cannot land in the middle of a command's output.
+   * Keep kernel messages (console=ttyS0 prints them here) and systemd's
+   * status lines ("[FAILED] ...", SIGRTMIN+21 turns them off) off this
+   * console, so that they cannot land in the middle of a command's output.
    */
   async quietKernel(): Promise<void> {
-    await this.run('dmesg -n 1');
+    await this.run('dmesg -n 1; kill -s RTMIN+21 1');
   }
 
   close(): void {

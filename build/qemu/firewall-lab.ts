@@ -95,12 +95,21 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
       }
       await new Promise((res) => setTimeout(res, 1000));
     }
+    // gzip's CRC catches a transfer that something else wrote into; try again then
     const copyFromGuest = async (path: string, dest: string) => {
-      const r = await c.run(`gzip -c ${shq(path)} | base64 -w0`, 120_000);
-      if (r.status !== 0) throw new Error(`copying ${path} out of the guest failed: ${r.output}`);
-      const data = gunzipSync(Buffer.from(r.output.replace(/\s+/g, ''), 'base64'));
-      writeFileSync(dest, data);
-      return data.length;
+      let last: unknown;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const r = await c.run(`gzip -c ${shq(path)} | base64 -w0`, 120_000);
+        if (r.status !== 0) throw new Error(`copying ${path} out of the guest failed: ${r.output}`);
+        try {
+          const data = gunzipSync(Buffer.from(r.output.replace(/\s+/g, ''), 'base64'));
+          writeFileSync(dest, data);
+          return data.length;
+        } catch (e) {
+          last = e;
+        }
+      }
+      throw new Error(`copying ${path} out of the guest: the data arrived damaged three times (${String(last)})`);
     };
     return { lab, vm: v, con: c, readySeconds, networkSeconds, copyFromGuest, stop };
   } catch (e) {
