@@ -655,7 +655,7 @@ int xdp_sni(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct xsni_settings *set;
+	struct xsni_settings *set = NULL;
 	struct xsni_counters *cnt;
 	struct ethhdr *eth = data;
 	struct tcphdr *tcp;
@@ -672,7 +672,8 @@ int xdp_sni(struct xdp_md *ctx)
 	proto = eth->h_proto;
 	/* The commonest frame first, untagged IPv4: leave at once unless it
 	 * is TCP to a watched port. (Whatever passes this test is parsed
-	 * again below, with the checks this shortcut skips: fragments, IHL.)
+	 * again below, with the checks this shortcut skips: fragments, IHL;
+	 * the settings lookup and the port test are not repeated.)
 	 * Measured with npm run bench: about half of the fast path's cost
 	 * over the empty program goes with it. */
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -754,11 +755,14 @@ int xdp_sni(struct xdp_md *ctx)
 	if ((void *)(tcp + 1) > data_end)
 		return XDP_PASS;
 
-	set = bpf_map_lookup_elem(&xsni_settings, &zero);
-	if (!set)
-		return XDP_PASS;
-	if (!xsni_port_watched(set, bpf_ntohs(tcp->dest)))
-		return XDP_PASS;
+	/* untagged IPv4 had its port checked above, at this same offset */
+	if (!set) {
+		set = bpf_map_lookup_elem(&xsni_settings, &zero);
+		if (!set)
+			return XDP_PASS;
+		if (!xsni_port_watched(set, bpf_ntohs(tcp->dest)))
+			return XDP_PASS;
+	}
 	/* ---- end of the fast path ---- */
 
 	cnt = bpf_map_lookup_elem(&xsni_counters, &zero);
