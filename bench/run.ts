@@ -90,7 +90,6 @@ async function main() {
     // the same way, and its ratios are against that baseline.
     const eventOnly = await buildEventOnly(dir);
     const samples: Record<string, number[]> = {};
-    const add = (k: string, v: number) => (samples[k] ??= []).push(v);
     const ns = (r: ReplayResult, i = 0) => r.packets[i].ns!;
     const BASE_WALL = 'baseline: empty XDP_PASS program (wall clock)';
     const BASE_KERNEL = 'baseline: empty XDP_PASS program (kernel figure)';
@@ -99,8 +98,10 @@ async function main() {
     const group: Record<string, string> = {};
     const addIn = (base: string, k: string, v: number) => {
       group[k] = base;
-      add(k, v);
+      (samples[k] ??= []).push(v);
     };
+    // the median over rounds of row a / row b, each round's pair measured seconds apart
+    const perRound = (a: string, b: string) => median(samples[a].map((x, i) => x / samples[b][i]));
     for (let round = 0; round < ROUNDS; round++) {
       addIn(BASE_WALL, BASE_WALL, ns(await replay(pcaps.port80, { obj: passObj, ...wall })));
       addIn(BASE_WALL, 'TCP to an unwatched port (fast path)', ns(await replay(pcaps.port80, { ...wall, blocklist: [] })));
@@ -136,7 +137,7 @@ async function main() {
     for (const [k, v] of Object.entries(samples)) {
       best[k] = Math.min(...v);
       mid[k] = median(v);
-      ratio[k] = median(v.map((x, i) => x / samples[group[k]][i]));
+      ratio[k] = perRound(k, group[k]);
     }
 
     console.log(`\nxdp_sni benchmark: BPF_PROG_TEST_RUN, ${ROUNDS} rounds; x baseline is the median of the per-round ratios`);
@@ -151,7 +152,6 @@ async function main() {
     const fast = ratio['TCP to an unwatched port (fast path)'];
     const full = ratio['curl ClientHello, 1 segment: parse, match, event (10 names)'];
     const eventAlone = ratio['for scale: one ring-buffer event and nothing else'];
-    const perRound = (a: string, b: string) => median(samples[a].map((x, i) => x / samples[b][i]));
     const scale = perRound('curl ClientHello, 1 segment: parse, match, event (1M names)', 'curl ClientHello, 1 segment: parse, match, event (10 names)');
     const scale2 = perRound('6-label unlisted name (curl-long), 1M names', '6-label unlisted name (curl-long), 10 names');
     console.log('\ngoals:');

@@ -110,7 +110,7 @@ export class SerialConsole {
    * status lines ("[FAILED] ...", SIGRTMIN+21 turns them off) off this
    * console, so that they cannot land in the middle of a command's output.
    */
-  async quietKernel(): Promise<void> {
+  async quietConsole(): Promise<void> {
     await this.run('dmesg -n 1; kill -s RTMIN+21 1');
   }
 

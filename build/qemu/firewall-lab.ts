@@ -82,7 +82,7 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
     // Under TCG on a loaded host, units can hold the console for minutes after the ready line.
     if (o.login) await con.login(o.login.user, o.login.password, 300_000);
     else await con.waitForShell(300_000);
-    await con.quietKernel();
+    await con.quietConsole();
     const c = con;
     const v = vm;
     let networkSeconds = -1;

@@ -31,7 +31,7 @@ export async function bootToReady(o: SmokeOptions): Promise<SmokeResult> {
     const console = await SerialConsole.connect(vm.serialSocket);
     try {
       await console.waitForShell(120_000);
-      await console.quietKernel();
+      await console.quietConsole();
       if (o.check) await o.check(console);
       const shutdown = await vm.shutdown(120_000, async () => console.write('systemctl poweroff\n'));
       return { seconds, accel: vm.accel, shutdown };
