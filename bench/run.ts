@@ -16,13 +16,11 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 200_000);
 // more runs make the difference large against the jitter of a call's setup
 const REPEAT_WALL = Number(process.env.BENCH_REPEAT_WALL ?? 2_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const EVENT_ONLY_SRC = join(REPO_ROOT, 'bench', 'bpf', 'event_only.bpf.c');
 
-/** The bench's reference object (one ring-buffer event, nothing else). */
+/** The bench's reference object (one ring-buffer event, nothing else), built by bpf/Makefile. */
 async function buildEventOnly(dir: string): Promise<string> {
   const out = join(dir, 'event_only.bpf.o');
-  const multiarch = (await execa('gcc', ['-print-multiarch'])).stdout.trim();
-  await execa('clang', ['-target', 'bpf', '-g', '-O2', '-Wall', '-I', join(REPO_ROOT, 'bpf'), '-I', `/usr/include/${multiarch}`, '-c', EVENT_ONLY_SRC, '-o', out]);
+  await execa('make', ['-C', join(REPO_ROOT, 'bpf'), `OUT=${dir}`, out]);
   return out;
 }
 
