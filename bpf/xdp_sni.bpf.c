@@ -3,16 +3,26 @@
  * xdp_sni.bpf.c - read the TLS SNI from ClientHello packets and block or
  * monitor listed domains.
  *
- * Pipeline (see ../ARCHITECTURE section 4):
- *   eth (+0..2 VLAN) -> IPv4/IPv6 -> TCP to a watched port with payload?
- *   no -> XDP_PASS (fast path). Yes -> per-flow state (LRU): blocked flows
- *   drop; otherwise a streaming ClientHello parser that can stop at any
- *   byte and continue on the next in-order segment; SNI -> normalise ->
- *   hash lookup per label suffix -> verdict + event.
+ * Costs are ordered by how common a packet is (numbers: bpf/README.md):
+ *   1. untagged IPv4 without options: TCP to an unwatched port, or a
+ *      segment without payload, leaves after the headers, one settings
+ *      lookup and a bit test;
+ *   2. payload to a watched port: one load from the flow-mark array (a
+ *      direct-mapped u64 per 4-tuple hash). Zero, and the first payload
+ *      byte is not a TLS handshake record: pass. No hash-map lookup;
+ *   3. a ClientHello in one packet: straight-line parsing with direct
+ *      packet access to the server_name, the name loaded once into this
+ *      CPU's event slot, hashed right to left (every parent domain's hash
+ *      falls out of the same pass), a Bloom-filter bit before each
+ *      domain-map lookup; no flow state unless the verdict is "block";
+ *   4. a ClientHello that continues: the streaming parser's state in a
+ *      direct-mapped record under a spin lock, resumed by the next segment.
+ * Everything else (VLAN, IPv4 options, IPv6, paged fragments) takes the
+ * general header path and then the same steps.
  *
  * Helpers/features used are all present in Linux 6.12: bpf_loop (5.17),
- * bpf_xdp_load_bytes / bpf_xdp_get_buff_len / xdp.frags (5.18), ring
- * buffers (5.8), LPM tries, LRU hashes.
+ * bpf_xdp_load_bytes / bpf_xdp_get_buff_len / xdp.frags (5.18), mmapable
+ * arrays, bpf_spin_lock in array values, LPM tries.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -28,7 +38,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* ---- maps -------------------------------------------------------------- */
-/* settings and events: shared with the benchmark's reference program */
+/* settings and the event channel: shared with the benchmark's reference program */
 #include "xdp_sni_maps.bpf.h"
 
 struct {
@@ -38,6 +48,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct xsni_domain);
 } xsni_domains SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XSNI_BLOOM_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} xsni_bloom SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -63,13 +81,21 @@ struct {
 } xsni_counters SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XSNI_FLOWS_MAX);
-	__type(key, struct xsni_flow_key);
-	__type(value, struct xsni_flow);
-} xsni_flows SEC(".maps");
+	__type(key, __u32);
+	__type(value, __u64);
+} xsni_marks SEC(".maps");
 
-/* per-CPU scratch: parser state of a flow seen for the first time */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XSNI_FLOWS_MAX);
+	__type(key, __u32);
+	__type(value, struct xsni_hello);
+} xsni_hellos SEC(".maps");
+
+/* per-CPU scratch: the parser state being worked on, and the name buffer
+ * when this CPU's event ring is full */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -357,19 +383,31 @@ static long parse_cb(__u32 idx, void *data)
 	return 1;
 }
 
-/* ---- fast path for a ClientHello that starts in this packet ----------
- * Straight-line parsing with direct packet reads, for the common case
- * where the record begins the segment and the host_name lies wholly inside
- * the linear part of this packet. Walks the extensions of this packet once
- * (SNI, ECH, a duplicate server_name). Anything unusual (an error, a field
- * or the name cut by the segment end, a non-host_name entry) returns 0 and
- * leaves the flow state untouched except for the name bytes: the caller
- * then runs the general streaming parser from the start, which also does
- * the error accounting. A global function: verified once. */
-#define FAST_SNI 1
-#define FAST_DUP 2   /* a second server_name, or a malformed extension after it */
-#define FAST_RESUME 4 /* no SNI in this packet yet: the streaming parser goes on from st->cur */
+/* ---- the one-packet ClientHello ----------------------------------------
+ * Straight-line parsing with direct packet reads, for the common case where
+ * the record begins the segment and the server_name lies wholly inside the
+ * linear part of this packet. It only finds the name (and notes an ECH
+ * extension met on the way); the extensions after it are walked only when
+ * an event will be sent (xsni_fast_scan). Anything unusual returns FAST_NO
+ * and the streaming parser runs from the start, which also does the error
+ * accounting. A global function: verified once. */
+enum {
+	FAST_NO = 0,
+	FAST_SNI,          /* f->name_off / name_len: the host_name */
+	FAST_RESUME,       /* no SNI in this packet: resume at f->after */
+};
 #define FAST_EXT_MAX 32
+
+struct fres {
+	__u32 name_off;    /* payload offset of the host_name */
+	__u32 name_len;
+	__u32 after;       /* payload offset of the next extension header */
+	__u32 exts_end;
+	__u32 rec_end;
+	__u32 hs_end;
+	__u32 lim;         /* payload bytes in the linear part */
+	__u32 ech;
+};
 
 /* p + off with off masked in a way clang cannot drop, so the verifier
  * sees the bound (callers have checked off <= 0x3ff0 already) */
@@ -380,151 +418,187 @@ static __always_inline __u8 *pkt_at(__u8 *p, __u64 off)
 }
 
 __attribute__((noinline))
-int xsni_fast(struct xdp_md *ctx, struct xsni_flow *st, __u32 pay_off, __u32 pay_len)
+int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 {
 	void *data, *end;
 	__u8 *p, *q;
-	__u64 rec_len, hs_len, hs_end, off, v, exts_end, ext_end, lim, nl = 0;
-	int i, found = 0, ech = 0, dup = 0;
+	__u64 rec_len, hs_len, hs_end, off, v, exts_end, ext_end, lim;
+	int i, ech = 0;
 
-	if (!ctx || !st || pay_off > 0x3ff || pay_len > 0xffff)
-		return 0;
+	if (!ctx || !f || pay_off > 0x3ff || pay_len > 0xffff)
+		return FAST_NO;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	/* keep the bound visible to the verifier (clang drops a plain mask) */
 	v = pay_off;
 	asm volatile("%0 &= 0x3ff" : "+r"(v));
 	p = data + v;
 	if ((void *)(p + 44) > end)
-		return 0;
+		return FAST_NO;
 	if (p[0] != XSNI_TLS_HANDSHAKE || p[1] != 3 || p[5] != XSNI_HS_CLIENT_HELLO)
-		return 0;
+		return FAST_NO;
 	rec_len = ((__u32)p[3] << 8) | p[4];
 	hs_len = ((__u32)p[6] << 16) | ((__u32)p[7] << 8) | p[8];
 	if (rec_len < 42 || rec_len > XSNI_REC_MAX || hs_len + 4 > rec_len || hs_len < 38)
-		return 0;
+		return FAST_NO;
 	hs_end = 9 + hs_len;
 	lim = pay_len;
 	if ((long)(end - (void *)p) < (long)lim)
 		lim = end - (void *)p;           /* linear part only */
 	if (p[43] > 32)
-		return 0;
+		return FAST_NO;
 	off = 44 + p[43];                        /* cipher_suites length */
 	q = pkt_at(p, off);
 	if ((void *)(q + 2) > end)
-		return 0;
+		return FAST_NO;
 	v = ((__u32)q[0] << 8) | q[1];
 	if (v < 2 || (v & 1))
-		return 0;
+		return FAST_NO;
 	off += 2 + v;                            /* compression methods */
 	if (off + 3 > hs_end || off > 0x3ff0)
-		return 0;
+		return FAST_NO;
 	q = pkt_at(p, off);
 	if ((void *)(q + 3) > end)
-		return 0;
+		return FAST_NO;
 	off += 1 + q[0];                         /* extensions length */
 	if (off + 2 > hs_end || off > 0x3ff0)
-		return 0;
+		return FAST_NO;
 	q = pkt_at(p, off);
 	if ((void *)(q + 2) > end)
-		return 0;
+		return FAST_NO;
 	exts_end = off + 2 + (((__u32)q[0] << 8) | q[1]);
 	off += 2;
 	if (exts_end > hs_end)
-		return 0;
+		return FAST_NO;
 
 	for (i = 0; i < FAST_EXT_MAX; i++) {
-		__u64 type;
+		__u64 type, list_end, nl;
 
 		if (off >= exts_end)
-			break;                   /* end of the extensions */
+			return FAST_NO;          /* no SNI: the general parser counts it */
 		if (off + 4 > lim || off > 0x3ff0)
 			break;                   /* end of this packet */
-		if (off + 4 > exts_end) {
-			dup = 1;                 /* malformed tail */
-			break;
-		}
 		q = pkt_at(p, off);
 		if ((void *)(q + 4) > end)
 			break;
 		type = ((__u64)q[0] << 8) | q[1];
 		ext_end = off + 4 + (((__u64)q[2] << 8) | q[3]);
-		if (ext_end > exts_end) {
-			dup = 1;                 /* malformed extension */
-			break;
-		}
+		if (ext_end > exts_end)
+			return FAST_NO;          /* malformed */
 		if (type == XSNI_EXT_ECH)
 			ech = 1;
 		if (type == XSNI_EXT_SNI) {
-			__u64 list_end;
-
-			if (found) {
-				dup = 1;
-				break;
-			}
 			if ((void *)(q + 9) > end)
-				return 0;
+				return FAST_NO;
 			list_end = off + 6 + (((__u32)q[4] << 8) | q[5]);
 			nl = ((__u32)q[7] << 8) | q[8];
 			if (list_end > ext_end || q[6] != 0 || nl < 1 ||
 			    nl > XSNI_NAME_WIRE_MAX || off + 9 + nl > list_end ||
 			    off + 9 + nl > lim)
-				return 0;
-			/* 1..256 as far as the verifier can tell (nl is 1..254) */
-			v = nl - 1;
-			asm volatile("%0 &= 0xff" : "+r"(v));
-			if (bpf_xdp_load_bytes(ctx, pay_off + off + 9, st->name, v + 1))
-				return 0;
-			found = 1;
+				return FAST_NO;
+			f->name_off = off + 9;
+			f->name_len = nl;
+			f->after = ext_end;
+			f->exts_end = exts_end;
+			f->lim = lim;
+			f->ech = ech;
+			return FAST_SNI;
 		}
 		off = ext_end;
 	}
-	if (!found) {
-		/* malformed, or all extensions read and no SNI: the general
-		 * parser from the start does the accounting */
-		if (dup || off >= exts_end)
-			return 0;
-		/* hand over to the streaming parser at the next extension header */
-		st->rec_end = 5 + rec_len;
-		st->hs_end = hs_end;
-		st->exts_end = exts_end;
-		st->cur = off;
-		st->ech = ech;
-		st->phase = XSNI_PH_EXT_HDR;
-		return FAST_RESUME;
-	}
-	st->name_len = nl;
-	st->name_got = nl;
-	st->sni_seen = 1;
-	st->ech = ech;
-	st->phase = XSNI_PH_EXT_HDR;
-	return FAST_SNI | (dup ? FAST_DUP : 0);
+	if (off >= exts_end || i == FAST_EXT_MAX)
+		return FAST_NO;
+	/* the rest comes in the next segment: the streaming parser goes on
+	 * from the next extension header */
+	f->after = off;
+	f->exts_end = exts_end;
+	f->rec_end = 5 + rec_len;
+	f->hs_end = hs_end;
+	f->ech = ech;
+	return FAST_RESUME;
 }
 
-/* ---- matching ----------------------------------------------------------- */
+/* Only for an event: the extensions after the server_name in this packet.
+ * Returns bit 0: ECH seen, bit 1: a second server_name or a malformed
+ * extension (a parse error, which never changes the verdict). */
+__attribute__((noinline))
+int xsni_fast_scan(struct xdp_md *ctx, __u32 pay_off, struct fres *f)
+{
+	void *data, *end;
+	__u8 *p, *q;
+	__u64 off, v, exts_end, lim, ext_end, type;
+	int i, res = 0;
+
+	if (!ctx || !f || pay_off > 0x3ff)
+		return 0;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	v = pay_off;
+	asm volatile("%0 &= 0x3ff" : "+r"(v));
+	p = data + v;
+	off = f->after;
+	exts_end = f->exts_end;
+	lim = f->lim;
+	for (i = 0; i < FAST_EXT_MAX; i++) {
+		if (off >= exts_end || off + 4 > lim || off > 0x3ff0)
+			break;
+		if (off + 4 > exts_end)
+			return res | 2;
+		q = pkt_at(p, off);
+		if ((void *)(q + 4) > end)
+			break;
+		type = ((__u64)q[0] << 8) | q[1];
+		ext_end = off + 4 + (((__u64)q[2] << 8) | q[3]);
+		if (ext_end > exts_end)
+			return res | 2;
+		if (type == XSNI_EXT_ECH)
+			res |= 1;
+		if (type == XSNI_EXT_SNI)
+			return res | 2;
+		off = ext_end;
+	}
+	return res;
+}
+
+/* ---- matching -----------------------------------------------------------
+ * Walk the name right to left: lowercase it in place, hash it, and at each
+ * '.' the hash so far is that of the parent domain to its right, with k
+ * labels. It is looked up only if some "subdomains" entry has k labels
+ * (settings.sub_labels) and its Bloom bit is set; the whole name, the same
+ * way at the end. An unlisted name thus usually costs no hash-map lookup. */
 struct mstate {
-	struct xsni_flow *st;
-	__u32 len;
-	__u32 matched;
+	__u8 *name;            /* map value memory, at least 256 bytes */
 	__u64 h;
+	__u64 sub_labels;
+	__u32 len;
+	__u32 labels;
+	__u32 matched;
 };
 
-/* Walk the name right to left: lowercase it, hash it, and at each '.' look
- * up the hash of the parent domain to the right of it. */
-static __always_inline void match_char(struct mstate *m, struct xsni_flow *st, __u32 i)
+static __always_inline int listed(__u64 h, __u32 want)
+{
+	__u32 bit = xsni_bloom_bit(h), w = bit >> 6;
+	__u64 *word = bpf_map_lookup_elem(&xsni_bloom, &w);
+	struct xsni_domain *d;
+
+	if (!word || !((*word >> (bit & 63)) & 1))
+		return 0;
+	d = bpf_map_lookup_elem(&xsni_domains, &h);
+	return d && (d->flags & want);
+}
+
+static __always_inline void match_char(struct mstate *m, __u32 i)
 {
 	__u32 pos = (m->len - 1 - i) & 0xff;
-	__u8 c = st->name[pos];
+	__u8 c = m->name[pos];
 
 	if (c >= 'A' && c <= 'Z') {
 		c |= 0x20;
-		st->name[pos] = c;
+		m->name[pos] = c;
 	}
-	if (c == '.' && !m->matched) {
-		__u64 h = m->h;
-		struct xsni_domain *d = bpf_map_lookup_elem(&xsni_domains, &h);
-
-		if (d && (d->flags & XSNI_DOM_SUBDOMAINS))
+	if (c == '.') {
+		m->labels++;
+		if (!m->matched && ((m->sub_labels >> (m->labels & 63)) & 1) &&
+		    listed(m->h, XSNI_DOM_SUBDOMAINS))
 			m->matched = 1;
 	}
 	m->h = XSNI_HASH_STEP(m->h, c);
@@ -534,18 +608,29 @@ static __always_inline void match_char(struct mstate *m, struct xsni_flow *st, _
 static long match_step(__u32 i, void *data)
 {
 	struct mstate *m = data;
-	struct xsni_flow *st = m->st;
 	int k;
 
-	if (!st)
+	if (!m->name)
 		return 1;
 #pragma unroll
 	for (k = 0; k < 8; k++) {
 		if (i * 8 + k >= m->len)
 			return 1;
-		match_char(m, st, i * 8 + k);
+		match_char(m, i * 8 + k);
 	}
 	return 0;
+}
+
+static __always_inline int match_name(__u8 *name, __u32 len, __u64 sub_labels)
+{
+	struct mstate m = {
+		.name = name, .h = XSNI_HASH_INIT, .sub_labels = sub_labels, .len = len,
+	};
+
+	bpf_loop((XSNI_NAME_MAX + 7) / 8, match_step, &m, 0);
+	if (!m.matched && listed(m.h, XSNI_DOM_EXACT | XSNI_DOM_SUBDOMAINS))
+		m.matched = 1;
+	return m.matched;
 }
 
 /* ---- RST ------------------------------------------------------------- */
@@ -567,26 +652,47 @@ static __always_inline __u16 csum_fold(__u32 s)
 	return (__u16)~s;
 }
 
+/* work space of make_rst: its headers do not fit the call chain's stack */
+struct rst_work {
+	__u8 mac[12];
+	__u8 tmp[16];
+	struct tcphdr tcp;
+	struct iphdr ip;
+	struct ipv6hdr ip6;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rst_work);
+} xsni_rst_work SEC(".maps");
+
 /* Turn the packet into a RST|ACK back to the client and XDP_TX it.
  * Headers are edited in stack copies and written back with
  * bpf_xdp_store_bytes. Returns XDP_TX, or XDP_DROP when the headers are
  * not simple enough (IPv4 options, IPv6 extension headers). */
-static __always_inline int make_rst(struct xdp_md *ctx, __u32 l3off,
-				    __u32 l4off, int v6, __u32 pay_len)
+static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off,
+			       __u32 l4off, int v6, __u32 pay_len)
 {
-	__u8 mac[12], tmp[16];
-	struct tcphdr tcp;
-	__u32 seq, sum;
+	__u32 seq, sum, zero = 0;
 	__u16 port;
 	int delta;
+	struct rst_work *w = bpf_map_lookup_elem(&xsni_rst_work, &zero);
+	__u8 *mac, *tmp;
+
+	if (!w)
+		return XDP_DROP;
+	mac = w->mac;
+	tmp = w->tmp;
 
 	if (l4off != l3off + (v6 ? 40 : 20))
 		return XDP_DROP;
 	if (bpf_xdp_load_bytes(ctx, 0, mac, 12) ||
-	    bpf_xdp_load_bytes(ctx, l4off, &tcp, sizeof(tcp)))
+	    bpf_xdp_load_bytes(ctx, l4off, &w->tcp, sizeof(w->tcp)))
 		return XDP_DROP;
 
-	delta = (int)(l4off + sizeof(tcp)) - (int)bpf_xdp_get_buff_len(ctx);
+	delta = (int)(l4off + sizeof(w->tcp)) - (int)bpf_xdp_get_buff_len(ctx);
 	if (delta < 0 && bpf_xdp_adjust_tail(ctx, delta))
 		return XDP_DROP;
 
@@ -596,99 +702,619 @@ static __always_inline int make_rst(struct xdp_md *ctx, __u32 l3off,
 	if (bpf_xdp_store_bytes(ctx, 0, mac, 12))
 		return XDP_DROP;
 
-	seq = bpf_ntohl(tcp.seq);
-	port = tcp.source;
-	tcp.source = tcp.dest;
-	tcp.dest = port;
-	tcp.seq = tcp.ack ? tcp.ack_seq : 0;
-	tcp.ack_seq = bpf_htonl(seq + pay_len);
-	((__u8 *)&tcp)[12] = 5 << 4;            /* doff 5, no options */
-	((__u8 *)&tcp)[13] = 0x14;              /* RST | ACK */
-	tcp.window = 0;
-	tcp.urg_ptr = 0;
-	tcp.check = 0;
+	seq = bpf_ntohl(w->tcp.seq);
+	port = w->tcp.source;
+	w->tcp.source = w->tcp.dest;
+	w->tcp.dest = port;
+	w->tcp.seq = w->tcp.ack ? w->tcp.ack_seq : 0;
+	w->tcp.ack_seq = bpf_htonl(seq + pay_len);
+	((__u8 *)&w->tcp)[12] = 5 << 4;            /* doff 5, no options */
+	((__u8 *)&w->tcp)[13] = 0x14;              /* RST | ACK */
+	w->tcp.window = 0;
+	w->tcp.urg_ptr = 0;
+	w->tcp.check = 0;
 
 	if (!v6) {
-		struct iphdr ip;
 		__be32 a;
 
-		if (bpf_xdp_load_bytes(ctx, l3off, &ip, sizeof(ip)))
+		if (bpf_xdp_load_bytes(ctx, l3off, &w->ip, sizeof(w->ip)))
 			return XDP_DROP;
-		a = ip.saddr;
-		ip.saddr = ip.daddr;
-		ip.daddr = a;
-		ip.tot_len = bpf_htons(40);
-		ip.id = 0;
-		ip.frag_off = bpf_htons(0x4000);
-		ip.ttl = 64;
-		ip.check = 0;
-		ip.check = csum_fold(csum_add16(0, &ip, 10));
-		sum = csum_add16(0, &ip.saddr, 4);
-		if (bpf_xdp_store_bytes(ctx, l3off, &ip, sizeof(ip)))
+		a = w->ip.saddr;
+		w->ip.saddr = w->ip.daddr;
+		w->ip.daddr = a;
+		w->ip.tot_len = bpf_htons(40);
+		w->ip.id = 0;
+		w->ip.frag_off = bpf_htons(0x4000);
+		w->ip.ttl = 64;
+		w->ip.check = 0;
+		w->ip.check = csum_fold(csum_add16(0, &w->ip, 10));
+		sum = csum_add16(0, &w->ip.saddr, 4);
+		if (bpf_xdp_store_bytes(ctx, l3off, &w->ip, sizeof(w->ip)))
 			return XDP_DROP;
 	} else {
-		struct ipv6hdr ip6;
-
-		if (bpf_xdp_load_bytes(ctx, l3off, &ip6, sizeof(ip6)))
+		if (bpf_xdp_load_bytes(ctx, l3off, &w->ip6, sizeof(w->ip6)))
 			return XDP_DROP;
-		__builtin_memcpy(tmp, &ip6.saddr, 16);
-		__builtin_memcpy(&ip6.saddr, &ip6.daddr, 16);
-		__builtin_memcpy(&ip6.daddr, tmp, 16);
-		ip6.payload_len = bpf_htons(20);
-		ip6.nexthdr = IPPROTO_TCP;
-		ip6.hop_limit = 64;
-		sum = csum_add16(0, &ip6.saddr, 16);
-		if (bpf_xdp_store_bytes(ctx, l3off, &ip6, sizeof(ip6)))
+		__builtin_memcpy(tmp, &w->ip6.saddr, 16);
+		__builtin_memcpy(&w->ip6.saddr, &w->ip6.daddr, 16);
+		__builtin_memcpy(&w->ip6.daddr, tmp, 16);
+		w->ip6.payload_len = bpf_htons(20);
+		w->ip6.nexthdr = IPPROTO_TCP;
+		w->ip6.hop_limit = 64;
+		sum = csum_add16(0, &w->ip6.saddr, 16);
+		if (bpf_xdp_store_bytes(ctx, l3off, &w->ip6, sizeof(w->ip6)))
 			return XDP_DROP;
 	}
 	sum += bpf_htons(IPPROTO_TCP) + bpf_htons(20);
-	sum = csum_add16(sum, &tcp, 10);
-	tcp.check = csum_fold(sum);
-	if (bpf_xdp_store_bytes(ctx, l4off, &tcp, sizeof(tcp)))
+	sum = csum_add16(sum, &w->tcp, 10);
+	w->tcp.check = csum_fold(sum);
+	if (bpf_xdp_store_bytes(ctx, l4off, &w->tcp, sizeof(w->tcp)))
 		return XDP_DROP;
 	return XDP_TX;
 }
 
-/* ---- main ------------------------------------------------------------ */
-SEC("xdp.frags")
-int xdp_sni(struct xdp_md *ctx)
+/* ---- flows --------------------------------------------------------------- */
+struct hello {
+	__u8 *name;            /* map value memory of >= 256 bytes */
+	struct xsni_event *ev; /* this CPU's event slot, or NULL (ring full) */
+	struct ev_ref er;
+	__u32 len;             /* name length as sent */
+	__u32 segments;
+	__u32 ech;
+	__u32 fast;            /* one-packet hello: pk->f for the ECH scan */
+	struct xsni_flow *st;  /* streamed hello: for the ECH scan */
+};
+
+/* one packet's facts, and the working space of its slow path (kept in the
+ * main program's frame: the call chain's stacks must fit in 512 bytes) */
+struct pkt {
+	__u32 l3off;
+	__u32 l4off;
+	__u32 pay_off;
+	__u32 pay_len;
+	__u32 seq;
+	__u32 slot;            /* index into xsni_marks / xsni_hellos */
+	__u32 s, d, ports;     /* hash inputs (IPv6 addresses folded) */
+	__u32 v6;
+	struct xsni_settings *set;
+	struct xsni_counters *cnt;   /* looked up past the filter */
+	__u64 *mp;             /* this flow's slot in xsni_marks */
+	struct xsni_flow_key key;    /* filled by flow_key() */
+	struct hello hl;
+	struct fres f;
+};
+
+static __always_inline __u32 flow_slot(__u32 s, __u32 d, __u32 ports)
+{
+	return ((s ^ d ^ ports) * 0x9e3779b1u) >> (32 - XSNI_FLOW_BITS);
+}
+
+/* a second, independent hash of the 4-tuple; never 0 */
+static __always_inline __u32 flow_tag(const struct pkt *pk)
+{
+	__u64 y = (((__u64)pk->s << 32) | pk->d) ^ ((__u64)pk->ports * 0xff51afd7ed558ccdULL);
+
+	return (__u32)((y * 0xc4ceb9fe1a85ec53ULL) >> 32) | 1;
+}
+
+static __always_inline __u32 coarse_s(void)
+{
+	return (__u32)(bpf_ktime_get_coarse_ns() >> 30) & 0xffff;
+}
+
+static __always_inline int flow_key(struct xdp_md *ctx, struct pkt *pk)
+{
+	struct xsni_flow_key *k = &pk->key;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 l3 = pk->l3off & 0x3ff, l4 = pk->l4off & 0x3ff;
+	__u16 *ports = data + l4;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	if ((void *)(ports + 2) > end)
+		return -1;
+	k->sport = ports[0];
+	k->dport = ports[1];
+	if (pk->v6) {
+		struct ipv6hdr *ip6 = data + l3;
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		__builtin_memcpy(k->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(k->daddr, &ip6->daddr, 16);
+	} else {
+		struct iphdr *ip = data + l3;
+
+		if ((void *)(ip + 1) > end)
+			return -1;
+		k->saddr[10] = k->saddr[11] = 0xff;
+		k->daddr[10] = k->daddr[11] = 0xff;
+		__builtin_memcpy(&k->saddr[12], &ip->saddr, 4);
+		__builtin_memcpy(&k->daddr[12], &ip->daddr, 4);
+	}
+	return 0;
+}
+
+static __always_inline int key_eq(const struct xsni_flow_key *a, const struct xsni_flow_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* Forget a flow: its mark, and its hello record if it holds one. */
+static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp)
+{
+	__u64 m = *mp;
+
+	if (!m || XSNI_MARK_TAG(m) != flow_tag(pk))
+		return;
+	*mp = 0;
+	if (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO) {
+		struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &pk->slot);
+		if (!rec || flow_key(ctx, pk))
+			return;
+		bpf_spin_lock(&rec->lock);
+		if (key_eq(&rec->key, &pk->key))
+			__builtin_memset(&rec->key, 0, sizeof(rec->key));
+		bpf_spin_unlock(&rec->lock);
+	}
+}
+
+/* Save a ClientHello that continues in the next segment. Fails (and the
+ * flow passes unread, counted) when another flow's live hello holds the
+ * slot: two flows never share a record. */
+static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
+				      struct xsni_flow *st, __u64 *mp,
+				      struct xsni_counters *cnt)
+{
+	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &pk->slot);
+	__u32 now = coarse_s(), busy = 0;
+
+	if (!rec || flow_key(ctx, pk))
+		return -1;
+	bpf_spin_lock(&rec->lock);
+	if (!key_eq(&rec->key, &pk->key) && rec->key.sport &&
+	    ((now - rec->time) & 0xffff) < XSNI_HELLO_TTL) {
+		busy = 1;
+	} else {
+		rec->key = pk->key;
+		rec->time = now;
+		__builtin_memcpy(&rec->st, st, XSNI_FLOW_HDR_SIZE);
+		if (st->name_got)
+			__builtin_memcpy(rec->st.name, st->name, XSNI_NAME_BUF / 2);
+	}
+	bpf_spin_unlock(&rec->lock);
+	if (busy) {
+		cnt->c[XSNI_CNT_HELLO_BUSY]++;
+		return -1;
+	}
+	*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_HELLO);
+	return 0;
+}
+
+/* Load the saved state of this flow's ClientHello into st. */
+static __always_inline int hello_load(struct xdp_md *ctx, struct pkt *pk,
+				      struct xsni_flow *st)
+{
+	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &pk->slot);
+	int ok = 0;
+
+	if (!rec || flow_key(ctx, pk))
+		return -1;
+	bpf_spin_lock(&rec->lock);
+	if (key_eq(&rec->key, &pk->key)) {
+		ok = 1;
+		__builtin_memcpy(st, &rec->st, XSNI_FLOW_HDR_SIZE);
+		if (st->name_got)
+			__builtin_memcpy(st->name, rec->st.name, XSNI_NAME_BUF / 2);
+	}
+	bpf_spin_unlock(&rec->lock);
+	return ok ? 0 : -1;
+}
+
+/* what the slow-path steps return besides an XDP action: the next step
+ * for flow_path to call */
+#define GO_RESTART  0x100      /* read this segment as a new ClientHello */
+#define GO_DECIDE   0x200      /* pk->hl holds a name: decide() */
+#define GO_STREAMED 0x400      /* | RES_*: the streaming parser ran: after_stream() */
+
+/* ---- the streaming parser over one segment -------------------------------- */
+static __always_inline int stream(struct xdp_md *ctx, struct xsni_flow *st,
+				  struct xsni_counters *cnt, __u32 pay_off,
+				  __u32 seg_start, __u32 pay_len, __u32 scan)
+{
+	struct pstate ps = {
+		.ctx = ctx, .st = st, .cnt = cnt, .res = scan ? RES_DONE : RES_ERR,
+		.a = { .pay_off = pay_off, .seg_start = seg_start,
+		       .seg_end = seg_start + pay_len, .scan = scan },
+	};
+
+	bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
+	return ps.res;
+}
+
+/* ---- verdict ------------------------------------------------------------ */
+
+static __noinline int is_exempt(struct xdp_md *ctx, struct pkt *pk,
+				struct xsni_flow_key *k)
+{
+	if (pk->v6) {
+		struct xsni_lpm6 k6 = { .prefixlen = 128 };
+
+		__builtin_memcpy(k6.addr, k->saddr, 16);
+		return bpf_map_lookup_elem(&xsni_exempt6, &k6) != NULL;
+	} else {
+		struct xsni_lpm4 k4 = { .prefixlen = 32 };
+
+		__builtin_memcpy(k4.addr, &k->saddr[12], 4);
+		return bpf_map_lookup_elem(&xsni_exempt4, &k4) != NULL;
+	}
+}
+
+/* The name is read: match, verdict, event, flow mark, RST. */
+static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *hl)
+{
+	struct xsni_settings *set = pk->set;
+	struct xsni_counters *cnt = pk->cnt;
+	__u64 *mp = pk->mp;
+	struct xsni_flow_key *k = &pk->key;
+	struct xsni_event *ev = hl->ev;
+	__u32 len = hl->len & 0x1ff, verdict = XSNI_V_PASS, matched;
+	int action = XDP_PASS;
+
+	if (!hl->name || !set || !cnt || !mp)
+		return XDP_PASS;
+	if (len > 0 && hl->name[(len - 1) & 0xff] == '.')
+		len--;
+	if (len < 1 || len > XSNI_NAME_MAX) {
+		cnt->c[XSNI_CNT_PARSE_ERRORS]++;
+		return XDP_PASS;
+	}
+	cnt->c[XSNI_CNT_SNI_FOUND]++;
+	if (hl->segments > 1)
+		cnt->c[XSNI_CNT_SNI_MULTISEG]++;
+
+	matched = match_name(hl->name, len, set->sub_labels);
+	if (flow_key(ctx, pk))
+		return XDP_PASS;
+	if (matched) {
+		cnt->c[XSNI_CNT_MATCHED]++;
+		verdict = set->mode == XSNI_MODE_BLOCK ? XSNI_V_BLOCK : XSNI_V_MONITOR;
+		if (verdict == XSNI_V_BLOCK && is_exempt(ctx, pk, k)) {
+			verdict = XSNI_V_EXEMPT;
+			cnt->c[XSNI_CNT_EXEMPTED]++;
+		}
+	}
+
+	/* the verdict is decided; the event is best effort */
+	if (matched || (set->flags & XSNI_SET_LOG_ALL)) {
+		/* the ECH flag and a second server_name: the rest of the
+		 * extensions in this segment */
+		if (hl->fast) {
+			int r = xsni_fast_scan(ctx, pk->pay_off, &pk->f);
+
+			if (r & 1)
+				hl->ech = 1;
+			if (r & 2)
+				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
+		} else if (hl->st) {
+			int r = stream(ctx, hl->st, NULL, pk->pay_off,
+				       pk->seq - hl->st->isn, pk->pay_len, 1);
+
+			if (r == RES_DUP || r == RES_ERR)
+				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
+			hl->ech = hl->st->ech;
+		}
+		if (ev) {
+			ev->ts_ns = bpf_ktime_get_coarse_ns();
+			__builtin_memcpy(ev->saddr, k->saddr, 16);
+			__builtin_memcpy(ev->daddr, k->daddr, 16);
+			ev->sport = bpf_ntohs(k->sport);
+			ev->dport = bpf_ntohs(k->dport);
+			ev->family = pk->v6 ? 6 : 4;
+			ev->verdict = verdict;
+			ev->segments = hl->segments;
+			ev->ech = hl->ech;
+			ev->rst = verdict == XSNI_V_BLOCK && (set->flags & XSNI_SET_RST) ? 1 : 0;
+			ev->pad = 0;
+			ev->sni_len = len;
+			ev->ifindex = ctx->ingress_ifindex;
+			if (len < XSNI_EVENT_NAME)
+				ev->sni[len & 0xff] = 0;
+			ev_publish(&hl->er);
+		} else {
+			ev_lost(&hl->er);
+			cnt->c[XSNI_CNT_EVENTS_LOST]++;
+		}
+	}
+
+	if (verdict != XSNI_V_BLOCK)
+		return XDP_PASS;
+	cnt->c[XSNI_CNT_BLOCKED]++;
+	/* later segments and retransmissions of this flow drop; a live
+	 * half-read hello of another flow on the slot is left alone */
+	{
+		__u64 m = *mp;
+		__u32 now = coarse_s();
+
+		if (!m || XSNI_MARK_STATE(m) != XSNI_MARK_HELLO ||
+		    ((now - XSNI_MARK_TIME(m)) & 0xffff) >= XSNI_HELLO_TTL)
+			*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_BLOCKED);
+	}
+	action = XDP_DROP;
+	if (set->flags & XSNI_SET_RST) {
+		action = make_rst(ctx, pk->l3off, pk->l4off, pk->v6, pk->pay_len);
+		if (action == XDP_TX)
+			cnt->c[XSNI_CNT_RST_SENT]++;
+	}
+	return action;
+}
+
+/* this CPU's event slot doubles as the name buffer; the per-CPU scratch
+ * when the ring is full */
+static __always_inline __u8 *name_buf(struct hello *hl, struct xsni_flow *scratch)
+{
+	hl->ev = ev_slot(&hl->er);
+	if (hl->ev)
+		return (__u8 *)hl->ev->sni;
+	return scratch ? scratch->name : NULL;
+}
+
+/* After the streaming parser: save, give up, count, or decide. */
+static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
+{
+	__u32 zero = 0;
+	struct xsni_flow *st = bpf_map_lookup_elem(&xsni_scratch, &zero);
+	struct xsni_counters *cnt = pk->cnt;
+	__u64 *mp = pk->mp;
+	struct hello *hl = &pk->hl;
+	__u8 *buf;
+
+	if (!st || !cnt || !mp)
+		return XDP_PASS;
+	st->segments++;
+	if (res == RES_MORE) {
+		if (st->segments >= XSNI_MAX_SEGMENTS) {
+			cnt->c[XSNI_CNT_GIVEN_UP]++;
+			flow_forget(ctx, pk, mp);
+			return XDP_PASS;
+		}
+		st->next_seq = pk->seq + pk->pay_len;
+		hello_save(ctx, pk, st, mp, cnt);
+		return XDP_PASS;
+	}
+	flow_forget(ctx, pk, mp);
+	if (res != RES_SNI) {
+		if (res == RES_NOT_CH)
+			cnt->c[XSNI_CNT_NOT_CLIENTHELLO]++;
+		else if (res == RES_NO_SNI)
+			cnt->c[XSNI_CNT_NO_SNI]++;
+		else
+			cnt->c[XSNI_CNT_PARSE_ERRORS]++;
+		return XDP_PASS;
+	}
+	__builtin_memset(hl, 0, sizeof(*hl));
+	buf = name_buf(hl, NULL);
+	if (buf)
+		__builtin_memcpy(buf, st->name, XSNI_EVENT_NAME);
+	else
+		buf = st->name;
+	hl->name = buf;
+	hl->len = st->name_len;
+	hl->segments = st->segments;
+	hl->ech = st->ech;
+	hl->st = st;
+	return GO_DECIDE;
+}
+
+/* A segment that starts with a TLS handshake record and continues no
+ * saved hello: a new ClientHello (or another handshake message). */
+static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
+{
+	struct xsni_settings *set = pk->set;
+	struct xsni_counters *cnt = pk->cnt;
+	__u64 *mp = pk->mp;
+	struct fres *f = &pk->f;
+	struct hello *hl = &pk->hl;
+	struct xsni_flow *st;
+	__u32 zero = 0;
+	int r;
+
+	if (!cnt || !set || !mp)
+		return XDP_PASS;
+	__builtin_memset(f, 0, sizeof(*f));
+	__builtin_memset(hl, 0, sizeof(*hl));
+	r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
+	if (r == FAST_SNI) {
+		__u32 nl = f->name_len;
+		__u8 *buf;
+
+		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
+		buf = name_buf(hl, bpf_map_lookup_elem(&xsni_scratch, &zero));
+		if (!buf || nl < 1 || nl > XSNI_NAME_WIRE_MAX)
+			return XDP_PASS;
+		if (bpf_xdp_load_bytes(ctx, pk->pay_off + f->name_off, buf, nl))
+			return XDP_PASS;
+		hl->name = buf;
+		hl->len = nl;
+		hl->segments = 1;
+		hl->ech = f->ech;
+		hl->fast = 1;
+		return GO_DECIDE;
+	}
+
+	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
+	if (!st)
+		return XDP_PASS;
+	__builtin_memset(st, 0, XSNI_FLOW_HDR_SIZE);
+	st->isn = pk->seq;
+	if (r == FAST_RESUME) {
+		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
+		st->rec_end = f->rec_end;
+		st->hs_end = f->hs_end;
+		st->exts_end = f->exts_end;
+		st->cur = f->after;
+		st->ech = f->ech;
+		st->phase = XSNI_PH_EXT_HDR;
+	} else {
+		st->phase = XSNI_PH_REC_HDR;
+	}
+	r = stream(ctx, st, cnt, pk->pay_off, 0, pk->pay_len, 0);
+	return GO_STREAMED | (r & 0xff);
+}
+
+/* A segment of a flow whose ClientHello is being read. */
+static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first_byte)
+{
+	struct xsni_counters *cnt = pk->cnt;
+	__u64 *mp = pk->mp;
+	struct xsni_flow *st;
+	__u32 zero = 0;
+	int r;
+
+	if (!cnt || !mp)
+		return XDP_PASS;
+	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
+	if (!st)
+		return XDP_PASS;
+	if (hello_load(ctx, pk, st)) {
+		/* the mark was not ours after all */
+		if (first_byte == XSNI_TLS_HANDSHAKE)
+			return GO_RESTART;
+		return XDP_PASS;
+	}
+	if (pk->seq == st->isn)                 /* first segment again: restart */
+		return GO_RESTART;
+	if (pk->seq != st->next_seq) {
+		if ((__s32)(pk->seq - st->next_seq) < 0 && (__s32)(pk->seq - st->isn) > 0)
+			return XDP_PASS;        /* old retransmission */
+		cnt->c[XSNI_CNT_GIVEN_UP]++;    /* gap or reordering */
+		flow_forget(ctx, pk, mp);
+		return XDP_PASS;
+	}
+	r = stream(ctx, st, cnt, pk->pay_off, pk->seq - st->isn, pk->pay_len, 0);
+	return GO_STREAMED | (r & 0xff);
+}
+
+/* ---- payload to a watched port -------------------------------------------
+ * Past the filter: a mark on this slot, or a handshake record. */
+static __noinline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m, __u32 b0)
+{
+	struct xsni_counters *cnt;
+	__u32 zero = 0;
+	int r;
+
+	cnt = bpf_map_lookup_elem(&xsni_counters, &zero);
+	if (!cnt || !pk->mp)
+		return XDP_PASS;
+	cnt->c[XSNI_CNT_PACKETS]++;
+	pk->cnt = cnt;
+	if (m && XSNI_MARK_TAG(m) == flow_tag(pk)) {
+		if (XSNI_MARK_STATE(m) == XSNI_MARK_BLOCKED) {
+			cnt->c[XSNI_CNT_DROPPED_LATER]++;
+			return XDP_DROP;
+		}
+		if (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO) {
+			r = hello_next(ctx, pk, b0);
+			if (r == GO_RESTART)
+				r = hello_new(ctx, pk);
+			goto next;
+		}
+	}
+	if (b0 != XSNI_TLS_HANDSHAKE)
+		return XDP_PASS;
+	r = hello_new(ctx, pk);
+next:
+	/* one level of calls at a time: the stacks of a call chain must fit
+	 * in 512 bytes */
+	if ((r & GO_STREAMED) == GO_STREAMED)
+		r = after_stream(ctx, pk, r & 0xff);
+	if (r == GO_DECIDE)
+		r = decide(ctx, pk, &pk->hl);
+	return r;
+}
+
+static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set,
+				   struct pkt *pk)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 b0;
+	__u64 *mp, m;
+	__u8 *p;
+
+	mp = bpf_map_lookup_elem(&xsni_marks, &pk->slot);
+	if (!mp)
+		return XDP_PASS;
+	m = *mp;
+	p = data + (pk->pay_off & 0x3fff);
+	if ((void *)(p + 1) <= end) {
+		b0 = p[0];
+	} else {
+		__u8 one[1];
+
+		if (bpf_xdp_load_bytes(ctx, pk->pay_off, one, 1))
+			return XDP_PASS;
+		b0 = one[0];
+	}
+	if (!m && b0 != XSNI_TLS_HANDSHAKE)
+		return XDP_PASS;                /* the common case: one load */
+	pk->set = set;
+	pk->mp = mp;
+	return flow_path(ctx, pk, m, b0);
+}
+
+/* Payload offset and length, flow hash; SYN/FIN/RST forget the flow.
+ * Returns -1 when there is nothing more to do (pass). */
+static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk,
+				   struct tcphdr *tcp, __u32 ip_end)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 doff = tcp->doff * 4;
+
+	pk->pay_off = pk->l4off + doff;
+	pk->ports = *(__u32 *)tcp;
+	pk->slot = flow_slot(pk->s, pk->d, pk->ports);
+	if (data + ip_end > end) {
+		__u32 buf_len = bpf_xdp_get_buff_len(ctx);
+
+		if (ip_end > buf_len)
+			ip_end = buf_len;       /* truncated frame */
+	}
+	if (pk->pay_off >= ip_end || doff < 20) {
+		/* no payload; a new connection, or the end of one, on this
+		 * 4-tuple forgets whatever was known of it */
+		if (((__u8 *)tcp)[13] & 0x07) {
+			__u64 *mp = bpf_map_lookup_elem(&xsni_marks, &pk->slot);
+
+			if (mp)
+				flow_forget(ctx, pk, mp);
+		}
+		return -1;
+	}
+	pk->pay_len = ip_end - pk->pay_off;
+	pk->seq = bpf_ntohl(tcp->seq);
+	return 0;
+}
+
+/* Everything but untagged IPv4 without options: VLAN/QinQ, IPv4 options,
+ * IPv6 with extension headers. Fills *pk and returns 0 for a payload
+ * segment to a watched port; -1: pass. */
+static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct xsni_settings *set = NULL;
-	struct xsni_counters *cnt;
 	struct ethhdr *eth = data;
+	struct xsni_settings *set;
 	struct tcphdr *tcp;
-	struct xsni_flow_key key;
-	struct xsni_flow *st;
-	struct pstate ps;
-	__u32 zero = 0, l3off, l4off, ip_end, pay_off, pay_len, seq, buf_len;
+	__u32 zero = 0, l3off, l4off, ip_end;
 	__u16 proto;
-	__u8 first[6];
-	int v6 = 0, i, fresh = 0, in_lru = 0, dry, fast = 0;
+	int i;
 
 	if ((void *)(eth + 1) > data_end)
-		return XDP_PASS;
+		return -1;
 	proto = eth->h_proto;
-	/* The commonest frame first, untagged IPv4: leave at once unless it
-	 * is TCP to a watched port. (Whatever passes this test is parsed
-	 * again below, with the checks this shortcut skips: fragments, IHL;
-	 * the settings lookup and the port test are not repeated.)
-	 * Measured with npm run bench: about half of the fast path's cost
-	 * over the empty program goes with it. */
-	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = data + sizeof(*eth);
-		struct tcphdr *th;
-
-		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_TCP)
-			return XDP_PASS;
-		th = (void *)ip + ip->ihl * 4;
-		if ((void *)(th + 1) > data_end)
-			return XDP_PASS;
-		set = bpf_map_lookup_elem(&xsni_settings, &zero);
-		if (!set || !xsni_port_watched(set, bpf_ntohs(th->dest)))
-			return XDP_PASS;
-	}
 	l3off = sizeof(*eth);
 #pragma unroll
 	for (i = 0; i < 2; i++) {
@@ -696,7 +1322,7 @@ int xdp_sni(struct xdp_md *ctx)
 			struct vlanhdr *vh = data + l3off;
 
 			if ((void *)(vh + 1) > data_end)
-				return XDP_PASS;
+				return -1;
 			proto = vh->proto;
 			l3off += sizeof(*vh);
 		}
@@ -707,22 +1333,31 @@ int xdp_sni(struct xdp_md *ctx)
 		__u32 ihl;
 
 		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_TCP)
-			return XDP_PASS;
+			return -1;
 		if (ip->frag_off & bpf_htons(0x1fff))
-			return XDP_PASS;        /* not the first fragment */
+			return -1;        /* not the first fragment */
 		ihl = ip->ihl * 4;
 		if (ihl < 20)
-			return XDP_PASS;
+			return -1;
 		l4off = l3off + ihl;
+		ip_end = l3off + bpf_ntohs(ip->tot_len);
+		pk->s = ip->saddr;
+		pk->d = ip->daddr;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + l3off;
+		__u32 *a;
 		__u8 nh;
 
 		if ((void *)(ip6 + 1) > data_end)
-			return XDP_PASS;
+			return -1;
 		nh = ip6->nexthdr;
 		l4off = l3off + sizeof(*ip6);
-		v6 = 1;
+		ip_end = l4off + bpf_ntohs(ip6->payload_len);
+		a = (__u32 *)&ip6->saddr;
+		pk->s = a[0] ^ a[1] ^ a[2] ^ a[3];
+		a = (__u32 *)&ip6->daddr;
+		pk->d = a[0] ^ a[1] ^ a[2] ^ a[3];
+		pk->v6 = 1;
 #pragma unroll
 		for (i = 0; i < 4; i++) {
 			__u8 *eh;
@@ -731,13 +1366,13 @@ int xdp_sni(struct xdp_md *ctx)
 				break;
 			if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING &&
 			    nh != IPPROTO_DSTOPTS && nh != IPPROTO_FRAGMENT)
-				return XDP_PASS;
+				return -1;
 			eh = data + (l4off & 0x3ff);
 			if ((void *)(eh + 8) > data_end)
-				return XDP_PASS;
+				return -1;
 			if (nh == IPPROTO_FRAGMENT) {
 				if ((eh[2] << 8 | eh[3]) & 0xfff8)
-					return XDP_PASS;  /* not first */
+					return -1;  /* not first */
 				l4off += 8;
 			} else {
 				l4off += (eh[1] + 1) * 8;
@@ -745,287 +1380,60 @@ int xdp_sni(struct xdp_md *ctx)
 			nh = eh[0];
 		}
 		if (nh != IPPROTO_TCP)
-			return XDP_PASS;
+			return -1;
 	} else {
-		return XDP_PASS;
+		return -1;
 	}
 
 	l4off &= 0x3ff;
 	tcp = data + l4off;
 	if ((void *)(tcp + 1) > data_end)
+		return -1;
+	set = bpf_map_lookup_elem(&xsni_settings, &zero);
+	if (!set || !xsni_port_watched(set, bpf_ntohs(tcp->dest)))
+		return -1;
+	pk->l3off = l3off;
+	pk->l4off = l4off;
+	pk->set = set;
+	return segment(ctx, pk, tcp, ip_end);
+}
+
+/* ---- main ------------------------------------------------------------ */
+SEC("xdp.frags")
+int xdp_sni(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct tcphdr *tcp = (void *)(ip + 1);
+	struct xsni_settings *set;
+	struct pkt pk;
+	__u32 zero = 0;
+
+	/* the commonest frame: untagged IPv4 without options */
+	if ((void *)(tcp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    *(__u8 *)ip != 0x45) {
+		__builtin_memset(&pk, 0, sizeof(pk));
+		if (general(ctx, &pk) || !pk.set)
+			return XDP_PASS;
+		return payload(ctx, pk.set, &pk);
+	}
+	if (ip->protocol != IPPROTO_TCP)
 		return XDP_PASS;
-
-	/* untagged IPv4 had its port checked above, at this same offset */
-	if (!set) {
-		set = bpf_map_lookup_elem(&xsni_settings, &zero);
-		if (!set)
-			return XDP_PASS;
-		if (!xsni_port_watched(set, bpf_ntohs(tcp->dest)))
-			return XDP_PASS;
-	}
-	/* ---- end of the fast path ---- */
-
-	cnt = bpf_map_lookup_elem(&xsni_counters, &zero);
-	if (!cnt)
+	set = bpf_map_lookup_elem(&xsni_settings, &zero);
+	if (!set || !xsni_port_watched(set, bpf_ntohs(tcp->dest)))
 		return XDP_PASS;
-	CNT(cnt, XSNI_CNT_PACKETS);
-
-	__builtin_memset(&key, 0, sizeof(key));
-	if (v6) {
-		struct ipv6hdr *ip6 = data + l3off;
-
-		if ((void *)(ip6 + 1) > data_end)
-			return XDP_PASS;
-		ip_end = l3off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-		__builtin_memcpy(key.saddr, &ip6->saddr, 16);
-		__builtin_memcpy(key.daddr, &ip6->daddr, 16);
-	} else {
-		struct iphdr *ip = data + l3off;
-
-		if ((void *)(ip + 1) > data_end)
-			return XDP_PASS;
-		ip_end = l3off + bpf_ntohs(ip->tot_len);
-		key.saddr[10] = key.saddr[11] = 0xff;
-		key.daddr[10] = key.daddr[11] = 0xff;
-		__builtin_memcpy(&key.saddr[12], &ip->saddr, 4);
-		__builtin_memcpy(&key.daddr[12], &ip->daddr, 4);
-	}
-	key.sport = tcp->source;
-	key.dport = tcp->dest;
-
-	dry = set->flags & XSNI_SET_DRY;
-	if (tcp->syn) {
-		/* a new connection on this 4-tuple: forget any old state */
-		if (!dry)
-			bpf_map_delete_elem(&xsni_flows, &key);
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return XDP_PASS;                /* not the first fragment */
+	pk.l3off = sizeof(*eth);
+	pk.l4off = sizeof(*eth) + sizeof(*ip);
+	pk.s = ip->saddr;
+	pk.d = ip->daddr;
+	pk.v6 = 0;
+	pk.pay_len = 0;
+	pk.seq = 0;
+	if (segment(ctx, &pk, tcp, sizeof(*eth) + bpf_ntohs(ip->tot_len)))
 		return XDP_PASS;
-	}
-
-	pay_off = l4off + tcp->doff * 4;
-	buf_len = bpf_xdp_get_buff_len(ctx);
-	if (ip_end > buf_len)
-		ip_end = buf_len;               /* truncated frame */
-	if (pay_off >= ip_end)
-		return XDP_PASS;                /* no payload */
-	pay_len = ip_end - pay_off;
-	seq = bpf_ntohl(tcp->seq);
-	CNT(cnt, XSNI_CNT_WATCHED);
-
-	st = bpf_map_lookup_elem(&xsni_flows, &key);
-	if (st) {
-		in_lru = 1;
-		if (st->status == XSNI_FS_BLOCKED) {
-			CNT(cnt, XSNI_CNT_DROPPED_LATER);
-			return XDP_DROP;
-		}
-		if (seq != st->isn && seq != st->next_seq) {
-			if ((__s32)(seq - st->next_seq) < 0 &&
-			    (__s32)(seq - st->isn) > 0)
-				return XDP_PASS;        /* old retransmission */
-			/* gap or reordering */
-			CNT(cnt, XSNI_CNT_GIVEN_UP);
-			if (!dry)
-				bpf_map_delete_elem(&xsni_flows, &key);
-			return XDP_PASS;
-		}
-		if (seq == st->isn)
-			fresh = 1;      /* retransmitted first segment: restart */
-		if (dry) {
-			/* work on a copy; the flow map is never written */
-			if (bpf_map_update_elem(&xsni_scratch, &zero, st, BPF_ANY))
-				return XDP_PASS;
-			st = bpf_map_lookup_elem(&xsni_scratch, &zero);
-			if (!st)
-				return XDP_PASS;
-			in_lru = 0;
-		}
-	} else {
-		fresh = 1;
-	}
-
-	if (fresh) {
-		/* cheap pre-check: a TLS handshake record starts here */
-		if (bpf_xdp_load_bytes(ctx, pay_off, first, 1))
-			return XDP_PASS;
-		if (first[0] != XSNI_TLS_HANDSHAKE)
-			return XDP_PASS;
-		if (!st) {
-			st = bpf_map_lookup_elem(&xsni_scratch, &zero);
-			if (!st)
-				return XDP_PASS;
-		}
-		st->isn = seq;
-		st->cur = 0;
-		st->phase = XSNI_PH_REC_HDR;
-		st->status = XSNI_FS_PARSING;
-		st->segments = 0;
-		st->ech = 0;
-		st->sni_seen = 0;
-		st->carry_len = 0;
-		st->name_got = 0;
-		st->name_len = 0;
-	}
-
-	ps.ctx = ctx;
-	ps.st = st;
-	ps.a.pay_off = pay_off;
-	ps.a.seg_start = seq - st->isn;
-	ps.a.seg_end = ps.a.seg_start + pay_len;
-	ps.a.scan = 0;
-	ps.res = RES_ERR;
-	ps.cnt = cnt;
-	fast = fresh ? xsni_fast(ctx, st, pay_off, pay_len) : 0;
-	if (fast & FAST_SNI) {
-		CNT(cnt, XSNI_CNT_CLIENTHELLOS);
-		if (fast & FAST_DUP)
-			CNT(cnt, XSNI_CNT_PARSE_ERRORS);
-		ps.res = RES_SNI;
-	} else {
-		if (fast & FAST_RESUME)
-			CNT(cnt, XSNI_CNT_CLIENTHELLOS);
-		bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
-	}
-	st->segments++;
-
-	if (ps.res == RES_MORE) {
-		if (st->segments >= XSNI_MAX_SEGMENTS) {
-			CNT(cnt, XSNI_CNT_GIVEN_UP);
-			if (in_lru)
-				bpf_map_delete_elem(&xsni_flows, &key);
-			return XDP_PASS;
-		}
-		st->next_seq = seq + pay_len;
-		if (!in_lru)
-			if (!dry)
-				bpf_map_update_elem(&xsni_flows, &key, st, BPF_ANY);
-		return XDP_PASS;
-	}
-
-	if (ps.res != RES_SNI) {
-		if (ps.res == RES_NOT_CH)
-			CNT(cnt, XSNI_CNT_NOT_CLIENTHELLO);
-		else if (ps.res == RES_NO_SNI)
-			CNT(cnt, XSNI_CNT_NO_SNI);
-		else
-			CNT(cnt, XSNI_CNT_PARSE_ERRORS);
-		if (in_lru)
-			bpf_map_delete_elem(&xsni_flows, &key);
-		return XDP_PASS;
-	}
-
-	/* ---- SNI complete ---- */
-	{
-		struct mstate m = {};
-		struct xsni_domain *d;
-		struct xsni_event *ev;
-		__u32 len = st->name_len & 0x1ff, verdict = XSNI_V_PASS;
-		int action = XDP_PASS;
-		__u64 h;
-
-		if (len > 0 && st->name[(len - 1) & 0xff] == '.')
-			len--;
-		if (len < 1 || len > XSNI_NAME_MAX) {
-			CNT(cnt, XSNI_CNT_PARSE_ERRORS);
-			if (in_lru)
-				bpf_map_delete_elem(&xsni_flows, &key);
-			return XDP_PASS;
-		}
-		CNT(cnt, XSNI_CNT_SNI_FOUND);
-		if (st->segments > 1)
-			CNT(cnt, XSNI_CNT_SNI_MULTISEG);
-
-
-		m.st = st;
-		m.len = len;
-		m.h = XSNI_HASH_INIT;
-		bpf_loop((XSNI_NAME_MAX + 7) / 8, match_step, &m, 0);
-		h = m.h;
-		if (!m.matched) {
-			d = bpf_map_lookup_elem(&xsni_domains, &h);
-			if (d && (d->flags & (XSNI_DOM_EXACT | XSNI_DOM_SUBDOMAINS)))
-				m.matched = 1;
-		}
-
-		if (m.matched) {
-			CNT(cnt, XSNI_CNT_MATCHED);
-			verdict = set->mode == XSNI_MODE_BLOCK ? XSNI_V_BLOCK : XSNI_V_MONITOR;
-			if (verdict == XSNI_V_BLOCK) {
-				__u8 *ex;
-
-				if (v6) {
-					struct xsni_lpm6 k6 = { .prefixlen = 128 };
-
-					__builtin_memcpy(k6.addr, key.saddr, 16);
-					ex = bpf_map_lookup_elem(&xsni_exempt6, &k6);
-				} else {
-					struct xsni_lpm4 k4 = { .prefixlen = 32 };
-
-					__builtin_memcpy(k4.addr, &key.saddr[12], 4);
-					ex = bpf_map_lookup_elem(&xsni_exempt4, &k4);
-				}
-				if (ex) {
-					verdict = XSNI_V_EXEMPT;
-					CNT(cnt, XSNI_CNT_EXEMPTED);
-				}
-			}
-		}
-
-		/* the verdict is decided; the event is best effort */
-		if (m.matched || (set->flags & XSNI_SET_LOG_ALL)) {
-			/* for the event: the rest of the extensions in this
-			 * segment (ECH present? a second server_name?); the
-			 * fast path has walked them already */
-			if (!(fast & FAST_SNI)) {
-				ps.a.scan = 1;
-				ps.res = RES_DONE;
-				bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
-				if (ps.res == RES_DUP || ps.res == RES_ERR)
-					CNT(cnt, XSNI_CNT_PARSE_ERRORS);
-			}
-
-			ev = bpf_ringbuf_reserve(&xsni_events, sizeof(*ev), 0);
-			if (ev) {
-				/* coarse clock: a tick is plenty for a log line and
-				 * it costs ~25 ns less per event than the precise one */
-				ev->ts_ns = bpf_ktime_get_coarse_ns();
-				__builtin_memcpy(ev->saddr, key.saddr, 16);
-				__builtin_memcpy(ev->daddr, key.daddr, 16);
-				ev->sport = bpf_ntohs(key.sport);
-				ev->dport = bpf_ntohs(key.dport);
-				ev->family = v6 ? 6 : 4;
-				ev->verdict = verdict;
-				ev->segments = st->segments;
-				ev->ech = st->ech;
-				ev->rst = verdict == XSNI_V_BLOCK &&
-					  (set->flags & XSNI_SET_RST) ? 1 : 0;
-				ev->pad = 0;
-				ev->sni_len = len;
-				ev->ifindex = ctx->ingress_ifindex;
-				__builtin_memcpy(ev->sni, st->name, XSNI_EVENT_NAME);
-				if (len < XSNI_EVENT_NAME)
-					ev->sni[len & 0xff] = 0;
-				bpf_ringbuf_submit(ev, 0);
-			} else {
-				CNT(cnt, XSNI_CNT_EVENTS_LOST);
-			}
-		}
-
-		if (verdict == XSNI_V_BLOCK) {
-			CNT(cnt, XSNI_CNT_BLOCKED);
-			st->status = XSNI_FS_BLOCKED;
-			if (!in_lru)
-				if (!dry)
-				bpf_map_update_elem(&xsni_flows, &key, st, BPF_ANY);
-			action = XDP_DROP;
-			if (set->flags & XSNI_SET_RST) {
-				action = make_rst(ctx, l3off, l4off, v6, pay_len);
-				if (action == XDP_TX)
-					CNT(cnt, XSNI_CNT_RST_SENT);
-			}
-			return action;
-		}
-		if (in_lru)
-			bpf_map_delete_elem(&xsni_flows, &key);
-		return XDP_PASS;
-	}
+	return payload(ctx, set, &pk);
 }

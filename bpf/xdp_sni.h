@@ -11,6 +11,7 @@
 #define XDP_SNI_H
 
 #include <linux/types.h>
+#include <linux/bpf.h>          /* struct bpf_spin_lock */
 
 /* ---- limits -------------------------------------------------------- */
 #define XSNI_NAME_MAX      253      /* longest DNS name we match         */
@@ -21,10 +22,14 @@
 #define XSNI_REC_MAX       16384    /* TLSPlaintext limit (2^14)         */
 #define XSNI_MAX_SEGMENTS  64       /* give up on a flow after this many */
 #define XSNI_PARSE_STEPS   4200     /* bpf_loop bound: > 16 KB / 4-byte ext */
-#define XSNI_FLOWS_MAX     16384    /* in-progress + blocked flows (LRU) */
+#define XSNI_FLOWS_MAX     4096     /* flow marks and hello records: direct-mapped */
+#define XSNI_FLOW_BITS     12       /* log2(XSNI_FLOWS_MAX) */
 #define XSNI_DOMAINS_MAX   (1024 * 1024)   /* 2^20: 1M names, 16 MB of buckets */
 #define XSNI_EXEMPT_MAX    4096
-#define XSNI_RINGBUF_SIZE  (256 * 1024)
+#define XSNI_EV_SLOTS      512      /* event slots per CPU (power of 2) */
+#define XSNI_BLOOM_WORDS   (1u << 17)  /* 8 Mbit domain filter (1 MB) */
+#define XSNI_HELLO_TTL     2        /* s: a half-read hello older than this may be evicted */
+#define XSNI_MARK_TTL      64       /* s: a blocked-flow mark older than this is cleared on contact */
 
 /* TLS constants */
 #define XSNI_TLS_HANDSHAKE   0x16
@@ -40,11 +45,11 @@ enum xsni_mode {
 
 #define XSNI_SET_RST     (1u << 0)  /* answer a blocked hello with TCP RST */
 #define XSNI_SET_LOG_ALL (1u << 1)  /* event for every SNI, not only listed */
-#define XSNI_SET_DRY     (1u << 2)  /* replay timing: read flow state, never write it */
 
 struct xsni_settings {
 	__u32 mode;                 /* enum xsni_mode */
 	__u32 flags;                /* XSNI_SET_* */
+	__u64 sub_labels;           /* bit k: some "subdomains" entry has k labels */
 	__u8  ports[65536 / 8];     /* bitmap of watched TCP dst ports */
 };
 
@@ -66,6 +71,16 @@ struct xsni_domain {
 	__u32 flags;
 	__u32 reserved;
 };
+
+/* A one-hash Bloom filter in front of the domain map (array "xsni_bloom",
+ * XSNI_BLOOM_WORDS u64 words, mmapable): bit (h >> 8) % (64 * words) is
+ * set for the hash h of every listed name. A name whose bit is clear is
+ * not listed, with no hash-map lookup. The tool rebuilds it from its list;
+ * a stale set bit only costs a lookup. */
+static inline __u32 xsni_bloom_bit(__u64 h)
+{
+	return (__u32)(h >> 8) & (XSNI_BLOOM_WORDS * 64 - 1);
+}
 
 #define XSNI_HASH_INIT  0xcbf29ce484222325ULL
 #define XSNI_HASH_PRIME 0x100000001b3ULL
@@ -98,20 +113,28 @@ enum xsni_counter {
 	XSNI_CNT_NOT_CLIENTHELLO,   /* handshake record, other message type  */
 	XSNI_CNT_NO_SNI,            /* ClientHello without server_name       */
 	XSNI_CNT_GIVEN_UP,          /* gap / reordering / too many segments  */
-	XSNI_CNT_EVENTS_LOST,       /* ring buffer full                      */
+	XSNI_CNT_EVENTS_LOST,       /* event ring full                       */
+	XSNI_CNT_HELLO_BUSY,        /* hello slot held by another live flow  */
 	XSNI_CNT_MAX,
 };
 
 #define XSNI_COUNTER_NAMES { \
 	"packets", "watched", "clienthellos", "sni_found", "sni_multiseg", \
 	"matched", "blocked", "dropped_later", "rst_sent", "exempted", \
-	"parse_errors", "not_clienthello", "no_sni", "given_up", "events_lost" }
+	"parse_errors", "not_clienthello", "no_sni", "given_up", "events_lost", \
+	"hello_busy" }
 
 struct xsni_counters {
 	__u64 c[XSNI_CNT_MAX];
 };
 
-/* ---- flows (LRU hash "xsni_flows") ----------------------------------- */
+/* ---- flows ------------------------------------------------------------
+ * Two direct-mapped arrays indexed by the same 12-bit hash of the 4-tuple
+ * (xsni_flow_slot): "xsni_marks" holds one u64 per slot and is the filter
+ * every payload packet to a watched port looks at (0: nothing known about
+ * any flow there); "xsni_hellos" holds the parser state of a ClientHello
+ * that continues in a later segment, under a spin lock, with the full
+ * 4-tuple so that two flows on one slot never share state. */
 struct xsni_flow_key {
 	__u8  saddr[16];            /* IPv4 as ::ffff:a.b.c.d */
 	__u8  daddr[16];
@@ -119,6 +142,17 @@ struct xsni_flow_key {
 	__u16 dport;
 	__u32 pad;
 };
+
+/* mark = tag << 32 | time << 16 | state; tag is a second 32-bit hash of the
+ * 4-tuple (never 0), time the coarse clock in ~1 s units */
+enum xsni_mark_state {
+	XSNI_MARK_BLOCKED = 1,      /* a listed ClientHello was dropped   */
+	XSNI_MARK_HELLO   = 2,      /* a ClientHello continues: see hellos */
+};
+#define XSNI_MARK(tag, t, st) (((__u64)(tag) << 32) | (((__u64)(t) & 0xffff) << 16) | (st))
+#define XSNI_MARK_TAG(m)   ((__u32)((m) >> 32))
+#define XSNI_MARK_TIME(m)  ((__u32)((m) >> 16) & 0xffff)
+#define XSNI_MARK_STATE(m) ((__u32)(m) & 0xff)
 
 enum xsni_phase {
 	XSNI_PH_REC_HDR = 0,   /* 5: type, version, length              */
@@ -133,11 +167,8 @@ enum xsni_phase {
 	XSNI_PH_NAME,          /* name bytes                            */
 };
 
-enum xsni_flow_status {
-	XSNI_FS_PARSING = 0,
-	XSNI_FS_BLOCKED = 1,
-};
-
+/* parser state of one ClientHello; the name bytes come last so that a
+ * state with no partial name is copied without them */
 struct xsni_flow {
 	/* stream offsets are relative to the first byte of the record */
 	__u32 isn;             /* TCP seq of the record's first byte   */
@@ -151,17 +182,38 @@ struct xsni_flow {
 	__u32 name_len;
 	__u32 name_got;
 	__u8  phase;
-	__u8  status;
 	__u8  segments;
 	__u8  ech;
 	__u8  sni_seen;
 	__u8  carry_len;
 	__u8  carry[8];
-	__u8  pad[2];
+	__u8  pad[3];
 	__u8  name[XSNI_NAME_BUF];
 };
+#define XSNI_FLOW_HDR_SIZE __builtin_offsetof(struct xsni_flow, name)
 
-/* ---- events (ring buffer "xsni_events") ------------------------------ */
+struct xsni_hello {
+	struct bpf_spin_lock lock;
+	__u32 time;                 /* coarse clock (~1 s units) of the last write */
+	struct xsni_flow_key key;   /* all zero: free */
+	struct xsni_flow st;
+};
+
+/* ---- events -----------------------------------------------------------
+ * A ring per CPU in two mmapable arrays: "xsni_evhdr" (one entry per
+ * possible CPU: head, written by the program; tail, written by the reader;
+ * lost) and "xsni_events" (XSNI_EV_SLOTS records per CPU, CPU c's ring at
+ * c * XSNI_EV_SLOTS). The program fills slot head % SLOTS and then advances
+ * head; when head - tail == SLOTS the event is counted lost and the verdict
+ * stands. The tool sizes both maps for the possible CPUs. x86 (TSO) keeps
+ * the record's stores ahead of the head store; a compiler barrier suffices. */
+struct xsni_evhdr {
+	__u64 head;
+	__u64 tail;
+	__u64 lost;
+	__u64 pad[5];          /* one cache line per CPU */
+};
+
 enum xsni_verdict {
 	XSNI_V_PASS    = 0,    /* not listed (only with XSNI_SET_LOG_ALL) */
 	XSNI_V_MONITOR = 1,    /* listed, monitor mode: passed            */
@@ -194,7 +246,10 @@ struct xsni_event {
 #define XSNI_MAP_EXEMPT4  "xsni_exempt4"
 #define XSNI_MAP_EXEMPT6  "xsni_exempt6"
 #define XSNI_MAP_COUNTERS "xsni_counters"
-#define XSNI_MAP_FLOWS    "xsni_flows"
+#define XSNI_MAP_MARKS    "xsni_marks"
+#define XSNI_MAP_HELLOS   "xsni_hellos"
+#define XSNI_MAP_BLOOM    "xsni_bloom"
+#define XSNI_MAP_EVHDR    "xsni_evhdr"
 #define XSNI_MAP_EVENTS   "xsni_events"
 #define XSNI_PROG_NAME    "xdp_sni"
 

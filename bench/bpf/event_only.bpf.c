@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * event_only.bpf.c - benchmark reference, not shipped: an XDP program that
- * does nothing but emit one xdp_sni event record (ring buffer reserve, a
- * few fields, submit) and pass. `npm run bench` times it next to the real
+ * does nothing but emit one xdp_sni event record (take this CPU's ring
+ * slot, a few fields, publish) and pass. `npm run bench` times it next to the real
  * program to show what the event alone costs on the running kernel.
  *
  * It includes the real program's settings and event maps (same header), so
@@ -18,7 +18,8 @@ char LICENSE[] SEC("license") = "GPL";
 SEC("xdp.frags")
 int xdp_event_only(struct xdp_md *ctx)
 {
-	struct xsni_event *ev = bpf_ringbuf_reserve(&xsni_events, sizeof(*ev), 0);
+	struct ev_ref r;
+	struct xsni_event *ev = ev_slot(&r);
 
 	if (ev) {
 		ev->ts_ns = bpf_ktime_get_coarse_ns();
@@ -28,7 +29,9 @@ int xdp_event_only(struct xdp_md *ctx)
 		ev->sni[0] = 'x';
 		ev->sni[1] = 0;
 		ev->ifindex = ctx->ingress_ifindex;
-		bpf_ringbuf_submit(ev, 0);
+		ev_publish(&r);
+	} else {
+		ev_lost(&r);
 	}
 	return XDP_PASS;
 }

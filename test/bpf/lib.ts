@@ -84,7 +84,7 @@ export interface ReplayPacket {
   len: number;
   verdict: 'PASS' | 'DROP' | 'TX' | 'ABORTED' | 'REDIRECT';
   ns?: number;
-  timing?: 'kernel' | 'wall';
+  timing?: 'kernel' | 'wall' | 'flows';
   sni?: string;
   event?: ReplayEvent;
   out?: string;
@@ -109,7 +109,7 @@ export interface ReplayOpts {
   exempt?: string;
   noDrain?: boolean;
   /** --repeat timing: the kernel's whole-ns figure, or wall clock of N minus N/10 runs */
-  timing?: 'auto' | 'kernel' | 'wall';
+  timing?: 'auto' | 'kernel' | 'wall' | 'flows';
   env?: Record<string, string>;
 }
 
