@@ -203,7 +203,8 @@ static int help_for(const struct cmd *c, FILE *o)
 	return 0;
 }
 
-/* `help --list`: "global --opt..." then "command NAME --opt..." lines */
+/* `help --list`, for tests: "global --opt...", a "command NAME --opt..."
+ * line a command, and "socket NAME..." (allowed over the control socket) */
 static void help_list(FILE *o)
 {
 	size_t i;
@@ -214,6 +215,8 @@ static void help_list(FILE *o)
 		fprintf(o, "\ncommand %s", cmds[i].name);
 		params_list(o, cmds[i].opts);
 	}
+	fprintf(o, "\nsocket ");
+	cmd_socket_list(o);
 	fprintf(o, "\n");
 }
 
