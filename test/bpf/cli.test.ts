@@ -213,6 +213,28 @@ describe('xdp-sni tool', () => {
     }
   });
 
+  it('takes only the options a command declares, before or after its words; globals anywhere', async () => {
+    const r = await t('stats', '--dev', 'lo');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('xdp-sni: stats: unknown option --dev (see `xdp-sni stats --help`)');
+    expect((await t('add', 'x.example', '--json')).code).toBe(2);
+    expect((await t('list', '--json')).stderr).toMatch(/list: unknown option --json/);
+    expect((await t('status', '--mode', 'block')).code).toBe(2);
+    expect((await runTool(['--bogus', 'status'], env)).code).toBe(2);
+    // a value is required; a flag takes none
+    expect((await t('attach', '--dev')).stderr).toMatch(/attach: --dev needs a value \(IFACE\)/);
+    expect((await t('stats', '--json=yes')).stderr).toMatch(/stats: --json takes no value/);
+    // options after the command, globals before or after it, --opt=value
+    const other = { ...env, XDP_SNI_PIN_DIR: '/nonexistent/pins' };
+    expect((await runTool(['status', '--json', `--pin-dir=${env.XDP_SNI_PIN_DIR}`], other)).code).toBe(0);
+    expect((await runTool(['--pin-dir', env.XDP_SNI_PIN_DIR, 'status', '--json'], other)).code).toBe(0);
+    expect((await runTool(['status', '--json'], other)).code).toBe(3);
+    // the wrong words: the usage line from the table, exit status 2
+    const u = await t('mode');
+    expect(u.code).toBe(2);
+    expect(u.stderr).toBe('usage: xdp-sni mode monitor|block');
+  });
+
   it('the daemon serves the control socket and adopts the pinned state', async () => {
     const sock = join(dir, 'ctl.sock');
     const d = execa(tool, ['daemon', '--socket', sock, '--syslog-socket', join(dir, 'nolog')], { env: { ...process.env, ...env }, reject: false });
@@ -234,6 +256,18 @@ describe('xdp-sni tool', () => {
       expect(await ask('del live.example')).toMatch(/rc=0/);
       expect(await ask('status')).toMatch(/mode\s+block/);
       expect(await ask('bogus')).toMatch(/rc=2/);
+      // the allow-list is the command table's: every other command is refused
+      const list = (await runTool(['help', '--list'])).stdout.split('\n');
+      const allowed = list.find((l) => l.startsWith('socket '))!.split(' ').slice(1);
+      const all = list.filter((l) => l.startsWith('command ')).map((l) => l.split(' ')[1]);
+      expect(allowed).toEqual(expect.arrayContaining(['add', 'del', 'list', 'stats', 'status', 'mode', 'rst', 'log', 'ports', 'exempt']));
+      for (const c of all.filter((c) => !allowed.includes(c)))
+        expect(await ask(`${c} --dev lo`)).toBe(`error command ${c} is not allowed over the control socket\nrc=2\n`);
+      expect(all).toEqual(expect.arrayContaining(['attach', 'replay', 'daemon', 'import']));
+      expect(await ask('stats')).toMatch(/^packets +\d+\n[\s\S]*\nrc=0\n$/);
+      // options: the command's own, never a global one
+      expect(await ask('stats --pin-dir /tmp')).toMatch(/stats: unknown option --pin-dir[\s\S]*\nrc=2\n$/);
+      expect(await ask('del live.example subdomains')).toMatch(/del: unknown option --subdomains[\s\S]*\nrc=2\n$/);
     } finally {
       d.kill('SIGTERM');
       await d;

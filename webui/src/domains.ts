@@ -1,5 +1,5 @@
 // Domain and input rules, the same as the xdp-sni CLI (normalise_domain and
-// parse_list_file in bpf/xdp-sni.c): at most 253 bytes after removing a
+// parse_list_file in bpf/cli/domains.c): at most 253 bytes after removing a
 // leading "*." and a trailing dot, labels of 1..63 bytes of letters, digits,
 // '-' (not first or last) and '_', ASCII only (IDNs as punycode), lowercased.
 import { isIPv4, isIPv6 } from 'node:net';

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What every command sees: the global options, its own options, the table. */
+#ifndef XSNI_CLI_H
+#define XSNI_CLI_H
+
+#include <stdio.h>
+#include "params.h"
+
+#define DEFAULT_PIN_DIR   "/sys/fs/bpf/xdp-sni"
+#define DEFAULT_STATE_DIR "/var/lib/xdp-sni"
+#define DEFAULT_SOCKET    "/run/xdp-sni.sock"
+#define DEFAULT_SYSLOG    "/dev/log"
+
+/* global options: before or after the command, never over the control socket */
+struct globals {
+	const char *pin_dir;
+	const char *state_dir;
+	const char *obj;        /* NULL: see obj_path() */
+	int verbose;
+};
+extern struct globals g;
+
+/* Values of the per-command options. A command declares the ones it takes
+ * (the table in main.c); the others keep these defaults. */
+struct cmd_opts {
+	const char *dev;        /* attach, detach */
+	const char *mode;       /* attach: native|generic|auto; replay: monitor|block */
+	const char *socket;     /* daemon */
+	const char *syslog;     /* daemon */
+	const char *blocklist;  /* replay */
+	const char *ports;      /* replay */
+	const char *exempt;     /* replay */
+	const char *timing;     /* replay */
+	int subdomains;         /* add, import, replay */
+	int skip_bad;           /* import, replay */
+	int json;               /* stats, status, replay */
+	int repeat;             /* replay */
+	int rst;                /* replay; -1 unset */
+	int no_drain;           /* replay */
+	int list;               /* help (hidden) */
+};
+
+/* a handler's answer to wrong positionals: the usage line, exit status 2 */
+#define CMD_USAGE (-2)
+
+typedef int (*cmd_fn)(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+
+struct cmd {
+	const char *name;
+	const char *args;       /* positionals in the usage line, or "" */
+	const char *help;
+	cmd_fn run;
+	int socket;             /* allowed over the daemon's control socket */
+	const struct opt_def *opts;
+};
+
+/* the table (main.c) */
+const struct cmd *cmd_find(const char *name);
+/* Parse the command's options from argv (the words after its name) and run
+ * it. Over the control socket (from_socket) no global option is taken.
+ * Returns the exit status. */
+int cmd_run(const struct cmd *c, int argc, char **argv, FILE *o, int from_socket);
+/* "add del list ..." : the commands allowed over the control socket */
+void cmd_socket_list(FILE *o);
+
+/* handlers */
+int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_list(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_init(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_mode(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_rst(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_log(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_ports(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_exempt(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_detach(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_verify(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+
+#endif

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `xdp-sni daemon`: events to syslog and stdout, and the control socket. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "event_text.h"
+#include "events.h"
+#include "log.h"
+#include "maps.h"
+
+static void on_event(void *ctx, const struct xsni_event *e)
+{
+	const char *syslog_path = ctx;
+	char line[512];
+
+	format_event(e, line, sizeof(line));
+	syslog_send(syslog_path, line);
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { stop = 1; }
+
+/* The command of one connection, in a child process whose stdout and stderr
+ * are the connection: errors reach the client, a fatal error cannot take the
+ * daemon down, and nothing leaks. Returns the exit status. */
+static int run_child(int cfd, const struct cmd *c, int argc, char **args)
+{
+	int status, rc = 1;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		dup2(cfd, 1);
+		dup2(cfd, 2);
+		rc = cmd_run(c, argc, args, stdout, 1);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc & 0xff);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid)
+		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return rc;
+}
+
+/* One command line per connection; the reply ends with "rc=N". */
+static void serve_client(int cfd)
+{
+	char buf[1024], *args[32], *save = NULL, *tok;
+	const struct cmd *c;
+	int n, argc = 0, i;
+
+	n = read(cfd, buf, sizeof(buf) - 1);
+	if (n <= 0) {
+		close(cfd);
+		return;
+	}
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	for (tok = strtok_r(buf, " \t", &save); tok && argc < 31; tok = strtok_r(NULL, " \t", &save))
+		args[argc++] = tok;
+	args[argc] = NULL;
+	if (argc == 0 || !strcmp(args[0], "ping")) {
+		dprintf(cfd, "pong\nrc=0\n");
+		close(cfd);
+		return;
+	}
+	c = cmd_find(args[0]);
+	if (!c) {
+		dprintf(cfd, "error unknown command %s\nrc=2\n", args[0]);
+	} else if (!c->socket) {
+		dprintf(cfd, "error command %s is not allowed over the control socket\nrc=2\n", args[0]);
+	} else {
+		/* "add NAME subdomains": the bare word is --subdomains */
+		static char subdomains[] = "--subdomains";
+
+		for (i = 1; i < argc; i++)
+			if (!strcmp(args[i], "subdomains"))
+				args[i] = subdomains;
+		dprintf(cfd, "rc=%d\n", run_child(cfd, c, argc - 1, args + 1));
+	}
+	close(cfd);
+}
+
+int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct events *ev;
+	struct pollfd pfd[2];
+	int lfd;
+
+	ensure_maps();
+	ev = events_open(map_fd_or_die(XSNI_MAP_EVENTS), on_event, (void *)co->syslog);
+	if (!ev)
+		die("cannot open the event ring buffer: %s", strerror(errno));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", co->socket);
+	unlink(co->socket);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 8))
+		die("cannot listen on %s: %s", co->socket, strerror(errno));
+	chmod(co->socket, 0600);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "xdp-sni daemon: pin dir %s, socket %s, syslog %s\n",
+		g.pin_dir, co->socket, co->syslog);
+	syslog_send(co->syslog, "daemon started");
+	pfd[0].fd = events_fd(ev);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = lfd;
+	pfd[1].events = POLLIN;
+	while (!stop) {
+		int n = poll(pfd, 2, 1000);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		events_consume(ev);
+		if (n > 0 && (pfd[1].revents & POLLIN)) {
+			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (cfd >= 0)
+				serve_client(cfd);
+		}
+	}
+	events_drain(ev);
+	events_close(ev);
+	close(lfd);
+	unlink(co->socket);
+	return 0;
+}

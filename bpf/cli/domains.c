@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Domain names, the in-memory list, list files and the state file. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "domains.h"
+#include "log.h"
+
+__u64 domain_hash(const char *name, size_t len)
+{
+	__u64 h = XSNI_HASH_INIT;
+
+	while (len--)
+		h = XSNI_HASH_STEP(h, name[len]);
+	return h;
+}
+
+int normalise_domain(const char *in, char *out, int *subdomains, char *err, size_t errlen)
+{
+	size_t len = strlen(in), i, lab = 0;
+
+	if (len >= 2 && in[0] == '*' && in[1] == '.') {
+		in += 2;
+		len -= 2;
+		if (subdomains)
+			*subdomains = 1;
+	}
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len == 0) {
+		snprintf(err, errlen, "empty domain name");
+		return -1;
+	}
+	if (len > XSNI_NAME_MAX) {
+		snprintf(err, errlen, "name is %zu bytes long, the limit is %d", len, XSNI_NAME_MAX);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = in[i];
+
+		if (c >= 0x80) {
+			snprintf(err, errlen, "non-ASCII character at byte %zu: "
+				 "give internationalised names as punycode (xn--...)", i + 1);
+			return -1;
+		}
+		if (c == '.') {
+			if (lab == 0) {
+				snprintf(err, errlen, "empty label at byte %zu", i + 1);
+				return -1;
+			}
+			if (out[i - 1] == '-') {
+				snprintf(err, errlen, "label ends with '-' at byte %zu", i);
+				return -1;
+			}
+			lab = 0;
+			out[i] = '.';
+			continue;
+		}
+		if (!(isalnum(c) || c == '-' || c == '_')) {
+			snprintf(err, errlen, "invalid character '%c' at byte %zu "
+				 "(allowed: letters, digits, '-', '_', '.')", isprint(c) ? c : '?', i + 1);
+			return -1;
+		}
+		if (c == '-' && lab == 0) {
+			snprintf(err, errlen, "label starts with '-' at byte %zu", i + 1);
+			return -1;
+		}
+		if (++lab > 63) {
+			snprintf(err, errlen, "label longer than 63 bytes at byte %zu", i + 1);
+			return -1;
+		}
+		out[i] = tolower(c);
+	}
+	if (out[len - 1] == '-') {
+		snprintf(err, errlen, "label ends with '-'");
+		return -1;
+	}
+	out[len] = 0;
+	/* a punycode label must have something after the prefix */
+	for (i = 0; i < len;) {
+		const char *dot = memchr(out + i, '.', len - i);
+		size_t l = dot ? (size_t)(dot - (out + i)) : len - i;
+
+		if (l == 4 && !strncmp(out + i, "xn--", 4)) {
+			snprintf(err, errlen, "empty punycode label");
+			return -1;
+		}
+		i += l + 1;
+	}
+	return 0;
+}
+
+int normalise_arg(const char *in, char *out, int *subdomains, char *err, size_t errlen)
+{
+	/* "*." + 253 bytes + "." */
+	if (strlen(in) > XSNI_NAME_MAX + 3) {
+		snprintf(err, errlen, "name longer than %d bytes", XSNI_NAME_MAX);
+		return -1;
+	}
+	return normalise_domain(in, out, subdomains, err, errlen);
+}
+
+const char *flags_str(__u32 f)
+{
+	switch (f & 3) {
+	case XSNI_DOM_EXACT: return "exact";
+	case XSNI_DOM_SUBDOMAINS: return "subdomains";
+	case 3: return "exact,subdomains";
+	}
+	return "none";
+}
+
+/* ---- the in-memory list ------------------------------------------------- */
+static void dl_index_put(struct domlist *dl, __u64 h, size_t pos)
+{
+	size_t j = h & (dl->idx_cap - 1);
+
+	while (dl->idx[j])
+		j = (j + 1) & (dl->idx_cap - 1);
+	dl->idx[j] = pos + 1;
+}
+
+static void dl_reindex(struct domlist *dl, size_t cap)
+{
+	size_t i;
+
+	free(dl->idx);
+	dl->idx_cap = cap;
+	dl->idx = calloc(cap, sizeof(size_t));
+	if (!dl->idx)
+		die("out of memory");
+	for (i = 0; i < dl->n; i++)
+		if (dl->v[i].name)
+			dl_index_put(dl, dl->v[i].h, i);
+}
+
+struct dom *dl_find(struct domlist *dl, __u64 h)
+{
+	size_t j;
+
+	if (!dl->idx_cap)
+		return NULL;
+	j = h & (dl->idx_cap - 1);
+	while (dl->idx[j]) {
+		struct dom *d = &dl->v[dl->idx[j] - 1];
+
+		if (d->h == h && d->name)
+			return d;
+		j = (j + 1) & (dl->idx_cap - 1);
+	}
+	return NULL;
+}
+
+struct dom *dl_add(struct domlist *dl, const char *name, __u32 flags, int *added)
+{
+	__u64 h = domain_hash(name, strlen(name));
+	struct dom *d = dl_find(dl, h);
+
+	if (added)
+		*added = !d;
+	if (d) {
+		d->flags |= flags;
+		return d;
+	}
+	if (dl->n == dl->cap) {
+		dl->cap = dl->cap ? dl->cap * 2 : 1024;
+		dl->v = realloc(dl->v, dl->cap * sizeof(*dl->v));
+		if (!dl->v)
+			die("out of memory");
+	}
+	if ((dl->n + 1) * 2 > dl->idx_cap)
+		dl_reindex(dl, dl->idx_cap ? dl->idx_cap * 2 : 2048);
+	d = &dl->v[dl->n];
+	d->h = h;
+	d->flags = flags;
+	d->name = strdup(name);
+	if (!d->name)
+		die("out of memory");
+	dl_index_put(dl, h, dl->n++);
+	return d;
+}
+
+void dl_free(struct domlist *dl)
+{
+	size_t i;
+
+	for (i = 0; i < dl->n; i++)
+		free(dl->v[i].name);
+	free(dl->v);
+	free(dl->idx);
+	memset(dl, 0, sizeof(*dl));
+}
+
+/* ---- the state file ----------------------------------------------------- */
+static void state_path(char *buf, size_t len, const char *state_dir)
+{
+	snprintf(buf, len, "%s/domains.list", state_dir);
+}
+
+void dl_load_state(struct domlist *dl, const char *state_dir)
+{
+	char path[PATH_MAX], line[512];
+	FILE *f;
+
+	state_path(path, sizeof(path), state_dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *tab = strchr(line, '\t');
+		__u32 flags = XSNI_DOM_EXACT;
+
+		line[strcspn(line, "\n")] = 0;
+		if (tab) {
+			*tab++ = 0;
+			flags = 0;
+			if (strstr(tab, "exact"))
+				flags |= XSNI_DOM_EXACT;
+			if (strstr(tab, "subdomains"))
+				flags |= XSNI_DOM_SUBDOMAINS;
+		}
+		if (line[0])
+			dl_add(dl, line, flags, NULL);
+	}
+	fclose(f);
+}
+
+void dl_save_state(struct domlist *dl, const char *state_dir)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	size_t i;
+	FILE *f;
+
+	if (mkdir(state_dir, 0755) && errno != EEXIST)
+		die("cannot create state directory %s: %s", state_dir, strerror(errno));
+	state_path(path, sizeof(path), state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		die("cannot write %s: %s", tmp, strerror(errno));
+	for (i = 0; i < dl->n; i++)
+		if (dl->v[i].name)
+			fprintf(f, "%s\t%s\n", dl->v[i].name, flags_str(dl->v[i].flags));
+	if (fclose(f) || rename(tmp, path))
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
+/* ---- list files (plain or hosts format) --------------------------------- */
+static int is_ip_token(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int skip_hosts_name(const char *s)
+{
+	static const char *skip[] = { "localhost", "localhost.localdomain", "local",
+		"broadcasthost", "ip6-localhost", "ip6-loopback", "ip6-localnet",
+		"ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters", "ip6-allhosts",
+		"0.0.0.0", NULL };
+	int i;
+
+	for (i = 0; skip[i]; i++)
+		if (!strcmp(s, skip[i]))
+			return 1;
+	return 0;
+}
+
+/* One line, comments already cut off. */
+static void parse_list_line(char *s, const char *file, long lineno, int subdomains,
+			    struct parsed *p)
+{
+	char *toks[64], *tok, *save = NULL, err[160], name[XSNI_NAME_MAX + 2];
+	int nt = 0, k, hosts, line_sub = subdomains;
+
+	for (tok = strtok_r(s, " \t", &save); tok && nt < 64; tok = strtok_r(NULL, " \t", &save))
+		toks[nt++] = tok;
+	if (nt == 0)
+		return;
+	hosts = is_ip_token(toks[0]);
+	if (!hosts && nt == 2 && !strcmp(toks[1], "subdomains")) {
+		line_sub = 1;
+		nt = 1;
+	}
+	if (!hosts && nt > 1) {
+		fprintf(stderr, "%s:%ld: unexpected text '%s' after the name "
+			"(expected 'NAME', 'NAME subdomains' or 'IP NAME...')\n",
+			file, lineno, toks[1]);
+		p->bad++;
+		return;
+	}
+	for (k = hosts ? 1 : 0; k < nt; k++) {
+		int sub = line_sub;
+
+		tok = toks[k];
+		if (hosts && skip_hosts_name(tok))
+			continue;
+		if (normalise_arg(tok, name, &sub, err, sizeof(err))) {
+			fprintf(stderr, "%s:%ld: bad domain '%.60s%s': %s\n", file,
+				lineno, tok, strlen(tok) > 60 ? "..." : "", err);
+			p->bad++;
+			continue;
+		}
+		dl_add(&p->dl, name, sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, NULL);
+	}
+}
+
+int parse_list_file(const char *file, int subdomains, struct parsed *p)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	long lineno = 0;
+	FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+
+	if (!f) {
+		warn("cannot open %s: %s", file, strerror(errno));
+		return -1;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		lineno++;
+		line[strcspn(line, "#\r\n")] = 0;
+		parse_list_line(line, file, lineno, subdomains, p);
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return 0;
+}

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+/* An event as text. */
+#include <arpa/inet.h>
+#include <stdio.h>
+
+#include "event_text.h"
+
+static const char *verdict_names[] = XSNI_VERDICT_NAMES;
+
+const char *verdict_name(unsigned int verdict)
+{
+	return verdict < 4 ? verdict_names[verdict] : "?";
+}
+
+void event_addrs(const struct xsni_event *e, char *src, char *dst, size_t len)
+{
+	int af = e->family == 6 ? AF_INET6 : AF_INET;
+
+	inet_ntop(af, e->family == 6 ? e->saddr : e->saddr + 12, src, len);
+	inet_ntop(af, e->family == 6 ? e->daddr : e->daddr + 12, dst, len);
+}
+
+void format_event(const struct xsni_event *e, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	const char *lb = e->family == 6 ? "[" : "", *rb = e->family == 6 ? "]" : "";
+
+	event_addrs(e, s, d, sizeof(s));
+	snprintf(buf, len, "sni=%.*s verdict=%s src=%s%s%s:%u dst=%s%s%s:%u segments=%u ech=%u rst=%u",
+		 (int)(e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME), e->sni,
+		 verdict_name(e->verdict), lb, s, rb, e->sport, lb, d, rb, e->dport,
+		 e->segments, e->ech, e->rst);
+}

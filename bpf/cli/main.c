@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdp-sni - control tool for the xdp_sni XDP program (libbpf + libxdp).
+ * See xdp-sni.8 or `xdp-sni help`.
+ *
+ * The command table below is the one list of commands: it drives dispatch,
+ * every help text and the daemon's control-socket allow-list, and declares
+ * each command's options.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "maps.h"
+
+struct globals g;
+
+#define GLOBAL(lname, sname, kind, field, arg, help) \
+	OPT_DEF(struct globals, lname, sname, kind, field, arg, help, 0)
+#define OPT(lname, kind, field, arg, help, flags) \
+	OPT_DEF(struct cmd_opts, lname, 0, kind, field, arg, help, flags)
+#define OPT_END { 0 }
+
+static const struct opt_def global_opts[] = {
+	GLOBAL("pin-dir", 0, OPT_STR, pin_dir, "DIR",
+	       "pinned maps (env XDP_SNI_PIN_DIR, default " DEFAULT_PIN_DIR ")"),
+	GLOBAL("state-dir", 0, OPT_STR, state_dir, "DIR",
+	       "name list (env XDP_SNI_STATE_DIR, default " DEFAULT_STATE_DIR ")"),
+	GLOBAL("obj", 0, OPT_STR, obj, "FILE",
+	       "BPF object (env XDP_SNI_OBJ, default next to the binary,\n"
+	       "then /usr/lib/xdp-sni/xdp_sni.bpf.o)"),
+	GLOBAL("verbose", 'v', OPT_FLAG, verbose, NULL, "libbpf debug output"),
+	OPT_END
+};
+
+#define OPT_DEV  OPT("dev", OPT_STR, dev, "IFACE", "the interface", OPT_REQUIRED)
+#define OPT_JSON OPT("json", OPT_FLAG, json, NULL, "JSON output", 0)
+#define OPT_SUBDOMAINS(what) \
+	OPT("subdomains", OPT_FLAG, subdomains, NULL, what " also match every name below", 0)
+#define OPT_SKIP_BAD(what) OPT("skip-bad", OPT_FLAG, skip_bad, NULL, what, 0)
+
+static const struct opt_def attach_opts[] = {
+	OPT_DEV,
+	OPT("mode", OPT_STR, mode, "native|generic|auto",
+	    "attach mode; auto (the default) tries native, then generic", 0),
+	OPT_END
+};
+static const struct opt_def detach_opts[] = { OPT_DEV, OPT_END };
+static const struct opt_def daemon_opts[] = {
+	OPT("socket", OPT_STR, socket, "PATH",
+	    "control socket (env XDP_SNI_SOCKET, default " DEFAULT_SOCKET ")", 0),
+	OPT("syslog-socket", OPT_STR, syslog, "PATH",
+	    "syslog datagram socket (default " DEFAULT_SYSLOG ")", 0),
+	OPT_END
+};
+static const struct opt_def add_opts[] = { OPT_SUBDOMAINS("the names"), OPT_END };
+static const struct opt_def import_opts[] = {
+	OPT_SUBDOMAINS("every name of the file:"),
+	OPT_SKIP_BAD("import the valid names when some lines are bad"),
+	OPT_END
+};
+static const struct opt_def json_opts[] = { OPT_JSON, OPT_END };
+static const struct opt_def replay_opts[] = {
+	OPT("repeat", OPT_INT, repeat, "N", "time each packet N times", 0),
+	OPT_JSON,
+	OPT("blocklist", OPT_STR, blocklist, "FILE",
+	    "names to block (list-file format), instead of the pinned list", 0),
+	OPT_SUBDOMAINS("--blocklist: its names"),
+	OPT_SKIP_BAD("--blocklist: leave out bad lines instead of failing"),
+	OPT("mode", OPT_STR, mode, "monitor|block", "mode (default block)", 0),
+	OPT("rst", OPT_ONOFF, rst, "on|off", "answer a blocked hello with a RST (default off)", 0),
+	OPT("ports", OPT_STR, ports, "LIST", "watched ports (default 443)", 0),
+	OPT("exempt", OPT_STR, exempt, "PREFIX", "a source prefix never blocked", 0),
+	OPT("timing", OPT_STR, timing, "auto|kernel|wall", "how --repeat times a packet", 0),
+	OPT("no-drain", OPT_FLAG, no_drain, NULL,
+	    "a one-page event buffer that is never read", 0),
+	OPT_END
+};
+static const struct opt_def help_opts[] = {
+	OPT("list", OPT_FLAG, list, NULL, "commands and options, for tests", OPT_HIDDEN),
+	OPT_END
+};
+
+static int cmd_help(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+
+static const struct cmd cmds[] = {
+	{ "attach", "", "Load xdp_sni.bpf.o (maps pinned under the pin directory, reused if they\n"
+	  "exist) and attach it to IFACE with libxdp. auto (the default) tries native\n"
+	  "mode and falls back to generic mode, saying so.", cmd_attach, 0, attach_opts },
+	{ "detach", "", "Detach xdp_sni from IFACE. The pinned maps (blocklist, settings) stay.",
+	  cmd_detach, 0, detach_opts },
+	{ "init", "", "Create the pinned maps with default settings (block mode, RST on,\n"
+	  "port 443) without attaching anything.", cmd_init, 0, NULL },
+	{ "daemon", "", "Read events from the pinned ring buffer and write one syslog line per\n"
+	  "event (ident xdp-sni, facility daemon) and to stdout. Serve a control\n"
+	  "socket that takes one command line per connection: ping, or one of the\n"
+	  "commands `xdp-sni help` lists as allowed over it, with its options (a bare\n"
+	  "'subdomains' means --subdomains; no global options); the reply ends with a\n"
+	  "line rc=N. The data plane keeps enforcing if the daemon dies; a new daemon\n"
+	  "adopts the pinned state.", cmd_daemon, 0, daemon_opts },
+	{ "add", "DOMAIN...",
+	  "Add names. --subdomains (or a leading '*.') also matches every name below.\n"
+	  "Names are validated (length <= 253, labels <= 63, letters, digits, '-',\n"
+	  "'_'); IDNs must be given as punycode (xn--...). A bad name changes nothing.",
+	  cmd_add, 1, add_opts },
+	{ "del", "DOMAIN...", "Remove names.", cmd_del, 1, NULL },
+	{ "list", "", "Print the listed names and their flags.", cmd_list, 1, NULL },
+	{ "import", "FILE",
+	  "Add every name of FILE: one name per line ('name' or 'name subdomains'\n"
+	  "or '*.name'), or hosts-file lines ('0.0.0.0 name [name...]'). '#' starts a\n"
+	  "comment. Bad lines are reported as FILE:LINE; unless --skip-bad is given,\n"
+	  "nothing is imported when a line is bad. FILE may be '-' for stdin.",
+	  cmd_import, 0, import_opts },
+	{ "stats", "", "Print the per-CPU counters, summed.", cmd_stats, 1, json_opts },
+	{ "status", "",
+	  "Print mode, RST, ports, number of names, the interfaces running xdp_sni and\n"
+	  "the counters. Exit status 3 if the maps are not pinned.", cmd_status, 1, json_opts },
+	{ "mode", "monitor|block", "monitor: listed names pass and are logged. block: they are dropped.",
+	  cmd_mode, 1, NULL },
+	{ "rst", "on|off", "Answer a blocked ClientHello with a TCP RST (XDP_TX).", cmd_rst, 1, NULL },
+	{ "log", "all|listed",
+	  "Send an event (a syslog line) for every server name seen, or only for listed ones.",
+	  cmd_log, 1, NULL },
+	{ "ports", "[PORT[,PORT...]]", "Show or set the watched TCP destination ports.",
+	  cmd_ports, 1, NULL },
+	{ "exempt", "add|del PREFIX | exempt list",
+	  "Source addresses or prefixes (IPv4 or IPv6) that are never blocked.", cmd_exempt, 1, NULL },
+	{ "replay", "FILE.pcap",
+	  "Run every packet of an Ethernet pcap through the program with\n"
+	  "BPF_PROG_TEST_RUN, in order, with one loaded program and one set of maps, so\n"
+	  "flow state carries from packet to packet. Prints each packet's XDP verdict\n"
+	  "and, when an SNI was read, the event. The blocklist is --blocklist FILE, or\n"
+	  "the pinned one if it exists. Default mode block, RST off. --repeat N also\n"
+	  "times each packet N times in the kernel (flow state is read but not written\n"
+	  "during the timed runs) and prints the mean ns per packet: the kernel's\n"
+	  "figure (whole ns) for a packet that emits an event, timed in ring-sized\n"
+	  "chunks, else the wall clock of N runs minus N/10 runs (--timing forces one\n"
+	  "way). The global --obj may name another XDP object (e.g. xdp_pass.bpf.o as\n"
+	  "a baseline). --no-drain uses a one-page ring buffer that is never read\n"
+	  "(events are then lost, verdicts not).", cmd_replay, 0, replay_opts },
+	{ "verify", "[OBJ]", "Load OBJ into the kernel through the verifier, then unload it.",
+	  cmd_verify, 0, NULL },
+	{ "help", "[COMMAND]", "Show help.", cmd_help, 0, help_opts },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+const struct cmd *cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+void cmd_socket_list(FILE *o)
+{
+	size_t i;
+	const char *sep = "";
+
+	for (i = 0; i < NCMDS; i++)
+		if (cmds[i].socket) {
+			fprintf(o, "%s%s", sep, cmds[i].name);
+			sep = " ";
+		}
+}
+
+/* ---- help ---------------------------------------------------------------- */
+/* PREFIX NAME ARGS [options...], wrapped under the arguments */
+static void usage_line(FILE *o, const char *prefix, const struct cmd *c)
+{
+	char head[256];
+
+	snprintf(head, sizeof(head), "%s%s%s%s", prefix, c->name, c->args[0] ? " " : "", c->args);
+	params_usage(o, head, c->opts, strlen(prefix) + strlen(c->name) + 1);
+}
+
+static void usage(FILE *o)
+{
+	size_t i;
+
+	fprintf(o, "usage: xdp-sni [global options] COMMAND [options]\n\nglobal options:\n");
+	params_help(o, global_opts);
+	fprintf(o, "\ncommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		usage_line(o, "  ", &cmds[i]);
+	fprintf(o, "\nover the daemon's control socket: ping ");
+	cmd_socket_list(o);
+	fprintf(o, "\n\n`xdp-sni help COMMAND` or `xdp-sni COMMAND --help` for details.\n");
+}
+
+static int help_for(const struct cmd *c, FILE *o)
+{
+	usage_line(o, "usage: xdp-sni ", c);
+	fprintf(o, "\n%s\n", c->help);
+	if (c->opts && c->opts[0].name && !(c->opts[0].flags & OPT_HIDDEN)) {
+		fprintf(o, "\noptions:\n");
+		params_help(o, c->opts);
+	}
+	if (c->socket)
+		fprintf(o, "\nAlso over the daemon's control socket.\n");
+	return 0;
+}
+
+/* `help --list`, for tests: "global --opt...", a "command NAME --opt..."
+ * line a command, and "socket NAME..." (allowed over the control socket) */
+static void help_list(FILE *o)
+{
+	size_t i;
+
+	fprintf(o, "global");
+	params_list(o, global_opts);
+	for (i = 0; i < NCMDS; i++) {
+		fprintf(o, "\ncommand %s", cmds[i].name);
+		params_list(o, cmds[i].opts);
+	}
+	fprintf(o, "\nsocket ");
+	cmd_socket_list(o);
+	fprintf(o, "\n");
+}
+
+static int cmd_help(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	const struct cmd *c;
+
+	if (co->list) {
+		help_list(o);
+		return 0;
+	}
+	if (argc < 1) {
+		usage(o);
+		return 0;
+	}
+	c = cmd_find(argv[0]);
+	if (!c) {
+		fprintf(stderr, "xdp-sni: no such command %s\n", argv[0]);
+		return 2;
+	}
+	return help_for(c, o);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+static void cmd_opts_defaults(struct cmd_opts *co)
+{
+	memset(co, 0, sizeof(*co));
+	co->socket = getenv("XDP_SNI_SOCKET") ? getenv("XDP_SNI_SOCKET") : DEFAULT_SOCKET;
+	co->syslog = DEFAULT_SYSLOG;
+	co->timing = "auto";
+	co->rst = -1;
+}
+
+int cmd_run(const struct cmd *c, int argc, char **argv, FILE *o, int from_socket)
+{
+	struct opt_set cs = { c->opts, NULL }, gs = { global_opts, &g };
+	struct cmd_opts co;
+	int help = 0, n, rc;
+
+	cmd_opts_defaults(&co);
+	cs.base = &co;
+	n = params_parse(c->name, &cs, from_socket ? NULL : &gs, argc, argv, &help, 0);
+	if (n < 0)
+		return 2;
+	if (help)
+		return help_for(c, o);
+	rc = c->run(n, argv, o, &co);
+	if (rc == CMD_USAGE) {
+		usage_line(stderr, "usage: xdp-sni ", c);
+		rc = 2;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opt_set gs = { global_opts, &g };
+	const struct cmd *c;
+	int help = 0, i;
+
+	g.pin_dir = getenv("XDP_SNI_PIN_DIR") ? getenv("XDP_SNI_PIN_DIR") : DEFAULT_PIN_DIR;
+	g.state_dir = getenv("XDP_SNI_STATE_DIR") ? getenv("XDP_SNI_STATE_DIR") : DEFAULT_STATE_DIR;
+	maps_log_setup();
+
+	/* global options, then the command; its options may follow it */
+	i = params_parse("", NULL, &gs, argc - 1, argv + 1, &help, 1);
+	if (i < 0)
+		return 2;
+	i++;
+	if (i >= argc) {
+		usage(help ? stdout : stderr);
+		return help ? 0 : 2;
+	}
+	c = cmd_find(argv[i]);
+	if (!c && help) {
+		fprintf(stderr, "xdp-sni: no such command %s\n", argv[i]);
+		return 2;
+	}
+	if (!c) {
+		fprintf(stderr, "xdp-sni: unknown command '%s'\n", argv[i]);
+		usage(stderr);
+		return 2;
+	}
+	if (help)
+		return help_for(c, stdout);
+	return cmd_run(c, argc - i - 1, argv + i + 1, stdout, 0);
+}

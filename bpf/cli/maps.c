@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The BPF object and its pinned maps. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "log.h"
+#include "maps.h"
+
+#define BPF_FS_MAGIC_ 0xcafe4a11
+
+static const char *counter_names[] = XSNI_COUNTER_NAMES;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !g.verbose)
+		return 0;
+	/* libxdp's own objects carry an xdp_metadata section libbpf 1.1 skips */
+	if (!g.verbose && strstr(fmt, "skipping unrecognized data section"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void maps_log_setup(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+const char *obj_path(void)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (g.obj)
+		return g.obj;
+	g.obj = path;
+	if (getenv("XDP_SNI_OBJ")) {
+		snprintf(path, sizeof(path), "%s", getenv("XDP_SNI_OBJ"));
+		return path;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		*strrchr(exe, '/') = 0;
+		snprintf(path, sizeof(path), "%s/xdp_sni.bpf.o", exe);
+		if (!access(path, R_OK))
+			return path;
+	}
+	snprintf(path, sizeof(path), "/usr/lib/xdp-sni/xdp_sni.bpf.o");
+	return path;
+}
+
+/* ---- bpffs and pins ------------------------------------------------------ */
+static int is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && (unsigned long)st.f_type == BPF_FS_MAGIC_;
+}
+
+static void ensure_bpffs(void)
+{
+	char parent[PATH_MAX], *slash;
+
+	snprintf(parent, sizeof(parent), "%s", g.pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = 0;
+	if (is_bpffs(parent) || is_bpffs(g.pin_dir))
+		return;
+	if (!strcmp(parent, "/sys/fs/bpf")) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+			die("cannot mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+		return;
+	}
+	die("%s is not on a BPF filesystem (mount -t bpf bpf DIR)", parent);
+}
+
+int pinned_fd(const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", g.pin_dir, name);
+	return bpf_obj_get(path);
+}
+
+int map_fd_or_die(const char *name)
+{
+	int fd = pinned_fd(name);
+
+	if (fd < 0)
+		die("map %s not found under %s (run `xdp-sni attach` or `xdp-sni init` first): %s",
+		    name, g.pin_dir, strerror(errno));
+	return fd;
+}
+
+int obj_map_fd(struct bpf_object *obj, const char *name)
+{
+	return bpf_map__fd(bpf_object__find_map_by_name(obj, name));
+}
+
+static const char *maps_to_pin[] = {
+	XSNI_MAP_SETTINGS, XSNI_MAP_DOMAINS, XSNI_MAP_EXEMPT4, XSNI_MAP_EXEMPT6,
+	XSNI_MAP_COUNTERS, XSNI_MAP_FLOWS, XSNI_MAP_EVENTS, NULL,
+};
+
+struct bpf_object *open_obj_pinned(void)
+{
+	const char *file = obj_path();
+	struct bpf_object *obj = bpf_object__open_file(file, NULL);
+	char path[PATH_MAX];
+	int i;
+
+	if (!obj)
+		die("cannot open %s: %s", file, strerror(errno));
+	for (i = 0; maps_to_pin[i]; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, maps_to_pin[i]);
+
+		if (!m)
+			die("%s has no map %s", file, maps_to_pin[i]);
+		snprintf(path, sizeof(path), "%s/%s", g.pin_dir, maps_to_pin[i]);
+		if (bpf_map__set_pin_path(m, path))
+			die("cannot set pin path %s", path);
+	}
+	return obj;
+}
+
+/* Loading the object once creates and pins the maps (first start, after a
+ * reboot, or after the package was removed and installed again). */
+void ensure_maps(void)
+{
+	struct domlist dl = {};
+	struct bpf_object *obj;
+	struct xsni_settings s;
+	__u32 zero = 0;
+	int fd;
+
+	ensure_bpffs();
+	fd = pinned_fd(XSNI_MAP_SETTINGS);
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	if (mkdir(g.pin_dir, 0700) && errno != EEXIST)
+		die("cannot create %s: %s", g.pin_dir, strerror(errno));
+	obj = open_obj_pinned();
+	if (bpf_object__load(obj))
+		die("cannot load %s (see the verifier log above)", obj_path());
+	default_settings(&s);
+	if (bpf_map_update_elem(obj_map_fd(obj, XSNI_MAP_SETTINGS), &zero, &s, 0))
+		die("cannot write settings: %s", strerror(errno));
+	dl_load_state(&dl, g.state_dir);
+	if (dl.n)
+		map_put_domains(obj_map_fd(obj, XSNI_MAP_DOMAINS), &dl);
+	dl_free(&dl);
+	bpf_object__close(obj);
+}
+
+/* ---- settings ------------------------------------------------------------ */
+void read_settings(int fd, struct xsni_settings *s)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, s))
+		die("cannot read settings: %s", strerror(errno));
+}
+
+void update_settings(void (*fn)(struct xsni_settings *, const void *), const void *arg)
+{
+	struct xsni_settings s;
+	__u32 zero = 0;
+	int fd;
+
+	ensure_maps();
+	fd = map_fd_or_die(XSNI_MAP_SETTINGS);
+	read_settings(fd, &s);
+	fn(&s, arg);
+	if (bpf_map_update_elem(fd, &zero, &s, 0))
+		die("cannot write settings: %s", strerror(errno));
+	close(fd);
+}
+
+/* ---- counters ------------------------------------------------------------ */
+void read_counters(int fd, __u64 *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i, j;
+	struct xsni_counters *pc = calloc(ncpu, sizeof(*pc));
+	__u32 zero = 0;
+
+	memset(out, 0, sizeof(__u64) * XSNI_CNT_MAX);
+	if (!pc || bpf_map_lookup_elem(fd, &zero, pc))
+		die("cannot read counters: %s", strerror(errno));
+	for (i = 0; i < ncpu; i++)
+		for (j = 0; j < XSNI_CNT_MAX; j++)
+			out[j] += pc[i].c[j];
+	free(pc);
+}
+
+void print_counters(FILE *o, const __u64 *c, int json)
+{
+	int j;
+
+	if (json) {
+		fprintf(o, "{");
+		for (j = 0; j < XSNI_CNT_MAX; j++)
+			fprintf(o, "%s\"%s\":%llu", j ? "," : "", counter_names[j],
+				(unsigned long long)c[j]);
+		fprintf(o, "}");
+		return;
+	}
+	for (j = 0; j < XSNI_CNT_MAX; j++)
+		fprintf(o, "%-16s %llu\n", counter_names[j], (unsigned long long)c[j]);
+}
+
+/* ---- domains and exemptions ---------------------------------------------- */
+static void put_batch(int fd, __u64 *keys, struct xsni_domain *vals, size_t n)
+{
+	__u32 cnt = n;
+	size_t k;
+
+	if (!bpf_map_update_batch(fd, keys, vals, &cnt, NULL))
+		return;
+	/* older kernels: one by one */
+	for (k = 0; k < n; k++)
+		if (bpf_map_update_elem(fd, &keys[k], &vals[k], 0))
+			die("cannot update domain map: %s", strerror(errno));
+}
+
+void map_put_domains(int fd, struct domlist *dl)
+{
+	size_t i, chunk = 8192, n = 0;
+	__u64 *keys = malloc(chunk * sizeof(__u64));
+	struct xsni_domain *vals = malloc(chunk * sizeof(*vals));
+
+	if (!keys || !vals)
+		die("out of memory");
+	for (i = 0; i < dl->n; i++) {
+		if (!dl->v[i].name)
+			continue;
+		keys[n] = dl->v[i].h;
+		vals[n].flags = dl->v[i].flags;
+		vals[n].reserved = 0;
+		if (++n == chunk) {
+			put_batch(fd, keys, vals, n);
+			n = 0;
+		}
+	}
+	if (n)
+		put_batch(fd, keys, vals, n);
+	free(keys);
+	free(vals);
+}
+
+size_t count_map_keys(int fd, size_t ksz)
+{
+	char key[64], next[64];
+	size_t n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, ksz);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+int map_exempt(int fd4, int fd6, const struct prefix *p, int add)
+{
+	__u8 one = 1;
+
+	if (p->v6) {
+		struct xsni_lpm6 k = { .prefixlen = p->plen };
+
+		memcpy(k.addr, p->addr, 16);
+		return add ? bpf_map_update_elem(fd6, &k, &one, 0) : bpf_map_delete_elem(fd6, &k);
+	} else {
+		struct xsni_lpm4 k = { .prefixlen = p->plen };
+
+		memcpy(k.addr, p->addr, 4);
+		return add ? bpf_map_update_elem(fd4, &k, &one, 0) : bpf_map_delete_elem(fd4, &k);
+	}
+}

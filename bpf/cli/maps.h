@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The BPF object and its pinned maps: open, pin, create; read and write
+ * settings, counters, domains and exemptions. */
+#ifndef XSNI_MAPS_H
+#define XSNI_MAPS_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <bpf/libbpf.h>
+
+#include "domains.h"
+#include "settings.h"
+
+/* libbpf messages: debug ones only with --verbose */
+void maps_log_setup(void);
+/* --obj, else $XDP_SNI_OBJ, else next to the binary, else /usr/lib/xdp-sni */
+const char *obj_path(void);
+
+int pinned_fd(const char *name);                 /* -1 if not pinned */
+int map_fd_or_die(const char *name);
+int obj_map_fd(struct bpf_object *obj, const char *name);
+/* the object with every shared map pointed at the pin directory */
+struct bpf_object *open_obj_pinned(void);
+/* Create and pin the maps if they are not pinned yet: default settings, and
+ * the domains of the state file (so the list survives a reboot). */
+void ensure_maps(void);
+
+void read_settings(int fd, struct xsni_settings *s);
+/* read, change with fn, write back the pinned settings (creating the maps) */
+void update_settings(void (*fn)(struct xsni_settings *, const void *), const void *arg);
+/* the per-CPU counters, summed into out[XSNI_CNT_MAX] */
+void read_counters(int fd, __u64 *out);
+void print_counters(FILE *o, const __u64 *c, int json);
+/* every live entry of dl, in batches */
+void map_put_domains(int fd, struct domlist *dl);
+size_t count_map_keys(int fd, size_t ksz);
+/* add or delete p in the exemption map of its family: 0 or -1 (errno) */
+int map_exempt(int fd4, int fd6, const struct prefix *p, int add);
+
+#endif

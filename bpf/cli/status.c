@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `stats` and `status`. */
+#include <unistd.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "maps.h"
+
+int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	__u64 c[XSNI_CNT_MAX];
+	int fd = map_fd_or_die(XSNI_MAP_COUNTERS);
+
+	read_counters(fd, c);
+	print_counters(o, c, co->json);
+	if (co->json)
+		fprintf(o, "\n");
+	close(fd);
+	return 0;
+}
+
+static void status_json(FILE *o, const struct xsni_settings *s, size_t ndom, const __u64 *c)
+{
+	fprintf(o, "{\"loaded\":true,\"pin_dir\":\"%s\",\"mode\":\"%s\",\"rst\":%s,"
+		"\"ports\":\"", g.pin_dir,
+		s->mode == XSNI_MODE_BLOCK ? "block" : "monitor",
+		s->flags & XSNI_SET_RST ? "true" : "false");
+	print_ports(o, s);
+	fprintf(o, "\",\"domains\":%zu,\"attached\":[", ndom);
+	attached_ifaces(o, 1);
+	fprintf(o, "],\"counters\":");
+	print_counters(o, c, 1);
+	fprintf(o, "}\n");
+}
+
+static void status_text(FILE *o, const struct xsni_settings *s, size_t ndom, const __u64 *c)
+{
+	fprintf(o, "pin dir          %s\n", g.pin_dir);
+	fprintf(o, "mode             %s\n", s->mode == XSNI_MODE_BLOCK ? "block" : "monitor");
+	fprintf(o, "rst              %s\n", s->flags & XSNI_SET_RST ? "on" : "off");
+	fprintf(o, "log              %s\n", s->flags & XSNI_SET_LOG_ALL ? "all" : "listed");
+	fprintf(o, "ports            ");
+	print_ports(o, s);
+	fprintf(o, "\ndomains          %zu\n", ndom);
+	attached_ifaces(o, 0);
+	print_counters(o, c, 0);
+}
+
+int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	struct xsni_settings s;
+	__u64 c[XSNI_CNT_MAX];
+	int fd = pinned_fd(XSNI_MAP_SETTINGS), fdd, fdc;
+	size_t ndom;
+
+	if (fd < 0) {
+		if (co->json)
+			fprintf(o, "{\"loaded\":false,\"pin_dir\":\"%s\"}\n", g.pin_dir);
+		else
+			fprintf(o, "not loaded (no maps under %s)\n", g.pin_dir);
+		return 3;
+	}
+	read_settings(fd, &s);
+	fdd = map_fd_or_die(XSNI_MAP_DOMAINS);
+	fdc = map_fd_or_die(XSNI_MAP_COUNTERS);
+	ndom = count_map_keys(fdd, sizeof(__u64));
+	read_counters(fdc, c);
+	if (co->json)
+		status_json(o, &s, ndom, c);
+	else
+		status_text(o, &s, ndom, c);
+	close(fd);
+	close(fdd);
+	close(fdc);
+	return 0;
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Drives bpf/cli/domains.c for test/unit/xdp-sni-domains.test.ts, without
+ * libbpf or root:
+ *   norm NAME...            "ok NAME sub=0|1" or "err MESSAGE", a line each
+ *   hash NAME...            the domain hash of each (already normal) name, hex
+ *   parse FILE [sub]        "NAME<TAB>FLAGS" per entry, then "bad N"
+ *   state DIR NAME[:sub]... add to DIR's state file, read it back, print it
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domains.h"
+
+static void print_list(struct domlist *dl)
+{
+	size_t i;
+
+	for (i = 0; i < dl->n; i++)
+		if (dl->v[i].name)
+			printf("%s\t%s\n", dl->v[i].name, flags_str(dl->v[i].flags));
+}
+
+int main(int argc, char **argv)
+{
+	char out[XSNI_NAME_MAX + 8], err[160];
+	int i;
+
+	if (argc < 2)
+		return 2;
+	if (!strcmp(argv[1], "norm")) {
+		for (i = 2; i < argc; i++) {
+			int sub = 0;
+
+			if (normalise_arg(argv[i], out, &sub, err, sizeof(err)))
+				printf("err %s\n", err);
+			else
+				printf("ok %s sub=%d\n", out, sub);
+		}
+		return 0;
+	}
+	if (!strcmp(argv[1], "hash")) {
+		for (i = 2; i < argc; i++)
+			printf("%016llx\n", (unsigned long long)domain_hash(argv[i], strlen(argv[i])));
+		return 0;
+	}
+	if (!strcmp(argv[1], "parse") && argc >= 3) {
+		struct parsed p = {};
+
+		if (parse_list_file(argv[2], argc > 3 && !strcmp(argv[3], "sub"), &p))
+			return 1;
+		print_list(&p.dl);
+		printf("bad %d\n", p.bad);
+		dl_free(&p.dl);
+		return 0;
+	}
+	if (!strcmp(argv[1], "state") && argc >= 3) {
+		struct domlist dl = {}, back = {};
+
+		dl_load_state(&dl, argv[2]);
+		for (i = 3; i < argc; i++) {
+			char *colon = strchr(argv[i], ':');
+
+			if (colon)
+				*colon = 0;
+			dl_add(&dl, argv[i], colon ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, NULL);
+		}
+		dl_save_state(&dl, argv[2]);
+		dl_load_state(&back, argv[2]);
+		print_list(&back);
+		dl_free(&dl);
+		dl_free(&back);
+		return 0;
+	}
+	return 2;
+}
