@@ -31,6 +31,15 @@
 //   left-over byte; running out of stream is 'truncated' at the stream end.
 // - Data in the stream after the ClientHello is not looked at.
 // - legacy_version and the contents of other extensions are not checked.
+// - 'malformed' means the encoding is broken (a length, a vector's bounds,
+//   the record layer, truncation) or the host_name is ambiguous (a second
+//   server_name extension, a second host_name). Two rules a server also
+//   enforces break neither: no second extension of a type other than
+//   server_name (RFC 8446 4.2) and no second ServerName of a type other
+//   than host_name (RFC 6066 3). Every byte still has one meaning, so the
+//   reference reads on and lists them in features.violations; the fuzz asks
+//   whether the data plane reads what the client sent, not whether it
+//   validates a hello as a server would.
 
 export interface HelloFeatures {
   /** TLS records that carried (part of) the ClientHello */
@@ -47,6 +56,8 @@ export interface HelloFeatures {
   otherNameTypes: number;
   /** stream offset just past the ClientHello, if it was complete */
   helloEnd?: number;
+  /** RFC rules broken that leave the encoding and the name clear */
+  violations: string[];
 }
 
 export interface RefName {
@@ -90,7 +101,7 @@ class Malformed extends Error {
  */
 export function parseClientHello(stream: Buffer): RefResult {
   const features: HelloFeatures = {
-    records: 0, recordVersions: [], recordVersionNot3: false, nameOver253: false, ech: false, otherNameTypes: 0,
+    records: 0, recordVersions: [], recordVersionNot3: false, nameOver253: false, ech: false, otherNameTypes: 0, violations: [],
   };
 
   // ---- record layer: gather the handshake bytes, with the stream offset
@@ -193,7 +204,10 @@ export function parseClientHello(stream: Buffer): RefResult {
       const len = u16(extsEnd, 'extension length');
       const extEnd = p + len;
       if (extEnd > extsEnd) throw new Malformed(`extension 0x${type.toString(16)} runs past the extensions`, f);
-      if (seen.has(type)) throw new Malformed(`second extension of type 0x${type.toString(16)}`, f);
+      if (seen.has(type)) {
+        if (type === 0) throw new Malformed('second server_name extension', f);
+        features.violations.push(`second extension of type 0x${type.toString(16)} at ${f}`);
+      }
       seen.add(type);
       if (type === 0xfe0d) features.ech = true;
       if (type !== 0) {
@@ -212,7 +226,10 @@ export function parseClientHello(stream: Buffer): RefResult {
         const nameType = u8(listEnd, 'name_type');
         const nameLen = u16(listEnd, 'ServerName length');
         if (p + nameLen > listEnd) throw new Malformed('ServerName runs past the list', f);
-        if (types.has(nameType)) throw new Malformed(`second ServerName of type ${nameType}`, f);
+        if (types.has(nameType)) {
+          if (nameType === 0) throw new Malformed('second host_name', f);
+          features.violations.push(`second ServerName of type ${nameType} at ${f}`);
+        }
         types.add(nameType);
         if (nameType !== 0) {
           features.otherNameTypes++;
