@@ -327,9 +327,11 @@ function evade(r: Rnd, segs: Segment[], stream: Buffer, tags: string[]): Segment
     if (c > a) {
       const retx: Segment = { off: a, data: stream.subarray(a, c) };
       if (chance(r, 0.5)) {
-        // the rest re-cut so it starts where the retransmission ends
-        const rest = segs.slice(i + 1).filter((x) => x.off + x.data.length > c)
-          .map((x) => (x.off < c ? { off: c, data: stream.subarray(c, x.off + x.data.length) } : x));
+        // what it covers is not sent again: later segments inside [a, c)
+        // are left out, one that runs past c starts at c instead
+        const rest = segs.slice(i + 1)
+          .filter((x) => !(x.off >= a && x.off + x.data.length <= c))
+          .map((x) => (x.off >= a && x.off < c ? { off: c, data: stream.subarray(c, x.off + x.data.length) } : x));
         segs = [...segs.slice(0, i + 1), retx, ...rest];
         tags.push(`overlap-recut:${a}-${c}`);
       } else {
@@ -510,6 +512,11 @@ export function generateCase(seed: number, id: number): FuzzCase {
     segments = [{ off: how === 'before' ? -d.length : 0, data, decoy: true }, ...segments];
     tags.push(`decoy:${how}`);
   }
+
+  // every byte of the stream is sent at least once
+  const covered = new Uint8Array(stream.length);
+  for (const g of segments) if (!g.decoy) covered.fill(1, g.off, g.off + g.data.length);
+  if (covered.includes(0)) throw new Error(`fuzz case ${id} (seed ${seed}): segments leave stream bytes out (${tags.join(' ')})`);
 
   return {
     id, source, tags, stream, segments,

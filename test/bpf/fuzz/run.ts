@@ -71,6 +71,8 @@ export interface FuzzSummary {
     malformedReadObeys: number;
   };
   missed: Record<MissedCategory, number>;
+  /** reference names per category (the category a miss would get), read or not */
+  exposed: Record<MissedCategory, number>;
   examples: Record<string, FuzzExample[]>;
   crashes: string[];
 }
@@ -98,8 +100,9 @@ function refText(r: RefResult): string {
   }
 }
 
-/** Before the name was complete, did a segment leave a gap (out of order)
- * or carry bytes already sent (a retransmission, partial or whole)? */
+/** Before the name was complete, did a segment arrive ahead of bytes not
+ * yet sent (out of order), or carry bytes already sent (a retransmission,
+ * partial or whole)? */
 export function arrival(segs: Segment[], nameEnd: number): { outOfOrder: boolean; overlap: boolean } {
   let next = 0, outOfOrder = false, overlap = false;
   for (const s of segs) {
@@ -179,6 +182,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     reference: { name: 0, nameWithViolations: 0, malformed: 0, malformedWithName: 0, 'no-sni': 0, 'not-hello': 0 },
     outcomes: { read: 0, missed: 0, wrongName: 0, wrongVerdict: 0, crash: 0, decoyRead: 0, malformedRead: 0, malformedReadObeys: 0 },
     missed: Object.fromEntries(MISSED_CATEGORIES.map((k) => [k, 0])) as Record<MissedCategory, number>,
+    exposed: Object.fromEntries(MISSED_CATEGORIES.map((k) => [k, 0])) as Record<MissedCategory, number>,
     examples: {},
     crashes: [],
   };
@@ -244,11 +248,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
         example('wrongVerdict', c, ref, pk);
       }
       if (ref.kind !== 'name') return;
+      const cat = missedCategory(c, ref);
+      s.exposed[cat]++;
       if (read) {
         s.outcomes.read++;
         return;
       }
-      const cat = missedCategory(c, ref);
       s.outcomes.missed++;
       s.missed[cat]++;
       example(`missed:${cat}`, c, ref, pk);
@@ -296,7 +301,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
 /** The summary as a table for the console. */
 export function formatSummary(s: FuzzSummary): string {
   const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '-');
-  const row = (k: string, n: number, d = s.cases) => `  ${k.padEnd(44)} ${String(n).padStart(8)}  ${pct(n, d).padStart(6)}`;
+  const row = (k: string, n: number, d = s.cases) => `  ${k.padEnd(52)} ${String(n).padStart(8)}  ${pct(n, d).padStart(6)}`;
   const lines = [
     `xdp-sni differential fuzz: ${s.cases} cases, seed ${s.seed}, ${s.batches} pcaps, ${s.frames} frames, ${(s.ms / 1000).toFixed(1)} s`,
     'reference (RFC 8446/6066) on the stream the server receives:',
@@ -315,7 +320,9 @@ export function formatSummary(s: FuzzSummary): string {
     row('decoy hello read (passed, then the real one)', s.outcomes.decoyRead),
     row('name read (of reference names)', s.outcomes.read, s.reference.name),
     row('missed (of reference names)', s.outcomes.missed, s.reference.name),
-    ...MISSED_CATEGORIES.map((k) => row(`  ${MISSED_LABELS[k]}`, s.missed[k], s.reference.name)),
+    '  missed by category (a case goes to the first that applies: fragmented, version, over 253,',
+    '  out of order, overlap, other)                               missed / reference names',
+    ...MISSED_CATEGORIES.map((k) => `    ${MISSED_LABELS[k].padEnd(50)} ${String(s.missed[k]).padStart(8)} / ${s.exposed[k]}`),
   ];
   return lines.join('\n');
 }
