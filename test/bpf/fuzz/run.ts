@@ -230,7 +230,9 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
           continue;
         }
         read = true;
-        const listed = b.list.has(got);
+        // the event's name stops at a NUL byte (json_str); the list lookup
+        // is of the whole name
+        const listed = b.list.has(allowed);
         if (p.event.verdict !== (listed ? 'block' : 'pass') || p.verdict !== (listed ? 'DROP' : 'PASS')) wrongVerdict = true;
       }
       if (decoy) s.outcomes.decoyRead++;
