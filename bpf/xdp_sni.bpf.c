@@ -1223,6 +1223,7 @@ static __noinline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m, __u
 	}
 	if (b0 != XSNI_TLS_HANDSHAKE)
 		return XDP_PASS;
+	cnt->c[XSNI_CNT_WATCHED]++;
 	r = hello_new(ctx, pk);
 next:
 	/* one level of calls at a time: the stacks of a call chain must fit

@@ -99,8 +99,11 @@ struct xsni_lpm6 {
 
 /* ---- counters (per-CPU array "xsni_counters", one entry) ------------ */
 enum xsni_counter {
-	XSNI_CNT_PACKETS = 0,       /* TCP packets to a watched port         */
-	XSNI_CNT_WATCHED,           /* TCP to a watched port with payload    */
+	XSNI_CNT_PACKETS = 0,       /* payload to a watched port past the flow
+	                               filter: a handshake record, or a flow
+	                               with state (the rest costs one load and
+	                               is not counted)                       */
+	XSNI_CNT_WATCHED,           /* ... that start a TLS handshake record */
 	XSNI_CNT_CLIENTHELLOS,      /* ClientHello handshake headers seen    */
 	XSNI_CNT_SNI_FOUND,         /* host_name read completely             */
 	XSNI_CNT_SNI_MULTISEG,      /* ... of which needed >1 TCP segment    */

@@ -103,9 +103,10 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	int lfd;
 
 	ensure_maps();
-	ev = events_open(map_fd_or_die(XSNI_MAP_EVENTS), on_event, (void *)co->syslog);
+	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS),
+			 on_event, (void *)co->syslog);
 	if (!ev)
-		die("cannot open the event ring buffer: %s", strerror(errno));
+		die("cannot open the event rings: %s", strerror(errno));
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", co->socket);
 	unlink(co->socket);
@@ -123,7 +124,7 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	pfd[1].fd = lfd;
 	pfd[1].events = POLLIN;
 	while (!stop) {
-		int n = poll(pfd, 2, 1000);
+		int n = poll(pfd, 2, EVENTS_POLL_MS);
 
 		if (n < 0 && errno != EINTR)
 			break;

@@ -46,6 +46,7 @@ int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			die("cannot update domain map: %s", strerror(errno));
 		fprintf(o, "added %s (%s)\n", name, flags_str(d->flags));
 	}
+	sync_filter_pinned(&dl);
 	dl_save_state(&dl, g.state_dir);
 	close(fd);
 	return 0;
@@ -84,6 +85,7 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		}
 		fprintf(o, "deleted %s\n", name);
 	}
+	sync_filter_pinned(&dl);
 	dl_save_state(&dl, g.state_dir);
 	close(fd);
 	return rc;
@@ -139,6 +141,7 @@ int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		added += is_new;
 	}
 	map_put_domains(fd, &p.dl);
+	sync_filter_pinned(&dl);
 	dl_save_state(&dl, g.state_dir);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(o, "imported %zu names (%zu new, %d bad lines skipped) in %.3f s\n",

@@ -14,16 +14,23 @@
 struct events;
 typedef void (*event_fn)(void *ctx, const struct xsni_event *e);
 
-/* Before the object is loaded: room for about `bytes` of events. */
-int events_set_size(struct bpf_map *map, unsigned int bytes);
-/* NULL with errno on failure */
-struct events *events_open(int map_fd, event_fn fn, void *ctx);
-/* readable (poll POLLIN) when events are waiting */
+/* Before the object is loaded: size the rings for this machine's CPUs. */
+int events_size_maps(struct bpf_object *obj);
+/* From the fds of xsni_evhdr and xsni_events; NULL with errno on failure */
+struct events *events_open(int hdr_fd, int ev_fd, event_fn fn, void *ctx);
+/* -1: the channel has nothing to wait on; readers poll with a timeout */
 int events_fd(const struct events *ev);
-/* Hand every event that is ready to the callback; the number handed, or -1. */
+/* Hand every event that is ready to the callback; the number handed. */
 int events_consume(struct events *ev);
 /* Consume until nothing is left. */
 void events_drain(struct events *ev);
+/* Make every ring look full (replay --no-drain): events are then lost. */
+void events_block(struct events *ev);
+/* events the program could not write because a ring was full */
+__u64 events_lost(const struct events *ev);
 void events_close(struct events *ev);
+
+/* how often a reader looks (the daemon's poll timeout) */
+#define EVENTS_POLL_MS 100
 
 #endif

@@ -71,7 +71,7 @@ static const struct opt_def replay_opts[] = {
 	OPT("rst", OPT_ONOFF, rst, "on|off", "answer a blocked hello with a RST (default off)", 0),
 	OPT("ports", OPT_STR, ports, "LIST", "watched ports (default 443)", 0),
 	OPT("exempt", OPT_STR, exempt, "PREFIX", "a source prefix never blocked", 0),
-	OPT("timing", OPT_STR, timing, "auto|kernel|wall", "how --repeat times a packet", 0),
+	OPT("timing", OPT_STR, timing, "auto|kernel|wall|flows", "how --repeat times a packet", 0),
 	OPT("no-drain", OPT_FLAG, no_drain, NULL,
 	    "a one-page event buffer that is never read", 0),
 	OPT_END
@@ -130,14 +130,19 @@ static const struct cmd cmds[] = {
 	  "BPF_PROG_TEST_RUN, in order, with one loaded program and one set of maps, so\n"
 	  "flow state carries from packet to packet. Prints each packet's XDP verdict\n"
 	  "and, when an SNI was read, the event. The blocklist is --blocklist FILE, or\n"
-	  "the pinned one if it exists. Default mode block, RST off. --repeat N also\n"
-	  "times each packet N times in the kernel (flow state is read but not written\n"
-	  "during the timed runs) and prints the mean ns per packet: the kernel's\n"
-	  "figure (whole ns) for a packet that emits an event, timed in ring-sized\n"
-	  "chunks, else the wall clock of N runs minus N/10 runs (--timing forces one\n"
-	  "way). The global --obj may name another XDP object (e.g. xdp_pass.bpf.o as\n"
-	  "a baseline). --no-drain uses a one-page ring buffer that is never read\n"
-	  "(events are then lost, verdicts not).", cmd_replay, 0, replay_opts },
+	  "the pinned one if it exists. Default mode block, RST off.\n"
+	  "--repeat N also times each packet on a second copy of the program and its\n"
+	  "maps (which has seen the same packets), so the reported run's state is\n"
+	  "untouched: --timing flows runs the whole file N times, each time as a new\n"
+	  "flow (TCP source port changed), one call per packet, and averages the\n"
+	  "kernel's figure of each call (state writes included, the kernel's timer\n"
+	  "too); kernel is the kernel's figure for N runs of the packet in one call;\n"
+	  "wall is the wall clock of N runs minus N/10 runs, for packets that leave\n"
+	  "no state; auto (the default) takes flows for a packet that sends an\n"
+	  "event, else wall. The global --obj may name another XDP object (e.g.\n"
+	  "xdp_pass.bpf.o as a baseline, or the bench's minimal_sni.bpf.o, whose\n"
+	  "name map --blocklist fills). --no-drain makes the event rings look full\n"
+	  "and never reads them (events are then lost, verdicts not).", cmd_replay, 0, replay_opts },
 	{ "verify", "[OBJ]", "Load OBJ into the kernel through the verifier, then unload it.",
 	  cmd_verify, 0, NULL },
 	{ "help", "[COMMAND]", "Show help.", cmd_help, 0, help_opts },

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The BPF object and its pinned maps. */
 #include <errno.h>
+#include <sys/mman.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "log.h"
 #include "maps.h"
+#include "events.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 
@@ -109,9 +111,12 @@ int obj_map_fd(struct bpf_object *obj, const char *name)
 	return bpf_map__fd(bpf_object__find_map_by_name(obj, name));
 }
 
+/* every map the tool, the daemon or a reloaded program shares; the
+ * program's per-CPU work space is not among them */
 static const char *maps_to_pin[] = {
-	XSNI_MAP_SETTINGS, XSNI_MAP_DOMAINS, XSNI_MAP_EXEMPT4, XSNI_MAP_EXEMPT6,
-	XSNI_MAP_COUNTERS, XSNI_MAP_FLOWS, XSNI_MAP_EVENTS, NULL,
+	XSNI_MAP_SETTINGS, XSNI_MAP_DOMAINS, XSNI_MAP_BLOOM, XSNI_MAP_EXEMPT4,
+	XSNI_MAP_EXEMPT6, XSNI_MAP_COUNTERS, XSNI_MAP_MARKS, XSNI_MAP_HELLOS,
+	XSNI_MAP_EVHDR, XSNI_MAP_EVENTS, NULL,
 };
 
 struct bpf_object *open_obj_pinned(void)
@@ -123,6 +128,8 @@ struct bpf_object *open_obj_pinned(void)
 
 	if (!obj)
 		die("cannot open %s: %s", file, strerror(errno));
+	if (events_size_maps(obj))
+		die("%s has no event maps", file);
 	for (i = 0; maps_to_pin[i]; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, maps_to_pin[i]);
 
@@ -162,6 +169,7 @@ void ensure_maps(void)
 	dl_load_state(&dl, g.state_dir);
 	if (dl.n)
 		map_put_domains(obj_map_fd(obj, XSNI_MAP_DOMAINS), &dl);
+	map_sync_filter(obj_map_fd(obj, XSNI_MAP_BLOOM), obj_map_fd(obj, XSNI_MAP_SETTINGS), &dl);
 	dl_free(&dl);
 	bpf_object__close(obj);
 }
@@ -259,6 +267,63 @@ void map_put_domains(int fd, struct domlist *dl)
 		put_batch(fd, keys, vals, n);
 	free(keys);
 	free(vals);
+}
+
+/* The Bloom filter in front of the domain map and the label counts of the
+ * "subdomains" entries (xdp_sni.h), rebuilt from the whole list. The
+ * filter is written through a mapping of the array, one 8-byte word at a
+ * time: a word is always either its old or its new value, and a name that
+ * is listed before and after has its bit in both. */
+void map_sync_filter(int bloom_fd, int set_fd, const struct domlist *dl)
+{
+	size_t len = (size_t)XSNI_BLOOM_WORDS * 8, i;
+	__u64 *bits = calloc(XSNI_BLOOM_WORDS, 8), *m, labels = 0;
+	struct xsni_settings s;
+	__u32 zero = 0;
+
+	if (!bits)
+		die("out of memory");
+	for (i = 0; i < dl->n; i++) {
+		const struct dom *d = &dl->v[i];
+		__u32 b;
+
+		if (!d->name)
+			continue;
+		b = xsni_bloom_bit(d->h);
+		bits[b >> 6] |= 1ull << (b & 63);
+		if (d->flags & XSNI_DOM_SUBDOMAINS) {
+			const char *c;
+			unsigned int k = 1;
+
+			for (c = d->name; *c; c++)
+				k += *c == '.';
+			labels |= 1ull << (k & 63);
+		}
+	}
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bloom_fd, 0);
+	if (m == MAP_FAILED)
+		die("cannot map the domain filter: %s", strerror(errno));
+	for (i = 0; i < XSNI_BLOOM_WORDS; i++)
+		if (m[i] != bits[i])
+			__atomic_store_n(&m[i], bits[i], __ATOMIC_RELEASE);
+	munmap(m, len);
+	free(bits);
+	if (bpf_map_lookup_elem(set_fd, &zero, &s))
+		die("cannot read settings: %s", strerror(errno));
+	if (s.sub_labels != labels) {
+		s.sub_labels = labels;
+		if (bpf_map_update_elem(set_fd, &zero, &s, 0))
+			die("cannot write settings: %s", strerror(errno));
+	}
+}
+
+void sync_filter_pinned(const struct domlist *dl)
+{
+	int b = map_fd_or_die(XSNI_MAP_BLOOM), s = map_fd_or_die(XSNI_MAP_SETTINGS);
+
+	map_sync_filter(b, s, dl);
+	close(b);
+	close(s);
 }
 
 size_t count_map_keys(int fd, size_t ksz)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,8 +22,8 @@
 #include "maps.h"
 #include "pcap.h"
 
-#define REPLAY_RING  (1u << 20)
-#define REPLAY_CHUNK 3000
+/* kernel timing of a packet that sends an event: chunks that fit a ring */
+#define REPLAY_CHUNK (XSNI_EV_SLOTS / 2)
 
 struct replay {
 	const struct cmd_opts *co;
@@ -33,6 +34,12 @@ struct replay {
 	struct events *ev;
 	int nev;                        /* events of the current packet */
 	struct xsni_event last;         /* and the last of them */
+};
+
+struct packet {
+	unsigned char *data;
+	__u32 len;
+	int sport_off;                  /* offset of the TCP source port, or -1 */
 };
 
 static void on_event(void *ctx, const struct xsni_event *e)
@@ -57,100 +64,152 @@ static double mono_ns(void)
 	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
-/* --repeat timing, two ways (--timing; auto takes "kernel" for a packet
- * that emits an event and "wall" for any other):
+/* --repeat timing runs on a second copy of the program and its maps, which
+ * has seen the same packets before, so the reported run's state is never
+ * touched. Three ways (--timing; auto takes "flows" for a packet that
+ * sends an event and "wall" for any other):
  *
- * kernel: the kernel's own figure. It is a whole number of ns per run, so
- *   it is coarse for a program of a few ns, but it leaves out the fixed
- *   cost of a call. A packet that emits an event runs in chunks that fit
- *   the channel (ev), drained in between, so every event takes the real,
- *   successful path and the buffer stays cache-sized, as with a daemon.
+ * flows: N rounds over the whole file, every packet one call, each round a
+ *   new flow (the TCP source port changed), so a ClientHello takes its
+ *   real path with every state write: a blocked flow's mark, a hello
+ *   record saved by one segment and read by the next. The kernel's figure
+ *   of each call (whole ns, its timer included), averaged.
+ * kernel: the kernel's own figure for N runs of the packet in one call
+ *   (events drained between chunks that fit a ring).
  * wall: the wall clock of N runs minus that of N/10, in one call each.
  *   The difference cancels the fixed cost of a call (about 1 ms here, most
  *   of it switching the kernel's XDP dispatcher to the program and back)
- *   and keeps fractions of a ns. Events beyond the buffer's size are lost
- *   (cheaper than a real event), so it suits packets that emit none. */
-static double time_kernel(int prog_fd, struct bpf_test_run_opts *t, int idx, int repeat,
-			  struct events *ev)
+ *   and keeps fractions of a ns. For packets that leave no state. */
+static double time_kernel(struct replay *r, struct bpf_test_run_opts *t, int idx, int repeat)
 {
 	int left = repeat;
 	double tot = 0;
 
 	while (left > 0) {
-		int chunk = ev && left > REPLAY_CHUNK ? REPLAY_CHUNK : left;
+		int chunk = r->ev && left > REPLAY_CHUNK ? REPLAY_CHUNK : left;
 
 		t->repeat = chunk;
-		test_run_or_die(prog_fd, t, idx);
+		test_run_or_die(r->prog_fd, t, idx);
 		tot += (double)t->duration * chunk;
 		left -= chunk;
-		if (ev)
-			events_consume(ev);
+		if (r->ev)
+			events_consume(r->ev);
 	}
 	return tot / repeat;
 }
 
-static double time_wall(int prog_fd, struct bpf_test_run_opts *t, int idx, int repeat)
+static double time_wall(struct replay *r, struct bpf_test_run_opts *t, int idx, int repeat)
 {
 	int n1 = repeat / 10;
 	double t1, t2;
 
 	if (n1 < 1)
-		return time_kernel(prog_fd, t, idx, repeat, NULL);
+		return time_kernel(r, t, idx, repeat);
 	t->repeat = n1;
 	t1 = mono_ns();
-	test_run_or_die(prog_fd, t, idx);
+	test_run_or_die(r->prog_fd, t, idx);
 	t1 = mono_ns() - t1;
 	t->repeat = repeat;
 	t2 = mono_ns();
-	test_run_or_die(prog_fd, t, idx);
+	test_run_or_die(r->prog_fd, t, idx);
 	t2 = mono_ns() - t2;
 	if (t2 <= t1)   /* disturbed: fall back to the kernel's figure */
 		return (double)t->duration;
+	if (r->ev)
+		events_consume(r->ev);
 	return (t2 - t1) / (repeat - n1);
 }
 
-static void set_dry(struct replay *r, int dry)
+/* the TCP source port's offset in an Ethernet frame (VLAN tags, IPv4,
+ * IPv6 without extension headers), or -1 */
+static int sport_offset(const unsigned char *f, __u32 len)
 {
-	__u32 zero = 0;
+	__u32 off = 14, proto;
 
-	if (dry)
-		r->s.flags |= XSNI_SET_DRY;
+	if (len < 14)
+		return -1;
+	proto = f[12] << 8 | f[13];
+	while ((proto == 0x8100 || proto == 0x88a8) && off + 4 <= len) {
+		proto = f[off + 2] << 8 | f[off + 3];
+		off += 4;
+	}
+	if (proto == 0x0800 && off + 20 <= len && f[off + 9] == 6)
+		off += (f[off] & 15) * 4;
+	else if (proto == 0x86dd && off + 40 <= len && f[off + 6] == 6)
+		off += 40;
 	else
-		r->s.flags &= ~XSNI_SET_DRY;
-	bpf_map_update_elem(r->set_fd, &zero, &r->s, 0);
+		return -1;
+	return off + 4 <= len ? (int)off : -1;
 }
 
-/* Time one packet (--repeat) with flow-state writes disabled, so the real
- * run that follows sees the same state. *how is "kernel" or "wall". */
-static double time_packet(struct replay *r, const struct pcap_rd *pr, int idx, const char **how)
+/* --timing flows: ns[k] for every packet k of the file */
+static void time_flows(struct replay *tr, struct packet *pk, int n, double *ns)
 {
-	const char *timing = r->co->timing;
-	LIBBPF_OPTS(bpf_test_run_opts, tt);
-	int emits = 0;
+	int rounds = tr->co->repeat, it, k;
+	unsigned char *buf = malloc(65536 + 4096);
+
+	if (!buf)
+		die("out of memory");
+	for (k = 0; k < n; k++)
+		ns[k] = 0;
+	for (it = 0; it < rounds; it++) {
+		__u16 port = htons(20000 + it % 40000);
+
+		for (k = 0; k < n; k++) {
+			LIBBPF_OPTS(bpf_test_run_opts, tt);
+
+			memcpy(buf, pk[k].data, pk[k].len);
+			if (pk[k].sport_off >= 0)
+				memcpy(buf + pk[k].sport_off, &port, 2);
+			tt.data_in = buf;
+			tt.data_size_in = pk[k].len;
+			tt.repeat = 1;
+			test_run_or_die(tr->prog_fd, &tt, k + 1);
+			ns[k] += tt.duration;
+		}
+		if (tr->ev)
+			events_consume(tr->ev);
+	}
+	for (k = 0; k < n; k++)
+		ns[k] /= rounds;
+	free(buf);
+}
+
+static double time_flows1(struct replay *tr, const struct packet *pk)
+{
+	struct packet one = *pk;
 	double ns;
 
-	if (r->is_sni_prog)
-		set_dry(r, 1);
-	tt.data_in = pr->buf;
-	tt.data_size_in = pr->caplen;
-	/* one untimed run: does this packet emit an event? */
-	tt.repeat = 1;
-	test_run_or_die(r->prog_fd, &tt, idx);
-	if (r->ev && events_consume(r->ev) > 0)
-		emits = 1;
-	if (!strcmp(timing, "wall") || (!emits && strcmp(timing, "kernel"))) {
-		ns = time_wall(r->prog_fd, &tt, idx, r->co->repeat);
-		*how = "wall";
-	} else {
-		ns = time_kernel(r->prog_fd, &tt, idx, r->co->repeat, emits ? r->ev : NULL);
-		*how = "kernel";
-	}
-	if (r->is_sni_prog) {
-		set_dry(r, 0);
-		events_consume(r->ev);
-	}
+	time_flows(tr, &one, 1, &ns);
 	return ns;
 }
+
+/* Time one packet on the timing copy tr. *how names the clock. */
+static double time_packet(struct replay *tr, const struct packet *pk, int idx, const char **how)
+{
+	const char *timing = tr->co->timing;
+	LIBBPF_OPTS(bpf_test_run_opts, tt);
+	int emits = 0;
+
+	tt.data_in = pk->data;
+	tt.data_size_in = pk->len;
+	/* one untimed run: does this packet send an event? */
+	tt.repeat = 1;
+	test_run_or_die(tr->prog_fd, &tt, idx);
+	if (tr->ev && events_consume(tr->ev) > 0)
+		emits = 1;
+	if (!strcmp(timing, "wall") || (!emits && !strcmp(timing, "auto"))) {
+		*how = "wall";
+		return time_wall(tr, &tt, idx, tr->co->repeat);
+	}
+	if (!strcmp(timing, "kernel")) {
+		*how = "kernel";
+		return time_kernel(tr, &tt, idx, tr->co->repeat);
+	}
+	*how = "flows";
+	return time_flows1(tr, pk);
+}
+
 
 static const char *xdp_action_name(__u32 a)
 {
@@ -231,15 +290,42 @@ static void print_packet_text(FILE *o, const struct replay *r, int idx, __u32 le
 	fprintf(o, "\n");
 }
 
+/* The minimal reader of the bench (bench/bpf/minimal_sni.bpf.o): its names
+ * as sent, zero-padded to 64 bytes. */
+static int setup_minimal(struct replay *r)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(r->obj, "minimal_names");
+	struct parsed p = {};
+	size_t i;
+
+	if (!m || !r->co->blocklist)
+		return 0;
+	if (parse_list_file(r->co->blocklist, 0, &p))
+		return 1;
+	for (i = 0; i < p.dl.n; i++) {
+		char key[64] = {};
+		__u8 one = 1;
+
+		if (!p.dl.v[i].name || strlen(p.dl.v[i].name) >= sizeof(key))
+			continue;
+		memcpy(key, p.dl.v[i].name, strlen(p.dl.v[i].name));
+		if (bpf_map_update_elem(bpf_map__fd(m), key, &one, 0))
+			die("cannot fill minimal_names: %s", strerror(errno));
+	}
+	dl_free(&p.dl);
+	return 0;
+}
+
 /* The replay's own settings, blocklist and exemption in the fresh maps. 0 or 1. */
-static int setup_maps(struct replay *r)
+static int setup_maps(struct replay *r, int pinned_list)
 {
 	const struct cmd_opts *co = r->co;
 	struct bpf_object *obj = r->obj;
 	__u32 zero = 0;
 
 	r->set_fd = obj_map_fd(obj, XSNI_MAP_SETTINGS);
-	r->cnt_fd = obj_map_fd(obj, XSNI_MAP_COUNTERS);
+	r->cnt_fd = bpf_object__find_map_by_name(obj, XSNI_MAP_COUNTERS) ?
+		obj_map_fd(obj, XSNI_MAP_COUNTERS) : -1;
 	default_settings(&r->s);
 	r->s.flags = XSNI_SET_LOG_ALL;
 	if (co->rst == 1)
@@ -248,9 +334,19 @@ static int setup_maps(struct replay *r)
 		r->s.mode = !strcmp(co->mode, "monitor") ? XSNI_MODE_MONITOR : XSNI_MODE_BLOCK;
 	if (co->ports && parse_ports(co->ports, r->s.ports))
 		die("bad --ports %s", co->ports);
+	if (pinned_list) {
+		/* the pinned list's label counts come with it */
+		struct xsni_settings ps;
+		int fd = pinned_fd(XSNI_MAP_SETTINGS);
+
+		if (fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &ps))
+			r->s.sub_labels = ps.sub_labels;
+		if (fd >= 0)
+			close(fd);
+	}
 	if (bpf_map_update_elem(r->set_fd, &zero, &r->s, 0))
 		die("cannot write settings");
-	if (co->blocklist) {
+	if (co->blocklist && bpf_object__find_map_by_name(obj, XSNI_MAP_DOMAINS)) {
 		struct parsed p = {};
 
 		if (parse_list_file(co->blocklist, co->subdomains, &p))
@@ -260,18 +356,24 @@ static int setup_maps(struct replay *r)
 			return 1;
 		}
 		map_put_domains(obj_map_fd(obj, XSNI_MAP_DOMAINS), &p.dl);
+		map_sync_filter(obj_map_fd(obj, XSNI_MAP_BLOOM), r->set_fd, &p.dl);
 		dl_free(&p.dl);
 	}
-	if (co->exempt) {
+	if (co->exempt && bpf_object__find_map_by_name(obj, XSNI_MAP_EXEMPT4)) {
 		struct prefix px;
 
 		if (parse_prefix(co->exempt, &px))
 			die("bad --exempt %s", co->exempt);
 		map_exempt(obj_map_fd(obj, XSNI_MAP_EXEMPT4), obj_map_fd(obj, XSNI_MAP_EXEMPT6), &px, 1);
 	}
-	r->ev = events_open(obj_map_fd(obj, XSNI_MAP_EVENTS), on_event, r);
+	r->ev = events_open(obj_map_fd(obj, XSNI_MAP_EVHDR), obj_map_fd(obj, XSNI_MAP_EVENTS),
+			    on_event, r);
 	if (!r->ev)
-		die("cannot open ring buffer");
+		die("cannot open the event rings: %s", strerror(errno));
+	/* --no-drain: rings that look full and are never read, to show that a
+	 * full channel loses events, not verdicts */
+	if (co->no_drain)
+		events_block(r->ev);
 	return 0;
 }
 
@@ -280,7 +382,7 @@ static int load(struct replay *r)
 {
 	const struct cmd_opts *co = r->co;
 	const char *file = obj_path();
-	struct bpf_map *ev;
+	int pinned_list = 0;
 
 	r->set_fd = r->cnt_fd = -1;
 	r->obj = bpf_object__open_file(file, NULL);
@@ -288,83 +390,127 @@ static int load(struct replay *r)
 		die("cannot open %s: %s", file, strerror(errno));
 	r->is_sni_prog = bpf_object__find_map_by_name(r->obj, XSNI_MAP_SETTINGS) != NULL;
 	if (r->is_sni_prog) {
-		ev = bpf_object__find_map_by_name(r->obj, XSNI_MAP_EVENTS);
-		/* with --repeat every timed run emits an event; the timed runs are
-		 * done in chunks that fit 1 MB of events, drained in between,
-		 * so every event takes the real (successful) path and the buffer
-		 * stays cache-sized, as it does with a daemon reading it */
-		if (co->repeat > 0)
-			events_set_size(ev, REPLAY_RING);
-		/* --no-drain: the smallest buffer, never read, to show that a
-		 * full one loses events, not verdicts */
-		if (co->no_drain)
-			events_set_size(ev, getpagesize());
-		/* the current blocklist, unless one was given */
-		if (!co->blocklist) {
-			int dfd = pinned_fd(XSNI_MAP_DOMAINS);
+		struct bpf_map *dm = bpf_object__find_map_by_name(r->obj, XSNI_MAP_DOMAINS);
+		struct bpf_map *bm = bpf_object__find_map_by_name(r->obj, XSNI_MAP_BLOOM);
 
-			if (dfd >= 0 && bpf_map__reuse_fd(bpf_object__find_map_by_name(r->obj,
-						XSNI_MAP_DOMAINS), dfd))
-				die("cannot reuse the pinned domain map");
+		if (events_size_maps(r->obj))
+			die("%s has no event maps", file);
+		/* the current blocklist, unless one was given */
+		if (!co->blocklist && dm && bm) {
+			int dfd = pinned_fd(XSNI_MAP_DOMAINS), bfd = pinned_fd(XSNI_MAP_BLOOM);
+
+			if (dfd >= 0 && bfd >= 0) {
+				if (bpf_map__reuse_fd(dm, dfd) || bpf_map__reuse_fd(bm, bfd))
+					die("cannot reuse the pinned domain maps");
+				pinned_list = 1;
+			}
 		}
 	}
 	if (bpf_object__load(r->obj))
 		die("cannot load %s (verifier log above)", file);
 	r->prog_fd = bpf_program__fd(bpf_object__next_program(r->obj, NULL));
-	return r->is_sni_prog ? setup_maps(r) : 0;
+	return r->is_sni_prog ? setup_maps(r, pinned_list) : setup_minimal(r);
+}
+
+/* the whole file in memory (captures for replay are small) */
+static int read_all(const char *path, struct packet **out, int *n)
+{
+	struct pcap_rd pr;
+	struct packet *v = NULL;
+	int rc, cap = 0;
+
+	*n = 0;
+	if (pcap_rd_open(&pr, path))
+		return -1;
+	if (pr.linktype != 1) {
+		warn("%s: link type %u, need Ethernet (1)", path, pr.linktype);
+		pcap_rd_close(&pr);
+		return -1;
+	}
+	while ((rc = pcap_rd_next(&pr)) == 1) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				die("out of memory");
+		}
+		v[*n].data = malloc(pr.caplen ? pr.caplen : 1);
+		if (!v[*n].data)
+			die("out of memory");
+		memcpy(v[*n].data, pr.buf, pr.caplen);
+		v[*n].len = pr.caplen;
+		v[*n].sport_off = sport_offset(pr.buf, pr.caplen);
+		(*n)++;
+	}
+	if (rc == -1)
+		warn("%s: truncated or corrupt pcap", path);
+	pcap_rd_close(&pr);
+	*out = v;
+	return 0;
 }
 
 int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	struct replay r = { .co = co };
-	struct pcap_rd pr;
+	struct replay r = { .co = co }, tr = { .co = co };
+	struct packet *pk = NULL;
 	__u64 before[XSNI_CNT_MAX], after[XSNI_CNT_MAX], total[XSNI_CNT_MAX] = {};
 	unsigned char out[65536 + 4096];
-	double ns_sum = 0;
-	int idx = 0, rc, j;
+	double ns_sum = 0, *flow_ns = NULL;
+	int idx, n = 0, j;
 
 	if (co->mode && strcmp(co->mode, "monitor") && strcmp(co->mode, "block"))
 		die("bad --mode %s", co->mode);
 	if (argc != 1)
 		return CMD_USAGE;
-	if (strcmp(co->timing, "auto") && strcmp(co->timing, "kernel") && strcmp(co->timing, "wall")) {
-		warn("--timing must be auto, kernel or wall, not \"%s\"", co->timing);
+	if (strcmp(co->timing, "auto") && strcmp(co->timing, "kernel") &&
+	    strcmp(co->timing, "wall") && strcmp(co->timing, "flows")) {
+		warn("--timing must be auto, kernel, wall or flows, not \"%s\"", co->timing);
 		return 2;
 	}
-	if (pcap_rd_open(&pr, argv[0]))
+	if (read_all(argv[0], &pk, &n))
 		return 1;
-	if (pr.linktype != 1) {
-		warn("%s: link type %u, need Ethernet (1)", argv[0], pr.linktype);
-		return 1;
-	}
 	if (load(&r))
 		return 1;
+	if (co->repeat > 0) {
+		if (load(&tr))
+			return 1;
+		if (!strcmp(co->timing, "flows")) {
+			flow_ns = calloc(n ? n : 1, sizeof(*flow_ns));
+			if (!flow_ns)
+				die("out of memory");
+			time_flows(&tr, pk, n, flow_ns);
+		}
+	}
 
 	if (co->json) {
 		fprintf(o, "{\"file\":");
 		json_str(o, argv[0], strlen(argv[0]));
 		fprintf(o, ",\"packets\":[");
 	}
-	while ((rc = pcap_rd_next(&pr)) == 1) {
+	for (idx = 1; idx <= n; idx++) {
 		LIBBPF_OPTS(bpf_test_run_opts, t);
+		const struct packet *p = &pk[idx - 1];
 		double ns = -1;
 		const char *timing = "";
 
-		idx++;
-		if (co->repeat > 0) {
-			ns = time_packet(&r, &pr, idx, &timing);
-			ns_sum += ns;
+		if (flow_ns) {
+			ns = flow_ns[idx - 1];
+			timing = "flows";
+		} else if (co->repeat > 0) {
+			ns = time_packet(&tr, p, idx, &timing);
 		}
+		if (ns >= 0)
+			ns_sum += ns;
 		r.nev = 0;
 		if (r.cnt_fd >= 0)
 			read_counters(r.cnt_fd, before);
-		t.data_in = pr.buf;
-		t.data_size_in = pr.caplen;
+		t.data_in = p->data;
+		t.data_size_in = p->len;
 		t.data_out = out;
 		t.data_size_out = sizeof(out);
 		if (bpf_prog_test_run_opts(r.prog_fd, &t))
 			die("BPF_PROG_TEST_RUN failed on packet %d (%u bytes): %s", idx,
-			    pr.caplen, strerror(errno));
+			    p->len, strerror(errno));
 		if (r.ev && !co->no_drain)
 			events_consume(r.ev);
 		if (r.cnt_fd >= 0) {
@@ -373,32 +519,38 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 				total[j] += after[j] - before[j];
 		}
 		if (co->json)
-			print_packet_json(o, &r, idx, idx == 1, pr.caplen, &t, out, ns, timing);
+			print_packet_json(o, &r, idx, idx == 1, p->len, &t, out, ns, timing);
 		else
-			print_packet_text(o, &r, idx, pr.caplen, &t, ns, timing);
+			print_packet_text(o, &r, idx, p->len, &t, ns, timing);
 	}
-	if (rc == -1)
-		warn("%s: truncated or corrupt pcap", argv[0]);
 	if (co->json) {
-		fprintf(o, "],\"count\":%d", idx);
+		fprintf(o, "],\"count\":%d", n);
 		if (co->repeat > 0)
-			fprintf(o, ",\"repeat\":%d,\"mean_ns\":%.2f", co->repeat, idx ? ns_sum / idx : 0);
+			fprintf(o, ",\"repeat\":%d,\"mean_ns\":%.2f", co->repeat, n ? ns_sum / n : 0);
 		if (r.cnt_fd >= 0) {
 			fprintf(o, ",\"counters\":");
 			print_counters(o, total, 1);
 		}
+		if (r.ev)
+			fprintf(o, ",\"ring_lost\":%llu", (unsigned long long)events_lost(r.ev));
 		fprintf(o, "}\n");
 	} else {
 		if (co->repeat > 0)
 			fprintf(o, "mean %.2f ns per packet over %d packets x %d runs\n",
-				idx ? ns_sum / idx : 0, idx, co->repeat);
+				n ? ns_sum / n : 0, n, co->repeat);
 		if (r.cnt_fd >= 0) {
 			fprintf(o, "counters:\n");
 			print_counters(o, total, 0);
 		}
 	}
 	events_close(r.ev);
+	events_close(tr.ev);
 	bpf_object__close(r.obj);
-	pcap_rd_close(&pr);
+	if (tr.obj)
+		bpf_object__close(tr.obj);
+	for (j = 0; j < n; j++)
+		free(pk[j].data);
+	free(pk);
+	free(flow_ns);
 	return 0;
 }
