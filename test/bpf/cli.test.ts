@@ -182,27 +182,27 @@ describe('xdp-sni tool', () => {
   it('replay prints a text line per packet and the mean time with --repeat', async () => {
     const r = await execa(tool, ['replay', join(fixturesDir, 'curl-www.pcap'), '--repeat', '50', '--blocklist', '/dev/null'], { env: { ...process.env, ...env } });
     const lines = String(r.stdout).split('\n');
-    expect(lines.filter((l) => /^\d+\t(PASS|DROP|TX)\t\d+\t[\d.]+ns \((kernel|wall)\)/.test(l)).length).toBe(23);
+    expect(lines.filter((l) => /^\d+\t(PASS|DROP|TX)\t\d+\t[\d.]+ns \((flows|wall)\)/.test(l)).length).toBe(23);
     expect(lines.some((l) => /sni=www\.example\.com verdict=pass/.test(l))).toBe(true);
     expect(r.stdout).toMatch(/mean [\d.]+ ns per packet over 23 packets x 50 runs/);
   });
 
-  it('replay --repeat times a packet with an event by the kernel, others by the wall clock; --timing forces one', async () => {
+  it('replay --repeat times a packet with an event as fresh flows, others by the wall clock; --timing forces one', async () => {
     const pcap = join(fixturesDir, 'curl-www.pcap');
     const auto = await replay(pcap, { repeat: 2000, blocklist: [] });
     const hello = auto.packets.findIndex((p) => p.event);
     expect(hello).toBeGreaterThanOrEqual(0);
     auto.packets.forEach((p, i) => {
       expect(p.ns).toBeGreaterThan(0);
-      expect(p.timing).toBe(i === hello ? 'kernel' : 'wall');
+      expect(p.timing).toBe(i === hello ? 'flows' : 'wall');
     });
-    for (const timing of ['kernel', 'wall'] as const) {
+    for (const timing of ['kernel', 'wall', 'flows'] as const) {
       const r = await replay(pcap, { repeat: 2000, blocklist: [], timing });
       expect(r.packets.every((p) => p.timing === timing && p.ns! > 0)).toBe(true);
     }
     const bad = await execa(tool, ['replay', pcap, '--repeat', '10', '--timing', 'fast'], { env: { ...process.env, ...env }, reject: false });
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toMatch(/--timing must be auto, kernel or wall, not "fast"/);
+    expect(bad.stderr).toMatch(/--timing must be auto, kernel, wall or flows, not "fast"/);
   });
 
   it('has help for every subcommand', async () => {

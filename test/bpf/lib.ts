@@ -96,6 +96,8 @@ export interface ReplayResult {
   count: number;
   mean_ns?: number;
   counters: Record<string, number>;
+  /** events the program could not write: the rings' own count */
+  ring_lost?: number;
 }
 
 export interface ReplayOpts {
