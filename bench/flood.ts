@@ -60,7 +60,7 @@ export interface FloodOpts {
   rounds?: number;                     // env FLOOD_ROUNDS, default 5
   seconds?: number;                    // per measurement; env FLOOD_SECONDS, default 3
   cpus?: number[];                     // generator CPUs; env FLOOD_CPUS (e.g. "0,1"), default all
-  kinds?: Kind[];                      // default all four
+  kinds?: Kind[];                      // env FLOOD_KINDS (e.g. "listed,port80"), default all four
   log?: (line: string) => void;        // default console.log
 }
 
@@ -151,7 +151,9 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
   const seconds = opts.seconds ?? envNum('FLOOD_SECONDS', 3);
   if (rounds > 100 || seconds > 60) throw new Error('FLOOD_ROUNDS <= 100 and FLOOD_SECONDS <= 60, please');
   const cpus = opts.cpus ?? (process.env.FLOOD_CPUS ? process.env.FLOOD_CPUS.split(',').map(Number) : osCpus().map((_, i) => i));
-  const kinds = KINDS.filter((k) => (opts.kinds ?? KINDS.map((x) => x.kind)).includes(k.kind));
+  const want = opts.kinds ?? (process.env.FLOOD_KINDS ? process.env.FLOOD_KINDS.split(',') as Kind[] : KINDS.map((x) => x.kind));
+  const kinds = KINDS.filter((k) => want.includes(k.kind));
+  if (!kinds.length) throw new Error(`no known kind in ${want.join(',')} (${KINDS.map((k) => k.kind).join(', ')})`);
   const t0 = Date.now();
 
   for (const bin of ['ip', 'ethtool', 'nft']) {
@@ -202,6 +204,9 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
     await must(execa('ip', ['-n', gen, 'addr', 'add', GEN_ADDR, 'dev', 'g0'], { reject: false }), 'addr g0');
     await must(execa('ip', ['-n', box, 'addr', 'add', BOX_ADDR, 'dev', 'b0'], { reject: false }), 'addr b0');
     for (const k of KINDS) await must(execa('ip', ['-n', box, 'addr', 'add', `${k.dst}/32`, 'dev', 'lo'], { reject: false }), 'addr lo');
+    // no IPv6 (no neighbour/router chatter on the measured link)
+    for (const ns of [gen, box])
+      await must(nsExec(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']), 'sysctl');
     for (const [ns, dev] of [[gen, 'g0'], [box, 'b0'], [box, 'lo'], [gen, 'lo']])
       await must(execa('ip', ['-n', ns, 'link', 'set', dev, 'up'], { reject: false }), `${dev} up`);
     const macOf = async (ns: string, dev: string) =>
