@@ -32,6 +32,8 @@ import { execa, type ResultPromise } from 'execa';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus as osCpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import {
   buildBpf, bpfDir, outDir, passObj, tool, readPcap, decode, tcpFrame, fixturesDir, sniRange,
   mountBpffs, toolEnv,
@@ -163,32 +165,38 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
   await buildBpf();
   await execa('make', ['-C', bpfDir, `OUT=${outDir}`, 'flood'], { stdio: 'pipe' });
 
-  // ---- everything made from here on is undone by `cleanup`, once
+  // ---- everything made from here on is undone by `cleanup`, once. On
+  // SIGINT/SIGTERM the same steps run synchronously inside the handler:
+  // execa's own signal listener (signal-exit) kills running subprocesses
+  // and may end the process before an asynchronous cleanup could finish.
   const id = `xsni-flood-${process.pid}`;
   const gen = `${id}-gen`, box = `${id}-box`;
-  const undo: (() => Promise<unknown>)[] = [];
+  const undo: (() => void)[] = [];
   let genProc: ResultPromise | undefined;
-  let cleaned: Promise<void> | undefined;
-  const cleanup = () => (cleaned ??= (async () => {
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
     if (genProc?.pid && genProc.exitCode === null) {
-      try { process.kill(genProc.pid, 'SIGTERM'); } catch { /* gone */ }
-      await Promise.race([genProc.catch(() => undefined), new Promise((r) => setTimeout(r, 3000))]);
-      if (genProc.exitCode === null) try { process.kill(genProc.pid, 'SIGKILL'); } catch { /* gone */ }
+      try { process.kill(genProc.pid, 'SIGKILL'); } catch { /* gone */ }
     }
-    for (const f of undo.reverse()) await f().catch(() => undefined);
-  })());
+    for (const f of undo.reverse()) {
+      try { f(); } catch { /* best effort: the other steps still run */ }
+    }
+  };
+  const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
   let stopped = false;
   const onSignal = (sig: NodeJS.Signals) => {
     stopped = true;
     log(`\n${sig}: cleaning up`);
-    void cleanup().finally(() => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      process.kill(process.pid, sig);     // the default action (or the caller's handler) now
-    });
+    cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.kill(process.pid, sig);     // the default action (or the caller's handler) now
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // first in line, before execa's listener
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
   const check = () => { if (stopped) throw new Error('interrupted'); };
 
   try {
@@ -197,7 +205,7 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
     const nq = String(Math.max(...cpus) + 1);
     for (const ns of [gen, box]) {
       await must(execa('ip', ['netns', 'add', ns], { reject: false }), `ip netns add ${ns}`);
-      undo.push(() => execa('ip', ['netns', 'del', ns], { reject: false }));
+      undo.push(() => run('ip', ['netns', 'del', ns]));
     }
     await must(execa('ip', ['-n', gen, 'link', 'add', 'g0', 'numtxqueues', nq, 'numrxqueues', nq, 'type', 'veth',
       'peer', 'name', 'b0', 'numtxqueues', nq, 'numrxqueues', nq, 'netns', box], { reject: false }), 'veth');
@@ -250,7 +258,10 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
     // ---- xdp_sni's maps in a private bpffs: block mode, RST off, port 443,
     // www.example.com listed
     const fs = await mountBpffs();
-    undo.push(fs.cleanup);
+    undo.push(() => {
+      run('umount', [join(fs.dir, 'bpffs')]);
+      rmSync(fs.dir, { recursive: true, force: true });
+    });
     const env = {
       ...toolEnv({ pinDir: fs.pinDir, stateDir: fs.stateDir, bpffs: join(fs.dir, 'bpffs') }),
       // a plain native attachment, like the empty programs' (no libxdp
@@ -269,7 +280,7 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
     const attachLines: string[] = [];
     let native = true;
     const detach = () => execa('ip', ['-n', box, 'link', 'set', 'dev', 'b0', 'xdp', 'off'], { reject: false });
-    undo.push(detach);
+    undo.push(() => run('ip', ['-n', box, 'link', 'set', 'dev', 'b0', 'xdp', 'off']));
     const attach = async (which: 'program' | 'pass' | 'drop') => {
       await detach();
       if (which === 'program') await sni(['attach', '--dev', 'b0', '--mode', 'native']);
@@ -362,7 +373,7 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await cleanup();
+    cleanup();
   }
 }
 
