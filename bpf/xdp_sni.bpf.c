@@ -42,11 +42,11 @@ char LICENSE[] SEC("license") = "GPL";
 #include "xdp_sni_maps.bpf.h"
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XSNI_DOMAINS_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);
-	__type(value, struct xsni_domain);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XSNI_DOM_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xsni_dbucket);
 } xsni_domains SEC(".maps");
 
 struct {
@@ -574,16 +574,33 @@ struct mstate {
 	__u32 matched;
 };
 
+/* the flags of key h in bucket b, or 0 */
+static __always_inline __u32 bucket_flags(__u32 b, __u64 h)
+{
+	struct xsni_dbucket *bk = bpf_map_lookup_elem(&xsni_domains, &b);
+	__u64 key = h & ~XSNI_DOM_FLAGS;
+	int i;
+
+	if (!bk)
+		return 0;
+#pragma unroll
+	for (i = 0; i < XSNI_DOM_SLOTS; i++)
+		if ((bk->slot[i] & ~XSNI_DOM_FLAGS) == key)
+			return bk->slot[i] & XSNI_DOM_FLAGS;
+	return 0;
+}
+
 static __always_inline int listed(__u64 h, __u32 want)
 {
-	__u32 bit = xsni_bloom_bit(h), w = bit >> 6;
+	__u32 bit = xsni_bloom_bit(h), w = bit >> 6, f;
 	__u64 *word = bpf_map_lookup_elem(&xsni_bloom, &w);
-	struct xsni_domain *d;
 
 	if (!word || !((*word >> (bit & 63)) & 1))
 		return 0;
-	d = bpf_map_lookup_elem(&xsni_domains, &h);
-	return d && (d->flags & want);
+	f = bucket_flags(xsni_dom_b1(h), h);
+	if (!f)
+		f = bucket_flags(xsni_dom_b2(h), h);
+	return (f & want) != 0;
 }
 
 static __always_inline void match_char(struct mstate *m, __u32 i)

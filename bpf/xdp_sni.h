@@ -24,7 +24,7 @@
 #define XSNI_PARSE_STEPS   4200     /* bpf_loop bound: > 16 KB / 4-byte ext */
 #define XSNI_FLOWS_MAX     4096     /* flow marks and hello records: direct-mapped */
 #define XSNI_FLOW_BITS     12       /* log2(XSNI_FLOWS_MAX) */
-#define XSNI_DOMAINS_MAX   (1024 * 1024)   /* 2^20: 1M names, 16 MB of buckets */
+#define XSNI_DOMAINS_MAX   (1024 * 1024)   /* names the tool accepts (half the table) */
 #define XSNI_EXEMPT_MAX    4096
 #define XSNI_EV_SLOTS      512      /* event slots per CPU (power of 2) */
 #define XSNI_BLOOM_WORDS   (1u << 17)  /* 8 Mbit domain filter (1 MB) */
@@ -58,19 +58,47 @@ static inline int xsni_port_watched(const struct xsni_settings *s, __u16 port)
 	return (s->ports[(port >> 3) & 8191] >> (port & 7)) & 1;
 }
 
-/* ---- domains (hash map "xsni_domains") ------------------------------
- * key: 64-bit FNV-1a hash of the normalised name, computed from the LAST
- * byte to the FIRST. Hashing right-to-left means one pass over a name
- * yields the hash of every parent domain at each '.', so the data plane
- * does one hash lookup per label: flat cost whatever the list size.
+/* ---- domains ----------------------------------------------------------
+ * A name's key is a 64-bit FNV-1a hash of the normalised name, computed
+ * from the LAST byte to the FIRST. Hashing right-to-left means one pass
+ * over a name yields the hash of every parent domain at each '.', so the
+ * data plane does at most one lookup per label: flat cost whatever the
+ * list size.
+ *
+ * The keys live in "xsni_domains", a cuckoo hash table in an mmapable
+ * array of XSNI_DOM_BUCKETS buckets of 8 slots (one cache line each). A
+ * slot is 0 (free) or the key with its two low bits replaced by the flags.
+ * A key sits in one of its two buckets (xsni_dom_b1/b2), so a lookup reads
+ * at most two cache lines. The tool writes the table through a mapping,
+ * one 8-byte slot at a time, and moves an entry by writing its new slot
+ * before clearing the old one: a reader never misses a listed name.
  */
 #define XSNI_DOM_EXACT      (1u << 0)
 #define XSNI_DOM_SUBDOMAINS (1u << 1)   /* the name and everything below */
+#define XSNI_DOM_FLAGS      3ull
 
-struct xsni_domain {
-	__u32 flags;
-	__u32 reserved;
+#define XSNI_DOM_SLOTS      8
+#define XSNI_DOM_BITS       18          /* 2^18 buckets x 8 = 2M slots, 16 MB */
+#define XSNI_DOM_BUCKETS    (1u << XSNI_DOM_BITS)
+
+struct xsni_dbucket {
+	__u64 slot[XSNI_DOM_SLOTS];
 };
+
+static inline __u32 xsni_dom_b1(__u64 h)
+{
+	return (__u32)(h >> 2) & (XSNI_DOM_BUCKETS - 1);
+}
+
+static inline __u32 xsni_dom_b2(__u64 h)
+{
+	return (xsni_dom_b1(h) ^ (__u32)((h >> 32) * 0x9e3779b1u >> (32 - XSNI_DOM_BITS))) &
+	       (XSNI_DOM_BUCKETS - 1);
+}
+
+#define XSNI_HASH_INIT  0xcbf29ce484222325ULL
+#define XSNI_HASH_PRIME 0x100000001b3ULL
+#define XSNI_HASH_STEP(h, c) (((h) ^ (__u64)(__u8)(c)) * XSNI_HASH_PRIME)
 
 /* A one-hash Bloom filter in front of the domain map (array "xsni_bloom",
  * XSNI_BLOOM_WORDS u64 words, mmapable): bit (h >> 8) % (64 * words) is

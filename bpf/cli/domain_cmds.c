@@ -12,14 +12,15 @@
 #include "domains.h"
 #include "log.h"
 #include "maps.h"
+#include "domtable.h"
 
 int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	char name[XSNI_NAME_MAX + 8], err[160];
 	struct domlist dl = {};
-	struct xsni_domain v = {};
+	struct domtable *dt;
 	struct dom *d;
-	int sub = co->subdomains, fd, i;
+	int sub = co->subdomains, fd, i, lock;
 
 	if (argc < 1)
 		return CMD_USAGE;
@@ -35,20 +36,30 @@ int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		}
 	}
 	ensure_maps();
+	lock = dl_lock(g.state_dir);
 	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
+	dt = dt_open(fd);
+	if (!dt)
+		die("cannot map the domain table: %s", strerror(errno));
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < argc; i++) {
+		int is_new;
+
 		sub = co->subdomains;
 		normalise_domain(argv[i], name, &sub, err, sizeof(err));
-		d = dl_add(&dl, name, sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, NULL);
-		v.flags = d->flags;
-		if (bpf_map_update_elem(fd, &d->h, &v, 0))
-			die("cannot update domain map: %s", strerror(errno));
+		d = dl_add(&dl, name, sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, &is_new);
+		if (is_new && dl_live(&dl) > XSNI_DOMAINS_MAX)
+			die("the list is full (%d names)", XSNI_DOMAINS_MAX);
+		if (dt_put(dt, d->h, d->flags))
+			die("the domain table is full");
 		fprintf(o, "added %s (%s)\n", name, flags_str(d->flags));
 	}
 	sync_filter_pinned(&dl);
 	dl_save_state(&dl, g.state_dir);
+	dt_close(dt);
+	dl_free(&dl);
 	close(fd);
+	dl_unlock(lock);
 	return 0;
 }
 
@@ -56,7 +67,8 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	char name[XSNI_NAME_MAX + 8], err[160];
 	struct domlist dl = {};
-	int fd, i, sub = 0, rc = 0;
+	struct domtable *dt;
+	int fd, i, sub = 0, rc = 0, lock;
 
 	if (argc < 1)
 		return CMD_USAGE;
@@ -65,7 +77,11 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			warn("bad domain '%.60s': %s", argv[i], err);
 			return 1;
 		}
+	lock = dl_lock(g.state_dir);
 	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
+	dt = dt_open(fd);
+	if (!dt)
+		die("cannot map the domain table: %s", strerror(errno));
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < argc; i++) {
 		struct dom *d;
@@ -74,40 +90,48 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		normalise_domain(argv[i], name, &sub, err, sizeof(err));
 		h = domain_hash(name, strlen(name));
 		d = dl_find(&dl, h);
-		if (bpf_map_delete_elem(fd, &h) && !d) {
+		if (!dt_del(dt, h) && !d) {
 			warn("%s is not listed", name);
 			rc = 1;
 			continue;
 		}
-		if (d) {
-			free(d->name);
-			d->name = NULL;
-		}
+		if (d)
+			dl_del(d);
 		fprintf(o, "deleted %s\n", name);
 	}
 	sync_filter_pinned(&dl);
 	dl_save_state(&dl, g.state_dir);
+	dt_close(dt);
+	dl_free(&dl);
 	close(fd);
+	dl_unlock(lock);
 	return rc;
 }
 
 int cmd_list(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct domlist dl = {};
-	struct xsni_domain v;
+	struct domtable *dt;
 	size_t i;
 	int fd = map_fd_or_die(XSNI_MAP_DOMAINS);
 
+	dt = dt_open(fd);
+	if (!dt)
+		die("cannot map the domain table: %s", strerror(errno));
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < dl.n; i++) {
 		if (!dl.v[i].name)
 			continue;
-		if (bpf_map_lookup_elem(fd, &dl.v[i].h, &v))
+		__u32 f = dt_get(dt, dl.v[i].h);
+
+		if (!f)
 			fprintf(o, "%s\t%s\t(not in the kernel map)\n", dl.v[i].name,
 				flags_str(dl.v[i].flags));
 		else
-			fprintf(o, "%s\t%s\n", dl.v[i].name, flags_str(v.flags));
+			fprintf(o, "%s\t%s\n", dl.v[i].name, flags_str(f));
 	}
+	dt_close(dt);
+	dl_free(&dl);
 	close(fd);
 	return 0;
 }
@@ -115,38 +139,44 @@ int cmd_list(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct parsed p = {};
-	struct domlist dl = {};
 	struct timespec t0, t1;
-	size_t i, added = 0;
-	int fd;
+	int fd, lock;
 
 	if (argc != 1)
 		return CMD_USAGE;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (parse_list_file(argv[0], co->subdomains, &p))
+	ensure_maps();
+	/* the file's names go straight into the saved list, in memory; the
+	 * kernel and the state file are written only if every line is good */
+	lock = dl_lock(g.state_dir);
+	dl_load_state(&p.dl, g.state_dir);
+	if (parse_list_file(argv[0], co->subdomains, &p)) {
+		dl_unlock(lock);
 		return 1;
+	}
 	if (p.bad && !co->skip_bad) {
 		warn("%d bad line(s) in %s; nothing imported "
 		     "(use --skip-bad to import the valid names)", p.bad, argv[0]);
+		dl_unlock(lock);
 		return 1;
 	}
-	ensure_maps();
-	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
-	dl_load_state(&dl, g.state_dir);
-	for (i = 0; i < p.dl.n; i++) {
-		int is_new;
-		struct dom *d = dl_add(&dl, p.dl.v[i].name, p.dl.v[i].flags, &is_new);
-
-		p.dl.v[i].flags = d->flags;
-		added += is_new;
+	if (dl_live(&p.dl) > XSNI_DOMAINS_MAX) {
+		warn("%s: the list would hold %zu names, more than %d; nothing imported",
+		     argv[0], dl_live(&p.dl), XSNI_DOMAINS_MAX);
+		dl_unlock(lock);
+		return 1;
 	}
-	map_put_domains(fd, &p.dl);
-	sync_filter_pinned(&dl);
-	dl_save_state(&dl, g.state_dir);
+	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
+	if (p.changed)
+		map_put_domains(fd, &p.dl);
+	sync_filter_pinned(&p.dl);
+	dl_save_state(&p.dl, g.state_dir);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(o, "imported %zu names (%zu new, %d bad lines skipped) in %.3f s\n",
-		p.dl.n, added, p.bad,
+		p.names, p.added, p.bad,
 		(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	close(fd);
+	dl_free(&p.dl);
+	dl_unlock(lock);
 	return 0;
 }

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/types.h>
 
 #include "domains.h"
@@ -85,7 +88,7 @@ int normalise_domain(const char *in, char *out, int *subdomains, char *err, size
 	}
 	out[len] = 0;
 	/* a punycode label must have something after the prefix */
-	for (i = 0; i < len;) {
+	for (i = strstr(out, "xn--") ? 0 : len; i < len;) {
 		const char *dot = memchr(out + i, '.', len - i);
 		size_t l = dot ? (size_t)(dot - (out + i)) : len - i;
 
@@ -119,6 +122,34 @@ const char *flags_str(__u32 f)
 }
 
 /* ---- the in-memory list ------------------------------------------------- */
+/* Names live in blocks of an arena owned by the list (a million names are
+ * a million strdup()s otherwise). */
+#define ARENA_BLOCK (1u << 20)
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used;
+	char data[];
+};
+
+static char *dl_strdup(struct domlist *dl, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	struct arena_block *b = dl->arena;
+
+	if (!b || b->used + len > ARENA_BLOCK) {
+		b = malloc(sizeof(*b) + ARENA_BLOCK);
+		if (!b)
+			die("out of memory");
+		b->next = dl->arena;
+		b->used = 0;
+		dl->arena = b;
+	}
+	memcpy(b->data + b->used, name, len);
+	b->used += len;
+	return b->data + b->used - len;
+}
+
 static void dl_index_put(struct domlist *dl, __u64 h, size_t pos)
 {
 	size_t j = h & (dl->idx_cap - 1);
@@ -161,7 +192,11 @@ struct dom *dl_find(struct domlist *dl, __u64 h)
 
 struct dom *dl_add(struct domlist *dl, const char *name, __u32 flags, int *added)
 {
-	__u64 h = domain_hash(name, strlen(name));
+	return dl_add_hashed(dl, name, domain_hash(name, strlen(name)), flags, added);
+}
+
+struct dom *dl_add_hashed(struct domlist *dl, const char *name, __u64 h, __u32 flags, int *added)
+{
 	struct dom *d = dl_find(dl, h);
 
 	if (added)
@@ -181,19 +216,24 @@ struct dom *dl_add(struct domlist *dl, const char *name, __u32 flags, int *added
 	d = &dl->v[dl->n];
 	d->h = h;
 	d->flags = flags;
-	d->name = strdup(name);
-	if (!d->name)
-		die("out of memory");
+	d->name = dl_strdup(dl, name);
 	dl_index_put(dl, h, dl->n++);
 	return d;
 }
 
+void dl_del(struct dom *d)
+{
+	d->name = NULL;
+}
+
 void dl_free(struct domlist *dl)
 {
-	size_t i;
+	while (dl->arena) {
+		struct arena_block *b = dl->arena;
 
-	for (i = 0; i < dl->n; i++)
-		free(dl->v[i].name);
+		dl->arena = b->next;
+		free(b);
+	}
 	free(dl->v);
 	free(dl->idx);
 	memset(dl, 0, sizeof(*dl));
@@ -253,11 +293,45 @@ void dl_save_state(struct domlist *dl, const char *state_dir)
 		die("cannot write %s: %s", path, strerror(errno));
 }
 
+/* One writer of the list at a time (the tool, the daemon's children and
+ * the web UI may run together): an exclusive flock on STATE_DIR/.lock,
+ * held until dl_unlock or exit. */
+int dl_lock(const char *state_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (mkdir(state_dir, 0755) && errno != EEXIST)
+		die("cannot create state directory %s: %s", state_dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/.lock", state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX))
+		die("cannot lock %s: %s", path, strerror(errno));
+	return fd;
+}
+
+void dl_unlock(int fd)
+{
+	close(fd);
+}
+
+size_t dl_live(const struct domlist *dl)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < dl->n; i++)
+		n += dl->v[i].name != NULL;
+	return n;
+}
+
 /* ---- list files (plain or hosts format) --------------------------------- */
 static int is_ip_token(const char *s)
 {
 	unsigned char buf[16];
 
+	/* a name has a letter past 'f' or a '-' somewhere; skip the parsers */
+	if (s[strspn(s, "0123456789abcdefABCDEF:.")])
+		return 0;
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
@@ -310,7 +384,21 @@ static void parse_list_line(char *s, const char *file, long lineno, int subdomai
 			p->bad++;
 			continue;
 		}
-		dl_add(&p->dl, name, sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, NULL);
+		{
+			__u32 f = sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT;
+			__u64 h = domain_hash(name, strlen(name));
+			struct dom *d = dl_find(&p->dl, h);
+			int is_new = !d;
+
+			if (!d || (d->flags | f) != d->flags)
+				p->changed++;
+			if (d)
+				d->flags |= f;
+			else
+				dl_add_hashed(&p->dl, name, h, f, NULL);
+			p->names++;
+			p->added += is_new;
+		}
 	}
 }
 

@@ -32,20 +32,34 @@ struct domlist {
 	size_t n, cap;
 	size_t *idx;     /* open addressing: index+1, 0 = empty */
 	size_t idx_cap;
+	struct arena_block *arena;   /* the names */
 };
 
 struct dom *dl_find(struct domlist *dl, __u64 h);
 /* Add NAME (normalised) or OR FLAGS into its entry; *added tells whether it is new. */
 struct dom *dl_add(struct domlist *dl, const char *name, __u32 flags, int *added);
+/* the same, with the hash already known */
+struct dom *dl_add_hashed(struct domlist *dl, const char *name, __u64 h, __u32 flags, int *added);
+/* forget an entry (its slot stays, with name NULL) */
+void dl_del(struct dom *d);
 void dl_free(struct domlist *dl);
+
+/* the number of entries not deleted */
+size_t dl_live(const struct domlist *dl);
+/* one writer at a time: an exclusive lock on STATE_DIR/.lock */
+int dl_lock(const char *state_dir);
+void dl_unlock(int fd);
 
 /* STATE_DIR/domains.list: "NAME<TAB>FLAGS" lines. A missing file is empty. */
 void dl_load_state(struct domlist *dl, const char *state_dir);
 void dl_save_state(struct domlist *dl, const char *state_dir);
 
 struct parsed {
-	struct domlist dl;
+	struct domlist dl;   /* may start with entries: the names are added to them */
 	int bad;         /* bad lines, each reported on stderr as FILE:LINE */
+	size_t names;    /* names read */
+	size_t added;    /* ... not in dl before */
+	size_t changed;  /* ... new, or with a flag dl did not have */
 };
 
 /* Parse a list file ("-" is stdin): "NAME", "NAME subdomains", "*.NAME" or

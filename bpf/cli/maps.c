@@ -17,6 +17,7 @@
 #include "log.h"
 #include "maps.h"
 #include "events.h"
+#include "domtable.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 
@@ -231,42 +232,18 @@ void print_counters(FILE *o, const __u64 *c, int json)
 }
 
 /* ---- domains and exemptions ---------------------------------------------- */
-static void put_batch(int fd, __u64 *keys, struct xsni_domain *vals, size_t n)
-{
-	__u32 cnt = n;
-	size_t k;
-
-	if (!bpf_map_update_batch(fd, keys, vals, &cnt, NULL))
-		return;
-	/* older kernels: one by one */
-	for (k = 0; k < n; k++)
-		if (bpf_map_update_elem(fd, &keys[k], &vals[k], 0))
-			die("cannot update domain map: %s", strerror(errno));
-}
-
+/* every live entry of dl into the domain table */
 void map_put_domains(int fd, struct domlist *dl)
 {
-	size_t i, chunk = 8192, n = 0;
-	__u64 *keys = malloc(chunk * sizeof(__u64));
-	struct xsni_domain *vals = malloc(chunk * sizeof(*vals));
+	struct domtable *dt = dt_open(fd);
+	size_t i;
 
-	if (!keys || !vals)
-		die("out of memory");
-	for (i = 0; i < dl->n; i++) {
-		if (!dl->v[i].name)
-			continue;
-		keys[n] = dl->v[i].h;
-		vals[n].flags = dl->v[i].flags;
-		vals[n].reserved = 0;
-		if (++n == chunk) {
-			put_batch(fd, keys, vals, n);
-			n = 0;
-		}
-	}
-	if (n)
-		put_batch(fd, keys, vals, n);
-	free(keys);
-	free(vals);
+	if (!dt)
+		die("cannot map the domain table: %s", strerror(errno));
+	for (i = 0; i < dl->n; i++)
+		if (dl->v[i].name && dt_put(dt, dl->v[i].h, dl->v[i].flags))
+			die("the domain table is full");
+	dt_close(dt);
 }
 
 /* The Bloom filter in front of the domain map and the label counts of the
@@ -324,20 +301,6 @@ void sync_filter_pinned(const struct domlist *dl)
 	map_sync_filter(b, s, dl);
 	close(b);
 	close(s);
-}
-
-size_t count_map_keys(int fd, size_t ksz)
-{
-	char key[64], next[64];
-	size_t n = 0;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, ksz);
-		prev = key;
-		n++;
-	}
-	return n;
 }
 
 int map_exempt(int fd4, int fd6, const struct prefix *p, int add)

@@ -36,7 +36,6 @@ void map_put_domains(int fd, struct domlist *dl);
 /* the Bloom filter and settings.sub_labels from the whole list dl */
 void map_sync_filter(int bloom_fd, int set_fd, const struct domlist *dl);
 void sync_filter_pinned(const struct domlist *dl);
-size_t count_map_keys(int fd, size_t ksz);
 /* add or delete p in the exemption map of its family: 0 or -1 (errno) */
 int map_exempt(int fd4, int fd6, const struct prefix *p, int add);
 

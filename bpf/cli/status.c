@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `stats` and `status`. */
+#include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "cli.h"
 #include "maps.h"
+#include "domtable.h"
+#include "log.h"
 
 int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
@@ -63,7 +67,14 @@ int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	read_settings(fd, &s);
 	fdd = map_fd_or_die(XSNI_MAP_DOMAINS);
 	fdc = map_fd_or_die(XSNI_MAP_COUNTERS);
-	ndom = count_map_keys(fdd, sizeof(__u64));
+	{
+		struct domtable *dt = dt_open(fdd);
+
+		if (!dt)
+			die("cannot map the domain table: %s", strerror(errno));
+		ndom = dt_count(dt);
+		dt_close(dt);
+	}
 	read_counters(fdc, c);
 	if (co->json)
 		status_json(o, &s, ndom, c);

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The domain table through a mapping. Every write is one aligned 8-byte
+ * store, so the program sees each slot either before or after it. An
+ * entry that must move to its other bucket (cuckoo displacement) is
+ * written there first and cleared here second: it is never missing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+
+#include "domtable.h"
+
+struct domtable {
+	struct xsni_dbucket *b;
+	size_t len;
+};
+
+#define KEY(h) ((h) & ~XSNI_DOM_FLAGS)
+#define MAX_KICKS 500
+
+struct domtable *dt_open(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	struct domtable *dt;
+	void *p;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return NULL;
+	if (info.max_entries != XSNI_DOM_BUCKETS || info.value_size != sizeof(struct xsni_dbucket)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	dt = calloc(1, sizeof(*dt));
+	if (!dt)
+		return NULL;
+	dt->len = (size_t)XSNI_DOM_BUCKETS * sizeof(struct xsni_dbucket);
+	p = mmap(NULL, dt->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		free(dt);
+		return NULL;
+	}
+	dt->b = p;
+	return dt;
+}
+
+void dt_close(struct domtable *dt)
+{
+	if (!dt)
+		return;
+	munmap(dt->b, dt->len);
+	free(dt);
+}
+
+static void store(__u64 *slot, __u64 v)
+{
+	__atomic_store_n(slot, v, __ATOMIC_RELEASE);
+}
+
+/* the slot holding key h in bucket b, or NULL */
+static __u64 *find_in(const struct domtable *dt, __u32 b, __u64 h)
+{
+	int i;
+
+	for (i = 0; i < XSNI_DOM_SLOTS; i++) {
+		__u64 *s = &dt->b[b].slot[i];
+
+		if (*s && KEY(*s) == KEY(h))
+			return s;
+	}
+	return NULL;
+}
+
+static __u64 *free_in(const struct domtable *dt, __u32 b)
+{
+	int i;
+
+	for (i = 0; i < XSNI_DOM_SLOTS; i++)
+		if (!dt->b[b].slot[i])
+			return &dt->b[b].slot[i];
+	return NULL;
+}
+
+static __u64 *find(const struct domtable *dt, __u64 h)
+{
+	__u64 *s = find_in(dt, xsni_dom_b1(h), h);
+
+	return s ? s : find_in(dt, xsni_dom_b2(h), h);
+}
+
+__u32 dt_get(const struct domtable *dt, __u64 h)
+{
+	__u64 *s = find(dt, h);
+
+	return s ? (__u32)(*s & XSNI_DOM_FLAGS) : 0;
+}
+
+int dt_put(struct domtable *dt, __u64 h, __u32 flags)
+{
+	__u64 v = KEY(h) | (flags & XSNI_DOM_FLAGS), *s;
+	__u32 b;
+	int kick;
+
+	if (!(flags & XSNI_DOM_FLAGS))
+		return -1;
+	s = find(dt, h);
+	if (!s)
+		s = free_in(dt, xsni_dom_b1(h));
+	if (!s)
+		s = free_in(dt, xsni_dom_b2(h));
+	if (s) {
+		store(s, v);
+		return 0;
+	}
+	/* both buckets full: move an entry of the first bucket to its other
+	 * bucket, freeing its slot for v (and so on, down a chain) */
+	b = xsni_dom_b1(h);
+	for (kick = 0; kick < MAX_KICKS; kick++) {
+		int i = rand() % XSNI_DOM_SLOTS;
+		__u64 *victim = &dt->b[b].slot[i], old = *victim;
+		__u32 alt = xsni_dom_b1(old) == b ? xsni_dom_b2(old) : xsni_dom_b1(old);
+		__u64 *dst = free_in(dt, alt);
+
+		if (dst) {
+			store(dst, old);        /* the victim is in both for a moment */
+			store(victim, v);
+			return 0;
+		}
+		/* put v in the victim's place after the victim has moved on:
+		 * continue the chain from the victim's other bucket */
+		if (alt == b)
+			continue;
+		{
+			int j = rand() % XSNI_DOM_SLOTS;
+			__u64 *next = &dt->b[alt].slot[j], nold = *next;
+			__u32 nalt = xsni_dom_b1(nold) == alt ? xsni_dom_b2(nold) : xsni_dom_b1(nold);
+			__u64 *ndst = free_in(dt, nalt);
+
+			if (ndst) {
+				store(ndst, nold);      /* next moves to its other bucket */
+				store(next, old);       /* the victim moves into its slot */
+				store(victim, v);       /* v takes the victim's */
+				return 0;
+			}
+		}
+	}
+	errno = ENOSPC;
+	return -1;
+}
+
+int dt_del(struct domtable *dt, __u64 h)
+{
+	__u64 *s = find(dt, h);
+
+	if (!s)
+		return 0;
+	store(s, 0);
+	return 1;
+}
+
+size_t dt_count(const struct domtable *dt)
+{
+	size_t n = 0, b;
+	int i;
+
+	for (b = 0; b < XSNI_DOM_BUCKETS; b++)
+		for (i = 0; i < XSNI_DOM_SLOTS; i++)
+			n += dt->b[b].slot[i] != 0;
+	return n;
+}
