@@ -179,6 +179,25 @@ describe('xdp-sni tool', () => {
     await t('del', 'www.example.com', 'example.org');
   });
 
+  it('concurrent adds and imports lose no name (the list is locked while it changes)', async () => {
+    const files = [0, 1].map((k) => {
+      const f = join(dir, `conc${k}.txt`);
+      writeFileSync(f, Array.from({ length: 3000 }, (_, i) => `c${k}-${i}.conc.example`).join('\n') + '\n');
+      return f;
+    });
+    const adds = Array.from({ length: 6 }, (_, k) => t('add', ...Array.from({ length: 20 }, (_, i) => `a${k}-${i}.conc.example`)));
+    const res = await Promise.all([...files.map((f) => t('import', f)), ...adds]);
+    for (const r of res) expect(r.code, r.stderr).toBe(0);
+    const names = (await t('list')).stdout.split('\n').filter((l) => l.includes('.conc.example'));
+    expect(names.length).toBe(2 * 3000 + 6 * 20);
+    expect(names.filter((l) => l.includes('not in the kernel map'))).toEqual([]);
+    const st = JSON.parse((await t('status', '--json')).stdout);
+    expect(st.domains).toBeGreaterThanOrEqual(2 * 3000 + 6 * 20);
+    const gone = await t('del', ...Array.from({ length: 20 }, (_, i) => `a0-${i}.conc.example`));
+    expect(gone.code).toBe(0);
+    for (const f of files) expect((await t('import', f)).stdout).toMatch(/imported 3000 names \(0 new/);
+  });
+
   it('replay prints a text line per packet and the mean time with --repeat', async () => {
     const r = await execa(tool, ['replay', join(fixturesDir, 'curl-www.pcap'), '--repeat', '50', '--blocklist', '/dev/null'], { env: { ...process.env, ...env } });
     const lines = String(r.stdout).split('\n');
