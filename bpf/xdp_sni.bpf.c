@@ -685,13 +685,19 @@ struct {
 	__type(value, struct rst_work);
 } xsni_rst_work SEC(".maps");
 
-/* Turn the packet into a RST|ACK back to the client and XDP_TX it.
- * Headers are edited in stack copies and written back with
- * bpf_xdp_store_bytes. Returns XDP_TX, or XDP_DROP when the headers are
- * not simple enough (IPv4 options, IPv6 extension headers). */
+/* Turn the packet into a RST|ACK and return the action that sends it:
+ * back to the client (XDP_TX: addresses and ports swapped, seq = the
+ * segment's ack), or, with RST_TO_SERVER, on to the server in its place
+ * (XDP_PASS: routed and NATed like the flow, seq = the segment's own), so
+ * the server and the box's conntrack drop the connection at once. The
+ * payload is cut off. XDP_DROP when the headers are not simple enough
+ * (IPv4 options, IPv6 extension headers). */
+#define RST_V6        1
+#define RST_TO_SERVER 2
 static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off,
-			       __u32 l4off, int v6, __u32 pay_len)
+			       __u32 l4off, int how, __u32 pay_len)
 {
+	int v6 = how & RST_V6, fwd = how & RST_TO_SERVER;
 	__u32 seq, sum, zero = 0;
 	__u16 port;
 	int delta;
@@ -713,18 +719,19 @@ static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off,
 	if (delta < 0 && bpf_xdp_adjust_tail(ctx, delta))
 		return XDP_DROP;
 
-	__builtin_memcpy(tmp, mac, 6);
-	__builtin_memcpy(mac, mac + 6, 6);
-	__builtin_memcpy(mac + 6, tmp, 6);
-	if (bpf_xdp_store_bytes(ctx, 0, mac, 12))
-		return XDP_DROP;
-
-	seq = bpf_ntohl(w->tcp.seq);
-	port = w->tcp.source;
-	w->tcp.source = w->tcp.dest;
-	w->tcp.dest = port;
-	w->tcp.seq = w->tcp.ack ? w->tcp.ack_seq : 0;
-	w->tcp.ack_seq = bpf_htonl(seq + pay_len);
+	if (!fwd) {
+		__builtin_memcpy(tmp, mac, 6);
+		__builtin_memcpy(mac, mac + 6, 6);
+		__builtin_memcpy(mac + 6, tmp, 6);
+		if (bpf_xdp_store_bytes(ctx, 0, mac, 12))
+			return XDP_DROP;
+		seq = bpf_ntohl(w->tcp.seq);
+		port = w->tcp.source;
+		w->tcp.source = w->tcp.dest;
+		w->tcp.dest = port;
+		w->tcp.seq = w->tcp.ack ? w->tcp.ack_seq : 0;
+		w->tcp.ack_seq = bpf_htonl(seq + pay_len);
+	}
 	((__u8 *)&w->tcp)[12] = 5 << 4;            /* doff 5, no options */
 	((__u8 *)&w->tcp)[13] = 0x14;              /* RST | ACK */
 	w->tcp.window = 0;
@@ -736,13 +743,15 @@ static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off,
 
 		if (bpf_xdp_load_bytes(ctx, l3off, &w->ip, sizeof(w->ip)))
 			return XDP_DROP;
-		a = w->ip.saddr;
-		w->ip.saddr = w->ip.daddr;
-		w->ip.daddr = a;
+		if (!fwd) {
+			a = w->ip.saddr;
+			w->ip.saddr = w->ip.daddr;
+			w->ip.daddr = a;
+			w->ip.id = 0;
+			w->ip.ttl = 64;
+		}
 		w->ip.tot_len = bpf_htons(40);
-		w->ip.id = 0;
 		w->ip.frag_off = bpf_htons(0x4000);
-		w->ip.ttl = 64;
 		w->ip.check = 0;
 		w->ip.check = csum_fold(csum_add16(0, &w->ip, 10));
 		sum = csum_add16(0, &w->ip.saddr, 4);
@@ -751,12 +760,14 @@ static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off,
 	} else {
 		if (bpf_xdp_load_bytes(ctx, l3off, &w->ip6, sizeof(w->ip6)))
 			return XDP_DROP;
-		__builtin_memcpy(tmp, &w->ip6.saddr, 16);
-		__builtin_memcpy(&w->ip6.saddr, &w->ip6.daddr, 16);
-		__builtin_memcpy(&w->ip6.daddr, tmp, 16);
+		if (!fwd) {
+			__builtin_memcpy(tmp, &w->ip6.saddr, 16);
+			__builtin_memcpy(&w->ip6.saddr, &w->ip6.daddr, 16);
+			__builtin_memcpy(&w->ip6.daddr, tmp, 16);
+			w->ip6.hop_limit = 64;
+		}
 		w->ip6.payload_len = bpf_htons(20);
 		w->ip6.nexthdr = IPPROTO_TCP;
-		w->ip6.hop_limit = 64;
 		sum = csum_add16(0, &w->ip6.saddr, 16);
 		if (bpf_xdp_store_bytes(ctx, l3off, &w->ip6, sizeof(w->ip6)))
 			return XDP_DROP;
@@ -766,7 +777,7 @@ static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off,
 	w->tcp.check = csum_fold(sum);
 	if (bpf_xdp_store_bytes(ctx, l4off, &w->tcp, sizeof(w->tcp)))
 		return XDP_DROP;
-	return XDP_TX;
+	return fwd ? XDP_PASS : XDP_TX;
 }
 
 /* ---- flows --------------------------------------------------------------- */
@@ -1060,9 +1071,12 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 	}
 	action = XDP_DROP;
 	if (set->flags & XSNI_SET_RST) {
-		action = make_rst(ctx, pk->l3off, pk->l4off, pk->v6, pk->pay_len);
-		if (action == XDP_TX)
-			cnt->c[XSNI_CNT_RST_SENT]++;
+		/* the server's end now; the client's when its retransmission
+		 * (or next segment) meets the mark, a round trip later */
+		action = make_rst(ctx, pk->l3off, pk->l4off,
+				  (pk->v6 ? RST_V6 : 0) | RST_TO_SERVER, pk->pay_len);
+		if (action == XDP_PASS)
+			cnt->c[XSNI_CNT_RST_SERVER]++;
 	}
 	return action;
 }
@@ -1229,7 +1243,12 @@ static __noinline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m, __u
 	if (m && XSNI_MARK_TAG(m) == flow_tag(pk)) {
 		if (XSNI_MARK_STATE(m) == XSNI_MARK_BLOCKED) {
 			cnt->c[XSNI_CNT_DROPPED_LATER]++;
-			return XDP_DROP;
+			if (!(pk->set->flags & XSNI_SET_RST))
+				return XDP_DROP;
+			r = make_rst(ctx, pk->l3off, pk->l4off, pk->v6 ? RST_V6 : 0, pk->pay_len);
+			if (r == XDP_TX)
+				cnt->c[XSNI_CNT_RST_SENT]++;
+			return r;
 		}
 		if (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO) {
 			r = hello_next(ctx, pk, b0);

@@ -43,7 +43,7 @@ enum xsni_mode {
 	XSNI_MODE_BLOCK   = 1,
 };
 
-#define XSNI_SET_RST     (1u << 0)  /* answer a blocked hello with TCP RST */
+#define XSNI_SET_RST     (1u << 0)  /* reset both ends of a blocked flow */
 #define XSNI_SET_LOG_ALL (1u << 1)  /* event for every SNI, not only listed */
 
 struct xsni_settings {
@@ -138,7 +138,7 @@ enum xsni_counter {
 	XSNI_CNT_MATCHED,           /* SNI on the list (monitor or block)    */
 	XSNI_CNT_BLOCKED,           /* ClientHellos blocked                  */
 	XSNI_CNT_DROPPED_LATER,     /* later packets of blocked flows dropped */
-	XSNI_CNT_RST_SENT,          /* TCP RSTs sent with XDP_TX             */
+	XSNI_CNT_RST_SENT,          /* TCP RSTs sent to clients (XDP_TX)     */
 	XSNI_CNT_EXEMPTED,          /* listed, but the source is exempt      */
 	XSNI_CNT_PARSE_ERRORS,      /* malformed record / hello / extension  */
 	XSNI_CNT_NOT_CLIENTHELLO,   /* handshake record, other message type  */
@@ -146,6 +146,8 @@ enum xsni_counter {
 	XSNI_CNT_GIVEN_UP,          /* gap / reordering / too many segments  */
 	XSNI_CNT_EVENTS_LOST,       /* event ring full                       */
 	XSNI_CNT_HELLO_BUSY,        /* hello slot held by another live flow  */
+	XSNI_CNT_RST_SERVER,        /* blocked hellos turned into a RST to the
+	                               server (XDP_PASS)                     */
 	XSNI_CNT_MAX,
 };
 
@@ -153,7 +155,7 @@ enum xsni_counter {
 	"packets", "watched", "clienthellos", "sni_found", "sni_multiseg", \
 	"matched", "blocked", "dropped_later", "rst_sent", "exempted", \
 	"parse_errors", "not_clienthello", "no_sni", "given_up", "events_lost", \
-	"hello_busy" }
+	"hello_busy", "rst_server" }
 
 struct xsni_counters {
 	__u64 c[XSNI_CNT_MAX];

@@ -243,13 +243,13 @@ static void json_str(FILE *o, const char *s, size_t n)
 
 static void print_packet_json(FILE *o, const struct replay *r, int idx, int first, __u32 len,
 			      const struct bpf_test_run_opts *t, const unsigned char *out,
-			      double ns, const char *timing)
+			      double ns, const char *timing, int changed)
 {
 	fprintf(o, "%s{\"index\":%d,\"len\":%u,\"verdict\":\"%s\"", first ? "" : ",",
 		idx, len, xdp_action_name(t->retval));
 	if (ns >= 0)
 		fprintf(o, ",\"ns\":%.2f,\"timing\":\"%s\"", ns, timing);
-	if (t->retval == XDP_TX)
+	if (changed)
 		fprintf(o, ",\"out_len\":%u", t->data_size_out);
 	if (r->nev) {
 		const struct xsni_event *e = &r->last;
@@ -264,7 +264,7 @@ static void print_packet_json(FILE *o, const struct replay *r, int idx, int firs
 			e->ech ? "true" : "false", e->rst ? "true" : "false",
 			src, e->sport, dst, e->dport, e->family);
 	}
-	if (t->retval == XDP_TX) {
+	if (changed) {
 		__u32 k;
 
 		fprintf(o, ",\"out\":\"");
@@ -519,7 +519,9 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 				total[j] += after[j] - before[j];
 		}
 		if (co->json)
-			print_packet_json(o, &r, idx, idx == 1, p->len, &t, out, ns, timing);
+			print_packet_json(o, &r, idx, idx == 1, p->len, &t, out, ns, timing,
+					  t.retval == XDP_TX || t.data_size_out != p->len ||
+					  memcmp(out, p->data, p->len));
 		else
 			print_packet_text(o, &r, idx, p->len, &t, ns, timing);
 	}

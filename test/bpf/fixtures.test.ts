@@ -109,32 +109,55 @@ describe('fixture captures', () => {
     expect(c.packets.find((p) => p.event)!.event!.ech).toBe(false);
   });
 
-  it('answers a blocked hello with a well-formed RST when asked', async () => {
+  it('resets both ends of a blocked flow: the hello becomes a RST to the server, a later segment draws one to the client', async () => {
     const pcap = join(fixturesDir, 'curl-www.pcap');
     const frames = readPcap(pcap);
+    // the hello, then a retransmission of it (what the client sends next)
+    const hi = frames.findIndex((f) => decode(f)?.payload[0] === 0x16);
     const r = await replay(pcap, { blocklist: ['www.example.com'], rst: true });
-    const tx = r.packets.find((p) => p.verdict === 'TX')!;
-    expect(tx.event!.rst).toBe(true);
-    const out = Buffer.from(tx.out!, 'hex');
-    const rst = decode(out)!;
-    const hello = decode(frames[tx.index - 1])!;
-    expect(out.length).toBe(54);
-    expect(rst.src).toBe(hello.dst);
-    expect(rst.dst).toBe(hello.src);
-    expect(rst.sport).toBe(443);
-    expect(rst.dport).toBe(hello.sport);
-    expect(rst.flags & 0x04).toBe(0x04);
-    expect(rst.seq).toBe(hello.ack);
-    expect(rst.ack).toBe((hello.seq + hello.payload.length) >>> 0);
-    expect(out.subarray(0, 6)).toEqual(frames[tx.index - 1].subarray(6, 12));
-    // checksums: IPv4 header and TCP (pseudo header) sum to 0xffff
     const sum = (b: Buffer, s = 0) => {
       for (let i = 0; i < b.length; i += 2) s += b.readUInt16BE(i);
       while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
       return s;
     };
-    expect(sum(out.subarray(14, 34))).toBe(0xffff);
-    const pseudo = Buffer.concat([out.subarray(26, 34), Buffer.from([0, 6, 0, 20])]);
-    expect(sum(out.subarray(34, 54), sum(pseudo))).toBe(0xffff);
+    const checksums = (out: Buffer) => {
+      expect(sum(out.subarray(14, 34))).toBe(0xffff);
+      const pseudo = Buffer.concat([out.subarray(26, 34), Buffer.from([0, 6, 0, 20])]);
+      expect(sum(out.subarray(34, 54), sum(pseudo))).toBe(0xffff);
+    };
+    // 1. the blocked hello goes on as a RST to the server, in its place
+    const fwd = r.packets[hi];
+    expect(fwd.event!.verdict).toBe('block');
+    expect(fwd.event!.rst).toBe(true);
+    expect(fwd.verdict).toBe('PASS');
+    const out1 = Buffer.from(fwd.out!, 'hex');
+    const hello = decode(frames[hi])!;
+    const toServer = decode(out1)!;
+    expect(out1.length).toBe(54);
+    expect([toServer.src, toServer.dst, toServer.sport, toServer.dport]).toEqual([hello.src, hello.dst, hello.sport, hello.dport]);
+    expect(toServer.seq).toBe(hello.seq);
+    expect(toServer.flags).toBe(0x14);
+    expect(toServer.payload.length).toBe(0);
+    expect(out1.subarray(0, 12)).toEqual(frames[hi].subarray(0, 12));
+    checksums(out1);
+    // 2. the client's next segment on the flow is answered with a RST
+    const tx = r.packets.find((p) => p.verdict === 'TX')!;
+    expect(tx.index - 1).toBeGreaterThan(hi);
+    const out = Buffer.from(tx.out!, 'hex');
+    const rst = decode(out)!;
+    const later = decode(frames[tx.index - 1])!;
+    expect(out.length).toBe(54);
+    expect(rst.src).toBe(later.dst);
+    expect(rst.dst).toBe(later.src);
+    expect(rst.sport).toBe(443);
+    expect(rst.dport).toBe(later.sport);
+    expect(rst.flags).toBe(0x14);
+    expect(rst.seq).toBe(later.ack);
+    expect(rst.ack).toBe((later.seq + later.payload.length) >>> 0);
+    expect(out.subarray(0, 6)).toEqual(frames[tx.index - 1].subarray(6, 12));
+    checksums(out);
+    expect(r.counters.rst_server).toBe(1);
+    expect(r.counters.rst_sent).toBe(r.packets.filter((p) => p.verdict === 'TX').length);
   });
+
 });

@@ -178,10 +178,10 @@ describe('events', () => {
     expect(r.counters.blocked).toBe(60);
     expect(r.counters.events_lost).toBe(60);
     expect(r.ring_lost).toBe(60);
-    // the same with RST: every hello still answered
+    // the same with RST: every server still gets its reset
     const r2 = await run(frames, ['blocked.example'], { noDrain: true, rst: true });
-    expect(r2.packets.every((p) => p.verdict === 'TX')).toBe(true);
-    expect(r2.counters.rst_sent).toBe(60);
+    expect(r2.packets.every((p) => p.verdict === 'PASS' && p.out)).toBe(true);
+    expect(r2.counters.rst_server).toBe(60);
   });
 });
 
@@ -238,10 +238,18 @@ describe('headers', () => {
     expect(r6.counters.exempted).toBe(1);
   });
 
-  it('sends the RST for IPv6 and keeps VLAN tags', async () => {
-    const r = await run([tcpFrame({ sport: 4016, seq: 77, ack: 99, payload: hello, v6: true, vlans: [100] })], ['blocked.example'], { rst: true });
-    expect(r.packets[0].verdict).toBe('TX');
-    const out = Buffer.from(r.packets[0].out!, 'hex');
+  it('sends the RSTs for IPv6 and keeps VLAN tags', async () => {
+    const f = tcpFrame({ sport: 4016, seq: 77, ack: 99, payload: hello, v6: true, vlans: [100] });
+    const r = await run([f, f], ['blocked.example'], { rst: true });
+    // the hello: on to the server as a RST
+    expect(r.packets[0].verdict).toBe('PASS');
+    const fwd = Buffer.from(r.packets[0].out!, 'hex');
+    expect(fwd.readUInt16BE(12)).toBe(0x8100);
+    const df = decode(fwd)!;
+    expect([df.v6, df.sport, df.dport, df.seq, df.flags, df.payload.length]).toEqual([true, 4016, 443, 77, 0x14, 0]);
+    // its retransmission: a RST back to the client
+    expect(r.packets[1].verdict).toBe('TX');
+    const out = Buffer.from(r.packets[1].out!, 'hex');
     expect(out.readUInt16BE(12)).toBe(0x8100);
     const d = decode(out)!;
     expect(d.v6).toBe(true);

@@ -116,8 +116,9 @@ describe('live traffic (netns, native XDP)', () => {
     expect(secureFor('allowed.example')).toBeGreaterThanOrEqual(2);
   });
 
-  it('curl: a listed name fails with a reset in under 1 s (IPv4 and IPv6), and the server never sees it', async () => {
+  it('curl: a listed name fails with a reset in under 1 s (IPv4 and IPv6); the server never sees the hello and its end is reset too', async () => {
     const before = await stats();
+    const logFrom = t.serverLog().length;
     for (const v6 of [false, true]) {
       const r = await curl('blocked.example', { v6 });
       expect(r.code).not.toBe(0);
@@ -132,7 +133,20 @@ describe('live traffic (netns, native XDP)', () => {
     expect(secureFor('sub.wild.example')).toBe(0);
     const after = await stats();
     expect(after.blocked - before.blocked).toBe(3);
+    // each client: one RST, to its retransmission; each server end: one
     expect(after.rst_sent - before.rst_sent).toBe(3);
+    expect(after.rst_server - before.rst_server).toBe(3);
+    // the server's connections ended by a reset, not by its own timeout
+    await waitFor(() => t.serverLog().slice(logFrom).filter((e) => e.ev === 'closed').length >= 3, 3000, 'server closes');
+    const evs = t.serverLog().slice(logFrom);
+    const conns = evs.filter((e) => e.ev === 'conn');
+    const closed = evs.filter((e) => e.ev === 'closed');
+    expect(conns.length).toBe(3);
+    expect(closed.length).toBe(3);
+    for (const c of closed) {
+      expect(c.ms).toBeLessThan(1000);
+      expect(c.err).toBe('ECONNRESET');
+    }
   });
 
   it('syslog gets one line per blocked connection, ident xdp-sni', async () => {

@@ -36,7 +36,7 @@ export interface Topo {
   syslogFile: string;
   syslogSock: string;
   ctlSock: string;
-  serverLog: () => { ev: string; sni?: string | null; t: number }[];
+  serverLog: () => { ev: string; sni?: string | null; t: number; port?: number; ms?: number; err?: string | null }[];
   procs: { name: string; p: ResultPromise }[];
   cleanup: () => Promise<void>;
 }
