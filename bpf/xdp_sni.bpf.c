@@ -1345,7 +1345,7 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 	struct ethhdr *eth = data;
 	struct xsni_settings *set;
 	struct tcphdr *tcp;
-	__u32 zero = 0, l3off, l4off, ip_end;
+	__u32 l3off, l4off, ip_end;
 	__u16 proto;
 	int i;
 
@@ -1426,8 +1426,8 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 	tcp = data + l4off;
 	if ((void *)(tcp + 1) > data_end)
 		return -1;
-	set = bpf_map_lookup_elem(&xsni_settings, &zero);
-	if (!set || !xsni_port_watched(set, bpf_ntohs(tcp->dest)))
+	set = &xsni_cfg;
+	if (!xsni_port_watched(set, bpf_ntohs(tcp->dest)))
 		return -1;
 	pk->l3off = l3off;
 	pk->l4off = l4off;
@@ -1446,7 +1446,6 @@ int xdp_sni(struct xdp_md *ctx)
 	struct tcphdr *tcp = (void *)(ip + 1);
 	struct xsni_settings *set;
 	struct pkt pk;
-	__u32 zero = 0;
 
 	/* the commonest frame: untagged IPv4 without options */
 	if ((void *)(tcp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
@@ -1458,8 +1457,8 @@ int xdp_sni(struct xdp_md *ctx)
 	}
 	if (ip->protocol != IPPROTO_TCP)
 		return XDP_PASS;
-	set = bpf_map_lookup_elem(&xsni_settings, &zero);
-	if (!set || !xsni_port_watched(set, bpf_ntohs(tcp->dest)))
+	set = &xsni_cfg;
+	if (!xsni_port_watched(set, bpf_ntohs(tcp->dest)))
 		return XDP_PASS;
 	if (ip->frag_off & bpf_htons(0x1fff))
 		return XDP_PASS;                /* not the first fragment */

@@ -274,7 +274,8 @@ struct xsni_event {
 };
 
 /* map names (also the pin file names under the pin directory) */
-#define XSNI_MAP_SETTINGS "xsni_settings"
+#define XSNI_MAP_SETTINGS "xsni_settings"   /* pin name */
+#define XSNI_SEC_SETTINGS ".data.xsni"      /* its map in the object */
 #define XSNI_MAP_DOMAINS  "xsni_domains"
 #define XSNI_MAP_EXEMPT4  "xsni_exempt4"
 #define XSNI_MAP_EXEMPT6  "xsni_exempt6"

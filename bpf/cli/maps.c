@@ -107,9 +107,17 @@ int map_fd_or_die(const char *name)
 	return fd;
 }
 
+/* a map of the object by its pin name (the settings are a data section) */
+struct bpf_map *obj_map(struct bpf_object *obj, const char *name)
+{
+	if (!strcmp(name, XSNI_MAP_SETTINGS))
+		name = XSNI_SEC_SETTINGS;
+	return bpf_object__find_map_by_name(obj, name);
+}
+
 int obj_map_fd(struct bpf_object *obj, const char *name)
 {
-	return bpf_map__fd(bpf_object__find_map_by_name(obj, name));
+	return bpf_map__fd(obj_map(obj, name));
 }
 
 /* every map the tool, the daemon or a reloaded program shares; the
@@ -132,7 +140,7 @@ struct bpf_object *open_obj_pinned(void)
 	if (events_size_maps(obj))
 		die("%s has no event maps", file);
 	for (i = 0; maps_to_pin[i]; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(obj, maps_to_pin[i]);
+		struct bpf_map *m = obj_map(obj, maps_to_pin[i]);
 
 		if (!m)
 			die("%s has no map %s", file, maps_to_pin[i]);

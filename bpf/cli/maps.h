@@ -18,6 +18,8 @@ const char *obj_path(void);
 
 int pinned_fd(const char *name);                 /* -1 if not pinned */
 int map_fd_or_die(const char *name);
+/* by pin name: XSNI_MAP_SETTINGS finds the settings' data section */
+struct bpf_map *obj_map(struct bpf_object *obj, const char *name);
 int obj_map_fd(struct bpf_object *obj, const char *name);
 /* the object with every shared map pointed at the pin directory */
 struct bpf_object *open_obj_pinned(void);

@@ -388,7 +388,7 @@ static int load(struct replay *r)
 	r->obj = bpf_object__open_file(file, NULL);
 	if (!r->obj)
 		die("cannot open %s: %s", file, strerror(errno));
-	r->is_sni_prog = bpf_object__find_map_by_name(r->obj, XSNI_MAP_SETTINGS) != NULL;
+	r->is_sni_prog = obj_map(r->obj, XSNI_MAP_SETTINGS) != NULL;
 	if (r->is_sni_prog) {
 		struct bpf_map *dm = bpf_object__find_map_by_name(r->obj, XSNI_MAP_DOMAINS);
 		struct bpf_map *bm = bpf_object__find_map_by_name(r->obj, XSNI_MAP_BLOOM);
