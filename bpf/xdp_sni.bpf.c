@@ -1436,6 +1436,15 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 }
 
 /* ---- main ------------------------------------------------------------ */
+/* anything the straight IPv4 path below does not cover */
+static __noinline int slow_path(struct xdp_md *ctx, struct pkt *pk)
+{
+	__builtin_memset(pk, 0, sizeof(*pk));
+	if (general(ctx, pk) || !pk->set)
+		return XDP_PASS;
+	return payload(ctx, pk->set, pk);
+}
+
 SEC("xdp.frags")
 int xdp_sni(struct xdp_md *ctx)
 {
@@ -1444,32 +1453,57 @@ int xdp_sni(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
 	struct tcphdr *tcp = (void *)(ip + 1);
-	struct xsni_settings *set;
+	struct xsni_settings *set = &xsni_cfg;
+	__u32 doff, pay_off, ip_end, slot, ports, b0;
 	struct pkt pk;
+	__u64 *mp, m;
+	__u8 *p;
 
-	/* the commonest frame: untagged IPv4 without options */
+	/* the commonest frame: untagged IPv4 without options, and in the
+	 * linear part a whole TCP segment; everything is kept in registers
+	 * until the flow filter says there is more to do */
 	if ((void *)(tcp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    *(__u8 *)ip != 0x45) {
-		__builtin_memset(&pk, 0, sizeof(pk));
-		if (general(ctx, &pk) || !pk.set)
-			return XDP_PASS;
-		return payload(ctx, pk.set, &pk);
-	}
-	if (ip->protocol != IPPROTO_TCP)
-		return XDP_PASS;
-	set = &xsni_cfg;
-	if (!xsni_port_watched(set, bpf_ntohs(tcp->dest)))
+	    *(__u8 *)ip != 0x45)
+		return slow_path(ctx, &pk);
+	if (ip->protocol != IPPROTO_TCP || !xsni_port_watched(set, bpf_ntohs(tcp->dest)))
 		return XDP_PASS;
 	if (ip->frag_off & bpf_htons(0x1fff))
 		return XDP_PASS;                /* not the first fragment */
+	doff = tcp->doff * 4;
+	pay_off = sizeof(*eth) + sizeof(*ip) + doff;
+	ip_end = sizeof(*eth) + bpf_ntohs(ip->tot_len);
+	if (pay_off >= ip_end || doff < 20 || data + ip_end > end) {
+		/* no payload (a SYN, FIN or RST may end what is known of
+		 * the flow), or a frame that is cut short or paged */
+		if (pay_off < ip_end || (((__u8 *)tcp)[13] & 0x07))
+			return slow_path(ctx, &pk);
+		return XDP_PASS;
+	}
+	ports = *(__u32 *)tcp;
+	slot = flow_slot(ip->saddr, ip->daddr, ports);
+	mp = bpf_map_lookup_elem(&xsni_marks, &slot);
+	if (!mp)
+		return XDP_PASS;
+	m = *mp;
+	p = data + (pay_off & 0x3ff);
+	if ((void *)(p + 1) > end)
+		return XDP_PASS;
+	b0 = *p;
+	if (!m && b0 != XSNI_TLS_HANDSHAKE)
+		return XDP_PASS;                /* the common case: one load */
+
 	pk.l3off = sizeof(*eth);
 	pk.l4off = sizeof(*eth) + sizeof(*ip);
+	pk.pay_off = pay_off;
+	pk.pay_len = ip_end - pay_off;
+	pk.seq = bpf_ntohl(tcp->seq);
+	pk.slot = slot;
 	pk.s = ip->saddr;
 	pk.d = ip->daddr;
+	pk.ports = ports;
 	pk.v6 = 0;
-	pk.pay_len = 0;
-	pk.seq = 0;
-	if (segment(ctx, &pk, tcp, sizeof(*eth) + bpf_ntohs(ip->tot_len)))
-		return XDP_PASS;
-	return payload(ctx, set, &pk);
+	pk.set = set;
+	pk.cnt = NULL;
+	pk.mp = mp;
+	return flow_path(ctx, &pk, m, b0);
 }
