@@ -1164,8 +1164,13 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 		buf = name_buf(hl, bpf_map_lookup_elem(&xsni_scratch, &zero));
 		if (!buf || nl < 1 || nl > XSNI_NAME_WIRE_MAX)
 			return XDP_PASS;
-		if (bpf_xdp_load_bytes(ctx, pk->pay_off + f->name_off, buf, nl))
+		/* 1..256 as far as the verifier can tell, whatever the compiler
+		 * made of the test above (nl is 1..254) */
+		nl -= 1;
+		asm volatile("%0 &= 0xff" : "+r"(nl));
+		if (bpf_xdp_load_bytes(ctx, pk->pay_off + f->name_off, buf, nl + 1))
 			return XDP_PASS;
+		nl += 1;
 		hl->name = buf;
 		hl->len = nl;
 		hl->segments = 1;
@@ -1285,6 +1290,7 @@ static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set
 		return XDP_PASS;
 	m = *mp;
 	p = data + (pk->pay_off & 0x3fff);
+	asm volatile("" : "+r"(p));     /* check and read this very register */
 	if ((void *)(p + 1) <= end) {
 		b0 = p[0];
 	} else {
@@ -1486,6 +1492,7 @@ int xdp_sni(struct xdp_md *ctx)
 		return XDP_PASS;
 	m = *mp;
 	p = data + (pay_off & 0x3ff);
+	asm volatile("" : "+r"(p));     /* check and read this very register */
 	if ((void *)(p + 1) > end)
 		return XDP_PASS;
 	b0 = *p;
