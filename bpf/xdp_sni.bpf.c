@@ -80,12 +80,9 @@ struct {
 	__type(value, struct xsni_counters);
 } xsni_counters SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XSNI_FLOWS_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} xsni_marks SEC(".maps");
+/* the flow marks: a global array in a data section of its own, read with
+ * one load (no map lookup); the tool pins it as XSNI_MAP_MARKS */
+__u64 xsni_marks[XSNI_FLOWS_MAX] SEC(".data.marks");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -399,6 +396,7 @@ enum {
 #define FAST_EXT_MAX 32
 
 struct fres {
+	__u32 resume;      /* in: walk from after to exts_end */
 	__u32 name_off;    /* payload offset of the host_name */
 	__u32 name_len;
 	__u32 after;       /* payload offset of the next extension header */
@@ -432,6 +430,16 @@ int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 	v = pay_off;
 	asm volatile("%0 &= 0x3ff" : "+r"(v));
 	p = data + v;
+	lim = pay_len;
+	if ((long)(end - (void *)p) < (long)lim)
+		lim = end - (void *)p;           /* linear part only */
+	if (f->resume) {
+		/* a later segment: the walk goes on at f->after, up to
+		 * f->exts_end (both relative to this payload) */
+		off = f->after;
+		exts_end = f->exts_end;
+		goto walk;
+	}
 	if ((void *)(p + 44) > end)
 		return FAST_NO;
 	if (p[0] != XSNI_TLS_HANDSHAKE || p[1] != 3 || p[5] != XSNI_HS_CLIENT_HELLO)
@@ -441,9 +449,6 @@ int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 	if (rec_len < 42 || rec_len > XSNI_REC_MAX || hs_len + 4 > rec_len || hs_len < 38)
 		return FAST_NO;
 	hs_end = 9 + hs_len;
-	lim = pay_len;
-	if ((long)(end - (void *)p) < (long)lim)
-		lim = end - (void *)p;           /* linear part only */
 	if (p[43] > 32)
 		return FAST_NO;
 	off = 44 + p[43];                        /* cipher_suites length */
@@ -469,7 +474,7 @@ int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 	off += 2;
 	if (exts_end > hs_end)
 		return FAST_NO;
-
+walk:
 	for (i = 0; i < FAST_EXT_MAX; i++) {
 		__u64 type, list_end, nl;
 
@@ -888,6 +893,16 @@ static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp
 	}
 }
 
+/* This flow's mark, if it is there, goes (its hello record is already
+ * taken, or was never saved). */
+static __always_inline void mark_clear(struct pkt *pk, __u64 *mp)
+{
+	__u64 m = *mp;
+
+	if (m && XSNI_MARK_TAG(m) == flow_tag(pk))
+		*mp = 0;
+}
+
 /* Save a ClientHello that continues in the next segment. Fails (and the
  * flow passes unread, counted) when another flow's live hello holds the
  * slot: two flows never share a record. */
@@ -920,8 +935,9 @@ static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 	return 0;
 }
 
-/* Load the saved state of this flow's ClientHello into st. */
-static __always_inline int hello_load(struct xdp_md *ctx, struct pkt *pk,
+/* Take the saved state of this flow's ClientHello into st: the record is
+ * free again (hello_save puts it back if the hello goes on). */
+static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk,
 				      struct xsni_flow *st)
 {
 	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &pk->slot);
@@ -935,6 +951,7 @@ static __always_inline int hello_load(struct xdp_md *ctx, struct pkt *pk,
 		__builtin_memcpy(st, &rec->st, XSNI_FLOW_HDR_SIZE);
 		if (st->name_got)
 			__builtin_memcpy(st->name, rec->st.name, XSNI_NAME_BUF / 2);
+		__builtin_memset(&rec->key, 0, sizeof(rec->key));
 	}
 	bpf_spin_unlock(&rec->lock);
 	return ok ? 0 : -1;
@@ -1107,14 +1124,14 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 	if (res == RES_MORE) {
 		if (st->segments >= XSNI_MAX_SEGMENTS) {
 			cnt->c[XSNI_CNT_GIVEN_UP]++;
-			flow_forget(ctx, pk, mp);
+			mark_clear(pk, mp);
 			return XDP_PASS;
 		}
 		st->next_seq = pk->seq + pk->pay_len;
 		hello_save(ctx, pk, st, mp, cnt);
 		return XDP_PASS;
 	}
-	flow_forget(ctx, pk, mp);
+	mark_clear(pk, mp);
 	if (res != RES_SNI) {
 		if (res == RES_NOT_CH)
 			cnt->c[XSNI_CNT_NOT_CLIENTHELLO]++;
@@ -1138,6 +1155,29 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 	return GO_DECIDE;
 }
 
+/* The host_name that xsni_fast found (pk->f) into the name buffer (this
+ * CPU's event slot, else scratch), and pk->hl set up for decide(). */
+static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk,
+				     struct xsni_flow *scratch)
+{
+	struct hello *hl = &pk->hl;
+	__u32 nl = pk->f.name_len;
+	__u8 *buf = name_buf(hl, scratch);
+
+	if (!buf || nl < 1 || nl > XSNI_NAME_WIRE_MAX)
+		return -1;
+	/* 1..256 as far as the verifier can tell, whatever the compiler
+	 * made of the test above (nl is 1..254) */
+	nl -= 1;
+	asm volatile("%0 &= 0xff" : "+r"(nl));
+	if (bpf_xdp_load_bytes(ctx, pk->pay_off + pk->f.name_off, buf, nl + 1))
+		return -1;
+	hl->name = buf;
+	hl->len = nl + 1;
+	hl->fast = 1;
+	return 0;
+}
+
 /* A segment that starts with a TLS handshake record and continues no
  * saved hello: a new ClientHello (or another handshake message). */
 static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
@@ -1157,25 +1197,11 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 	__builtin_memset(hl, 0, sizeof(*hl));
 	r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
 	if (r == FAST_SNI) {
-		__u32 nl = f->name_len;
-		__u8 *buf;
-
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
-		buf = name_buf(hl, bpf_map_lookup_elem(&xsni_scratch, &zero));
-		if (!buf || nl < 1 || nl > XSNI_NAME_WIRE_MAX)
+		if (fast_name(ctx, pk, bpf_map_lookup_elem(&xsni_scratch, &zero)))
 			return XDP_PASS;
-		/* 1..256 as far as the verifier can tell, whatever the compiler
-		 * made of the test above (nl is 1..254) */
-		nl -= 1;
-		asm volatile("%0 &= 0xff" : "+r"(nl));
-		if (bpf_xdp_load_bytes(ctx, pk->pay_off + f->name_off, buf, nl + 1))
-			return XDP_PASS;
-		nl += 1;
-		hl->name = buf;
-		hl->len = nl;
 		hl->segments = 1;
 		hl->ech = f->ech;
-		hl->fast = 1;
 		return GO_DECIDE;
 	}
 
@@ -1192,6 +1218,13 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 		st->cur = f->after;
 		st->ech = f->ech;
 		st->phase = XSNI_PH_EXT_HDR;
+		if (f->after >= pk->pay_len) {
+			/* nothing of the next extension here: save at once */
+			st->segments = 1;
+			st->next_seq = pk->seq + pk->pay_len;
+			hello_save(ctx, pk, st, mp, cnt);
+			return XDP_PASS;
+		}
 	} else {
 		st->phase = XSNI_PH_REC_HDR;
 	}
@@ -1205,7 +1238,7 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 	struct xsni_counters *cnt = pk->cnt;
 	__u64 *mp = pk->mp;
 	struct xsni_flow *st;
-	__u32 zero = 0;
+	__u32 zero = 0, seg_start;
 	int r;
 
 	if (!cnt || !mp)
@@ -1213,7 +1246,7 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
 	if (!st)
 		return XDP_PASS;
-	if (hello_load(ctx, pk, st)) {
+	if (hello_take(ctx, pk, st)) {
 		/* the mark was not ours after all */
 		if (first_byte == XSNI_TLS_HANDSHAKE)
 			return GO_RESTART;
@@ -1222,13 +1255,42 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 	if (pk->seq == st->isn)                 /* first segment again: restart */
 		return GO_RESTART;
 	if (pk->seq != st->next_seq) {
-		if ((__s32)(pk->seq - st->next_seq) < 0 && (__s32)(pk->seq - st->isn) > 0)
-			return XDP_PASS;        /* old retransmission */
+		if ((__s32)(pk->seq - st->next_seq) < 0 && (__s32)(pk->seq - st->isn) > 0) {
+			/* old retransmission: pass it, keep the state */
+			hello_save(ctx, pk, st, mp, cnt);
+			return XDP_PASS;
+		}
 		cnt->c[XSNI_CNT_GIVEN_UP]++;    /* gap or reordering */
-		flow_forget(ctx, pk, mp);
+		mark_clear(pk, mp);
 		return XDP_PASS;
 	}
-	r = stream(ctx, st, cnt, pk->pay_off, pk->seq - st->isn, pk->pay_len, 0);
+	seg_start = pk->seq - st->isn;
+	if (st->phase == XSNI_PH_EXT_HDR && !st->carry_len && st->cur >= seg_start &&
+	    st->exts_end > st->cur && st->cur - seg_start < 0x3ff0) {
+		/* at an extension header: the straight-line walk goes on */
+		struct fres *f = &pk->f;
+
+		__builtin_memset(f, 0, sizeof(*f));
+		__builtin_memset(&pk->hl, 0, sizeof(pk->hl));
+		f->resume = 1;
+		f->after = st->cur - seg_start;
+		f->exts_end = st->exts_end - seg_start;
+		r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
+		if (r == FAST_SNI) {
+			mark_clear(pk, mp);
+			if (fast_name(ctx, pk, NULL))
+				return XDP_PASS;
+			pk->hl.segments = st->segments + 1;
+			pk->hl.ech = st->ech | f->ech;
+			return GO_DECIDE;
+		}
+		if (r == FAST_RESUME && f->after >= pk->pay_len) {
+			st->cur = seg_start + f->after;
+			st->ech |= f->ech;
+			return GO_STREAMED | RES_MORE;
+		}
+	}
+	r = stream(ctx, st, cnt, pk->pay_off, seg_start, pk->pay_len, 0);
 	return GO_STREAMED | (r & 0xff);
 }
 
@@ -1285,9 +1347,7 @@ static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set
 	__u64 *mp, m;
 	__u8 *p;
 
-	mp = bpf_map_lookup_elem(&xsni_marks, &pk->slot);
-	if (!mp)
-		return XDP_PASS;
+	mp = &xsni_marks[pk->slot & (XSNI_FLOWS_MAX - 1)];
 	m = *mp;
 	p = data + (pk->pay_off & 0x3fff);
 	asm volatile("" : "+r"(p));     /* check and read this very register */
@@ -1328,12 +1388,8 @@ static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk,
 	if (pk->pay_off >= ip_end || doff < 20) {
 		/* no payload; a new connection, or the end of one, on this
 		 * 4-tuple forgets whatever was known of it */
-		if (((__u8 *)tcp)[13] & 0x07) {
-			__u64 *mp = bpf_map_lookup_elem(&xsni_marks, &pk->slot);
-
-			if (mp)
-				flow_forget(ctx, pk, mp);
-		}
+		if (((__u8 *)tcp)[13] & 0x07)
+			flow_forget(ctx, pk, &xsni_marks[pk->slot & (XSNI_FLOWS_MAX - 1)]);
 		return -1;
 	}
 	pk->pay_len = ip_end - pk->pay_off;
@@ -1433,7 +1489,7 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 	if ((void *)(tcp + 1) > data_end)
 		return -1;
 	set = &xsni_cfg;
-	if (!xsni_port_watched(set, bpf_ntohs(tcp->dest)))
+	if (!xsni_port_raw_watched(set, tcp->dest))
 		return -1;
 	pk->l3off = l3off;
 	pk->l4off = l4off;
@@ -1468,10 +1524,10 @@ int xdp_sni(struct xdp_md *ctx)
 	/* the commonest frame: untagged IPv4 without options, and in the
 	 * linear part a whole TCP segment; everything is kept in registers
 	 * until the flow filter says there is more to do */
-	if ((void *)(tcp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	if ((void *)(tcp + 1) > end || *(__u16 *)(data + 12) != bpf_htons(ETH_P_IP) ||
 	    *(__u8 *)ip != 0x45)
 		return slow_path(ctx, &pk);
-	if (ip->protocol != IPPROTO_TCP || !xsni_port_watched(set, bpf_ntohs(tcp->dest)))
+	if (ip->protocol != IPPROTO_TCP || !xsni_port_raw_watched(set, tcp->dest))
 		return XDP_PASS;
 	if (ip->frag_off & bpf_htons(0x1fff))
 		return XDP_PASS;                /* not the first fragment */
@@ -1487,9 +1543,7 @@ int xdp_sni(struct xdp_md *ctx)
 	}
 	ports = *(__u32 *)tcp;
 	slot = flow_slot(ip->saddr, ip->daddr, ports);
-	mp = bpf_map_lookup_elem(&xsni_marks, &slot);
-	if (!mp)
-		return XDP_PASS;
+	mp = &xsni_marks[slot & (XSNI_FLOWS_MAX - 1)];
 	m = *mp;
 	p = data + (pay_off & 0x3ff);
 	asm volatile("" : "+r"(p));     /* check and read this very register */

@@ -53,9 +53,27 @@ struct xsni_settings {
 	__u8  ports[65536 / 8];     /* bitmap of watched TCP dst ports */
 };
 
+/* The ports bitmap is indexed by a port's two bytes as the packet carries
+ * them, read as a host-order u16 (x86, like BPF here, is little-endian: the
+ * port byte-swapped), so the program tests a port without swapping it. */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "xdp_sni.h assumes a little-endian host"
+#endif
+#define XSNI_PORT_KEY(port) ((__u16)((((port) & 0xff) << 8) | (((port) >> 8) & 0xff)))
+
+static inline int xsni_port_raw_watched(const struct xsni_settings *s, __u16 raw)
+{
+	return (s->ports[raw >> 3] >> (raw & 7)) & 1;
+}
+
 static inline int xsni_port_watched(const struct xsni_settings *s, __u16 port)
 {
-	return (s->ports[(port >> 3) & 8191] >> (port & 7)) & 1;
+	return xsni_port_raw_watched(s, XSNI_PORT_KEY(port));
+}
+
+static inline void xsni_port_set(struct xsni_settings *s, __u16 port)
+{
+	s->ports[XSNI_PORT_KEY(port) >> 3] |= 1 << (XSNI_PORT_KEY(port) & 7);
 }
 
 /* ---- domains ----------------------------------------------------------
@@ -280,7 +298,8 @@ struct xsni_event {
 #define XSNI_MAP_EXEMPT4  "xsni_exempt4"
 #define XSNI_MAP_EXEMPT6  "xsni_exempt6"
 #define XSNI_MAP_COUNTERS "xsni_counters"
-#define XSNI_MAP_MARKS    "xsni_marks"
+#define XSNI_MAP_MARKS    "xsni_marks"       /* pin name */
+#define XSNI_SEC_MARKS    ".data.marks"      /* its map in the object */
 #define XSNI_MAP_HELLOS   "xsni_hellos"
 #define XSNI_MAP_BLOOM    "xsni_bloom"
 #define XSNI_MAP_EVHDR    "xsni_evhdr"

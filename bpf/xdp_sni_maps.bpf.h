@@ -24,7 +24,7 @@
 struct xsni_settings xsni_cfg SEC(".data.xsni") = {
 	.mode = XSNI_MODE_BLOCK,
 	.flags = XSNI_SET_RST,
-	.ports = { [443 >> 3] = 1 << (443 & 7) },
+	.ports = { [XSNI_PORT_KEY(443) >> 3] = 1 << (XSNI_PORT_KEY(443) & 7) },
 };
 
 /* sized by the tool for the possible CPUs before loading */

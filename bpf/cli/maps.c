@@ -107,11 +107,14 @@ int map_fd_or_die(const char *name)
 	return fd;
 }
 
-/* a map of the object by its pin name (the settings are a data section) */
+/* a map of the object by its pin name (the settings and the marks are
+ * data sections) */
 struct bpf_map *obj_map(struct bpf_object *obj, const char *name)
 {
 	if (!strcmp(name, XSNI_MAP_SETTINGS))
 		name = XSNI_SEC_SETTINGS;
+	else if (!strcmp(name, XSNI_MAP_MARKS))
+		name = XSNI_SEC_MARKS;
 	return bpf_object__find_map_by_name(obj, name);
 }
 

@@ -11,7 +11,7 @@ void default_settings(struct xsni_settings *s)
 	memset(s, 0, sizeof(*s));
 	s->mode = XSNI_MODE_BLOCK;
 	s->flags = XSNI_SET_RST;
-	s->ports[443 >> 3] |= 1 << (443 & 7);
+	xsni_port_set(s, 443);
 }
 
 int parse_ports(const char *spec, __u8 *bitmap)
@@ -20,13 +20,14 @@ int parse_ports(const char *spec, __u8 *bitmap)
 
 	snprintf(buf, sizeof(buf), "%s", spec);
 	memset(bitmap, 0, 8192);
+	/* bitmap is settings.ports: indexed by XSNI_PORT_KEY */
 	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		char *end;
 		long p = strtol(tok, &end, 10);
 
 		if (*end || p < 1 || p > 65535)
 			return -1;
-		bitmap[p >> 3] |= 1 << (p & 7);
+		bitmap[XSNI_PORT_KEY(p) >> 3] |= 1 << (XSNI_PORT_KEY(p) & 7);
 	}
 	return 0;
 }
