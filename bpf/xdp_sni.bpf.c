@@ -86,10 +86,17 @@ __u64 xsni_marks[XSNI_FLOWS_MAX] SEC(".data.marks");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XSNI_FLOWS_MAX);
+	__uint(max_entries, XSNI_HELLOS);
 	__type(key, __u32);
 	__type(value, struct xsni_hello);
 } xsni_hellos SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XSNI_HELLOS);
+	__type(key, __u32);
+	__type(value, struct xsni_hname);
+} xsni_hnames SEC(".maps");
 
 /* per-CPU scratch: the parser state being worked on, and the name buffer
  * when this CPU's event ring is full */
@@ -805,7 +812,7 @@ struct pkt {
 	__u32 pay_off;
 	__u32 pay_len;
 	__u32 seq;
-	__u32 slot;            /* index into xsni_marks / xsni_hellos */
+	__u32 slot;            /* index into xsni_marks (and, % XSNI_HELLOS, xsni_hellos) */
 	__u32 s, d, ports;     /* hash inputs (IPv6 addresses folded) */
 	__u32 v6;
 	struct xsni_settings *set;
@@ -910,10 +917,11 @@ static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 				      struct xsni_flow *st, __u64 *mp,
 				      struct xsni_counters *cnt)
 {
-	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &pk->slot);
-	__u32 now = coarse_s(), busy = 0;
+	__u32 h = pk->slot & (XSNI_HELLOS - 1), now = coarse_s(), busy = 0;
+	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &h);
+	struct xsni_hname *hn = bpf_map_lookup_elem(&xsni_hnames, &h);
 
-	if (!rec || flow_key(ctx, pk))
+	if (!rec || !hn || flow_key(ctx, pk))
 		return -1;
 	bpf_spin_lock(&rec->lock);
 	if (!key_eq(&rec->key, &pk->key) && rec->key.sport &&
@@ -922,9 +930,9 @@ static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 	} else {
 		rec->key = pk->key;
 		rec->time = now;
-		__builtin_memcpy(&rec->st, st, XSNI_FLOW_HDR_SIZE);
+		__builtin_memcpy(rec->st, st, XSNI_FLOW_HDR_SIZE);
 		if (st->name_got)
-			__builtin_memcpy(rec->st.name, st->name, XSNI_NAME_BUF / 2);
+			__builtin_memcpy(hn->name, st->name, XSNI_NAME_BUF / 2);
 	}
 	bpf_spin_unlock(&rec->lock);
 	if (busy) {
@@ -940,17 +948,19 @@ static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk,
 				      struct xsni_flow *st)
 {
-	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &pk->slot);
+	__u32 h = pk->slot & (XSNI_HELLOS - 1);
+	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &h);
+	struct xsni_hname *hn = bpf_map_lookup_elem(&xsni_hnames, &h);
 	int ok = 0;
 
-	if (!rec || flow_key(ctx, pk))
+	if (!rec || !hn || flow_key(ctx, pk))
 		return -1;
 	bpf_spin_lock(&rec->lock);
 	if (key_eq(&rec->key, &pk->key)) {
 		ok = 1;
-		__builtin_memcpy(st, &rec->st, XSNI_FLOW_HDR_SIZE);
+		__builtin_memcpy(st, rec->st, XSNI_FLOW_HDR_SIZE);
 		if (st->name_got)
-			__builtin_memcpy(st->name, rec->st.name, XSNI_NAME_BUF / 2);
+			__builtin_memcpy(st->name, hn->name, XSNI_NAME_BUF / 2);
 		__builtin_memset(&rec->key, 0, sizeof(rec->key));
 	}
 	bpf_spin_unlock(&rec->lock);

@@ -243,11 +243,19 @@ struct xsni_flow {
 };
 #define XSNI_FLOW_HDR_SIZE __builtin_offsetof(struct xsni_flow, name)
 
+/* a saved hello: small, so that the records of the flows in flight stay
+ * in the cache; the name bytes read so far, needed only when a segment
+ * ends inside the name, are apart in "xsni_hnames" (same index) */
+#define XSNI_HELLOS 1024            /* records; index = flow slot % XSNI_HELLOS */
 struct xsni_hello {
 	struct bpf_spin_lock lock;
 	__u32 time;                 /* coarse clock (~1 s units) of the last write */
 	struct xsni_flow_key key;   /* all zero: free */
-	struct xsni_flow st;
+	__u8  st[XSNI_FLOW_HDR_SIZE];   /* struct xsni_flow without the name */
+};
+
+struct xsni_hname {
+	__u8 name[XSNI_NAME_BUF / 2];
 };
 
 /* ---- events -----------------------------------------------------------
@@ -301,6 +309,7 @@ struct xsni_event {
 #define XSNI_MAP_MARKS    "xsni_marks"       /* pin name */
 #define XSNI_SEC_MARKS    ".data.marks"      /* its map in the object */
 #define XSNI_MAP_HELLOS   "xsni_hellos"
+#define XSNI_MAP_HNAMES   "xsni_hnames"
 #define XSNI_MAP_BLOOM    "xsni_bloom"
 #define XSNI_MAP_EVHDR    "xsni_evhdr"
 #define XSNI_MAP_EVENTS   "xsni_events"

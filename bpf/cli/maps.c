@@ -127,7 +127,7 @@ int obj_map_fd(struct bpf_object *obj, const char *name)
  * program's per-CPU work space is not among them */
 static const char *maps_to_pin[] = {
 	XSNI_MAP_SETTINGS, XSNI_MAP_DOMAINS, XSNI_MAP_BLOOM, XSNI_MAP_EXEMPT4,
-	XSNI_MAP_EXEMPT6, XSNI_MAP_COUNTERS, XSNI_MAP_MARKS, XSNI_MAP_HELLOS,
+	XSNI_MAP_EXEMPT6, XSNI_MAP_COUNTERS, XSNI_MAP_MARKS, XSNI_MAP_HELLOS, XSNI_MAP_HNAMES,
 	XSNI_MAP_EVHDR, XSNI_MAP_EVENTS, NULL,
 };
 
