@@ -400,10 +400,13 @@ enum {
 	FAST_SNI,          /* f->name_off / name_len: the host_name */
 	FAST_RESUME,       /* no SNI in this packet: resume at f->after */
 };
-#define FAST_EXT_MAX 32
+#define FAST_EXT_MAX 40
 
 struct fres {
 	__u32 resume;      /* in: walk from after to exts_end */
+	__u32 scan;        /* in: walk on past the name (an event will go out) */
+	__u32 scanned;     /* out: it did; ech and dup cover every extension */
+	__u32 dup;         /* out: a second server_name or a malformed one after it */
 	__u32 name_off;    /* payload offset of the host_name */
 	__u32 name_len;
 	__u32 after;       /* payload offset of the next extension header */
@@ -427,8 +430,8 @@ int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 {
 	void *data, *end;
 	__u8 *p, *q;
-	__u64 rec_len, hs_len, hs_end, off, v, exts_end, ext_end, lim;
-	int i, ech = 0;
+	__u64 rec_len = 0, hs_len, hs_end = 0, off, v, exts_end, ext_end, lim;
+	int i, ech = 0, found = 0;
 
 	if (!ctx || !f || pay_off > 0x3ff || pay_len > 0xffff)
 		return FAST_NO;
@@ -485,8 +488,11 @@ walk:
 	for (i = 0; i < FAST_EXT_MAX; i++) {
 		__u64 type, list_end, nl;
 
-		if (off >= exts_end)
+		if (off >= exts_end) {
+			if (found)
+				goto sni;        /* all extensions walked */
 			return FAST_NO;          /* no SNI: the general parser counts it */
+		}
 		if (off + 4 > lim || off > 0x3ff0)
 			break;                   /* end of this packet */
 		q = pkt_at(p, off);
@@ -494,11 +500,20 @@ walk:
 			break;
 		type = ((__u64)q[0] << 8) | q[1];
 		ext_end = off + 4 + (((__u64)q[2] << 8) | q[3]);
-		if (ext_end > exts_end)
+		if (ext_end > exts_end) {
+			if (found) {
+				f->dup = 1;      /* malformed after the name */
+				goto sni;
+			}
 			return FAST_NO;          /* malformed */
+		}
 		if (type == XSNI_EXT_ECH)
 			ech = 1;
 		if (type == XSNI_EXT_SNI) {
+			if (found) {
+				f->dup = 1;      /* a second server_name */
+				goto sni;
+			}
 			if ((void *)(q + 9) > end)
 				return FAST_NO;
 			list_end = off + 6 + (((__u32)q[4] << 8) | q[5]);
@@ -512,10 +527,19 @@ walk:
 			f->after = ext_end;
 			f->exts_end = exts_end;
 			f->lim = lim;
-			f->ech = ech;
-			return FAST_SNI;
+			/* the rest of the extensions (ECH flag, a second
+			 * server_name) only when an event will surely go out */
+			if (!f->scan)
+				goto sni;
+			found = 1;
 		}
 		off = ext_end;
+	}
+	if (found) {
+sni:
+		f->ech = ech;
+		f->scanned = f->scan;
+		return FAST_SNI;
 	}
 	if (off >= exts_end || i == FAST_EXT_MAX)
 		return FAST_NO;
@@ -1035,7 +1059,9 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 	if (matched) {
 		cnt->c[XSNI_CNT_MATCHED]++;
 		verdict = set->mode == XSNI_MODE_BLOCK ? XSNI_V_BLOCK : XSNI_V_MONITOR;
-		if (verdict == XSNI_V_BLOCK && is_exempt(ctx, pk, k)) {
+		if (verdict == XSNI_V_BLOCK &&
+		    (set->flags & (pk->v6 ? XSNI_SET_EXEMPT6 : XSNI_SET_EXEMPT4)) &&
+		    is_exempt(ctx, pk, k)) {
 			verdict = XSNI_V_EXEMPT;
 			cnt->c[XSNI_CNT_EXEMPTED]++;
 		}
@@ -1045,12 +1071,15 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 	if (matched || (set->flags & XSNI_SET_LOG_ALL)) {
 		/* the ECH flag and a second server_name: the rest of the
 		 * extensions in this segment */
-		if (hl->fast) {
+		if (hl->fast && !pk->f.scanned) {
 			int r = xsni_fast_scan(ctx, pk->pay_off, &pk->f);
 
 			if (r & 1)
 				hl->ech = 1;
 			if (r & 2)
+				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
+		} else if (hl->fast) {
+			if (pk->f.dup)
 				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
 		} else if (hl->st) {
 			int r = stream(ctx, hl->st, NULL, pk->pay_off,
@@ -1061,7 +1090,7 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 			hl->ech = hl->st->ech;
 		}
 		if (ev) {
-			ev->ts_ns = bpf_ktime_get_coarse_ns();
+			ev->ts_ns = 0;
 			__builtin_memcpy(ev->saddr, k->saddr, 16);
 			__builtin_memcpy(ev->daddr, k->daddr, 16);
 			ev->sport = bpf_ntohs(k->sport);
@@ -1205,6 +1234,7 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 		return XDP_PASS;
 	__builtin_memset(f, 0, sizeof(*f));
 	__builtin_memset(hl, 0, sizeof(*hl));
+	f->scan = (set->flags & XSNI_SET_LOG_ALL) != 0;
 	r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
 	if (r == FAST_SNI) {
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
@@ -1283,6 +1313,7 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 		__builtin_memset(f, 0, sizeof(*f));
 		__builtin_memset(&pk->hl, 0, sizeof(pk->hl));
 		f->resume = 1;
+		f->scan = (pk->set->flags & XSNI_SET_LOG_ALL) != 0;
 		f->after = st->cur - seg_start;
 		f->exts_end = st->exts_end - seg_start;
 		r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);

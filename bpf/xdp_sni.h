@@ -45,6 +45,8 @@ enum xsni_mode {
 
 #define XSNI_SET_RST     (1u << 0)  /* reset both ends of a blocked flow */
 #define XSNI_SET_LOG_ALL (1u << 1)  /* event for every SNI, not only listed */
+#define XSNI_SET_EXEMPT4 (1u << 2)  /* xsni_exempt4 is not empty (kept by the tool) */
+#define XSNI_SET_EXEMPT6 (1u << 3)  /* xsni_exempt6 is not empty */
 
 struct xsni_settings {
 	__u32 mode;                 /* enum xsni_mode */
@@ -283,7 +285,7 @@ enum xsni_verdict {
 #define XSNI_VERDICT_NAMES { "pass", "monitor", "block", "exempt" }
 
 struct xsni_event {
-	__u64 ts_ns;           /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) */
+	__u64 ts_ns;           /* 0: the reader stamps the event when it takes it */
 	__u8  saddr[16];
 	__u8  daddr[16];
 	__u16 sport;           /* host byte order */

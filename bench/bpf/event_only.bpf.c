@@ -22,7 +22,7 @@ int xdp_event_only(struct xdp_md *ctx)
 	struct xsni_event *ev = ev_slot(&r);
 
 	if (ev) {
-		ev->ts_ns = bpf_ktime_get_coarse_ns();
+		ev->ts_ns = 0;
 		ev->family = 4;
 		ev->verdict = XSNI_V_PASS;
 		ev->sni_len = 1;

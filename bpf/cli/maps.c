@@ -314,6 +314,29 @@ void sync_filter_pinned(const struct domlist *dl)
 	close(s);
 }
 
+/* settings.flags tells the program which exemption tries hold anything,
+ * so that a blocked hello costs no trie lookup when there is none */
+void map_sync_exempt_flags(int set_fd, int fd4, int fd6)
+{
+	struct xsni_lpm6 k6;
+	struct xsni_lpm4 k4;
+	struct xsni_settings s;
+	__u32 zero = 0, f;
+
+	if (bpf_map_lookup_elem(set_fd, &zero, &s))
+		die("cannot read settings: %s", strerror(errno));
+	f = s.flags & ~(XSNI_SET_EXEMPT4 | XSNI_SET_EXEMPT6);
+	if (!bpf_map_get_next_key(fd4, NULL, &k4))
+		f |= XSNI_SET_EXEMPT4;
+	if (!bpf_map_get_next_key(fd6, NULL, &k6))
+		f |= XSNI_SET_EXEMPT6;
+	if (f != s.flags) {
+		s.flags = f;
+		if (bpf_map_update_elem(set_fd, &zero, &s, 0))
+			die("cannot write settings: %s", strerror(errno));
+	}
+}
+
 int map_exempt(int fd4, int fd6, const struct prefix *p, int add)
 {
 	__u8 one = 1;

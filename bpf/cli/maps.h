@@ -40,5 +40,7 @@ void map_sync_filter(int bloom_fd, int set_fd, const struct domlist *dl);
 void sync_filter_pinned(const struct domlist *dl);
 /* add or delete p in the exemption map of its family: 0 or -1 (errno) */
 int map_exempt(int fd4, int fd6, const struct prefix *p, int add);
+/* the settings' XSNI_SET_EXEMPT4/6 flags from the tries' contents */
+void map_sync_exempt_flags(int set_fd, int fd4, int fd6);
 
 #endif

@@ -365,6 +365,8 @@ static int setup_maps(struct replay *r, int pinned_list)
 		if (parse_prefix(co->exempt, &px))
 			die("bad --exempt %s", co->exempt);
 		map_exempt(obj_map_fd(obj, XSNI_MAP_EXEMPT4), obj_map_fd(obj, XSNI_MAP_EXEMPT6), &px, 1);
+		map_sync_exempt_flags(r->set_fd, obj_map_fd(obj, XSNI_MAP_EXEMPT4),
+				      obj_map_fd(obj, XSNI_MAP_EXEMPT6));
 	}
 	r->ev = events_open(obj_map_fd(obj, XSNI_MAP_EVHDR), obj_map_fd(obj, XSNI_MAP_EVENTS),
 			    on_event, r);

@@ -147,6 +147,12 @@ int cmd_exempt(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	fd6 = map_fd_or_die(XSNI_MAP_EXEMPT6);
 	if (map_exempt(fd4, fd6, &p, !strcmp(argv[0], "add")))
 		die("cannot %s %s: %s", argv[0], argv[1], strerror(errno));
+	{
+		int sfd = map_fd_or_die(XSNI_MAP_SETTINGS);
+
+		map_sync_exempt_flags(sfd, fd4, fd6);
+		close(sfd);
+	}
 	fprintf(o, "exempt %s %s\n", argv[0], argv[1]);
 	close(fd4);
 	close(fd6);
