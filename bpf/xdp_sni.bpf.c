@@ -847,9 +847,10 @@ struct pkt {
 	struct fres f;
 };
 
-static __always_inline __u32 flow_slot(__u32 s, __u32 d, __u32 ports)
+/* the slot: source address and ports (the tag covers the destination) */
+static __always_inline __u32 flow_slot(__u32 s, __u32 ports)
 {
-	return ((s ^ d ^ ports) * 0x9e3779b1u) >> (32 - XSNI_FLOW_BITS);
+	return ((s ^ ports) * 0x9e3779b1u) >> (32 - XSNI_FLOW_BITS);
 }
 
 /* a second, independent hash of the 4-tuple; never 0 */
@@ -1419,7 +1420,7 @@ static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk,
 
 	pk->pay_off = pk->l4off + doff;
 	pk->ports = *(__u32 *)tcp;
-	pk->slot = flow_slot(pk->s, pk->d, pk->ports);
+	pk->slot = flow_slot(pk->s, pk->ports);
 	if (data + ip_end > end) {
 		__u32 buf_len = bpf_xdp_get_buff_len(ctx);
 
@@ -1583,7 +1584,7 @@ int xdp_sni(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	ports = *(__u32 *)tcp;
-	slot = flow_slot(ip->saddr, ip->daddr, ports);
+	slot = flow_slot(ip->saddr, ports);
 	mp = &xsni_marks[slot & (XSNI_FLOWS_MAX - 1)];
 	m = *mp;
 	p = data + (pay_off & 0x3ff);
