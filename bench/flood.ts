@@ -5,6 +5,12 @@
 // that got past XDP (must be 0). `npx tsx bench/flood.ts`, or call
 // floodBench() (bench/run.ts may).
 //
+// The yardstick: for the two ClientHello kinds the benchmark's minimal SNI
+// reader (bench/bpf/minimal_sni.bpf.c, the simplest program doing the
+// original BPFire xdp-sni's job) is measured too, right after xdp_sni in
+// each round against the same empty baseline, so that the goals can be
+// read against what any SNI reader reaches on this link.
+//
 //   gen ns                                   box ns
 //   g0 10.201.0.1/16  ---- veth ---->  b0 10.201.0.2/16 (+ 10.201.1.1-4/32 on lo)
 //   flood-gen: BPF_PROG_TEST_RUN            XDP (native): xdp_sni, or the empty
@@ -43,6 +49,7 @@ import { nsExec } from '../test/netns/topology.js';
 export const dropObj = join(outDir, 'xdp_drop.bpf.o');
 export const genObj = join(outDir, 'flood_gen.bpf.o');
 export const genTool = join(outDir, 'flood-gen');
+export const minimalObj = join(outDir, 'minimal_sni.bpf.o');
 
 export type Kind = 'listed' | 'unlisted' | 'data443' | 'port80';
 export const KINDS: { kind: Kind; label: string; dst: string; base: 'pass' | 'drop' }[] = [
@@ -57,6 +64,9 @@ const SRC = '10.201.128.1';            // the generator rewrites the low 16 bits
 const SRC_NET = '10.201.128.0/17';
 const LISTED = 'www.example.com';
 const UNLISTED = 'www.example.org';    // same length: the same parse, no match
+// the kinds the minimal reader is measured on (it reads ClientHellos only)
+const MINIMAL_KINDS: Kind[] = ['listed', 'unlisted'];
+const MIN_NAME = 64;                   // minimal_sni's key: the name zero-padded to 64 bytes
 
 export interface FloodOpts {
   rounds?: number;                     // env FLOOD_ROUNDS, default 5
@@ -89,9 +99,24 @@ export interface KindResult {
   goal: number;
   met: boolean;
 }
+/** The minimal SNI reader (bench/bpf/minimal_sni.bpf.c) on one ClientHello kind. */
+export interface MinimalResult {
+  kind: Kind;
+  label: string;
+  baseline: 'xdp_pass' | 'xdp_drop';   // the same empty program (and samples) as xdp_sni's
+  program: Sample[];
+  pps: Stat;
+  ratio: Stat;                         // per-round minimal/baseline
+  extraNs: number;                     // median CPU ns per frame, minimal minus baseline
+  sniVsMinimal: Stat;                  // per-round xdp_sni/minimal
+  goal: number;                        // xdp_sni's goal for this kind
+  reaches: boolean;                    // the minimal reader's median ratio >= goal (and no leak when listed)
+}
 export interface FloodResult {
   kinds: KindResult[];
   listedReachedServer: number;
+  minimal: MinimalResult[];            // the yardstick, for the ClientHello kinds measured
+  minimalListedReachedServer: number;  // listed hellos the minimal reader let through (must be 0)
   native: boolean;
   attachLines: string[];
   cpus: number[];
@@ -156,14 +181,17 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
   const want = opts.kinds ?? (process.env.FLOOD_KINDS ? process.env.FLOOD_KINDS.split(',') as Kind[] : KINDS.map((x) => x.kind));
   const kinds = KINDS.filter((k) => want.includes(k.kind));
   if (!kinds.length) throw new Error(`no known kind in ${want.join(',')} (${KINDS.map((k) => k.kind).join(', ')})`);
+  const minKinds = kinds.filter((k) => MINIMAL_KINDS.includes(k.kind));
   const t0 = Date.now();
 
-  for (const bin of ['ip', 'ethtool', 'nft']) {
+  for (const bin of ['ip', 'ethtool', 'nft', ...(minKinds.length ? ['bpftool'] : [])]) {
     const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', bin], { reject: false });
-    if (r.exitCode !== 0) throw new Error(`${bin} is not installed (apt-get install iproute2 ethtool nftables)`);
+    if (r.exitCode !== 0) throw new Error(`${bin} is not installed (apt-get install iproute2 ethtool nftables bpftool)`);
   }
   await buildBpf();
   await execa('make', ['-C', bpfDir, `OUT=${outDir}`, 'flood'], { stdio: 'pipe' });
+  // the minimal reader, built like bench/run.ts's buildRef() does
+  if (minKinds.length) await execa('make', ['-C', bpfDir, `OUT=${outDir}`, minimalObj], { stdio: 'pipe' });
 
   // ---- everything made from here on is undone by `cleanup`, once. On
   // SIGINT/SIGTERM the same steps run synchronously inside the handler:
@@ -276,19 +304,36 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
     await sni(['ports', '443']);
     const sniStats = async () => JSON.parse((await sni(['stats', '--json'])).stdout) as Record<string, number>;
 
+    // the minimal reader is loaded once, pinned in the private bpffs with
+    // its maps, and the pinned program is attached at each turn: like
+    // xdp_sni's pinned maps, minimal_names is filled once and its ring
+    // (nobody reads it) stays full across rounds instead of starting empty
+    // at every attachment
+    const minimalProg = join(fs.dir, 'bpffs', 'minimal_sni');
+    const minimalMaps = join(fs.dir, 'bpffs', 'minimal_sni_maps');
+    if (minKinds.length) {
+      await must(execa('bpftool', ['prog', 'load', minimalObj, minimalProg, 'type', 'xdp', 'pinmaps', minimalMaps], { reject: false }), 'bpftool prog load minimal_sni');
+      const key = Buffer.alloc(MIN_NAME);          // LISTED, zero-padded to 64 bytes
+      key.write(LISTED, 'latin1');
+      await must(execa('bpftool', ['map', 'update', 'pinned', join(minimalMaps, 'minimal_names'),
+        'key', 'hex', ...[...key].map((b) => b.toString(16).padStart(2, '0')), 'value', 'hex', '01'], { reject: false }), 'bpftool map update minimal_names');
+    }
+
     // ---- attaching: always native; check that the kernel says so
     const attachLines: string[] = [];
     let native = true;
     const detach = () => execa('ip', ['-n', box, 'link', 'set', 'dev', 'b0', 'xdp', 'off'], { reject: false });
     undo.push(() => run('ip', ['-n', box, 'link', 'set', 'dev', 'b0', 'xdp', 'off']));
-    const attach = async (which: 'program' | 'pass' | 'drop') => {
+    const attach = async (which: 'program' | 'minimal' | 'pass' | 'drop') => {
       await detach();
       if (which === 'program') await sni(['attach', '--dev', 'b0', '--mode', 'native']);
+      else if (which === 'minimal') await must(execa('ip', ['-n', box, 'link', 'set', 'dev', 'b0', 'xdpdrv', 'pinned', minimalProg], { reject: false }), 'attach minimal');
       else await must(execa('ip', ['-n', box, 'link', 'set', 'dev', 'b0', 'xdpdrv', 'obj', which === 'pass' ? passObj : dropObj, 'sec', 'xdp.frags'], { reject: false }), `attach ${which}`);
       const line = (await must(execa('ip', ['-n', box, 'link', 'show', 'b0'], { reject: false }), 'ip link show')).stdout.split('\n')[0];
       const isNative = / xdp /.test(line) && !/xdpgeneric|xdpoffload/.test(line);
       native &&= isNative;
-      if (attachLines.length < 3) attachLines.push(`${which}: ${line.trim()}`);
+      // the first attachment of each program
+      if (!attachLines.some((l) => l.startsWith(`${which}: `))) attachLines.push(`${which}: ${line.trim()}`);
       if (!isNative) throw new Error(`${which} is not attached in native mode: ${line}`);
     };
 
@@ -317,6 +362,8 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
     const prog: Record<Kind, Sample[]> = { listed: [], unlisted: [], data443: [], port80: [] };
     const base: Record<Kind, Sample[]> = { listed: [], unlisted: [], data443: [], port80: [] };
     const counters: Record<Kind, Record<string, number>> = { listed: {}, unlisted: {}, data443: {}, port80: {} };
+    const mini: Record<Kind, Sample[]> = { listed: [], unlisted: [], data443: [], port80: [] };
+    let minimalChecked = false;
     const passKinds = kinds.filter((k) => k.base === 'pass');
     const dropKinds = kinds.filter((k) => k.base === 'drop');
     log(`flood: ${kinds.length} kinds x ${rounds} rounds x ${seconds} s, generator on CPUs ${cpus.join(',')}`);
@@ -328,6 +375,21 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
           prog[k.kind].push(await measure(k.kind));
           const c1 = await sniStats();
           for (const [n, v] of Object.entries(c1)) counters[k.kind][n] = (counters[k.kind][n] ?? 0) + v - (c0[n] ?? 0);
+        }
+        // the yardstick, right after xdp_sni, on the ClientHello kinds
+        if (minKinds.length) {
+          await attach('minimal');
+          for (const k of minKinds) {
+            const s = await measure(k.kind);
+            mini[k.kind].push(s);
+            // once: the listed hello must really be dropped (nothing at the
+            // nft netdev counter) and the unlisted one passed
+            if (!minimalChecked && k.kind === 'listed' && (s.handled === 0 || s.reachedStack !== 0))
+              throw new Error(`the minimal reader did not drop the listed ClientHello: XDP ran on ${s.handled}, ${s.reachedStack} reached the stack`);
+            if (!minimalChecked && k.kind === 'unlisted' && s.reachedStack === 0)
+              throw new Error('the minimal reader passed no unlisted ClientHello');
+          }
+          minimalChecked = true;
         }
       };
       const runBase = async () => {
@@ -342,7 +404,8 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
       };
       if (round % 2) { await runProgram(); await runBase(); } else { await runBase(); await runProgram(); }
       const last = kinds.map((k) => `${k.kind} ${(prog[k.kind][round].pps / 1e6).toFixed(2)}/${(base[k.kind][round].pps / 1e6).toFixed(2)}`);
-      log(`  round ${round + 1}/${rounds} (Mpps program/empty): ${last.join(', ')}`);
+      const lastMin = minKinds.map((k) => `${k.kind} ${(mini[k.kind][round].pps / 1e6).toFixed(2)}`);
+      log(`  round ${round + 1}/${rounds} (Mpps program/empty): ${last.join(', ')}${lastMin.length ? `; minimal reader: ${lastMin.join(', ')}` : ''}`);
     }
     await detach();
 
@@ -364,8 +427,21 @@ export async function floodBench(opts: FloodOpts = {}): Promise<FloodResult> {
       };
     });
     const listedReachedServer = prog.listed.reduce((a, s) => a + s.reachedStack, 0);
+    const minimalListedReachedServer = mini.listed.reduce((a, s) => a + s.reachedStack, 0);
+    const minimal: MinimalResult[] = minKinds.map((k) => {
+      const ns = (s: Sample) => (cpus.length * 1e9) / s.pps;
+      const ratio = stat(mini[k.kind].map((s, i) => s.pps / base[k.kind][i].pps));
+      const goal = k.base === 'drop' ? 0.5 : 0.95;
+      return {
+        kind: k.kind, label: k.label, baseline: k.base === 'drop' ? 'xdp_drop' : 'xdp_pass',
+        program: mini[k.kind], pps: stat(mini[k.kind].map((s) => s.pps)), ratio,
+        extraNs: stat(mini[k.kind].map((s, i) => ns(s) - ns(base[k.kind][i]))).median,
+        sniVsMinimal: stat(prog[k.kind].map((s, i) => s.pps / mini[k.kind][i].pps)),
+        goal, reaches: ratio.median >= goal && (k.base !== 'drop' || minimalListedReachedServer === 0),
+      };
+    });
     const res: FloodResult = {
-      kinds: results, listedReachedServer, native, attachLines, cpus, rounds, seconds,
+      kinds: results, listedReachedServer, minimal, minimalListedReachedServer, native, attachLines, cpus, rounds, seconds,
       runSeconds: (Date.now() - t0) / 1000, allMet: results.every((r) => r.met),
     };
     report(res, log);
@@ -390,6 +466,17 @@ function report(r: FloodResult, log: (l: string) => void) {
     const b = `${M(k.basePps.median)} (${M(k.basePps.min)}-${M(k.basePps.max)})`;
     const q = `${k.ratio.median.toFixed(2)} (${k.ratio.min.toFixed(2)}..${k.ratio.max.toFixed(2)})`;
     log(`${k.label.padEnd(w)}  ${k.baseline.padEnd(8)}  ${p.padEnd(27)}  ${b.padEnd(28)}  ${q.padEnd(20)}  ${k.extraNs.toFixed(0).padStart(8)}  >= ${k.goal}x ${k.met ? 'met' : 'MISSED'}`);
+    const m = r.minimal.find((x) => x.kind === k.kind);
+    if (m) {
+      const mp = `${M(m.pps.median)} (${M(m.pps.min)}-${M(m.pps.max)})`;
+      const mq = `${m.ratio.median.toFixed(2)} (${m.ratio.min.toFixed(2)}..${m.ratio.max.toFixed(2)})`;
+      log(`${'  minimal SNI reader'.padEnd(w)}  ${m.baseline.padEnd(8)}  ${mp.padEnd(27)}  ${b.padEnd(28)}  ${mq.padEnd(20)}  ${m.extraNs.toFixed(0).padStart(8)}  >= ${m.goal}x ${m.reaches ? 'reached' : 'not reached'}`);
+    }
+  }
+  if (r.minimal.length) {
+    log('(minimal SNI reader = bench/bpf/minimal_sni.bpf.c, the simplest program doing the original BPFire xdp-sni\'s job, measured right after xdp_sni in each round against the same empty program)');
+    for (const m of r.minimal)
+      log(`  ${m.kind.padEnd(8)} xdp_sni / minimal reader rate: ${m.sniVsMinimal.median.toFixed(2)} (${m.sniVsMinimal.min.toFixed(2)}..${m.sniVsMinimal.max.toFixed(2)})`);
   }
   log('\nper kind, over the program\'s runs:');
   for (const k of r.kinds) {
@@ -401,12 +488,25 @@ function report(r: FloodResult, log: (l: string) => void) {
     const cs = names.filter((n) => n in c).map((n) => `${n} ${c[n]}`).join(', ');
     log(`  ${k.kind.padEnd(8)} generated ${frames}, XDP ran on ${handled}, reached the stack ${stack}; xdp_sni counters: ${cs}`);
   }
+  for (const m of r.minimal) {
+    const frames = m.program.reduce((a, s) => a + s.frames, 0);
+    const handled = m.program.reduce((a, s) => a + s.handled, 0);
+    const stack = m.program.reduce((a, s) => a + s.reachedStack, 0);
+    log(`  ${m.kind.padEnd(8)} minimal reader: generated ${frames}, XDP ran on ${handled}, reached the stack ${stack}`);
+  }
   log(`\nlisted ClientHellos that reached the server side (nft netdev ingress on b0): ${r.listedReachedServer} ${r.listedReachedServer === 0 ? '(ok)' : '(MUST BE 0)'}`);
+  if (r.minimal.some((m) => m.kind === 'listed'))
+    log(`  under the minimal reader: ${r.minimalListedReachedServer} ${r.minimalListedReachedServer === 0 ? '(ok)' : '(should be 0)'}`);
   log(`native XDP: ${r.native ? 'yes' : 'NO'}; ${r.attachLines.join('; ')}`);
   log('\ngoals:');
   for (const k of r.kinds) {
     const extra = k.baseline === 'xdp_drop' ? `, ${r.listedReachedServer} reached the server (must be 0)` : '';
     log(`  ${k.label.padEnd(36)} ${k.ratio.median.toFixed(2)}x of the empty ${k.baseline} program (goal >= ${k.goal}x${extra}): ${k.met ? 'met' : 'MISSED'}`);
+    const m = r.minimal.find((x) => x.kind === k.kind);
+    if (m) {
+      const leak = m.baseline === 'xdp_drop' ? `, ${r.minimalListedReachedServer} reached the server` : '';
+      log(`  ${''.padEnd(36)} the minimal reader reaches ${m.ratio.median.toFixed(2)}x (${m.ratio.min.toFixed(2)}..${m.ratio.max.toFixed(2)}) of the same program${leak}: ${m.reaches ? 'the goal is reachable' : 'below the goal'}`);
+    }
   }
   log(`run time ${r.runSeconds.toFixed(0)} s`);
 }
