@@ -836,7 +836,7 @@ struct pkt {
 	__u32 pay_off;
 	__u32 pay_len;
 	__u32 seq;
-	__u32 slot;            /* index into xsni_marks (and, % XSNI_HELLOS, xsni_hellos) */
+	__u32 slot;            /* index into xsni_marks (and of the set in xsni_hellos) */
 	__u32 s, d, ports;     /* hash inputs (IPv6 addresses folded) */
 	__u32 v6;
 	struct xsni_settings *set;
@@ -906,6 +906,29 @@ static __always_inline int key_eq(const struct xsni_flow_key *a, const struct xs
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
+/* The record of this flow (pk->key, filled by flow_key) in its set of
+ * XSNI_HELLO_WAYS, or NULL; *idx gets its index. The keys are compared
+ * without the lock: a caller that uses the record locks it and compares
+ * again. */
+static __always_inline struct xsni_hello *hello_find(struct pkt *pk, __u32 *idx)
+{
+	__u32 base = (pk->slot & (XSNI_HELLO_SETS - 1)) * XSNI_HELLO_WAYS;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < XSNI_HELLO_WAYS; i++) {
+		__u32 k = base + i;
+		struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &k);
+
+		if (rec && key_eq(&rec->key, &pk->key)) {
+			if (idx)
+				*idx = k;
+			return rec;
+		}
+	}
+	return NULL;
+}
+
 /* Forget a flow: its mark, and its hello record if it holds one. */
 static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp)
 {
@@ -914,9 +937,10 @@ static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp
 	if (!m || XSNI_MARK_TAG(m) != flow_tag(pk))
 		return;
 	*mp = 0;
-	if (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO) {
-		struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &pk->slot);
-		if (!rec || flow_key(ctx, pk))
+	if (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO && !flow_key(ctx, pk)) {
+		struct xsni_hello *rec = hello_find(pk, NULL);
+
+		if (!rec)
 			return;
 		bpf_spin_lock(&rec->lock);
 		if (key_eq(&rec->key, &pk->key))
@@ -935,35 +959,59 @@ static __always_inline void mark_clear(struct pkt *pk, __u64 *mp)
 		*mp = 0;
 }
 
-/* Save a ClientHello that continues in the next segment. Fails (and the
- * flow passes unread, counted) when another flow's live hello holds the
- * slot: two flows never share a record. */
+/* Save a ClientHello that continues in the next segment. The newest flow
+ * takes the record: a live half-read hello of another flow there is
+ * evicted (counted; that flow's next segment finds no record and passes,
+ * and its ClientHello is read again when it is retransmitted). The other
+ * way round, a client could hold records with half-sent hellos to get its
+ * own next hello past unread. Two flows never share a record. */
 static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 				      struct xsni_flow *st, __u64 *mp,
 				      struct xsni_counters *cnt)
 {
-	__u32 h = pk->slot & (XSNI_HELLOS - 1), now = coarse_s(), busy = 0;
-	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &h);
-	struct xsni_hname *hn = bpf_map_lookup_elem(&xsni_hnames, &h);
+	__u32 base = (pk->slot & (XSNI_HELLO_SETS - 1)) * XSNI_HELLO_WAYS;
+	__u32 now = coarse_s(), h = base, age, oldest = 0, busy = 1;
+	struct xsni_hello *rec;
+	struct xsni_hname *hn;
+	int i, found = 0;
 
-	if (!rec || !hn || flow_key(ctx, pk))
+	if (flow_key(ctx, pk))
+		return -1;
+	/* this flow's record, else a free one, else the oldest of the set */
+#pragma unroll
+	for (i = 0; i < XSNI_HELLO_WAYS; i++) {
+		__u32 k = base + i;
+
+		rec = bpf_map_lookup_elem(&xsni_hellos, &k);
+		if (!rec || found)
+			continue;
+		if (key_eq(&rec->key, &pk->key) || !rec->key.sport) {
+			h = k;
+			busy = 0;
+			found = 1;
+			continue;
+		}
+		age = (now - rec->time) & 0xffff;
+		if (age >= oldest) {
+			oldest = age;
+			h = k;
+		}
+	}
+	if (busy && oldest >= XSNI_HELLO_TTL)
+		busy = 0;               /* a stale record: no loss */
+	rec = bpf_map_lookup_elem(&xsni_hellos, &h);
+	hn = bpf_map_lookup_elem(&xsni_hnames, &h);
+	if (!rec || !hn)
 		return -1;
 	bpf_spin_lock(&rec->lock);
-	if (!key_eq(&rec->key, &pk->key) && rec->key.sport &&
-	    ((now - rec->time) & 0xffff) < XSNI_HELLO_TTL) {
-		busy = 1;
-	} else {
-		rec->key = pk->key;
-		rec->time = now;
-		__builtin_memcpy(rec->st, st, XSNI_FLOW_HDR_SIZE);
-		if (st->name_got)
-			__builtin_memcpy(hn->name, st->name, XSNI_NAME_BUF / 2);
-	}
+	rec->key = pk->key;
+	rec->time = now;
+	__builtin_memcpy(rec->st, st, XSNI_FLOW_HDR_SIZE);
+	if (st->name_got)
+		__builtin_memcpy(hn->name, st->name, XSNI_NAME_BUF / 2);
 	bpf_spin_unlock(&rec->lock);
-	if (busy) {
+	if (busy)
 		cnt->c[XSNI_CNT_HELLO_BUSY]++;
-		return -1;
-	}
 	*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_HELLO);
 	return 0;
 }
@@ -973,12 +1021,16 @@ static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk,
 				      struct xsni_flow *st)
 {
-	__u32 h = pk->slot & (XSNI_HELLOS - 1);
-	struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &h);
-	struct xsni_hname *hn = bpf_map_lookup_elem(&xsni_hnames, &h);
+	struct xsni_hello *rec;
+	struct xsni_hname *hn;
+	__u32 h = 0;
 	int ok = 0;
 
-	if (!rec || !hn || flow_key(ctx, pk))
+	if (flow_key(ctx, pk))
+		return -1;
+	rec = hello_find(pk, &h);
+	hn = bpf_map_lookup_elem(&xsni_hnames, &h);
+	if (!rec || !hn)
 		return -1;
 	bpf_spin_lock(&rec->lock);
 	if (key_eq(&rec->key, &pk->key)) {
@@ -997,6 +1049,7 @@ static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk,
 #define GO_RESTART  0x100      /* read this segment as a new ClientHello */
 #define GO_DECIDE   0x200      /* pk->hl holds a name: decide() */
 #define GO_STREAMED 0x400      /* | RES_*: the streaming parser ran: after_stream() */
+#define GO_NOT_MINE 0x800      /* no hello record of this flow */
 
 /* ---- the streaming parser over one segment -------------------------------- */
 static __always_inline int stream(struct xdp_md *ctx, struct xsni_flow *st,
@@ -1287,12 +1340,8 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
 	if (!st)
 		return XDP_PASS;
-	if (hello_take(ctx, pk, st)) {
-		/* the mark was not ours after all */
-		if (first_byte == XSNI_TLS_HANDSHAKE)
-			return GO_RESTART;
-		return XDP_PASS;
-	}
+	if (hello_take(ctx, pk, st))
+		return GO_NOT_MINE;     /* no record of this flow */
 	if (pk->seq == st->isn)                 /* first segment again: restart */
 		return GO_RESTART;
 	if (pk->seq != st->next_seq) {
@@ -1349,6 +1398,15 @@ static __noinline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m, __u
 		return XDP_PASS;
 	cnt->c[XSNI_CNT_PACKETS]++;
 	pk->cnt = cnt;
+	/* a hello mark, whichever flow set it: this flow's own hello may be
+	 * in the record set too (two flows in flight on one slot) */
+	if (m && XSNI_MARK_STATE(m) == XSNI_MARK_HELLO) {
+		r = hello_next(ctx, pk, b0);
+		if (r == GO_RESTART)
+			r = hello_new(ctx, pk);
+		if (r != GO_NOT_MINE)
+			goto next;
+	}
 	if (m && XSNI_MARK_TAG(m) == flow_tag(pk)) {
 		if (XSNI_MARK_STATE(m) == XSNI_MARK_BLOCKED) {
 			cnt->c[XSNI_CNT_DROPPED_LATER]++;
@@ -1358,12 +1416,6 @@ static __noinline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m, __u
 			if (r == XDP_TX)
 				cnt->c[XSNI_CNT_RST_SENT]++;
 			return r;
-		}
-		if (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO) {
-			r = hello_next(ctx, pk, b0);
-			if (r == GO_RESTART)
-				r = hello_new(ctx, pk);
-			goto next;
 		}
 	}
 	if (b0 != XSNI_TLS_HANDSHAKE)
@@ -1571,18 +1623,20 @@ int xdp_sni(struct xdp_md *ctx)
 		return slow_path(ctx, &pk);
 	if (ip->protocol != IPPROTO_TCP || !xsni_port_raw_watched(set, tcp->dest))
 		return XDP_PASS;
-	if (ip->frag_off & bpf_htons(0x1fff))
-		return XDP_PASS;                /* not the first fragment */
 	doff = tcp->doff * 4;
 	pay_off = sizeof(*eth) + sizeof(*ip) + doff;
 	ip_end = sizeof(*eth) + bpf_ntohs(ip->tot_len);
-	if (pay_off >= ip_end || doff < 20 || data + ip_end > end) {
-		/* no payload (a SYN, FIN or RST may end what is known of
-		 * the flow), or a frame that is cut short or paged */
-		if (pay_off < ip_end || (((__u8 *)tcp)[13] & 0x07))
+	if (pay_off >= ip_end) {
+		/* no payload: a SYN, FIN or RST may end what is known of
+		 * the flow; a pure ACK leaves here */
+		if (((__u8 *)tcp)[13] & 0x07)
 			return slow_path(ctx, &pk);
 		return XDP_PASS;
 	}
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return XDP_PASS;                /* not the first fragment */
+	if (doff < 20 || data + ip_end > end)
+		return slow_path(ctx, &pk);     /* cut short or paged */
 	ports = *(__u32 *)tcp;
 	slot = flow_slot(ip->saddr, ports);
 	mp = &xsni_marks[slot & (XSNI_FLOWS_MAX - 1)];

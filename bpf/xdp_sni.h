@@ -165,7 +165,8 @@ enum xsni_counter {
 	XSNI_CNT_NO_SNI,            /* ClientHello without server_name       */
 	XSNI_CNT_GIVEN_UP,          /* gap / reordering / too many segments  */
 	XSNI_CNT_EVENTS_LOST,       /* event ring full                       */
-	XSNI_CNT_HELLO_BUSY,        /* hello slot held by another live flow  */
+	XSNI_CNT_HELLO_BUSY,        /* a live half-read hello evicted by
+	                               another flow's (the newest wins)      */
 	XSNI_CNT_RST_SERVER,        /* blocked hellos turned into a RST to the
 	                               server (XDP_PASS)                     */
 	XSNI_CNT_MAX,
@@ -247,8 +248,12 @@ struct xsni_flow {
 
 /* a saved hello: small, so that the records of the flows in flight stay
  * in the cache; the name bytes read so far, needed only when a segment
- * ends inside the name, are apart in "xsni_hnames" (same index) */
-#define XSNI_HELLOS 1024            /* records; index = flow slot % XSNI_HELLOS */
+ * ends inside the name, are apart in "xsni_hnames" (same index). Records
+ * come in sets of XSNI_HELLO_WAYS: a new hello takes its own, a free or
+ * the oldest record of its set. */
+#define XSNI_HELLO_WAYS 4           /* records a set: a flow's record is in its set */
+#define XSNI_HELLO_SETS 1024        /* set = flow slot % XSNI_HELLO_SETS */
+#define XSNI_HELLOS (XSNI_HELLO_SETS * XSNI_HELLO_WAYS)
 struct xsni_hello {
 	struct bpf_spin_lock lock;
 	__u32 time;                 /* coarse clock (~1 s units) of the last write */
