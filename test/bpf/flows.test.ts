@@ -142,6 +142,18 @@ describe('flow state', () => {
     expect(r.counters.dropped_later).toBe(2);
   });
 
+  it('judges every ClientHello on a flow: a decoy hello sent first buys no pass', async () => {
+    // an evasion tool sends a hello for an unlisted name that never reaches
+    // the server (low TTL or bad checksum), then the real one at the same seq
+    const decoy = segmentFrames(clientHello('decoy.example'), [], { sport: 5401 });
+    const decoyHalf = segmentFrames(clientHello('decoy.example', { before: [ext(0x0015, Buffer.alloc(600))] }), [300], { sport: 5402 });
+    const real1 = segmentFrames(rec, [], { sport: 5401 });
+    const real2 = segmentFrames(rec, cuts, { sport: 5402 });
+    const r = await run([decoy[0], real1[0], decoyHalf[0], ...real2]);
+    expect(r.packets.map((p) => p.sni ?? '-')).toEqual(['decoy.example', 'blocked.example', '-', '-', '-', 'blocked.example']);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP', 'PASS', 'PASS', 'PASS', 'DROP']);
+  });
+
   it('keeps flows apart', async () => {
     const a = segmentFrames(rec, cuts, { sport: 2001 });
     const b = segmentFrames(clientHello('other.example', { before: [ext(0x15, Buffer.alloc(600))] }), cuts, { sport: 2002 });
