@@ -1461,6 +1461,20 @@ static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set
 	return flow_path(ctx, pk, m, b0);
 }
 
+/* Is the IP packet, ending at frame offset ip_end, wholly in the linear
+ * part? The offset is masked in a register right before the addition, so
+ * that every verifier (6.12's loses the bound of a spilled u32) sees a
+ * bounded one; a packet ending past 16 KB is taken as not linear. */
+static __always_inline int linear_to(void *data, void *end, __u32 ip_end)
+{
+	__u64 e = ip_end;
+
+	if (ip_end > 0x3fff)
+		return 0;
+	asm volatile("%0 &= 0x3fff" : "+r"(e));
+	return data + e <= end;
+}
+
 /* Payload offset and length, flow hash; SYN/FIN/RST forget the flow.
  * Returns -1 when there is nothing more to do (pass). */
 static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk,
@@ -1473,7 +1487,7 @@ static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk,
 	pk->pay_off = pk->l4off + doff;
 	pk->ports = *(__u32 *)tcp;
 	pk->slot = flow_slot(pk->s, pk->ports);
-	if (data + ip_end > end) {
+	if (!linear_to(data, end, ip_end)) {
 		__u32 buf_len = bpf_xdp_get_buff_len(ctx);
 
 		if (ip_end > buf_len)
@@ -1635,7 +1649,7 @@ int xdp_sni(struct xdp_md *ctx)
 	}
 	if (ip->frag_off & bpf_htons(0x1fff))
 		return XDP_PASS;                /* not the first fragment */
-	if (doff < 20 || data + ip_end > end)
+	if (doff < 20 || !linear_to(data, end, ip_end))
 		return slow_path(ctx, &pk);     /* cut short or paged */
 	ports = *(__u32 *)tcp;
 	slot = flow_slot(ip->saddr, ports);
