@@ -14,6 +14,18 @@
 #include "maps.h"
 #include "domtable.h"
 
+/* The end of a change to the list: the filter and the state file follow
+ * the table, then everything is let go, the lock last. */
+static void list_done(struct domlist *dl, struct domtable *dt, int fd, int lock)
+{
+	sync_filter_pinned(dl);
+	dl_save_state(dl, g.state_dir);
+	dt_close(dt);
+	dl_free(dl);
+	close(fd);
+	dl_unlock(lock);
+}
+
 int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	char name[XSNI_NAME_MAX + 8], err[160];
@@ -38,9 +50,7 @@ int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	ensure_maps();
 	lock = dl_lock(g.state_dir);
 	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
-	dt = dt_open(fd);
-	if (!dt)
-		die("cannot map the domain table: %s", strerror(errno));
+	dt = map_domtable(fd);
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < argc; i++) {
 		int is_new;
@@ -54,12 +64,7 @@ int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			die("the domain table is full");
 		fprintf(o, "added %s (%s)\n", name, flags_str(d->flags));
 	}
-	sync_filter_pinned(&dl);
-	dl_save_state(&dl, g.state_dir);
-	dt_close(dt);
-	dl_free(&dl);
-	close(fd);
-	dl_unlock(lock);
+	list_done(&dl, dt, fd, lock);
 	return 0;
 }
 
@@ -79,9 +84,7 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		}
 	lock = dl_lock(g.state_dir);
 	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
-	dt = dt_open(fd);
-	if (!dt)
-		die("cannot map the domain table: %s", strerror(errno));
+	dt = map_domtable(fd);
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < argc; i++) {
 		struct dom *d;
@@ -99,12 +102,7 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			dl_del(d);
 		fprintf(o, "deleted %s\n", name);
 	}
-	sync_filter_pinned(&dl);
-	dl_save_state(&dl, g.state_dir);
-	dt_close(dt);
-	dl_free(&dl);
-	close(fd);
-	dl_unlock(lock);
+	list_done(&dl, dt, fd, lock);
 	return rc;
 }
 
@@ -115,9 +113,7 @@ int cmd_list(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	size_t i;
 	int fd = map_fd_or_die(XSNI_MAP_DOMAINS);
 
-	dt = dt_open(fd);
-	if (!dt)
-		die("cannot map the domain table: %s", strerror(errno));
+	dt = map_domtable(fd);
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < dl.n; i++) {
 		if (!dl.v[i].name)

@@ -243,14 +243,21 @@ void print_counters(FILE *o, const __u64 *c, int json)
 }
 
 /* ---- domains and exemptions ---------------------------------------------- */
-/* every live entry of dl into the domain table */
-void map_put_domains(int fd, struct domlist *dl)
+struct domtable *map_domtable(int fd)
 {
 	struct domtable *dt = dt_open(fd);
-	size_t i;
 
 	if (!dt)
 		die("cannot map the domain table: %s", strerror(errno));
+	return dt;
+}
+
+/* every live entry of dl into the domain table */
+void map_put_domains(int fd, struct domlist *dl)
+{
+	struct domtable *dt = map_domtable(fd);
+	size_t i;
+
 	for (i = 0; i < dl->n; i++)
 		if (dl->v[i].name && dt_put(dt, dl->v[i].h, dl->v[i].flags))
 			die("the domain table is full");

@@ -11,6 +11,8 @@
 #include "domains.h"
 #include "settings.h"
 
+struct domtable;
+
 /* libbpf messages: debug ones only with --verbose */
 void maps_log_setup(void);
 /* --obj, else $XDP_SNI_OBJ, else next to the binary, else /usr/lib/xdp-sni */
@@ -33,7 +35,9 @@ void update_settings(void (*fn)(struct xsni_settings *, const void *), const voi
 /* the per-CPU counters, summed into out[XSNI_CNT_MAX] */
 void read_counters(int fd, __u64 *out);
 void print_counters(FILE *o, const __u64 *c, int json);
-/* every live entry of dl, in batches */
+/* the domain table of map fd, mapped (dies if it cannot be) */
+struct domtable *map_domtable(int fd);
+/* every live entry of dl into the domain table */
 void map_put_domains(int fd, struct domlist *dl);
 /* the Bloom filter and settings.sub_labels from the whole list dl */
 void map_sync_filter(int bloom_fd, int set_fd, const struct domlist *dl);

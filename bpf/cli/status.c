@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `stats` and `status`. */
-#include <string.h>
-#include <errno.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "cli.h"
 #include "maps.h"
 #include "domtable.h"
-#include "log.h"
 
 int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
@@ -68,10 +65,8 @@ int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	fdd = map_fd_or_die(XSNI_MAP_DOMAINS);
 	fdc = map_fd_or_die(XSNI_MAP_COUNTERS);
 	{
-		struct domtable *dt = dt_open(fdd);
+		struct domtable *dt = map_domtable(fdd);
 
-		if (!dt)
-			die("cannot map the domain table: %s", strerror(errno));
 		ndom = dt_count(dt);
 		dt_close(dt);
 	}
