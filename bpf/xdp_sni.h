@@ -29,7 +29,6 @@
 #define XSNI_EV_SLOTS      512      /* event slots per CPU (power of 2) */
 #define XSNI_BLOOM_WORDS   (1u << 17)  /* 8 Mbit domain filter (1 MB) */
 #define XSNI_HELLO_TTL     2        /* s: a half-read hello older than this may be evicted */
-#define XSNI_MARK_TTL      64       /* s: a blocked-flow mark older than this is cleared on contact */
 
 /* TLS constants */
 #define XSNI_TLS_HANDSHAKE   0x16
