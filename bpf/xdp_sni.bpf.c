@@ -84,6 +84,11 @@ struct {
  * one load (no map lookup); the tool pins it as XSNI_MAP_MARKS */
 __u64 xsni_marks[XSNI_FLOWS_MAX] SEC(".data.marks");
 
+/* per mark slot, a flow whose hello record a newer flow took (an UNREAD
+ * mark): its next segment is judged unreadable, whatever mark the slot
+ * holds by then. In the same section as the marks. */
+__u64 xsni_ghosts[XSNI_FLOWS_MAX] SEC(".data.marks");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XSNI_HELLOS);
@@ -177,23 +182,76 @@ static __always_inline int rd(struct xdp_md *ctx, __u32 off, __u8 *dst, __u32 le
 	return bpf_xdp_load_bytes(ctx, off, dst, len);
 }
 
-/* One parser step: consume one field (or a run of name bytes).
+/* The header of a record that continues the hello, at stream offset
+ * rec_end + xhdr: collected in st->rhdr (it may straddle segments), then
+ * checked: a handshake record (RFC 8446 5.1: the records of a handshake
+ * message are not interleaved with others) of 1..2^14 bytes. The version
+ * bytes are ignored, as the RFC asks. */
+static __always_inline int cont_header(struct xdp_md *ctx, struct xsni_flow *st,
+				       struct pargs *p)
+{
+	__u32 hs = st->rec_end + st->xhdr, have = st->rh_len, take, v;
+	int k;
+
+	if (have > 4)
+		return RES_ERR;
+	hs += have;
+	if (hs < p->seg_start)
+		return RES_ERR;
+	if (hs >= p->seg_end)
+		return p->scan ? RES_DONE : RES_MORE;
+	take = 5 - have;
+	if (take > p->seg_end - hs)
+		take = p->seg_end - hs;
+#pragma unroll
+	for (k = 0; k < 5; k++) {
+		if (k < take) {
+			if (bpf_xdp_load_bytes(ctx, p->pay_off + (hs - p->seg_start) + k,
+					       &st->rhdr[(have + k) & 7], 1))
+				return RES_ERR;
+		}
+	}
+	if (have + take < 5) {
+		st->rh_len = have + take;
+		return p->scan ? RES_DONE : RES_MORE;
+	}
+	st->rh_len = 0;
+	v = ((__u32)st->rhdr[3] << 8) | st->rhdr[4];
+	if (st->rhdr[0] != XSNI_TLS_HANDSHAKE || v < 1 || v > XSNI_REC_MAX)
+		return RES_ERR;
+	st->xhdr += 5;
+	st->rec_end += v;
+	return RES_CONT;
+}
+
+/* One parser step: consume one field (or a run of name bytes), or the
+ * header of a record that continues the hello.
  * A global function, so the verifier checks it once, not once per caller
  * state. Returns RES_CONT to go on, or the RES_* that stops the loop. */
 __attribute__((noinline))
 int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 {
 	__u8 b[8] = {};
-	__u32 cur, avail, poff, fs, v;
+	__u32 cur, avail, poff, fs, v, s;
 	int flags = 0;
 
 	if (!ctx || !st || !p)
 		STOP(p, RES_ERR);
 	cur = st->cur;
-	if (cur >= p->seg_end)
+	if (p->scan && st->phase == XSNI_PH_EXT_HDR && cur >= st->exts_end)
+		STOP(p, RES_DONE);
+	/* the next byte wanted lies past this record: its successor's header */
+	if (st->phase != XSNI_PH_REC_HDR && cur >= st->rec_end)
+		return cont_header(ctx, st, p);
+	s = cur + st->xhdr;                     /* stream offset */
+	if (s >= p->seg_end)
 		STOP(p, p->scan ? RES_DONE : RES_MORE);
-	avail = p->seg_end - cur;
-	poff = p->pay_off + (cur - p->seg_start);
+	if (s < p->seg_start)
+		STOP(p, RES_ERR);
+	avail = p->seg_end - s;
+	if (st->phase != XSNI_PH_REC_HDR && avail > st->rec_end - cur)
+		avail = st->rec_end - cur;      /* up to the record's end */
+	poff = p->pay_off + (s - p->seg_start);
 
 	if (st->phase == XSNI_PH_NAME) {
 		__u32 need = st->name_len - st->name_got;
@@ -208,15 +266,12 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		st->name_got += n;
 		st->cur = cur + n;
 		if (st->name_got < st->name_len)
-			STOP(p, RES_MORE);
+			STOP(p, s + n >= p->seg_end ? RES_MORE : RES_CONT);
 		st->sni_seen = 1;
 		st->cur = st->ext_end;
 		st->phase = XSNI_PH_EXT_HDR;
 		STOP(p, RES_SNI);
 	}
-
-	if (p->scan && st->phase == XSNI_PH_EXT_HDR && cur >= st->exts_end)
-		STOP(p, RES_DONE);
 
 	fs = field_size(st->phase);
 	if (fs < 1 || fs > 5)
@@ -227,7 +282,8 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 			STOP(p, RES_ERR);
 		cur += fs;
 	} else {
-		/* field straddles a segment boundary: collect it in carry */
+		/* the field straddles a segment or a record boundary:
+		 * collect it in carry */
 		__u32 have = st->carry_len & 7;
 		__u32 take = fs - have;
 		int k;
@@ -247,6 +303,8 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		st->carry_len = have + take;
 		st->cur = cur + take;
 		if (have + take < fs) {
+			if (s + take < p->seg_end)
+				return RES_CONT;        /* a record header first */
 			if (p->scan)
 				STOP(p, RES_DONE);
 			STOP(p, RES_MORE);
@@ -258,9 +316,9 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 
 	switch (st->phase) {
 	case XSNI_PH_REC_HDR:
+		/* the version bytes are ignored (RFC 8446 5.1) */
 		v = ((__u32)b[3] << 8) | b[4];
-		if (b[0] != XSNI_TLS_HANDSHAKE || b[1] != 3 || v < 4 ||
-		    v > XSNI_REC_MAX)
+		if (b[0] != XSNI_TLS_HANDSHAKE || v < 1 || v > XSNI_REC_MAX)
 			STOP(p, RES_ERR);
 		st->rec_end = cur + v;
 		st->phase = XSNI_PH_HS_HDR;
@@ -269,10 +327,11 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		if (b[0] != XSNI_HS_CLIENT_HELLO)
 			STOP(p, RES_NOT_CH);
 		flags = RES_CH_SEEN;
+		st->ch = 1;
 		v = ((__u32)b[1] << 16) | ((__u32)b[2] << 8) | b[3];
-		/* a hello split over several records is not supported: the
-		 * handshake must fit in this record */
-		if (v < 38 || cur + v > st->rec_end)
+		/* it may span several records; its name must come within
+		 * the first 16 KB */
+		if (v < 38 || v > XSNI_REC_MAX)
 			STOP(p, RES_ERR);
 		st->hs_end = cur + v;
 		cur += 34;                      /* legacy_version + random */
@@ -452,8 +511,8 @@ int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 	}
 	if ((void *)(p + 44) > end)
 		return FAST_NO;
-	if (p[0] != XSNI_TLS_HANDSHAKE || p[1] != 3 || p[5] != XSNI_HS_CLIENT_HELLO)
-		return FAST_NO;
+	if (p[0] != XSNI_TLS_HANDSHAKE || p[5] != XSNI_HS_CLIENT_HELLO)
+		return FAST_NO;         /* the record version is ignored */
 	rec_len = ((__u32)p[3] << 8) | p[4];
 	hs_len = ((__u32)p[6] << 16) | ((__u32)p[7] << 8) | p[8];
 	if (rec_len < 42 || rec_len > XSNI_REC_MAX || hs_len + 4 > rec_len || hs_len < 38)
@@ -825,6 +884,7 @@ struct hello {
 	__u32 segments;
 	__u32 ech;
 	__u32 fast;            /* one-packet hello: pk->f for the ECH scan */
+	__u32 unread;          /* a ClientHello that yielded no name */
 	struct xsni_flow *st;  /* streamed hello: for the ECH scan */
 };
 
@@ -842,6 +902,7 @@ struct pkt {
 	struct xsni_settings *set;
 	struct xsni_counters *cnt;   /* looked up past the filter */
 	__u64 *mp;             /* this flow's slot in xsni_marks */
+	__u64 alt;             /* see hello_find() */
 	struct xsni_flow_key key;    /* filled by flow_key() */
 	struct hello hl;
 	struct fres f;
@@ -913,33 +974,52 @@ static __always_inline int key_eq(const struct xsni_flow_key *a, const struct xs
 static __always_inline struct xsni_hello *hello_find(struct pkt *pk, __u32 *idx)
 {
 	__u32 base = (pk->slot & (XSNI_HELLO_SETS - 1)) * XSNI_HELLO_WAYS;
+	struct xsni_hello *found = NULL;
 	int i;
 
+	/* pk->alt: the mark this slot keeps when this flow's goes, for
+	 * another flow's hello in flight whose mark is on the same slot, or
+	 * for a flow whose record was taken (a ghost) */
+	pk->alt = 0;
 #pragma unroll
 	for (i = 0; i < XSNI_HELLO_WAYS; i++) {
 		__u32 k = base + i;
 		struct xsni_hello *rec = bpf_map_lookup_elem(&xsni_hellos, &k);
 
-		if (rec && key_eq(&rec->key, &pk->key)) {
+		if (!rec)
+			continue;
+		if (key_eq(&rec->key, &pk->key)) {
 			if (idx)
 				*idx = k;
-			return rec;
+			found = rec;
+		} else if (rec->key.sport && rec->mslot == pk->slot) {
+			pk->alt = XSNI_MARK(rec->mtag, rec->time, XSNI_MARK_HELLO);
 		}
 	}
-	return NULL;
+	{
+		__u64 g = xsni_ghosts[pk->slot & (XSNI_FLOWS_MAX - 1)];
+
+		if (g && XSNI_MARK_TAG(g) != flow_tag(pk) &&
+		    ((coarse_s() - XSNI_MARK_TIME(g)) & 0xffff) < XSNI_GHOST_TTL)
+			pk->alt = g;
+	}
+	return found;
 }
 
 /* Forget a flow: its mark, and its hello record if it holds one. */
 static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp)
 {
-	__u64 m = *mp;
+	__u64 m = *mp, *gp = &xsni_ghosts[pk->slot & (XSNI_FLOWS_MAX - 1)];
 
+	if (*gp && XSNI_MARK_TAG(*gp) == flow_tag(pk))
+		*gp = 0;
 	if (!m || XSNI_MARK_TAG(m) != flow_tag(pk))
 		return;
 	*mp = 0;
 	if (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO && !flow_key(ctx, pk)) {
 		struct xsni_hello *rec = hello_find(pk, NULL);
 
+		*mp = pk->alt;
 		if (!rec)
 			return;
 		bpf_spin_lock(&rec->lock);
@@ -950,13 +1030,15 @@ static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp
 }
 
 /* This flow's mark, if it is there, goes (its hello record is already
- * taken, or was never saved). */
+ * taken, or was never saved). If another flow's hello whose mark is on
+ * this slot is still in flight (pk->alt, from hello_find), the slot keeps
+ * a mark for it: its next segment must find its record. */
 static __always_inline void mark_clear(struct pkt *pk, __u64 *mp)
 {
 	__u64 m = *mp;
 
 	if (m && XSNI_MARK_TAG(m) == flow_tag(pk))
-		*mp = 0;
+		*mp = pk->alt;
 }
 
 /* Save a ClientHello that continues in the next segment. The newest flow
@@ -965,12 +1047,12 @@ static __always_inline void mark_clear(struct pkt *pk, __u64 *mp)
  * and its ClientHello is read again when it is retransmitted). The other
  * way round, a client could hold records with half-sent hellos to get its
  * own next hello past unread. Two flows never share a record. */
-static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
+static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 				      struct xsni_flow *st, __u64 *mp,
 				      struct xsni_counters *cnt)
 {
 	__u32 base = (pk->slot & (XSNI_HELLO_SETS - 1)) * XSNI_HELLO_WAYS;
-	__u32 now = coarse_s(), h = base, age, oldest = 0, busy = 1;
+	__u32 now = coarse_s(), h = base, age, oldest = 0, busy = 1, eslot = 0, etag = 0;
 	struct xsni_hello *rec;
 	struct xsni_hname *hn;
 	int i, found = 0;
@@ -1004,6 +1086,12 @@ static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 	if (!rec || !hn)
 		return -1;
 	bpf_spin_lock(&rec->lock);
+	if (rec->key.sport && !key_eq(&rec->key, &pk->key)) {
+		eslot = rec->mslot;     /* another flow's record is taken */
+		etag = rec->mtag;
+	}
+	rec->mslot = pk->slot;
+	rec->mtag = flow_tag(pk);
 	rec->key = pk->key;
 	rec->time = now;
 	__builtin_memcpy(rec->st, st, XSNI_FLOW_HDR_SIZE);
@@ -1012,6 +1100,18 @@ static __always_inline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 	bpf_spin_unlock(&rec->lock);
 	if (busy)
 		cnt->c[XSNI_CNT_HELLO_BUSY]++;
+	if (etag) {
+		/* the flow whose record this was (live, or idle past the
+		 * TTL) cannot be read: a ghost, and an UNREAD mark unless the
+		 * slot holds another flow's mark, which keeps the slot on the
+		 * slow path anyway */
+		__u64 *emp = &xsni_marks[eslot & (XSNI_FLOWS_MAX - 1)];
+		__u64 em = *emp;
+
+		xsni_ghosts[eslot & (XSNI_FLOWS_MAX - 1)] = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
+		if (!em || XSNI_MARK_TAG(em) == etag || XSNI_MARK_STATE(em) == XSNI_MARK_BLOCKED)
+			*emp = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
+	}
 	*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_HELLO);
 	return 0;
 }
@@ -1095,30 +1195,48 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 	__u32 len = hl->len & 0x1ff, verdict = XSNI_V_PASS, matched;
 	int action = XDP_PASS;
 
-	if (!hl->name || !set || !cnt || !mp)
+	if (!set || !cnt || !mp)
 		return XDP_PASS;
-	if (len > 0 && hl->name[(len - 1) & 0xff] == '.')
-		len--;
-	if (len < 1 || len > XSNI_NAME_MAX) {
-		cnt->c[XSNI_CNT_PARSE_ERRORS]++;
-		return XDP_PASS;
+	if (!hl->unread) {
+		if (!hl->name)
+			return XDP_PASS;
+		if (len > 0 && hl->name[(len - 1) & 0xff] == '.')
+			len--;
+		if (len < 1 || len > XSNI_NAME_MAX) {
+			cnt->c[XSNI_CNT_PARSE_ERRORS]++;
+			hl->unread = 1;         /* no DNS name */
+		}
 	}
-	cnt->c[XSNI_CNT_SNI_FOUND]++;
-	if (hl->segments > 1)
-		cnt->c[XSNI_CNT_SNI_MULTISEG]++;
-
-	matched = match_name(hl->name, len, set->sub_labels);
 	if (flow_key(ctx, pk))
 		return XDP_PASS;
-	if (matched) {
-		cnt->c[XSNI_CNT_MATCHED]++;
-		verdict = set->mode == XSNI_MODE_BLOCK ? XSNI_V_BLOCK : XSNI_V_MONITOR;
-		if (verdict == XSNI_V_BLOCK &&
-		    (set->flags & (pk->v6 ? XSNI_SET_EXEMPT6 : XSNI_SET_EXEMPT4)) &&
-		    is_exempt(ctx, pk, k)) {
-			verdict = XSNI_V_EXEMPT;
-			cnt->c[XSNI_CNT_EXEMPTED]++;
+	if (hl->unread) {
+		/* UNREADABLE: no name to match, and every such hello logged */
+		cnt->c[XSNI_CNT_UNREADABLE]++;
+		len = 0;
+		matched = 1;
+		hl->fast = 0;
+		hl->st = NULL;
+		if (!hl->ev)
+			hl->ev = ev_slot(&hl->er);
+		ev = hl->ev;
+		verdict = XSNI_V_UNREAD_PASS;
+		if (set->mode == XSNI_MODE_BLOCK && (set->flags & XSNI_SET_UNREADABLE))
+			verdict = XSNI_V_UNREAD_BLOCK;
+	} else {
+		cnt->c[XSNI_CNT_SNI_FOUND]++;
+		if (hl->segments > 1)
+			cnt->c[XSNI_CNT_SNI_MULTISEG]++;
+		matched = match_name(hl->name, len, set->sub_labels);
+		if (matched) {
+			cnt->c[XSNI_CNT_MATCHED]++;
+			verdict = set->mode == XSNI_MODE_BLOCK ? XSNI_V_BLOCK : XSNI_V_MONITOR;
 		}
+	}
+	if ((verdict == XSNI_V_BLOCK || verdict == XSNI_V_UNREAD_BLOCK) &&
+	    (set->flags & (pk->v6 ? XSNI_SET_EXEMPT6 : XSNI_SET_EXEMPT4)) &&
+	    is_exempt(ctx, pk, k)) {
+		verdict = verdict == XSNI_V_BLOCK ? XSNI_V_EXEMPT : XSNI_V_UNREAD_PASS;
+		cnt->c[XSNI_CNT_EXEMPTED]++;
 	}
 
 	/* the verdict is decided; the event is best effort */
@@ -1153,7 +1271,8 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 			ev->verdict = verdict;
 			ev->segments = hl->segments;
 			ev->ech = hl->ech;
-			ev->rst = verdict == XSNI_V_BLOCK && (set->flags & XSNI_SET_RST) ? 1 : 0;
+			ev->rst = (verdict == XSNI_V_BLOCK || verdict == XSNI_V_UNREAD_BLOCK) &&
+				  (set->flags & XSNI_SET_RST) ? 1 : 0;
 			ev->pad = 0;
 			ev->sni_len = len;
 			ev->ifindex = ctx->ingress_ifindex;
@@ -1166,17 +1285,22 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 		}
 	}
 
-	if (verdict != XSNI_V_BLOCK)
+	if (verdict != XSNI_V_BLOCK && verdict != XSNI_V_UNREAD_BLOCK)
 		return XDP_PASS;
 	cnt->c[XSNI_CNT_BLOCKED]++;
 	/* later segments and retransmissions of this flow drop; a live
-	 * half-read hello of another flow on the slot is left alone */
+	 * half-read hello of another flow on the slot, or a ghost, keeps its
+	 * mark (their next segments must take the slow path) */
 	{
 		__u64 m = *mp;
 		__u32 now = coarse_s();
 
-		if (!m || XSNI_MARK_STATE(m) != XSNI_MARK_HELLO ||
-		    ((now - XSNI_MARK_TIME(m)) & 0xffff) >= XSNI_HELLO_TTL)
+		if (!m || XSNI_MARK_TAG(m) == flow_tag(pk) ||
+		    (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO &&
+		     ((now - XSNI_MARK_TIME(m)) & 0xffff) >= XSNI_HELLO_TTL) ||
+		    (XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD &&
+		     ((now - XSNI_MARK_TIME(m)) & 0xffff) >= XSNI_GHOST_TTL) ||
+		    XSNI_MARK_STATE(m) == XSNI_MARK_BLOCKED)
 			*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_BLOCKED);
 	}
 	action = XDP_DROP;
@@ -1201,6 +1325,15 @@ static __always_inline __u8 *name_buf(struct hello *hl, struct xsni_flow *scratc
 	return scratch ? scratch->name : NULL;
 }
 
+/* A ClientHello that yields no name: decide() judges it by UNREADABLE. */
+static __always_inline int unreadable(struct pkt *pk, __u32 segments)
+{
+	__builtin_memset(&pk->hl, 0, sizeof(pk->hl));
+	pk->hl.unread = 1;
+	pk->hl.segments = segments;
+	return GO_DECIDE;
+}
+
 /* After the streaming parser: save, give up, count, or decide. */
 static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 {
@@ -1214,25 +1347,24 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 	if (!st || !cnt || !mp)
 		return XDP_PASS;
 	st->segments++;
-	if (res == RES_MORE) {
-		if (st->segments >= XSNI_MAX_SEGMENTS) {
-			cnt->c[XSNI_CNT_GIVEN_UP]++;
-			mark_clear(pk, mp);
-			return XDP_PASS;
-		}
+	if (res == RES_MORE && st->segments < XSNI_MAX_SEGMENTS) {
 		st->next_seq = pk->seq + pk->pay_len;
 		hello_save(ctx, pk, st, mp, cnt);
 		return XDP_PASS;
 	}
 	mark_clear(pk, mp);
 	if (res != RES_SNI) {
-		if (res == RES_NOT_CH)
+		if (res == RES_MORE)
+			cnt->c[XSNI_CNT_GIVEN_UP]++;    /* too many segments */
+		else if (res == RES_NOT_CH)
 			cnt->c[XSNI_CNT_NOT_CLIENTHELLO]++;
 		else if (res == RES_NO_SNI)
 			cnt->c[XSNI_CNT_NO_SNI]++;
 		else
 			cnt->c[XSNI_CNT_PARSE_ERRORS]++;
-		return XDP_PASS;
+		if (res == RES_NOT_CH || !st->ch)
+			return XDP_PASS;        /* no ClientHello */
+		return unreadable(pk, st->segments);
 	}
 	__builtin_memset(hl, 0, sizeof(*hl));
 	buf = name_buf(hl, NULL);
@@ -1271,6 +1403,18 @@ static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk,
 	return 0;
 }
 
+/* The IPv4 TTL or IPv6 hop limit of this packet (0 if unreadable). */
+static __always_inline __u32 pkt_ttl(struct xdp_md *ctx, struct pkt *pk)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u8 *p = data + (pk->l3off & 0x3ff);
+
+	if ((void *)(p + 9) > end)
+		return 0;
+	return pk->v6 ? p[7] : p[8];
+}
+
 /* A segment that starts with a TLS handshake record and continues no
  * saved hello: a new ClientHello (or another handshake message). */
 static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
@@ -1304,6 +1448,7 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 		return XDP_PASS;
 	__builtin_memset(st, 0, XSNI_FLOW_HDR_SIZE);
 	st->isn = pk->seq;
+	st->ttl = pkt_ttl(ctx, pk);
 	if (r == FAST_RESUME) {
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
 		st->rec_end = f->rec_end;
@@ -1311,6 +1456,7 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 		st->exts_end = f->exts_end;
 		st->cur = f->after;
 		st->ech = f->ech;
+		st->ch = 1;
 		st->phase = XSNI_PH_EXT_HDR;
 		if (f->after >= pk->pay_len) {
 			/* nothing of the next extension here: save at once */
@@ -1332,40 +1478,69 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 	struct xsni_counters *cnt = pk->cnt;
 	__u64 *mp = pk->mp;
 	struct xsni_flow *st;
-	__u32 zero = 0, seg_start;
+	__u32 zero = 0, seg_start, skip, ttl;
 	int r;
 
-	if (!cnt || !mp)
+	if (!cnt || !mp || !pk->set)
 		return XDP_PASS;
 	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
 	if (!st)
 		return XDP_PASS;
 	if (hello_take(ctx, pk, st))
 		return GO_NOT_MINE;     /* no record of this flow */
-	if (pk->seq == st->isn)                 /* first segment again: restart */
-		return GO_RESTART;
-	if (pk->seq != st->next_seq) {
-		if ((__s32)(pk->seq - st->next_seq) < 0 && (__s32)(pk->seq - st->isn) > 0) {
-			/* old retransmission: pass it, keep the state */
-			hello_save(ctx, pk, st, mp, cnt);
-			return XDP_PASS;
-		}
-		cnt->c[XSNI_CNT_GIVEN_UP]++;    /* gap or reordering */
+	ttl = pkt_ttl(ctx, pk);
+	/* A client sends every segment of a flow with one TTL. One with a
+	 * higher TTL than the hello's first: that first was a fake, which
+	 * dies before the server; read the hello again from its start, or
+	 * judge it unreadable. One with a lower TTL may be a fake that dies
+	 * before the server: held like a segment out of order. */
+	if (ttl > st->ttl) {
+		if (pk->seq == st->isn)
+			return GO_RESTART;
 		mark_clear(pk, mp);
+		return unreadable(pk, st->segments);
+	}
+	if (pk->seq == st->isn && ttl == st->ttl)   /* first segment again: restart */
+		return GO_RESTART;
+	if ((__s32)(pk->seq - st->next_seq) > 0 || ttl < st->ttl) {
+		/* ahead of a gap: dropped in block mode, so that the client
+		 * sends it again after the missing bytes; the hello is judged
+		 * unreadable when that does not happen */
+		__u32 now = coarse_s();
+
+		if (!st->holds)
+			st->hold_t = now;
+		if (pk->set->mode != XSNI_MODE_BLOCK || st->holds >= XSNI_HOLD_MAX ||
+		    ((now - st->hold_t) & 0xffff) >= XSNI_HOLD_TIME) {
+			mark_clear(pk, mp);
+			return unreadable(pk, st->segments);
+		}
+		st->holds++;
+		hello_save(ctx, pk, st, mp, cnt);
+		cnt->c[XSNI_CNT_REORDERED]++;
+		return XDP_DROP;
+	}
+	st->holds = 0;
+	seg_start = st->next_seq - st->isn;     /* stream offset of the new bytes */
+	skip = st->next_seq - pk->seq;          /* bytes the segment repeats */
+	if (skip >= pk->pay_len) {
+		/* wholly a retransmission: pass it, keep the state */
+		hello_save(ctx, pk, st, mp, cnt);
 		return XDP_PASS;
 	}
-	seg_start = pk->seq - st->isn;
-	if (st->phase == XSNI_PH_EXT_HDR && !st->carry_len && st->cur >= seg_start &&
-	    st->exts_end > st->cur && st->cur - seg_start < 0x3ff0) {
-		/* at an extension header: the straight-line walk goes on */
+	if (!skip && st->phase == XSNI_PH_EXT_HDR && !st->carry_len && !st->rh_len &&
+	    st->exts_end <= st->rec_end && st->exts_end > st->cur &&
+	    st->cur + st->xhdr >= seg_start && st->cur + st->xhdr - seg_start < 0x3ff0) {
+		/* at an extension header in the same record: the straight-line
+		 * walk goes on */
 		struct fres *f = &pk->f;
 
 		__builtin_memset(f, 0, sizeof(*f));
 		__builtin_memset(&pk->hl, 0, sizeof(pk->hl));
 		f->resume = 1;
 		f->scan = (pk->set->flags & XSNI_SET_LOG_ALL) != 0;
-		f->after = st->cur - seg_start;
-		f->exts_end = st->exts_end - seg_start;
+		f->after = st->cur + st->xhdr - seg_start;
+		f->exts_end = st->exts_end + st->xhdr - seg_start;
 		r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
 		if (r == FAST_SNI) {
 			mark_clear(pk, mp);
@@ -1376,13 +1551,30 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 			return GO_DECIDE;
 		}
 		if (r == FAST_RESUME && f->after >= pk->pay_len) {
-			st->cur = seg_start + f->after;
+			st->cur = seg_start + f->after - st->xhdr;
 			st->ech |= f->ech;
 			return GO_STREAMED | RES_MORE;
 		}
 	}
-	r = stream(ctx, st, cnt, pk->pay_off, seg_start, pk->pay_len, 0);
+	/* an overlapping retransmission: its new bytes */
+	r = stream(ctx, st, cnt, pk->pay_off + skip, seg_start, pk->pay_len - skip, 0);
 	return GO_STREAMED | (r & 0xff);
+}
+
+/* No record of this flow's hello on a busy slot: was its record taken?
+ * Then it is unreadable now (a new start of the hello is read as one). */
+static __always_inline int ghost_check(struct pkt *pk, __u32 b0)
+{
+	__u64 *gp = &xsni_ghosts[pk->slot & (XSNI_FLOWS_MAX - 1)];
+	__u64 g = *gp;
+
+	if (!g || XSNI_MARK_TAG(g) != flow_tag(pk))
+		return GO_NOT_MINE;
+	*gp = 0;
+	mark_clear(pk, pk->mp);
+	if (b0 == XSNI_TLS_HANDSHAKE)
+		return GO_NOT_MINE;
+	return unreadable(pk, 0);
 }
 
 /* ---- payload to a watched port -------------------------------------------
@@ -1398,16 +1590,32 @@ static __noinline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m, __u
 		return XDP_PASS;
 	cnt->c[XSNI_CNT_PACKETS]++;
 	pk->cnt = cnt;
+	pk->alt = 0;
 	/* a hello mark, whichever flow set it: this flow's own hello may be
 	 * in the record set too (two flows in flight on one slot) */
-	if (m && XSNI_MARK_STATE(m) == XSNI_MARK_HELLO) {
+	if (m && (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO || XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD)) {
 		r = hello_next(ctx, pk, b0);
-		if (r == GO_RESTART)
+		if (r == GO_RESTART) {
+			mark_clear(pk, pk->mp);  /* its record is taken */
 			r = hello_new(ctx, pk);
+		}
+		if (r != GO_NOT_MINE)
+			goto next;
+		r = ghost_check(pk, b0);
 		if (r != GO_NOT_MINE)
 			goto next;
 	}
 	if (m && XSNI_MARK_TAG(m) == flow_tag(pk)) {
+		if ((XSNI_MARK_STATE(m) == XSNI_MARK_HELLO ||
+		     XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD) && b0 != XSNI_TLS_HANDSHAKE) {
+			/* this flow's hello was being read, and its record was
+			 * taken by a newer flow (hello_busy), or aged out: it
+			 * cannot be read now, and must not pass unread (a new
+			 * start of the hello is read as one) */
+			mark_clear(pk, pk->mp);
+			r = unreadable(pk, 0);
+			goto next;
+		}
 		if (XSNI_MARK_STATE(m) == XSNI_MARK_BLOCKED) {
 			cnt->c[XSNI_CNT_DROPPED_LATER]++;
 			if (!(pk->set->flags & XSNI_SET_RST))

@@ -29,6 +29,11 @@
 #define XSNI_EV_SLOTS      512      /* event slots per CPU (power of 2) */
 #define XSNI_BLOOM_WORDS   (1u << 17)  /* 8 Mbit domain filter (1 MB) */
 #define XSNI_HELLO_TTL     2        /* s: a half-read hello older than this may be evicted */
+#define XSNI_HOLD_MAX      8        /* out-of-order segments of a hello dropped in a row
+                                       before the hello is judged unreadable */
+#define XSNI_HOLD_TIME     2        /* ~s (coarse units): ... or the time since the first */
+#define XSNI_GHOST_TTL     60       /* ~s: how long a flow whose hello record was taken
+                                       is remembered, to judge its next segment */
 
 /* TLS constants */
 #define XSNI_TLS_HANDSHAKE   0x16
@@ -46,6 +51,8 @@ enum xsni_mode {
 #define XSNI_SET_LOG_ALL (1u << 1)  /* event for every SNI, not only listed */
 #define XSNI_SET_EXEMPT4 (1u << 2)  /* xsni_exempt4 is not empty (kept by the tool) */
 #define XSNI_SET_EXEMPT6 (1u << 3)  /* xsni_exempt6 is not empty */
+#define XSNI_SET_UNREADABLE (1u << 4) /* block mode: block a ClientHello that
+                                         yields no name (UNREADABLE=block) */
 
 struct xsni_settings {
 	__u32 mode;                 /* enum xsni_mode */
@@ -129,10 +136,6 @@ static inline __u32 xsni_bloom_bit(__u64 h)
 	return (__u32)(h >> 8) & (XSNI_BLOOM_WORDS * 64 - 1);
 }
 
-#define XSNI_HASH_INIT  0xcbf29ce484222325ULL
-#define XSNI_HASH_PRIME 0x100000001b3ULL
-#define XSNI_HASH_STEP(h, c) (((h) ^ (__u64)(__u8)(c)) * XSNI_HASH_PRIME)
-
 /* ---- exemptions (LPM tries "xsni_exempt4", "xsni_exempt6") ---------- */
 struct xsni_lpm4 {
 	__u32 prefixlen;
@@ -168,6 +171,12 @@ enum xsni_counter {
 	                               another flow's (the newest wins)      */
 	XSNI_CNT_RST_SERVER,        /* blocked hellos turned into a RST to the
 	                               server (XDP_PASS)                     */
+	XSNI_CNT_REORDERED,         /* segments of a hello in progress that came
+	                               ahead of a gap: dropped, so that the
+	                               client sends them again in order      */
+	XSNI_CNT_UNREADABLE,        /* ClientHellos that yielded no name: no
+	                               server_name, malformed, a name over 253
+	                               bytes, too many segments or gaps      */
 	XSNI_CNT_MAX,
 };
 
@@ -175,7 +184,7 @@ enum xsni_counter {
 	"packets", "watched", "clienthellos", "sni_found", "sni_multiseg", \
 	"matched", "blocked", "dropped_later", "rst_sent", "exempted", \
 	"parse_errors", "not_clienthello", "no_sni", "given_up", "events_lost", \
-	"hello_busy", "rst_server" }
+	"hello_busy", "rst_server", "reordered", "unreadable" }
 
 struct xsni_counters {
 	__u64 c[XSNI_CNT_MAX];
@@ -201,6 +210,8 @@ struct xsni_flow_key {
 enum xsni_mark_state {
 	XSNI_MARK_BLOCKED = 1,      /* a listed ClientHello was dropped   */
 	XSNI_MARK_HELLO   = 2,      /* a ClientHello continues: see hellos */
+	XSNI_MARK_UNREAD  = 3,      /* its hello record was taken by a newer
+	                               flow: the hello is unreadable        */
 };
 #define XSNI_MARK(tag, t, st) (((__u64)(tag) << 32) | (((__u64)(t) & 0xffff) << 16) | (st))
 #define XSNI_MARK_TAG(m)   ((__u32)((m) >> 32))
@@ -221,26 +232,39 @@ enum xsni_phase {
 };
 
 /* parser state of one ClientHello; the name bytes come last so that a
- * state with no partial name is copied without them */
+ * state with no partial name is copied without them.
+ *
+ * Offsets (cur and the *_end) count the bytes of the stream from the first
+ * record's first byte, without the headers of the records that continue
+ * the hello (RFC 8446 5.1 lets a handshake message span records): for a
+ * hello in one record they are plain stream offsets. The stream offset of
+ * offset x is x + xhdr when x lies in the current record, and the next
+ * record's header is at stream offset rec_end + xhdr. */
 struct xsni_flow {
-	/* stream offsets are relative to the first byte of the record */
 	__u32 isn;             /* TCP seq of the record's first byte   */
 	__u32 next_seq;        /* seq expected next                    */
 	__u32 cur;             /* parser cursor                        */
-	__u32 rec_end;
+	__u32 rec_end;         /* end of the current record's data     */
 	__u32 hs_end;
 	__u32 exts_end;
 	__u32 ext_end;
 	__u32 list_end;
 	__u32 name_len;
 	__u32 name_got;
+	__u32 xhdr;            /* header bytes of continuation records read */
 	__u8  phase;
 	__u8  segments;
 	__u8  ech;
 	__u8  sni_seen;
 	__u8  carry_len;
 	__u8  carry[8];
-	__u8  pad[3];
+	__u8  rh_len;          /* bytes of a continuation header read so far */
+	__u8  rhdr[8];         /* 5 used */
+	__u8  holds;           /* out-of-order segments dropped in a row */
+	__u8  ch;              /* a ClientHello handshake header was read */
+	__u16 hold_t;          /* coarse time of the first of them */
+	__u8  ttl;             /* IP TTL (hop limit) of the hello's first segment */
+	__u8  pad;
 	__u8  name[XSNI_NAME_BUF];
 };
 #define XSNI_FLOW_HDR_SIZE __builtin_offsetof(struct xsni_flow, name)
@@ -256,6 +280,7 @@ struct xsni_flow {
 struct xsni_hello {
 	struct bpf_spin_lock lock;
 	__u32 time;                 /* coarse clock (~1 s units) of the last write */
+	__u32 mslot, mtag;          /* where the flow's mark is, and its tag */
 	struct xsni_flow_key key;   /* all zero: free */
 	__u8  st[XSNI_FLOW_HDR_SIZE];   /* struct xsni_flow without the name */
 };
@@ -284,9 +309,12 @@ enum xsni_verdict {
 	XSNI_V_MONITOR = 1,    /* listed, monitor mode: passed            */
 	XSNI_V_BLOCK   = 2,    /* listed, block mode: dropped             */
 	XSNI_V_EXEMPT  = 3,    /* listed, source exempt: passed           */
+	XSNI_V_UNREAD_PASS  = 4, /* no name could be read: passed          */
+	XSNI_V_UNREAD_BLOCK = 5, /* no name could be read: dropped         */
+	XSNI_V_MAX,
 };
 
-#define XSNI_VERDICT_NAMES { "pass", "monitor", "block", "exempt" }
+#define XSNI_VERDICT_NAMES { "pass", "monitor", "block", "exempt", "unreadable-pass", "unreadable-block" }
 
 struct xsni_event {
 	__u64 ts_ns;           /* 0: the reader stamps the event when it takes it */

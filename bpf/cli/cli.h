@@ -36,6 +36,7 @@ struct cmd_opts {
 	int json;               /* stats, status, replay */
 	int repeat;             /* replay */
 	int rst;                /* replay; -1 unset */
+	const char *unreadable; /* replay: pass|block */
 	int no_drain;           /* replay */
 	int list;               /* help (hidden) */
 };
@@ -72,6 +73,7 @@ int cmd_init(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_mode(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_rst(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_log(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_unreadable(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_ports(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_exempt(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co);

@@ -9,7 +9,7 @@ static const char *verdict_names[] = XSNI_VERDICT_NAMES;
 
 const char *verdict_name(unsigned int verdict)
 {
-	return verdict < 4 ? verdict_names[verdict] : "?";
+	return verdict < XSNI_V_MAX ? verdict_names[verdict] : "?";
 }
 
 void event_addrs(const struct xsni_event *e, char *src, char *dst, size_t len)

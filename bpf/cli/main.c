@@ -69,6 +69,8 @@ static const struct opt_def replay_opts[] = {
 	OPT_SKIP_BAD("--blocklist: leave out bad lines instead of failing"),
 	OPT("mode", OPT_STR, mode, "monitor|block", "mode (default block)", 0),
 	OPT("rst", OPT_ONOFF, rst, "on|off", "answer a blocked hello with a RST (default off)", 0),
+	OPT("unreadable", OPT_STR, unreadable, "pass|block",
+	    "block mode: what a ClientHello with no readable name gets (default block)", 0),
 	OPT("ports", OPT_STR, ports, "LIST", "watched ports (default 443)", 0),
 	OPT("exempt", OPT_STR, exempt, "PREFIX", "a source prefix never blocked", 0),
 	OPT("timing", OPT_STR, timing, "auto|kernel|wall|flows", "how --repeat times a packet", 0),
@@ -90,7 +92,7 @@ static const struct cmd cmds[] = {
 	{ "detach", "", "Detach xdp_sni from IFACE. The pinned maps (blocklist, settings) stay.",
 	  cmd_detach, 0, detach_opts },
 	{ "init", "", "Create the pinned maps with default settings (block mode, RST on,\n"
-	  "port 443) without attaching anything.", cmd_init, 0, NULL },
+	  "unreadable block, port 443) without attaching anything.", cmd_init, 0, NULL },
 	{ "daemon", "", "Read events from the pinned ring buffer and write one syslog line per\n"
 	  "event (ident xdp-sni, facility daemon) and to stdout. Serve a control\n"
 	  "socket that takes one command line per connection: ping, or one of the\n"
@@ -121,6 +123,11 @@ static const struct cmd cmds[] = {
 	{ "log", "all|listed",
 	  "Send an event (a syslog line) for every server name seen, or only for listed ones.",
 	  cmd_log, 1, NULL },
+	{ "unreadable", "pass|block",
+	  "In block mode, pass or block a ClientHello that yields no name: no\n"
+	  "server_name, malformed, a name over 253 bytes, more than 64 segments, or\n"
+	  "segments that never fill a gap. Each one is counted and logged either way.",
+	  cmd_unreadable, 1, NULL },
 	{ "ports", "[PORT[,PORT...]]", "Show or set the watched TCP destination ports.",
 	  cmd_ports, 1, NULL },
 	{ "exempt", "add|del PREFIX | exempt list",

@@ -260,7 +260,7 @@ static void print_packet_json(FILE *o, const struct replay *r, int idx, int firs
 		json_str(o, e->sni, e->sni_len);
 		fprintf(o, ",\"event\":{\"verdict\":\"%s\",\"segments\":%u,\"ech\":%s,"
 			"\"rst\":%s,\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"family\":%u}",
-			verdict_name(e->verdict & 3), e->segments,
+			verdict_name(e->verdict), e->segments,
 			e->ech ? "true" : "false", e->rst ? "true" : "false",
 			src, e->sport, dst, e->dport, e->family);
 	}
@@ -327,7 +327,9 @@ static int setup_maps(struct replay *r, int pinned_list)
 	r->cnt_fd = bpf_object__find_map_by_name(obj, XSNI_MAP_COUNTERS) ?
 		obj_map_fd(obj, XSNI_MAP_COUNTERS) : -1;
 	default_settings(&r->s);
-	r->s.flags = XSNI_SET_LOG_ALL;
+	r->s.flags = XSNI_SET_LOG_ALL | XSNI_SET_UNREADABLE;
+	if (co->unreadable && !strcmp(co->unreadable, "pass"))
+		r->s.flags &= ~XSNI_SET_UNREADABLE;
 	if (co->rst == 1)
 		r->s.flags |= XSNI_SET_RST;
 	if (co->mode)
@@ -462,6 +464,8 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 	if (co->mode && strcmp(co->mode, "monitor") && strcmp(co->mode, "block"))
 		die("bad --mode %s", co->mode);
+	if (co->unreadable && strcmp(co->unreadable, "pass") && strcmp(co->unreadable, "block"))
+		die("bad --unreadable %s", co->unreadable);
 	if (argc != 1)
 		return CMD_USAGE;
 	if (strcmp(co->timing, "auto") && strcmp(co->timing, "kernel") &&

@@ -10,7 +10,7 @@ void default_settings(struct xsni_settings *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->mode = XSNI_MODE_BLOCK;
-	s->flags = XSNI_SET_RST;
+	s->flags = XSNI_SET_RST | XSNI_SET_UNREADABLE;
 	xsni_port_set(s, 443);
 }
 

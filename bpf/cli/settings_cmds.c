@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `init`, `mode`, `rst`, `log`, `ports`, `exempt`: the pinned settings. */
+/* `init`, `mode`, `rst`, `log`, `unreadable`, `ports`, `exempt`: the pinned settings. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -73,6 +73,11 @@ int cmd_rst(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 int cmd_log(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	return set_flag(argc, argv, o, "log", "all", "listed", XSNI_SET_LOG_ALL);
+}
+
+int cmd_unreadable(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	return set_flag(argc, argv, o, "unreadable", "block", "pass", XSNI_SET_UNREADABLE);
 }
 
 static void set_ports_fn(struct xsni_settings *s, const void *arg)

@@ -23,9 +23,11 @@ int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 static void status_json(FILE *o, const struct xsni_settings *s, size_t ndom, const __u64 *c)
 {
 	fprintf(o, "{\"loaded\":true,\"pin_dir\":\"%s\",\"mode\":\"%s\",\"rst\":%s,"
-		"\"ports\":\"", g.pin_dir,
+		"\"log\":\"%s\",\"unreadable\":\"%s\",\"ports\":\"", g.pin_dir,
 		s->mode == XSNI_MODE_BLOCK ? "block" : "monitor",
-		s->flags & XSNI_SET_RST ? "true" : "false");
+		s->flags & XSNI_SET_RST ? "true" : "false",
+		s->flags & XSNI_SET_LOG_ALL ? "all" : "listed",
+		s->flags & XSNI_SET_UNREADABLE ? "block" : "pass");
 	print_ports(o, s);
 	fprintf(o, "\",\"domains\":%zu,\"attached\":[", ndom);
 	attached_ifaces(o, 1);
@@ -40,6 +42,7 @@ static void status_text(FILE *o, const struct xsni_settings *s, size_t ndom, con
 	fprintf(o, "mode             %s\n", s->mode == XSNI_MODE_BLOCK ? "block" : "monitor");
 	fprintf(o, "rst              %s\n", s->flags & XSNI_SET_RST ? "on" : "off");
 	fprintf(o, "log              %s\n", s->flags & XSNI_SET_LOG_ALL ? "all" : "listed");
+	fprintf(o, "unreadable       %s\n", s->flags & XSNI_SET_UNREADABLE ? "block" : "pass");
 	fprintf(o, "ports            ");
 	print_ports(o, s);
 	fprintf(o, "\ndomains          %zu\n", ndom);

@@ -64,19 +64,130 @@ describe('flow state', () => {
     expect(r.counters.given_up).toBe(0);
   });
 
-  it('gives up on a gap: counts it and passes the flow', async () => {
+  it('drops a segment that comes ahead of a gap, and reads it when it comes again in order', async () => {
     const f = segmentFrames(rec, cuts, { sport: 1114 });
-    const r = await run([f[0], f[2], f[1]]);
-    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS']);
-    expect(r.counters.given_up).toBe(1);
-    expect(r.packets.some((p) => p.event)).toBe(false);
+    // f[2] overtakes f[1]: dropped (held), so the client sends it again
+    const r = await run([f[0], f[2], f[1], f[2]]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP', 'PASS', 'DROP']);
+    expect(r.packets[1].event).toBeUndefined();
+    expect(r.packets[3].sni).toBe('blocked.example');
+    expect(r.counters.reordered).toBe(1);
+    expect(r.counters.given_up).toBe(0);
+    expect(r.counters.unreadable).toBe(0);
   });
 
-  it('gives up on reordering of later segments', async () => {
+  it('holds reordered later segments until the gap is filled', async () => {
     const f = segmentFrames(rec, [200, 400, range.nameStart + 2], { sport: 1115 });
-    const r = await run([f[0], f[2], f[1], f[3]]);
-    expect(r.packets.every((p) => p.verdict === 'PASS')).toBe(true);
+    const r = await run([f[0], f[2], f[3], f[1], f[2], f[3]]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP', 'DROP', 'PASS', 'PASS', 'DROP']);
+    expect(r.packets.filter((p) => p.event).map((p) => p.sni)).toEqual(['blocked.example']);
+    expect(r.counters.reordered).toBe(2);
+  });
+
+  it('takes the new bytes of an overlapping retransmission', async () => {
+    const f = segmentFrames(rec, [300], { sport: 1117 });
+    // the second segment starts 50 bytes early (repeating them) and holds the name
+    const overlap = tcpFrame({ sport: 1117, seq: 1000 + 250, payload: rec.subarray(250) });
+    const r = await run([f[0], overlap]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP']);
+    expect(r.packets[1].sni).toBe('blocked.example');
+    // and one that overlaps both ends of the gap
+    const g = segmentFrames(rec, [200, 400], { sport: 1118 });
+    const wide = tcpFrame({ sport: 1118, seq: 1000 + 150, payload: rec.subarray(150, range.nameStart + 5) });
+    const r2 = await run([g[0], wide, g[2]]);
+    expect(r2.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'DROP']);
+    expect(r2.packets[2].sni).toBe('blocked.example');
+  });
+
+  it('judges the real hello after a fake one: a whole fake, or a fake first segment, buys no pass', async () => {
+    const fake = clientHello('allowed.example');
+    // a whole fake hello with the same sequence number (one a low TTL or a
+    // bad checksum keeps from the server), then the real one
+    const f1 = segmentFrames(rec, cuts, { sport: 1119 });
+    const fake1 = tcpFrame({ sport: 1119, seq: 1000, payload: fake });
+    const r1 = await run([fake1, ...f1]);
+    expect(r1.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'DROP']);
+    expect(r1.packets.filter((p) => p.event).map((p) => p.sni)).toEqual(['allowed.example', 'blocked.example']);
+    // the first part of a fake hello, then the real hello from its start
+    const f2 = segmentFrames(rec, cuts, { sport: 1120 });
+    const fake2 = tcpFrame({ sport: 1120, seq: 1000, payload: fake.subarray(0, 60) });
+    const r2 = await run([fake2, ...f2]);
+    expect(r2.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'DROP']);
+    expect(r2.packets[3].sni).toBe('blocked.example');
+    // a fake hello sent on the same flow after the real one's first segment
+    const f3 = segmentFrames(rec, cuts, { sport: 1121 });
+    const fake3 = tcpFrame({ sport: 1121, seq: 1000, payload: fake });
+    const r3 = await run([f3[0], fake3, ...f3]);
+    expect(r3.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'DROP']);
+    expect(r3.packets[4].sni).toBe('blocked.example');
+  });
+
+  it('a fake with a low TTL sent amid the real segments buys no pass', async () => {
+    const fake = clientHello('allowed.example');
+    // the real first segment, then a whole fake hello on the same sequence
+    // number with a TTL that dies before the server: held, not read
+    const f = segmentFrames(rec, cuts, { sport: 1122 });
+    const lowFake = tcpFrame({ sport: 1122, seq: 1000, payload: fake, ttl: 2 });
+    const r = await run([f[0], lowFake, f[1], f[2]]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP', 'PASS', 'DROP']);
+    expect(r.packets.filter((p) => p.event).map((p) => p.sni)).toEqual(['blocked.example']);
+    // a low-TTL fake first part, then the real hello from its start
+    const g = segmentFrames(rec, cuts, { sport: 1123 });
+    const lowPart = tcpFrame({ sport: 1123, seq: 1000, payload: fake.subarray(0, 60), ttl: 2 });
+    const r2 = await run([lowPart, ...g]);
+    expect(r2.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'DROP']);
+    expect(r2.packets[3].sni).toBe('blocked.example');
+    // a low-TTL fake first part, then a real segment that overlaps it:
+    // the bytes cannot be trusted, the hello is unreadable
+    const h = segmentFrames(rec, [40, 200], { sport: 1124 });
+    const lowLong = tcpFrame({ sport: 1124, seq: 1000, payload: fake.subarray(0, 60), ttl: 2 });
+    const r3 = await run([lowLong, h[1], h[2]]);
+    expect(r3.packets[1].verdict).toBe('DROP');
+    expect(r3.packets[1].event?.verdict).toBe('unreadable-block');
+  });
+
+  it('reads a ClientHello fragmented over several TLS records, whatever their version bytes', async () => {
+    const hs = rec.subarray(5);
+    const wrap = (parts: Buffer[], versions: number[]) => Buffer.concat(parts.flatMap((b, i) =>
+      [Buffer.from([0x16, versions[i] >> 8, versions[i] & 255, b.length >> 8, b.length & 255]), b]));
+    const cutsAt = (points: number[]) => [0, ...points, hs.length].slice(1).map((e, i, a) => hs.subarray(i ? a[i - 1] : 0, e));
+    const nameIn = range.nameStart - 5;
+    const cases: [string, Buffer][] = [
+      ['two records, the cut in the name', wrap(cutsAt([nameIn + 4]), [0x0301, 0x0303])],
+      ['a record per field', wrap(cutsAt([1, 2, 3, 4, 40, 41, nameIn - 3, nameIn + 1]), Array(9).fill(0x0303))],
+      ['odd version bytes', wrap(cutsAt([100]), [0x0000, 0xff7f])],
+      ['one record, version 0x0200', wrap([hs], [0x0200])],
+    ];
+    for (const [what, stream] of cases) {
+      for (const segCuts of [[], [7], [stream.length - 30], [3, 50, nameIn + 20]]) {
+        const frames = segmentFrames(stream, segCuts.filter((c) => c < stream.length), { sport: 1130 });
+        const r = await run(frames);
+        const ev = r.packets.filter((p) => p.event);
+        expect(ev.map((p) => p.sni), `${what} at ${segCuts}`).toEqual(['blocked.example']);
+        expect(r.packets.at(-1)!.verdict, `${what} at ${segCuts}`).toBe('DROP');
+      }
+    }
+  });
+
+  it('a continuation record of another type makes the hello unreadable', async () => {
+    const hs = rec.subarray(5);
+    const stream = Buffer.concat([
+      Buffer.from([0x16, 3, 1, 0, 100]), hs.subarray(0, 100),
+      Buffer.from([0x17, 3, 3, (hs.length - 100) >> 8, (hs.length - 100) & 255]), hs.subarray(100),
+    ]);
+    const r = await run([tcpFrame({ sport: 1131, seq: 1, payload: stream })]);
+    expect(r.packets[0].verdict).toBe('DROP');
+    expect(r.packets[0].event?.verdict).toBe('unreadable-block');
+  });
+
+  it('a hello in more than 64 segments is unreadable', async () => {
+    const points = Array.from({ length: 70 }, (_, i) => 1 + i);
+    const r = await run(segmentFrames(rec, points, { sport: 1132 }));
+    const ev = r.packets.filter((p) => p.event);
+    expect(ev.length).toBe(1);
+    expect(ev[0].event!.verdict).toBe('unreadable-block');
     expect(r.counters.given_up).toBe(1);
+    expect(r.counters.unreadable).toBe(1);
   });
 
   it('drops retransmissions and later data of a blocked flow, and forgets it on a new SYN', async () => {
@@ -101,15 +212,20 @@ describe('flow state', () => {
     });
     const order = [0, 1, 2].flatMap((k) => flows.map((f) => f[k]));
     const r = await run(order, names);
-    // every event names its own flow; four flows are read, the one whose
-    // record the fifth took passes unread (counted)
+    // every event names its own flow; four flows are read, and the one whose
+    // record the fifth took is judged unreadable at its next segment
+    // (counted): it does not pass unread
     const events = r.packets.filter((p) => p.event);
-    for (const p of events) expect(p.sni).toBe(`flow${ports.indexOf(p.event!.sport)}.example`);
-    expect(events.length).toBe(4);
+    const named = events.filter((p) => p.sni !== '');
+    for (const p of named) expect(p.sni).toBe(`flow${ports.indexOf(p.event!.sport)}.example`);
+    expect(named.length).toBe(4);
     expect(r.counters.hello_busy).toBe(1);
-    const unread = ports.findIndex((p) => !events.some((e) => e.event!.sport === p));
-    // its retransmitted hello is read
-    const again = await run([...order, ...flows[unread]], names);
+    const unread = ports.findIndex((p) => !named.some((e) => e.event!.sport === p));
+    const lost = events.filter((p) => p.sni === '');
+    expect(lost.map((p) => [p.event!.sport, p.event!.verdict, p.verdict])).toEqual([[ports[unread], 'unreadable-block', 'DROP']]);
+    expect(r.counters.unreadable).toBe(1);
+    // with UNREADABLE=pass its retransmitted hello is read
+    const again = await run([...order, ...flows[unread]], names, { unreadable: 'pass' });
     expect(again.packets.at(-1)!.sni).toBe(names[unread]);
     expect(again.packets.at(-1)!.verdict).toBe('DROP');
   });
@@ -125,6 +241,22 @@ describe('flow state', () => {
     expect(r.packets.map((p) => p.sni ?? '-')).toEqual(['-', '-', '-', '-', 'alpha.example', 'beta.example']);
     expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'DROP', 'DROP']);
     expect(r.counters.hello_busy).toBe(0);
+  });
+
+  it('a hello that finishes on a shared slot leaves the mark for the other one in flight', async () => {
+    // b takes the slot's mark from a, then finishes: a's next segments
+    // must still find a's record (an evasion tool could pick the ports)
+    const a = 5401;
+    const b = sameSlot(a);
+    const ra = clientHello('alpha.example', { before: [ext(0x0015, Buffer.alloc(600))] });
+    const rb = clientHello('beta.example', { before: [ext(0x0015, Buffer.alloc(600))] });
+    const fa = segmentFrames(ra, [300, sniRange(ra).nameStart + 3], { sport: a });
+    const fb = segmentFrames(rb, [300, sniRange(rb).nameStart + 3], { sport: b });
+    for (const listed of [['alpha.example', 'beta.example'], ['alpha.example']]) {
+      const r = await run([fa[0], fb[0], fb[1], fb[2], fa[1], fa[2]], listed);
+      expect(r.packets.map((p) => p.sni ?? '-')).toEqual(['-', '-', '-', 'beta.example', '-', 'alpha.example']);
+      expect(r.packets[5].verdict).toBe('DROP');
+    }
   });
 
 

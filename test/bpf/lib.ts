@@ -105,6 +105,8 @@ export interface ReplayOpts {
   blocklistFile?: string;
   mode?: 'monitor' | 'block';
   rst?: boolean;
+  /** block mode: what a hello with no readable name gets (the tool's default: block) */
+  unreadable?: 'pass' | 'block';
   repeat?: number;
   obj?: string;
   ports?: string;
@@ -128,6 +130,7 @@ export async function replay(pcap: string, o: ReplayOpts = {}): Promise<ReplayRe
   }
   if (o.mode) args.push('--mode', o.mode);
   if (o.rst !== undefined) args.push('--rst', o.rst ? 'on' : 'off');
+  if (o.unreadable) args.push('--unreadable', o.unreadable);
   if (o.repeat) args.push('--repeat', String(o.repeat));
   if (o.obj) args.push('--obj', o.obj);
   if (o.ports) args.push('--ports', o.ports);
@@ -293,6 +296,7 @@ export interface FrameOpts {
   v6ExtHeaders?: number[];     // next-header values of extension headers to insert
   fragOffset?: number;         // IPv4 fragment offset (8-byte units)
   tcpOptions?: number;         // bytes of TCP options (NOPs)
+  ttl?: number;                // IPv4 TTL / IPv6 hop limit (default 64)
 }
 
 export const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10;
@@ -325,7 +329,7 @@ export function tcpFrame(o: FrameOpts): Buffer {
     ip.writeUInt16BE(ip.length + l4.length, 2);
     ip.writeUInt16BE(o.fragOffset ?? 0x4000, 6);
     if (o.fragOffset !== undefined) ip.writeUInt16BE(o.fragOffset & 0x1fff, 6);
-    ip[8] = 64;
+    ip[8] = o.ttl ?? 64;
     ip[9] = 6;
     src.copy(ip, 12);
     dst.copy(ip, 16);
@@ -345,7 +349,7 @@ export function tcpFrame(o: FrameOpts): Buffer {
     const extLen = exts.reduce((a, e) => a + e.length, 0);
     ip.writeUInt16BE(extLen + l4.length, 4);
     ip[6] = ext.length ? ext[0] : 6;
-    ip[7] = 64;
+    ip[7] = o.ttl ?? 64;
     src.copy(ip, 8);
     dst.copy(ip, 24);
     l3 = Buffer.concat([ip, ...exts, l4]);

@@ -84,16 +84,18 @@ describe('matching table', () => {
     expect(p.event!.verdict).toBe('pass');
   });
 
-  it('a 254-byte name (no trailing dot) is a parse error, not a match', () => {
-    expect(res.packets[table.length + 1].verdict).toBe('PASS');
-    expect(res.packets[table.length + 1].event).toBeUndefined();
+  it('a 254-byte name (no trailing dot) is no DNS name: a parse error, unreadable (blocked), not a match', () => {
+    expect(res.packets[table.length + 1].verdict).toBe('DROP');
+    expect(res.packets[table.length + 1].event?.verdict).toBe('unreadable-block');
+    expect(res.packets[table.length + 1].sni).toBe('');
     expect(res.counters.parse_errors).toBe(1);
+    expect(res.counters.unreadable).toBe(1);
   });
 
-  it('counts matched and blocked', () => {
+  it('counts matched and blocked (the unreadable 254-byte name among the blocked)', () => {
     const blocks = table.filter((t) => t[1] === 'block').length;
     expect(res.counters.matched).toBe(blocks);
-    expect(res.counters.blocked).toBe(blocks);
+    expect(res.counters.blocked).toBe(blocks + 1);
   });
 
   it('the same verdicts in monitor mode are logged but pass', async () => {

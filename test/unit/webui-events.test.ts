@@ -28,6 +28,17 @@ describe('syslog parsing', () => {
     expect(filterEvents(p.events, { name: 'A.EX' }).length).toBe(1);
   });
 
+  it('reads an unreadable hello (no name) and counts a blocked one as blocked', () => {
+    const p = parseLog([
+      'Nov 26 17:29:10 xdpfire xdp-sni[812]: sni= verdict=unreadable-block src=192.168.1.50:41000 dst=203.0.113.9:443 segments=2 ech=0 rst=1',
+      'Nov 26 17:29:11 xdpfire xdp-sni[812]: sni= verdict=unreadable-pass src=192.168.1.51:41000 dst=203.0.113.9:443 segments=1 ech=0 rst=0',
+    ].join('\n'), now);
+    expect(p.events.map((e) => [e.sni, e.verdict])).toEqual([['', 'unreadable-block'], ['', 'unreadable-pass']]);
+    const m = perMinute(p.events, now).at(-2)!;
+    expect([m.blocked, m.allowed]).toEqual([1, 1]);
+    expect(filterEvents(p.events, { verdict: 'unreadable-block' }).length).toBe(1);
+  });
+
   it('a traditional timestamp from "the future" is last year (log read just after New Year)', () => {
     const jan = new Date(2027, 0, 1, 0, 5).getTime();
     const p = parseLog('Dec 31 23:59:00 fw xdp-sni[1]: sni=a.example verdict=block src=1.1.1.1:1 dst=2.2.2.2:443 segments=1 ech=0 rst=1', jan);

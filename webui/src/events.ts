@@ -17,7 +17,7 @@ export interface SniEvent {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const LINE = /^(\S+(?:\s+\d{1,2}\s+\d\d:\d\d:\d\d)?)\s+(?:\S+\s+)?xdp-sni\[(\d+)\]:\s?(.*)$/;
-const EVENT = /^sni=(.*) verdict=(\w+) src=(\S+) dst=(\S+) segments=\d+ ech=(\d) rst=(\d)$/;
+const EVENT = /^sni=(.*) verdict=([\w-]+) src=(\S+) dst=(\S+) segments=\d+ ech=(\d) rst=(\d)$/;
 
 export function parseTime(ts: string, now: number): number | undefined {
   if (/^\d{4}-\d\d-\d\dT/.test(ts)) {
@@ -113,7 +113,7 @@ export interface Filter {
   verdict?: string;
 }
 
-export const VERDICTS = ['block', 'monitor', 'exempt', 'pass'];
+export const VERDICTS = ['block', 'monitor', 'exempt', 'pass', 'unreadable-block', 'unreadable-pass'];
 
 export function filterEvents(ev: SniEvent[], f: Filter): SniEvent[] {
   const name = f.name?.toLowerCase();
@@ -137,7 +137,7 @@ export function perMinute(ev: SniEvent[], now: number, minutes = 60): Minute[] {
   for (const e of ev) {
     if (e.t < start || e.t >= end + 60_000) continue;
     const m = out[Math.floor((e.t - start) / 60_000)];
-    if (e.verdict === 'block') m.blocked++;
+    if (e.verdict === 'block' || e.verdict === 'unreadable-block') m.blocked++;
     else m.allowed++;
   }
   return out;

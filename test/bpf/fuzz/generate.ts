@@ -348,6 +348,75 @@ function evade(r: Rnd, segs: Segment[], stream: Buffer, tags: string[]): Segment
   return segs;
 }
 
+/**
+ * What a TCP sender does about the segments the data plane holds back. In
+ * block mode, while a ClientHello is being read, a segment that comes ahead
+ * of a gap is dropped, so the server never gets it and the client sends it
+ * again after the gap is filled. The model: once the stream's first segment
+ * has been seen (before that the data plane knows of no hello and passes
+ * what it gets), a segment past the bytes received so far, before `until`,
+ * is dropped. After each segment that fills the gap, the dropped ones are
+ * sent again, in order, each at most three times. If the data plane is then
+ * still waiting for bytes the server has (they passed before the
+ * hello's first segment came, or the hello started over), the client's next
+ * flight, an application-data record past the stream, arrives and is sent
+ * again, as a client does while its data is not acknowledged: HOLD_MAX + 1
+ * times in all.
+ */
+/** XSNI_HOLD_MAX of bpf/xdp_sni.h */
+const HOLD_MAX = 8;
+
+function resendHeld(segs: Segment[], until: number, tags: string[]): Segment[] {
+  const out: Segment[] = [];
+  let next = 0, started = false, resent = 0;
+  const held: { s: Segment; tries: number }[] = [];
+  const take = (g: Segment): boolean => {
+    out.push(g);
+    if (g.decoy) return false;
+    const end = g.off + g.data.length;
+    if (g.off === 0) {
+      started = true;           // (again: the data plane starts over)
+      next = end;
+      return false;
+    }
+    if (!started) return false;
+    if (g.off > next) {
+      return next < until ? true : false;
+    }
+    next = Math.max(next, end);
+    return false;
+  };
+  for (const g of segs) {
+    if (take(g)) {
+      held.push({ s: g, tries: 0 });
+      continue;
+    }
+    // the gap may be filled: the held segments again, in stream order
+    let again = true;
+    while (again && held.length) {
+      again = false;
+      held.sort((x, y) => x.s.off - y.s.off);
+      for (let i = 0; i < held.length; i++) {
+        const h = held[i];
+        if (h.s.off > next || h.tries >= 3) continue;
+        held.splice(i--, 1);
+        h.tries++;
+        resent++;
+        if (take({ ...h.s })) held.push(h);
+        else again = true;
+      }
+    }
+  }
+  if (resent) tags.push(`resend-held:${resent}`);
+  const end = Math.max(0, ...segs.filter((x) => !x.decoy).map((x) => x.off + x.data.length));
+  if (started && next < until && next < end) {
+    const flight = Buffer.concat([Buffer.from([0x17, 3, 3, 0, 24]), Buffer.alloc(24, 0x5a)]);
+    for (let i = 0; i <= HOLD_MAX; i++) out.push({ off: end, data: flight });
+    tags.push('stuck:next-flight');
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- cases
 /** Case `id` of the fuzz run with `seed`. */
 export function generateCase(seed: number, id: number): FuzzCase {
@@ -513,6 +582,8 @@ export function generateCase(seed: number, id: number): FuzzCase {
     tags.push(`decoy:${how}`);
   }
 
+  segments = resendHeld(segments, nameEnd ?? stream.length, tags);
+
   // every byte of the stream is sent at least once
   const covered = new Uint8Array(stream.length);
   for (const g of segments) if (!g.decoy) covered.fill(1, g.off, g.off + g.data.length);
@@ -531,5 +602,7 @@ export function generateCase(seed: number, id: number): FuzzCase {
  * (no handshake: the program starts a flow at its first payload, as
  * split.test.ts's flows do). */
 export function caseFrames(c: FuzzCase, sport: number): Buffer[] {
-  return c.segments.map((s) => tcpFrame({ sport, seq: (c.isn + s.off) >>> 0, payload: s.data, v6: c.v6 }));
+  // a decoy is sent the way evasion tools send one: with a TTL too low to
+  // reach the server
+  return c.segments.map((s) => tcpFrame({ sport, seq: (c.isn + s.off) >>> 0, payload: s.data, v6: c.v6, ttl: s.decoy ? 3 : 64 }));
 }

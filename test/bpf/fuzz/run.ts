@@ -16,18 +16,24 @@
 //               the list, so it is passed, and the real hello is then read.)
 //   wrong verdict  the right name, but block/DROP for an unlisted name or
 //               pass for a listed one
-//   missed      the reference found a name, the program sent no event for it
 //   read        the reference found a name and the program read it
-// Missed cases are put in one category each, the first that applies of:
-// fragmented over records, record version not 3, name over 253 bytes
-// (these the program cannot read however the stream is cut), out of order,
-// overlapping retransmission (before the name was complete), other.
+//   unreadable  the program sent an "unreadable" event (no name: blocked,
+//               as UNREADABLE=block, the replay's default, asks); for a
+//               name over 253 bytes, which is no DNS name, that is the
+//               right outcome, and for a name the reference reads it is a
+//               hello the program could not read but did not let through
+//   missed      the reference found a name, and the program neither read it
+//               nor blocked the flow as unreadable: the hello walked through
+// Names not read are put in one category each, the first that applies of:
+// name over 253 bytes, fragmented over records, record version not 3, out
+// of order, overlapping retransmission (before the name was complete),
+// other.
 import { join } from 'node:path';
 import { buildBpf, replay, writePcap, tempDir, rmrf, prng, type ReplayPacket } from '../lib.js';
 import { generateCase, caseFrames, type FuzzCase, type Segment } from './generate.js';
 import { parseClientHello, type RefResult } from './reference.js';
 
-export const MISSED_CATEGORIES = ['outOfOrder', 'fragmented', 'overlap', 'recordVersion', 'nameOver253', 'other'] as const;
+export const MISSED_CATEGORIES = ['nameOver253', 'fragmented', 'recordVersion', 'outOfOrder', 'overlap', 'other'] as const;
 export type MissedCategory = (typeof MISSED_CATEGORIES)[number];
 export const MISSED_LABELS: Record<MissedCategory, string> = {
   outOfOrder: 'out of order',
@@ -65,12 +71,18 @@ export interface FuzzSummary {
     wrongVerdict: number;
     crash: number;
     decoyRead: number;
+    /** an unreadable event (no name) on the case's flow */
+    unreadable: number;
+    /** reference: no-sni; the program blocked the hello as unreadable */
+    noSniBlocked: number;
     /** reference: malformed; the program sent an event anyway */
     malformedRead: number;
     /** ... of which every event named the host_name read before the malformation */
     malformedReadObeys: number;
   };
   missed: Record<MissedCategory, number>;
+  /** reference names the program did not read but blocked as unreadable */
+  unreadBlocked: Record<MissedCategory, number>;
   /** reference names per category (the category a miss would get), read or not */
   exposed: Record<MissedCategory, number>;
   examples: Record<string, FuzzExample[]>;
@@ -121,9 +133,9 @@ export function arrival(segs: Segment[], nameEnd: number): { outOfOrder: boolean
 
 function missedCategory(c: FuzzCase, ref: RefResult & { kind: 'name' }): MissedCategory {
   const f = ref.features;
+  if (f.nameOver253) return 'nameOver253';
   if (f.records > 1) return 'fragmented';
   if (f.recordVersionNot3) return 'recordVersion';
-  if (f.nameOver253) return 'nameOver253';
   const a = arrival(c.segments, ref.nameEndOffset);
   if (a.outOfOrder) return 'outOfOrder';
   if (a.overlap) return 'overlap';
@@ -142,7 +154,7 @@ interface Batch {
   list: Set<string>;
 }
 
-function makeBatch(seed: number, first: number, count: number): Batch {
+export function makeBatch(seed: number, first: number, count: number): Batch {
   const cases: FuzzCase[] = [];
   const list = new Set<string>();
   const perCase: Buffer[][] = [];
@@ -180,8 +192,9 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const s: FuzzSummary = {
     seed: o.seed, cases: 0, batches: 0, frames: 0, ms: 0,
     reference: { name: 0, nameWithViolations: 0, malformed: 0, malformedWithName: 0, 'no-sni': 0, 'not-hello': 0 },
-    outcomes: { read: 0, missed: 0, wrongName: 0, wrongVerdict: 0, crash: 0, decoyRead: 0, malformedRead: 0, malformedReadObeys: 0 },
+    outcomes: { read: 0, missed: 0, wrongName: 0, wrongVerdict: 0, crash: 0, decoyRead: 0, unreadable: 0, noSniBlocked: 0, malformedRead: 0, malformedReadObeys: 0 },
     missed: Object.fromEntries(MISSED_CATEGORIES.map((k) => [k, 0])) as Record<MissedCategory, number>,
+    unreadBlocked: Object.fromEntries(MISSED_CATEGORIES.map((k) => [k, 0])) as Record<MissedCategory, number>,
     exposed: Object.fromEntries(MISSED_CATEGORIES.map((k) => [k, 0])) as Record<MissedCategory, number>,
     examples: {},
     crashes: [],
@@ -216,9 +229,14 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
         return;
       }
       const allowed = ref.kind === 'name' || ref.kind === 'malformed' ? ref.lower : undefined;
-      let wrong = false, wrongVerdict = false, read = false, decoy = false, events = 0;
+      let wrong = false, wrongVerdict = false, read = false, decoy = false, events = 0, unreadBlock = false, unread = false;
       for (const p of pk) {
         if (!p.event) continue;
+        if (p.event.verdict.startsWith('unreadable')) {
+          unread = true;
+          if (p.event.verdict === 'unreadable-block' && p.verdict === 'DROP') unreadBlock = true;
+          continue;
+        }
         const got = p.sni ?? '';
         if (c.decoyName !== undefined && got === c.decoyName) {
           decoy = true;
@@ -236,6 +254,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
         if (p.event.verdict !== (listed ? 'block' : 'pass') || p.verdict !== (listed ? 'DROP' : 'PASS')) wrongVerdict = true;
       }
       if (decoy) s.outcomes.decoyRead++;
+      if (unread) s.outcomes.unreadable++;
+      if (ref.kind === 'no-sni' && unreadBlock) s.outcomes.noSniBlocked++;
       if (ref.kind === 'malformed' && events > 0) {
         s.outcomes.malformedRead++;
         if (!wrong) s.outcomes.malformedReadObeys++;
@@ -254,6 +274,11 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       s.exposed[cat]++;
       if (read) {
         s.outcomes.read++;
+        return;
+      }
+      if (unreadBlock) {
+        s.unreadBlocked[cat]++;
+        if (cat !== 'nameOver253') example(`unreadable:${cat}`, c, ref, pk);
         return;
       }
       s.outcomes.missed++;
@@ -320,11 +345,13 @@ export function formatSummary(s: FuzzSummary): string {
     row('malformed, but a name was reported', s.outcomes.malformedRead),
     row('  of which the name read before the fault', s.outcomes.malformedReadObeys, s.outcomes.malformedRead),
     row('decoy hello read (passed, then the real one)', s.outcomes.decoyRead),
+    row('an unreadable event (no name)', s.outcomes.unreadable),
+    row('no-sni hellos blocked as unreadable', s.outcomes.noSniBlocked, s.reference['no-sni']),
     row('name read (of reference names)', s.outcomes.read, s.reference.name),
-    row('missed (of reference names)', s.outcomes.missed, s.reference.name),
-    '  missed by category (a case goes to the first that applies: fragmented, version, over 253,',
-    '  out of order, overlap, other)                               missed / reference names',
-    ...MISSED_CATEGORIES.map((k) => `    ${MISSED_LABELS[k].padEnd(50)} ${String(s.missed[k]).padStart(8)} / ${s.exposed[k]}`),
+    row('missed: passed unread (of reference names)', s.outcomes.missed, s.reference.name),
+    '  names not read, by category (a case goes to the first that applies: over 253, fragmented,',
+    '  version, out of order, overlap, other)           passed unread / blocked unread / reference names',
+    ...MISSED_CATEGORIES.map((k) => `    ${MISSED_LABELS[k].padEnd(44)} ${String(s.missed[k]).padStart(8)} / ${String(s.unreadBlocked[k]).padStart(8)} / ${s.exposed[k]}`),
   ];
   return lines.join('\n');
 }
