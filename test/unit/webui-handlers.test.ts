@@ -16,6 +16,7 @@ class FakeDaemon {
   names = new Map<string, string>(); // name -> flags
   mode = 'block';
   rst = true;
+  unreadable = 'block';
   ports = '443';
   exempt: string[] = [];
   calls: string[][] = [];
@@ -26,7 +27,7 @@ class FakeDaemon {
     const ok = (out: string) => ({ rc: 0, out });
     switch (cmd) {
       case 'status':
-        return ok(`pin dir          /sys/fs/bpf/xdp-sni\nmode             ${this.mode}\nrst              ${this.rst ? 'on' : 'off'}\nports            ${this.ports}\ndomains          ${this.names.size}\nattached         green0 (native)\npackets          10\nblocked          3\n`);
+        return ok(`pin dir          /sys/fs/bpf/xdp-sni\nmode             ${this.mode}\nrst              ${this.rst ? 'on' : 'off'}\nunreadable       ${this.unreadable}\nports            ${this.ports}\ndomains          ${this.names.size}\nattached         green0 (native)\npackets          10\nblocked          3\n`);
       case 'list':
         return ok([...this.names].map(([n, f]) => `${n}\t${f}\n`).join(''));
       case 'add': {
@@ -48,6 +49,10 @@ class FakeDaemon {
         return ok('');
       case 'rst':
         this.rst = rest[0] === 'on';
+        return ok('');
+      case 'unreadable':
+        if (rest[0] !== 'block' && rest[0] !== 'pass') return { rc: 2, out: '' };
+        this.unreadable = rest[0];
         return ok('');
       case 'ports':
         this.ports = rest[0] === ',' ? 'none' : rest[0];
@@ -307,6 +312,19 @@ describe('settings', () => {
     expect(bad.status).toBe(400);
     expect(daemon.mode).toBe('monitor');
     expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toMatchObject({ mode: 'monitor', rst: false });
+  });
+
+  it('the unreadable-hello switch: shown, set, validated, saved; left alone when the form has no such field', async () => {
+    const s = await login();
+    const page = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    expect(page.body).toMatch(/id="unreadable">block</);
+    expect((await post(s, { do: 'mode', mode: 'block', rst: 'on', unreadable: 'pass' })).status).toBe(303);
+    expect(daemon.unreadable).toBe('pass');
+    expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toMatchObject({ unreadable: 'pass' });
+    expect((await post(s, { do: 'mode', mode: 'block', rst: 'on', unreadable: 'maybe' })).status).toBe(400);
+    expect(daemon.unreadable).toBe('pass');
+    expect((await post(s, { do: 'mode', mode: 'block', rst: 'off' })).status).toBe(303);
+    expect([daemon.rst, daemon.unreadable]).toEqual([false, 'pass']);
   });
 
   it('disable stops reading ClientHellos (no watched ports) and enable brings the ports back, saved for the next boot', async () => {

@@ -62,6 +62,8 @@ export interface Saved {
   ports: string;
   mode: 'block' | 'monitor';
   rst: boolean;
+  /** absent in files written before the setting came */
+  unreadable?: 'block' | 'pass';
   exempt: string[];
 }
 
@@ -86,6 +88,7 @@ async function current(d: Deps): Promise<{ status: Status; exempt: string[]; sav
     ports: enabled ? status.ports : prev?.ports && prev.ports !== 'none' ? prev.ports : '443',
     mode: status.mode === 'monitor' ? 'monitor' : 'block',
     rst: status.rst,
+    unreadable: status.unreadable,
     exempt,
   };
   return { status, exempt, saved };
@@ -381,20 +384,26 @@ async function action(c: Ctx, form: Form): Promise<Res> {
       case 'mode': {
         const mode = field(form, 'mode', 10);
         const rst = field(form, 'rst', 5);
+        const unreadableField = field(form, 'unreadable', 6);
         if (mode !== 'block' && mode !== 'monitor') return await overview(c, `bad mode '${mode}' (block or monitor)`, 400);
         if (rst !== 'on' && rst !== 'off') return await overview(c, `bad TCP reset setting '${rst}' (on or off)`, 400);
+        if (unreadableField !== '' && unreadableField !== 'block' && unreadableField !== 'pass')
+          return await overview(c, `bad setting for unreadable hellos '${unreadableField}' (block or pass)`, 400);
         const cur = await current(c.d);
-        const next: Saved = { ...cur.saved, mode, rst: rst === 'on' };
+        const unreadable = unreadableField === '' ? cur.status.unreadable : unreadableField;
+        const next: Saved = { ...cur.saved, mode, rst: rst === 'on', unreadable };
         await changeSettings(c.d, next, async () => {
           await must(c.d.ctl, ['mode', mode]);
           try {
             await must(c.d.ctl, ['rst', rst]);
+            await must(c.d.ctl, ['unreadable', unreadable]);
           } catch (e) {
             await c.d.ctl(['mode', cur.saved.mode]).catch(() => undefined);
+            await c.d.ctl(['rst', cur.saved.rst ? 'on' : 'off']).catch(() => undefined);
             throw e;
           }
         });
-        return flashTo(`Mode ${mode}, TCP reset ${rst}.`, '/');
+        return flashTo(`Mode ${mode}, TCP reset ${rst}, unreadable hellos: ${unreadable}.`, '/');
       }
       case 'ports': {
         let ports: string;

@@ -55,6 +55,8 @@ export interface Status {
   loaded: boolean;
   mode: 'block' | 'monitor' | '?';
   rst: boolean;
+  /** block mode: what a ClientHello with no readable name gets */
+  unreadable: 'block' | 'pass';
   ports: string;
   domains: number;
   attached: { dev: string; mode: string }[];
@@ -71,7 +73,7 @@ export function parseCounters(text: string): Record<string, number> {
 }
 
 export function parseStatus(rc: number, text: string): Status {
-  const st: Status = { loaded: rc === 0, mode: '?', rst: false, ports: 'none', domains: 0, attached: [], counters: {} };
+  const st: Status = { loaded: rc === 0, mode: '?', rst: false, unreadable: 'block', ports: 'none', domains: 0, attached: [], counters: {} };
   if (rc !== 0) return st;
   for (const l of text.split('\n')) {
     const m = /^(\S+)\s+(.*)$/.exec(l.trim());
@@ -79,6 +81,7 @@ export function parseStatus(rc: number, text: string): Status {
     const [, k, v] = m;
     if (k === 'mode') st.mode = v === 'block' ? 'block' : v === 'monitor' ? 'monitor' : '?';
     else if (k === 'rst') st.rst = v === 'on';
+    else if (k === 'unreadable') st.unreadable = v === 'pass' ? 'pass' : 'block';
     else if (k === 'ports') st.ports = v;
     else if (k === 'domains') st.domains = Number(v);
     else if (k === 'attached' && v !== 'none') {

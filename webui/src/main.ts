@@ -74,6 +74,7 @@ async function restore(): Promise<void> {
   if (!s) return;
   if (s.mode === 'block' || s.mode === 'monitor') await must(ctl, ['mode', s.mode]);
   await must(ctl, ['rst', s.rst ? 'on' : 'off']);
+  if (s.unreadable === 'block' || s.unreadable === 'pass') await must(ctl, ['unreadable', s.unreadable]);
   if (/^[0-9,]+$/.test(s.ports)) await must(ctl, ['ports', s.enabled ? s.ports : ',']);
   const have = parseExempt(await must(ctl, ['exempt', 'list']));
   const want = (s.exempt ?? []).filter((p) => /^[0-9a-f:.]+\/\d+$/i.test(p));
