@@ -189,6 +189,18 @@ export function fixtureRecords(): { file: string; rec: Buffer }[] {
   return fixtureHellos;
 }
 
+/** A copy of a well-formed ClientHello record (a fixture's) whose
+ * server_name extension carries one host_name, `name`; every other field
+ * and extension is kept (the live evasion tests send it). */
+export function renameHello(rec: Buffer, name: string): Buffer {
+  const h = parseHello(rec);
+  const sni = h.exts.find((e) => e.type === 0);
+  if (!sni) throw new Error('renameHello: the hello has no server_name');
+  sni.data = sniData([{ type: 0, name: Buffer.from(name, 'latin1') }]);
+  const { hs } = encode(h);
+  return Buffer.concat([rec.subarray(0, 3), u16(hs.length), hs]);
+}
+
 function greaseType(r: Rnd): number {
   const n = int(r, 0, 15);
   return (n << 12) | 0x0a00 | (n << 4) | 0x0a;
