@@ -84,10 +84,20 @@ struct {
  * one load (no map lookup); the tool pins it as XSNI_MAP_MARKS */
 __u64 xsni_marks[XSNI_FLOWS_MAX] SEC(".data.marks");
 
-/* per mark slot, a flow whose hello record a newer flow took (an UNREAD
- * mark): its next segment is judged unreadable, whatever mark the slot
- * holds by then. In the same section as the marks. */
-__u64 xsni_ghosts[XSNI_FLOWS_MAX] SEC(".data.marks");
+/* per mark slot, two flows whose hello records newer flows took (UNREAD
+ * marks): their next segments are judged unreadable, whatever mark the
+ * slot holds by then. In the same section as the marks. */
+__u64 xsni_ghosts[XSNI_FLOWS_MAX * 2] SEC(".data.marks");
+
+static __always_inline __u64 *ghost_at(__u32 slot, __u32 way)
+{
+	return &xsni_ghosts[((slot & (XSNI_FLOWS_MAX - 1)) << 1) | (way & 1)];
+}
+
+static __always_inline int ghost_live(__u64 g, __u32 now)
+{
+	return g && ((now - XSNI_MARK_TIME(g)) & 0xffff) < XSNI_GHOST_TTL;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -997,11 +1007,16 @@ static __always_inline struct xsni_hello *hello_find(struct pkt *pk, __u32 *idx)
 		}
 	}
 	{
-		__u64 g = xsni_ghosts[pk->slot & (XSNI_FLOWS_MAX - 1)];
+		__u64 g0 = *ghost_at(pk->slot, 0), g1 = *ghost_at(pk->slot, 1);
 
-		if (g && XSNI_MARK_TAG(g) != flow_tag(pk) &&
-		    ((coarse_s() - XSNI_MARK_TIME(g)) & 0xffff) < XSNI_GHOST_TTL)
-			pk->alt = g;
+		if (g0 | g1) {
+			__u32 now = coarse_s(), tag = flow_tag(pk);
+
+			if (ghost_live(g0, now) && XSNI_MARK_TAG(g0) != tag)
+				pk->alt = g0;
+			else if (ghost_live(g1, now) && XSNI_MARK_TAG(g1) != tag)
+				pk->alt = g1;
+		}
 	}
 	return found;
 }
@@ -1009,10 +1024,12 @@ static __always_inline struct xsni_hello *hello_find(struct pkt *pk, __u32 *idx)
 /* Forget a flow: its mark, and its hello record if it holds one. */
 static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp)
 {
-	__u64 m = *mp, *gp = &xsni_ghosts[pk->slot & (XSNI_FLOWS_MAX - 1)];
+	__u64 m = *mp, *g0 = ghost_at(pk->slot, 0), *g1 = ghost_at(pk->slot, 1);
 
-	if (*gp && XSNI_MARK_TAG(*gp) == flow_tag(pk))
-		*gp = 0;
+	if (*g0 && XSNI_MARK_TAG(*g0) == flow_tag(pk))
+		*g0 = 0;
+	if (*g1 && XSNI_MARK_TAG(*g1) == flow_tag(pk))
+		*g1 = 0;
 	if (!m || XSNI_MARK_TAG(m) != flow_tag(pk))
 		return;
 	*mp = 0;
@@ -1106,9 +1123,16 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 		 * slot holds another flow's mark, which keeps the slot on the
 		 * slow path anyway */
 		__u64 *emp = &xsni_marks[eslot & (XSNI_FLOWS_MAX - 1)];
-		__u64 em = *emp;
+		__u64 em = *emp, *g0 = ghost_at(eslot, 0), *g1 = ghost_at(eslot, 1), *gw;
 
-		xsni_ghosts[eslot & (XSNI_FLOWS_MAX - 1)] = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
+		/* a free (or dead, or this flow's) way, else the older */
+		if (!ghost_live(*g0, now) || XSNI_MARK_TAG(*g0) == etag)
+			gw = g0;
+		else if (!ghost_live(*g1, now) || XSNI_MARK_TAG(*g1) == etag)
+			gw = g1;
+		else
+			gw = ((now - XSNI_MARK_TIME(*g0)) & 0xffff) >= ((now - XSNI_MARK_TIME(*g1)) & 0xffff) ? g0 : g1;
+		*gw = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
 		if (!em || XSNI_MARK_TAG(em) == etag || XSNI_MARK_STATE(em) == XSNI_MARK_BLOCKED)
 			*emp = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
 	}
@@ -1502,6 +1526,10 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 	}
 	if (pk->seq == st->isn && ttl == st->ttl)   /* first segment again: restart */
 		return GO_RESTART;
+	if ((__s32)(pk->seq - st->isn) < 0 && first_byte == XSNI_TLS_HANDSHAKE)
+		return GO_RESTART;      /* the hello began earlier: what looked like
+					   its start was a continuation record's
+					   header that overtook it */
 	if ((__s32)(pk->seq - st->next_seq) > 0 || ttl < st->ttl) {
 		/* ahead of a gap: dropped in block mode, so that the client
 		 * sends it again after the missing bytes; the hello is judged
@@ -1565,11 +1593,14 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
  * Then it is unreadable now (a new start of the hello is read as one). */
 static __always_inline int ghost_check(struct pkt *pk, __u32 b0)
 {
-	__u64 *gp = &xsni_ghosts[pk->slot & (XSNI_FLOWS_MAX - 1)];
-	__u64 g = *gp;
+	__u64 *gp = ghost_at(pk->slot, 0);
+	__u32 tag = flow_tag(pk);
 
-	if (!g || XSNI_MARK_TAG(g) != flow_tag(pk))
-		return GO_NOT_MINE;
+	if (!*gp || XSNI_MARK_TAG(*gp) != tag) {
+		gp = ghost_at(pk->slot, 1);
+		if (!*gp || XSNI_MARK_TAG(*gp) != tag)
+			return GO_NOT_MINE;
+	}
 	*gp = 0;
 	mark_clear(pk, pk->mp);
 	if (b0 == XSNI_TLS_HANDSHAKE)
