@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { run } from '../lib/exec.js';
 import { hashPaths } from '../lib/hash.js';
+import { stageCode } from '../lib/module-graph.js';
 import { safeRemove } from '../runner/fs-safe.js';
 import type { Stage } from '../runner/stage.js';
 import { BUILD_PACKAGES, buildEnvKey, ensureBuildEnv, inBuildEnv } from '../target/buildenv.js';
@@ -18,7 +19,8 @@ export const bpf: Stage<{ files: string[]; buildEnv: string }> = {
   deps: ['doctor'],
   inputs(c) {
     return {
-      src: hashPaths([join(c.repoRoot, 'bpf'), join(c.repoRoot, 'build', 'stages', 'bpf.ts'), join(c.repoRoot, 'build', 'target')], c.repoRoot),
+      src: hashPaths([join(c.repoRoot, 'bpf')], c.repoRoot),
+      code: stageCode(c.repoRoot, 'build/stages/bpf.ts'),
       buildEnv: buildEnvKey(c),
       packages: BUILD_PACKAGES,
     };

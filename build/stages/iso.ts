@@ -6,7 +6,8 @@ import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, utimesSync, wri
 import { join } from 'node:path';
 import { isoFileName, type BuildConfig } from '../config/profile.js';
 import { run, type Log } from '../lib/exec.js';
-import { hashFile, hashPaths } from '../lib/hash.js';
+import { hashFile } from '../lib/hash.js';
+import { stageCode } from '../lib/module-graph.js';
 import { renderTemplate } from '../lib/template.js';
 import type { Stage } from '../runner/stage.js';
 import { ISO_REPO_DIR } from './rootfs.js';
@@ -53,7 +54,7 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
       version: c.version,
       iso: c.iso,
       sourceDateEpoch: c.sourceDateEpoch,
-      code: hashPaths([join(c.repoRoot, 'build', 'stages', 'iso.ts'), join(c.repoRoot, 'build', 'templates', 'grub.cfg.hbs'), join(c.repoRoot, 'build', 'templates', 'grub-early.cfg.hbs')], c.repoRoot),
+      code: stageCode(c.repoRoot, 'build/stages/iso.ts'),
     };
   },
   async run(ctx) {

@@ -16,6 +16,7 @@ import { fetchKernelSource } from '../kernel/source/fetch.js';
 import { fmtDuration } from '../kernel/source/progress.js';
 import { run } from '../lib/exec.js';
 import { hashFile, hashPaths, hashValue, sha256 } from '../lib/hash.js';
+import { stageCode } from '../lib/module-graph.js';
 import { safeRemove } from '../runner/fs-safe.js';
 import type { Stage, StageContext } from '../runner/stage.js';
 
@@ -50,7 +51,7 @@ export const kernel: Stage<KernelOutput> = {
       package: c.kernel.package,
       fragments: c.kernel.fragments,
       fragmentFiles: hashPaths([join(c.repoRoot, 'kernel-config')], c.repoRoot),
-      code: hashPaths([join(c.repoRoot, 'build', 'kernel'), join(c.repoRoot, 'build', 'stages', 'kernel.ts'), join(c.repoRoot, 'build', 'apt')], c.repoRoot),
+      code: stageCode(c.repoRoot, 'build/stages/kernel.ts'),
       sources: sourcesFor(c),
     };
   },

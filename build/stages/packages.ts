@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPaths } from '../lib/hash.js';
+import { stageCode } from '../lib/module-graph.js';
 import { buildDeb, type BuiltDeb } from '../packages/deb.js';
 import { loadRecipes, RECIPE_DIR, type Recipe } from '../packages/recipe.js';
 import { indexRepo } from '../packages/repo.js';
@@ -27,7 +28,7 @@ export const packages: Stage<{ debs: BuiltDeb[] }> = {
     loadRecipes();
     return {
       recipes: hashPaths([RECIPE_DIR], c.repoRoot),
-      code: hashPaths([join(c.repoRoot, 'build', 'packages'), join(c.repoRoot, 'build', 'templates', 'deb'), join(c.repoRoot, 'build', 'stages', 'packages.ts')], c.repoRoot),
+      code: stageCode(c.repoRoot, 'build/stages/packages.ts'),
       // the web UI is bundled here for recipes with "webui:<file>" sources
       webui: hashPaths([join(c.repoRoot, 'webui'), join(c.repoRoot, 'package-lock.json')], c.repoRoot),
       webuiPassword: createHash('sha256').update(defaultAdminPassword()).digest('hex'),

@@ -4,7 +4,7 @@
 // the same lab directly.
 import { join } from 'node:path';
 import { isoFileName } from '../config/profile.js';
-import { hashPaths } from '../lib/hash.js';
+import { stageCode } from '../lib/module-graph.js';
 import { bootToReady } from '../qemu/smoke.js';
 import type { Stage } from '../runner/stage.js';
 
@@ -13,7 +13,7 @@ export const qa: Stage<{ boots: { firmware: string; seconds: number; accel: stri
   description: 'QEMU boots the ISO (BIOS and UEFI) to the ready line',
   deps: ['iso'],
   inputs(c) {
-    return { qa: c.qa, code: hashPaths([join(c.repoRoot, 'build', 'qemu'), join(c.repoRoot, 'build', 'stages', 'qa.ts')], c.repoRoot) };
+    return { qa: c.qa, code: stageCode(c.repoRoot, 'build/stages/qa.ts') };
   },
   async run(ctx) {
     const isoPath = join(ctx.deps.iso!.dir, isoFileName(ctx.config));

@@ -8,7 +8,8 @@ import { sourcesFor } from '../apt/private-apt.js';
 import type { BuildConfig } from '../config/profile.js';
 import { readyLine } from '../config/ready.js';
 import { run } from '../lib/exec.js';
-import { hashFile, hashPaths } from '../lib/hash.js';
+import { hashFile } from '../lib/hash.js';
+import { stageCode } from '../lib/module-graph.js';
 import { renderTemplate } from '../lib/template.js';
 import type { Stage } from '../runner/stage.js';
 import type { KernelOutput } from './kernel.js';
@@ -52,7 +53,9 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       name: c.name,
       version: c.version,
       sourceDateEpoch: c.sourceDateEpoch,
-      code: hashPaths([join(c.repoRoot, 'build', 'stages', 'rootfs.ts'), join(c.repoRoot, 'build', 'apt', 'deb-cache.ts'), join(c.repoRoot, 'build', 'templates', 'rootfs')], c.repoRoot),
+      code: stageCode(c.repoRoot, 'build/stages/rootfs.ts'),
+      readyLine: readyLine(c),
+      readyInstalled: readyLine(c, 'installed'),
     };
   },
   async run(ctx) {
