@@ -4,7 +4,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleNodeScript, runBundleScript } from '../build/lib/bundle-node.js';
+import { bundleNodeScript, runBundleScript } from '../lib/bundle-node.js';
 
 export const INSTALLER_DIR = dirname(fileURLToPath(import.meta.url));
 

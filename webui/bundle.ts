@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleNodeScript, runBundleScript } from '../build/lib/bundle-node.js';
-import { hashPassword } from './src/auth.js';
+import { bundleNodeScript, runBundleScript } from '../lib/bundle-node.js';
+import { hashPassword } from '../lib/password.js';
 
 /** The build-time default admin password of live and QA images (README, "Web UI"). */
 export function defaultAdminPassword(env: NodeJS.ProcessEnv = process.env): string {

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildConfig } from '../config/profile.js';
-import { run, type Log } from '../lib/exec.js';
+import { run, type Log } from '../../lib/exec.js';
 import { hashValue } from '../lib/hash.js';
 import { renderSourcesList } from './sources.js';
 

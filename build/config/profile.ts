@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickMirrors, readHostSources, type Mirrors } from '../apt/sources.js';
-import { InvalidFileError, readJsonFile, validateData } from '../lib/json-file.js';
+import { InvalidFileError, readJsonFile, validateData } from '../../lib/json-file.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROFILE_SCHEMA = join(REPO_ROOT, 'images', 'profile.schema.json');

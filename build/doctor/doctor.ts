@@ -3,8 +3,8 @@
 // exact apt-get line to run.
 import { join } from 'node:path';
 import { REPO_ROOT } from '../config/profile.js';
-import { probe, run, type Log } from '../lib/exec.js';
-import { readJsonFile } from '../lib/json-file.js';
+import { probe, run, type Log } from '../../lib/exec.js';
+import { readJsonFile } from '../../lib/json-file.js';
 
 export type ToolGroup = 'build' | 'test';
 

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { run, type Log } from '../lib/exec.js';
+import { run, type Log } from '../../lib/exec.js';
 import { hashFile } from '../lib/hash.js';
-import { InvalidFileError } from '../lib/json-file.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 import { renderTemplate } from '../lib/template.js';
 import type { LoadedRecipe, Recipe } from './recipe.js';
 

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../config/profile.js';
-import { readJsonFile } from '../lib/json-file.js';
+import { readJsonFile } from '../../lib/json-file.js';
 
 export const RECIPE_DIR = join(REPO_ROOT, 'packages');
 export const RECIPE_SCHEMA = join(RECIPE_DIR, 'recipe.schema.json');

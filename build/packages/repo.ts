@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { run, type Log } from '../lib/exec.js';
+import { run, type Log } from '../../lib/exec.js';
 
 export async function indexRepo(dir: string, epoch: number, suite: string, log: Log): Promise<void> {
   const packages = await run(log, 'dpkg-scanpackages', ['--multiversion', '.', '/dev/null'], { cwd: dir, capture: true });

@@ -1,7 +1,7 @@
 // The smoke test: boot an ISO, wait for the ready line, power the guest off.
 import { join } from 'node:path';
 import { READY_PREFIX } from '../config/ready.js';
-import type { Log } from '../lib/exec.js';
+import type { Log } from '../../lib/exec.js';
 import { SerialConsole } from './console.js';
 import { Vm, type Firmware } from './vm.js';
 

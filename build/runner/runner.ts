@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildConfig } from '../config/profile.js';
-import { fileLog } from '../lib/exec.js';
+import { fileLog } from '../../lib/exec.js';
 import { hashPaths, hashValue } from '../lib/hash.js';
 import { removeStaleTemps, safeRemove } from './fs-safe.js';
 import type { Stage, StageName, StageResult } from './stage.js';

@@ -1,7 +1,7 @@
 // What a build stage is: a named function of declared inputs, whose output
 // folder is stored in the cache under a hash of those inputs.
 import type { BuildConfig } from '../config/profile.js';
-import type { Log } from '../lib/exec.js';
+import type { Log } from '../../lib/exec.js';
 
 export const STAGE_NAMES = ['doctor', 'kernel', 'bpf', 'packages', 'rootfs', 'iso', 'qa'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];

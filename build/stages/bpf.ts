@@ -4,7 +4,7 @@
 // load-check the object against the build host's verifier.
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../lib/exec.js';
+import { run } from '../../lib/exec.js';
 import { hashPaths } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
 import { safeRemove } from '../runner/fs-safe.js';

@@ -5,7 +5,7 @@
 import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoFileName, type BuildConfig } from '../config/profile.js';
-import { run, type Log } from '../lib/exec.js';
+import { run, type Log } from '../../lib/exec.js';
 import { hashFile } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
 import { renderTemplate } from '../lib/template.js';

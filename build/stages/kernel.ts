@@ -14,7 +14,7 @@ import { assembleConfig } from '../kernel/source/assemble.js';
 import { buildDirs, compileKernel, installKernel, kernelRelease, makeArgs, packKernel, reproducibleEnv, sourceEpoch, toolchainVersions } from '../kernel/source/compile.js';
 import { fetchKernelSource } from '../kernel/source/fetch.js';
 import { fmtDuration } from '../kernel/source/progress.js';
-import { run } from '../lib/exec.js';
+import { run } from '../../lib/exec.js';
 import { hashFile, hashPaths, hashValue, sha256 } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
 import { safeRemove } from '../runner/fs-safe.js';

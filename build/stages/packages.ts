@@ -30,10 +30,10 @@ export const packages: Stage<{ debs: BuiltDeb[] }> = {
       recipes: hashPaths([RECIPE_DIR], c.repoRoot),
       code: stageCode(c.repoRoot, 'build/stages/packages.ts'),
       // the web UI is bundled here for recipes with "webui:<file>" sources
-      webui: hashPaths([join(c.repoRoot, 'webui'), join(c.repoRoot, 'package-lock.json')], c.repoRoot),
+      webui: hashPaths([join(c.repoRoot, 'webui'), join(c.repoRoot, 'lib'), join(c.repoRoot, 'package-lock.json')], c.repoRoot),
       webuiPassword: createHash('sha256').update(defaultAdminPassword()).digest('hex'),
-      // and the installer, for "installer:<file>" sources (it shares webui/src/auth.ts and build/lib)
-      installer: hashPaths([join(c.repoRoot, 'installer'), join(c.repoRoot, 'build', 'lib')], c.repoRoot),
+      // and the installer, for "installer:<file>" sources (it shares lib/ with the build and the web UI)
+      installer: hashPaths([join(c.repoRoot, 'installer'), join(c.repoRoot, 'lib')], c.repoRoot),
       epoch: c.sourceDateEpoch,
       imageVersion: c.version,
     };

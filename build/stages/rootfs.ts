@@ -7,7 +7,7 @@ import { debCacheArgs } from '../apt/deb-cache.js';
 import { sourcesFor } from '../apt/private-apt.js';
 import type { BuildConfig } from '../config/profile.js';
 import { readyLine } from '../config/ready.js';
-import { run } from '../lib/exec.js';
+import { run } from '../../lib/exec.js';
 import { hashFile } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
 import { renderTemplate } from '../lib/template.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { debCacheArgs } from '../apt/deb-cache.js';
 import { sourcesFor } from '../apt/private-apt.js';
 import type { BuildConfig } from '../config/profile.js';
-import { run, type Log } from '../lib/exec.js';
+import { run, type Log } from '../../lib/exec.js';
 import { hashValue } from '../lib/hash.js';
 import { safeRemove } from '../runner/fs-safe.js';
 

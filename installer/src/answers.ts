@@ -3,7 +3,7 @@
 // say) before any disk is touched; every problem names its JSON path.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidFileError, parseJson, validateData } from '../../build/lib/json-file.js';
+import { InvalidFileError, parseJson, validateData } from '../../lib/json-file.js';
 import { ANSWERS_SCHEMA } from './paths.js';
 
 export interface Answers {

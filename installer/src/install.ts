@@ -5,8 +5,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { run, type Log } from '../../build/lib/exec.js';
-import { InvalidFileError } from '../../build/lib/json-file.js';
+import { run, type Log } from '../../lib/exec.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 import type { ResolvedAnswers } from './answers.js';
 import { findDisk, listDisks } from './hardware.js';
 import { diskProblem, LAYOUT, partitionPath, sfdiskScript } from './layout.js';

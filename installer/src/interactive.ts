@@ -1,6 +1,6 @@
 // The interactive install: whiptail dialogs that fill in the same Answers
 // an answer file gives, checked by the same rules.
-import { InvalidFileError } from '../../build/lib/json-file.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 import { checkAnswers, DEFAULTS, passwordProblem, type Answers, type ResolvedAnswers } from './answers.js';
 import type { Disk, Nic } from './hardware.js';
 import { diskProblem, GiB } from './layout.js';

@@ -9,8 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
-import { fileLog } from '../../build/lib/exec.js';
-import { InvalidFileError } from '../../build/lib/json-file.js';
+import { fileLog } from '../../lib/exec.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 import { parseAnswers, type ResolvedAnswers } from './answers.js';
 import { listDisks, listNics } from './hardware.js';
 import { checkTargetDisk, install, installedCmdline, type InstallContext } from './install.js';

@@ -1,6 +1,6 @@
 // Run the install as named steps with weights: progress is reported as a
 // percentage, every step is logged, and a failure names its step.
-import type { Log } from '../../build/lib/exec.js';
+import type { Log } from '../../lib/exec.js';
 
 export interface Step<C> {
   id: string;

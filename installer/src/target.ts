@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { hashPassword } from '../../webui/src/auth.js';
+import { hashPassword } from '../../lib/password.js';
 import type { ResolvedAnswers } from './answers.js';
 
 /** Write a file atomically (temp + rename), creating its folder. */

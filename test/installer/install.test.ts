@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileLog } from '../../build/lib/exec.js';
-import { InvalidFileError } from '../../build/lib/json-file.js';
-import { verifyPassword } from '../../webui/src/auth.js';
+import { fileLog } from '../../lib/exec.js';
+import { InvalidFileError } from '../../lib/json-file.js';
+import { verifyPassword } from '../../lib/password.js';
 import { parseAnswers, type ResolvedAnswers } from '../../installer/src/answers.js';
 import { ALL_STEPS, checkTargetDisk, install, type InstallContext } from '../../installer/src/install.js';
 import { LIVE_ONLY } from '../../installer/src/target.js';

@@ -14,7 +14,7 @@ import { bootFirewallLab, type FirewallLab } from '../../build/qemu/firewall-lab
 import { answersVolume, blankDisk, runInstall } from '../../build/qemu/install.js';
 import { NetLab } from '../../build/qemu/net.js';
 import { liveCount } from '../../build/qemu/processes.js';
-import { verifyPassword } from '../../webui/src/auth.js';
+import { verifyPassword } from '../../lib/password.js';
 import { ARTIFACTS, buildIso, qaConfig } from './iso.js';
 
 const config = qaConfig();

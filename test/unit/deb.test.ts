@@ -4,8 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileLog } from '../../build/lib/exec.js';
-import { InvalidFileError } from '../../build/lib/json-file.js';
+import { fileLog } from '../../lib/exec.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 import { buildDeb } from '../../build/packages/deb.js';
 import { loadRecipe, loadRecipes } from '../../build/packages/recipe.js';
 import { indexRepo } from '../../build/packages/repo.js';

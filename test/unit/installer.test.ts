@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InvalidFileError } from '../../build/lib/json-file.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 import { parseAnswers, passwordProblem, type ResolvedAnswers } from '../../installer/src/answers.js';
 import { parseLsblk } from '../../installer/src/hardware.js';
 import { grubConfig, installedCmdline } from '../../installer/src/install.js';

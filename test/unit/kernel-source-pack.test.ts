@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kernelEntries, packKernel } from '../../build/kernel/source/compile.js';
-import { fileLog } from '../../build/lib/exec.js';
+import { fileLog } from '../../lib/exec.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kpack-'));
 const log = fileLog(path.join(dir, 'log'));

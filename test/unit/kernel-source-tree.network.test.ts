@@ -18,7 +18,7 @@ import { FRAGMENT_ORDER } from '../../build/kernel/index.js';
 import { assembleConfig, DroppedOptionsError } from '../../build/kernel/source/assemble.js';
 import { makeArgs } from '../../build/kernel/source/compile.js';
 import { fetchKernelSource, type KernelSource } from '../../build/kernel/source/fetch.js';
-import { fileLog } from '../../build/lib/exec.js';
+import { fileLog } from '../../lib/exec.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const offline = !!process.env.XDPFIRE_OFFLINE;

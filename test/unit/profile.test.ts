@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE, isoFileName, loadBuildConfig, readProfile } from '../../build/config/profile.js';
-import { InvalidFileError } from '../../build/lib/json-file.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xdpfire-profile-'));
 const base = JSON.parse(readFileSync(DEFAULT_PROFILE, 'utf8'));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handle, LOGIN_COOKIE, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
-import { hashPassword } from '../../webui/src/auth.js';
+import { hashPassword } from '../../lib/password.js';
 import type { Config } from '../../webui/src/config.js';
 import type { Ctl } from '../../webui/src/ctl.js';
 import { parseCookies, type Req, type Res } from '../../webui/src/http.js';

@@ -5,12 +5,12 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileLog } from '../../build/lib/exec.js';
-import { InvalidFileError } from '../../build/lib/json-file.js';
+import { fileLog } from '../../lib/exec.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 import { buildDeb } from '../../build/packages/deb.js';
 import { loadRecipe } from '../../build/packages/recipe.js';
 import { usesWebui } from '../../build/stages/packages.js';
-import { verifyPassword } from '../../webui/src/auth.js';
+import { verifyPassword } from '../../lib/password.js';
 import { buildWebuiTree } from '../../webui/bundle.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xdpfire-webui-pkg-'));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { buildBpf, tool, repoRoot } from '../bpf/lib.js';
 import { setup, waitFor, nsExec, SERVER4, type Topo } from '../netns/topology.js';
 import { buildWebuiTree } from '../../webui/bundle.js';
-import { hashPassword } from '../../webui/src/auth.js';
+import { hashPassword } from '../../lib/password.js';
 
 export const PASSWORD = 'web-test-password';
 

@@ -3,7 +3,8 @@
 // the state directory and the control socket (both injectable for tests).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LoginLimiter, safeEqual, SessionStore, verifyPassword, newToken, type Session } from './auth.js';
+import { LoginLimiter, safeEqual, SessionStore, newToken, type Session } from './auth.js';
+import { verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
 import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
 import { DaemonError, must, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';

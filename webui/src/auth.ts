@@ -1,28 +1,9 @@
 // Admin password (an scrypt hash in a file, never the password), sessions
 // (random ids; the server keeps only their SHA-256, in files) and CSRF
 // tokens (one random token per session, compared in constant time).
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-// N=2^14, r=8, p=1: about 16 MB and 50 ms on a PC; the login is rate limited.
-const SCRYPT = { N: 16384, r: 8, p: 1 };
-
-/** "scrypt$N$r$p$salt_b64$hash_b64" */
-export function hashPassword(password: string, salt: Buffer = randomBytes(16)): string {
-  const h = scryptSync(password.normalize('NFC'), salt, 32, { ...SCRYPT, maxmem: 64 * 1024 * 1024 });
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${h.toString('base64')}`;
-}
-
-export function verifyPassword(password: string, stored: string): boolean {
-  const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored.trim());
-  if (!m) return false;
-  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (N > 1 << 20 || r > 32 || p > 16) return false;
-  const want = Buffer.from(m[5], 'base64');
-  const got = scryptSync(password.normalize('NFC'), Buffer.from(m[4], 'base64'), want.length, { N, r, p, maxmem: 256 * 1024 * 1024 });
-  return want.length === got.length && timingSafeEqual(want, got);
-}
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);

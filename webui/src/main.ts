@@ -7,7 +7,7 @@
 //                             settings saved by the web UI
 import { chmodSync, chownSync, existsSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { handle, readSaved } from './app.js';
-import { hashPassword } from './auth.js';
+import { hashPassword } from '../../lib/password.js';
 import { configFromEnv } from './config.js';
 import { must, parseExempt, socketCtl } from './ctl.js';
 import { fromCgi, MAX_BODY, toCgi, type Res } from './http.js';

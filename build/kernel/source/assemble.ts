@@ -37,7 +37,7 @@ import {
   type Mismatch,
   type Requested,
 } from '../index.js';
-import { run, type Log } from '../../lib/exec.js';
+import { run, type Log } from '../../../lib/exec.js';
 
 export const BASE_DEFCONFIG = 'x86_64_defconfig';
 export const KERNEL_FRAGMENTS = ['kernel/configs/kvm_guest.config'] as const;

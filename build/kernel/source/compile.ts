@@ -6,10 +6,10 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { run, type Log } from '../../lib/exec.js';
+import { run, type Log } from '../../../lib/exec.js';
 import { countObjects, estimateFromKbuild, fmtDuration, startTicker, type Estimate } from './progress.js';
 import type { KconfigValue } from '../kconfig.js';
-import { probe } from '../../lib/exec.js';
+import { probe } from '../../../lib/exec.js';
 
 /** Appended to the kernel release: 6.12.117-xdpfire. */
 export const LOCALVERSION = '-xdpfire';

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync, readFile
 import { join } from 'node:path';
 import type { BuildConfig } from '../../config/profile.js';
 import { download, privateApt, showField, type PrivateApt } from '../../apt/private-apt.js';
-import { run, type Log } from '../../lib/exec.js';
+import { run, type Log } from '../../../lib/exec.js';
 import { hashFile } from '../../lib/hash.js';
 import { safeRemove } from '../../runner/fs-safe.js';
 
