@@ -25,7 +25,7 @@ setup() {
     echo "make.sh: installing npm dependencies (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error
   fi
-  npx tsx build/cli.ts doctor --for "$groups"
+  node --import tsx build/cli.ts doctor --for "$groups"
 }
 
 cmd=${1:-}
@@ -33,7 +33,7 @@ cmd=${1:-}
 case "$cmd" in
   build)
     setup build
-    exec npx tsx build/cli.ts build "$@"
+    exec node --import tsx build/cli.ts build "$@"
     ;;
   test)
     setup build,test
@@ -46,12 +46,12 @@ case "$cmd" in
     npx vitest run "${projects[@]}" --reporter=default --reporter=json --outputFile.json="$report"
     rc=$?
     set -e
-    npx tsx test/summary.ts "$report" || rc=1
+    node --import tsx test/summary.ts "$report" || rc=1
     exit $rc
     ;;
   lab)
     setup build,test
-    exec npx tsx build/qemu/lab.ts "$@"
+    exec node --import tsx build/qemu/lab.ts "$@"
     ;;
   *)
     echo "usage: ./make.sh build [options] | ./make.sh test [unit|bpf|netns|web|qa ...] | ./make.sh lab [ISO] [--uefi] [--disk FILE]" >&2
