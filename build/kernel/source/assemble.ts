@@ -95,6 +95,9 @@ export interface AssembleOptions {
   makeArgs: string[];
   env?: Record<string, string>;
   log: Log;
+  /** Overrides for experiments (default BASE_DEFCONFIG, SOURCE_FRAGMENTS). */
+  base?: string;
+  sourceFragments?: readonly string[];
 }
 
 export interface AssembleResult {
@@ -116,14 +119,15 @@ export class DroppedOptionsError extends Error {
 /** Run steps 1-5 in the O= dir; throws DroppedOptionsError when an option did not survive. */
 export async function assembleConfig(o: AssembleOptions): Promise<AssembleResult> {
   const make = (targets: string[]) => run(o.log, 'make', ['-C', o.tree, ...o.makeArgs, ...targets], { env: o.env });
-  await make([BASE_DEFCONFIG]);
+  const baseName = o.base ?? BASE_DEFCONFIG;
+  await make([baseName]);
   const dotConfig = join(o.objDir, '.config');
-  const base: Fragment = { name: BASE_DEFCONFIG, entries: parseKconfigEntries(readFileSync(dotConfig, 'utf8'), BASE_DEFCONFIG) };
+  const base: Fragment = { name: baseName, entries: parseKconfigEntries(readFileSync(dotConfig, 'utf8'), baseName) };
   const kernelFragments: Fragment[] = KERNEL_FRAGMENTS.map((rel) => ({
     name: rel.split('/').pop()!,
     entries: parseKconfigEntries(readFileSync(join(o.tree, rel), 'utf8'), rel),
   }));
-  const sourceOnly: Fragment[] = SOURCE_FRAGMENTS.filter((rel) => existsSync(join(o.fragmentsDir, rel))).map((rel) => ({
+  const sourceOnly: Fragment[] = (o.sourceFragments ?? SOURCE_FRAGMENTS).filter((rel) => existsSync(join(o.fragmentsDir, rel))).map((rel) => ({
     name: rel,
     entries: parseKconfigEntries(readFileSync(join(o.fragmentsDir, rel), 'utf8'), rel),
   }));
