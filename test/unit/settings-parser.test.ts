@@ -138,6 +138,19 @@ describe.each(SHELLS)('settings.sh under %s', (shell) => {
     expect(bad.stdout).toBe('rc=2');
   });
 
+  it('with a list of keys, a variable is set afterwards exactly when the file sets it (not by the environment)', async () => {
+    const file = conf('A=from-file\n');
+    const r = await execa(shell, ['-c', '. "$LIB"; B=earlier; settings_load "$1" P_ A B C; echo "${P_A-unset} ${P_B-unset} ${P_C-unset}"; settings_load "$1" "" A B; echo "${A-unset} ${B-unset}"', 'x', file], {
+      env: { ...process.env, LIB, P_B: 'from-env', P_C: 'from-env' },
+      reject: false,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('from-file unset unset\nfrom-file unset');
+    const bad = await run(shell, file, 'settings_load "$1" P_ A "X;Y" || echo "rc=$?"');
+    expect(bad.stdout).toBe('rc=2');
+    expect(bad.stderr).toBe("settings_load: bad key 'X;Y' in the list");
+  });
+
   it('a missing file sets nothing and is no error', async () => {
     const r = await load(shell, join(tmpdir(), `no-such-${process.pid}.conf`), ['A']);
     expect(r.stdout.split('\n')).toEqual(['A unset', 'rc=0']);

@@ -169,12 +169,18 @@ describe('xdp-sni-apply', () => {
     }
   });
 
-  it('without a settings file, applies the defaults', async () => {
-    const s = setup(null);
+  it('without a settings file, applies the defaults (not variables from the environment)', async () => {
+    const s = setup(null, { MODE: 'monitor', INTERFACES: 'blue0', RST: 'off' });
     const r = await s.run('xdp-sni-apply');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.calls).toContain('xdp-sni mode block\n');
+    expect(r.calls).toContain('xdp-sni rst on\n');
     expect(r.calls).toContain('xdp-sni attach --dev green0 --mode auto\n');
+    // a key set to nothing stays empty: no interfaces, so no attach and no QUIC table
+    const e = setup('INTERFACES=\n');
+    const q = await e.run('xdp-sni-apply');
+    expect(q.exitCode, q.stderr).toBe(0);
+    expect(q.calls).not.toMatch(/attach|nft -f/);
   });
 });
 

@@ -18,9 +18,12 @@
 #
 #   settings_load FILE PREFIX [KEY...]
 #     Every KEY=value line sets the variable ${PREFIX}KEY (a later line wins).
-#     Given KEYs, a key not among them is an error. An empty PREFIX needs
-#     KEYs, so that a file can only set the variables its reader names
-#     (never PATH or IFS). A missing or unreadable FILE sets nothing.
+#     Given KEYs, a key not among them is an error, and each ${PREFIX}KEY is
+#     unset first: afterwards it is set exactly when the file sets it (not
+#     by the environment), so defaults go after the call, as ${KEY-default}.
+#     An empty PREFIX needs KEYs, so that a file can only set the variables
+#     its reader names (never PATH or IFS). A missing or unreadable FILE
+#     sets nothing.
 #
 #   settings_get FILE KEY [DEFAULT]
 #     Prints the value of KEY's last line, or DEFAULT (empty when not given)
@@ -116,6 +119,15 @@ settings_load() {
 	shift 2
 	_st_keys=""
 	if [ "$#" -gt 0 ]; then _st_keys=" $* "; fi
+	for _st_k in "$@"; do
+		case $_st_k in
+		'' | [0-9]* | *[!A-Z0-9_]*)
+			echo "settings_load: bad key '$_st_k' in the list" >&2
+			return 2
+			;;
+		esac
+		unset "$_st_prefix$_st_k"
+	done
 	if [ -z "$_st_prefix" ] && [ -z "$_st_keys" ]; then
 		echo "settings_load: an empty prefix needs the list of keys" >&2
 		return 2
