@@ -24,21 +24,19 @@ want_macs() {
 	settings_load "$ETC/zones.conf" Z_ GREEN_MACADDR RED_MACADDR || :
 	WANT_green=${Z_GREEN_MACADDR:-}
 	WANT_red=${Z_RED_MACADDR:-}
-	# The src_<zone> variables are read through eval below, which
-	# shellcheck cannot follow.
+	# Where each zone's MAC came from, for the log. The src_<zone>
+	# variables are read through eval below, where the linter cannot see
+	# them (SC2034: "appears unused").
 	# shellcheck disable=SC2034
-	src_green=zones.conf
-	# shellcheck disable=SC2034
-	src_red=zones.conf
-	cmdline=""
-	if [ -r "$CMDLINE" ]; then read -r cmdline <"$CMDLINE" || true; fi
+	src_green=zones.conf src_red=zones.conf
+	kernel_cmdline=""
+	if [ -r "$CMDLINE" ]; then read -r kernel_cmdline <"$CMDLINE" || true; fi
 	# Split the command line into words, without globbing them.
 	set -f
-	for w in $cmdline; do
+	# shellcheck disable=SC2034 # src_<zone>: read through eval below
+	for w in $kernel_cmdline; do
 		case $w in
-		# shellcheck disable=SC2034 # src_green: read through eval below
 		xdpfire.green=*) WANT_green=${w#*=}; src_green=cmdline ;;
-		# shellcheck disable=SC2034 # src_red: read through eval below
 		xdpfire.red=*) WANT_red=${w#*=}; src_red=cmdline ;;
 		esac
 	done
@@ -184,7 +182,7 @@ name_of() {
 		eval "echo \${DRY_$2:-\$3}"
 		return
 	fi
-	while read -r n m p; do
+	while read -r n m _; do
 		[ "$m" = "$1" ] && { echo "$n"; return; }
 	done <<EOF
 $NICS
