@@ -11,7 +11,7 @@ import type { ResolvedAnswers } from './answers.js';
 import { findDisk, listDisks } from './hardware.js';
 import { diskProblem, LAYOUT, partitionPath, sfdiskScript } from './layout.js';
 import { runSteps, type Progress, type Step, type StepsResult } from './steps.js';
-import { configureTarget, writeFileAtomic, writeFstab } from './target.js';
+import { configureTarget, writeFstab, writeTargetFile } from './target.js';
 
 export interface InstallContext {
   answers: ResolvedAnswers;
@@ -218,7 +218,7 @@ export const bootloader: Step<InstallContext> = {
       rmSync(tmp, { recursive: true, force: true });
     }
     const rel = kernelRelease(c.target);
-    writeFileAtomic(join(boot, 'grub/grub.cfg'), grubConfig(rootUuid, rel, c.cmdline, c.answers.hostname));
+    writeTargetFile(join(boot, 'grub/grub.cfg'), grubConfig(rootUuid, rel, c.cmdline, c.answers.hostname));
   },
 };
 
