@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { writeFileAtomic, type AtomicWriteOptions } from '../../lib/atomic-write.js';
+import { LIVE_ONLY_FILES, LIVE_REPO_PATH } from '../../lib/live-medium.js';
 import { hashPassword } from '../../lib/password.js';
 import type { ResolvedAnswers } from './answers.js';
 
@@ -137,10 +138,7 @@ export async function writeAdminPassword(root: string, password: string): Promis
 }
 
 /** Files only the live system has (build/stages/rootfs.ts writes them). */
-export const LIVE_ONLY = [
-  'etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf',
-  'etc/systemd/system/getty@tty1.service.d/autologin.conf',
-];
+export const LIVE_ONLY: readonly string[] = Object.values(LIVE_ONLY_FILES);
 
 /**
  * Remove what only the live system wants: the root autologins on the serial
@@ -153,7 +151,7 @@ export function removeLiveOnly(root: string, liveRepo?: string): void {
   if (liveRepo && existsSync(liveRepo)) cpSync(liveRepo, join(root, diskRepo), { recursive: true });
   const sources = join(root, 'etc/apt/sources.list');
   if (existsSync(sources)) {
-    const text = readFileSync(sources, 'utf8').replace(/file:\/run\/live\/medium\/repo/g, `file:${diskRepo}`).replace(/from the live medium \(offline\)/g, 'copied from the install medium (offline)');
+    const text = readFileSync(sources, 'utf8').replaceAll(`file:${LIVE_REPO_PATH}`, `file:${diskRepo}`).replace(/from the live medium \(offline\)/g, 'copied from the install medium (offline)');
     writeTargetFile(sources, text);
   }
 }
