@@ -35,6 +35,16 @@ export function tempNameFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** Run `step`; if it throws, remove the temp file and throw on. */
+function removingOnError(tmp: string, step: () => void): void {
+  try {
+    step();
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
 /**
  * First phase: write `data` to a new temp file next to `path`, with its mode
  * and owner, and sync it. The target is not touched until commit().
@@ -44,31 +54,24 @@ export function prepareFileWrite(path: string, data: string | Uint8Array, opts: 
   const tmp = tempNameFor(path);
   // "wx": fail rather than open a file (or a link) someone else made.
   const fd = openSync(tmp, 'wx', 0o600);
-  try {
+  removingOnError(tmp, () => {
     try {
-      fchmodSync(fd, mode);
+      // owner first: a chown clears set-id bits that a chmod before it set
       if (opts.uid !== undefined || opts.gid !== undefined) fchownSync(fd, opts.uid ?? -1, opts.gid ?? -1);
+      fchmodSync(fd, mode);
       writeFileSync(fd, data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
   let done = false;
   return {
     tmp,
     commit() {
       if (done) throw new Error(`${tmp}: already committed or aborted`);
       done = true;
-      try {
-        renameSync(tmp, path);
-      } catch (err) {
-        rmSync(tmp, { force: true });
-        throw err;
-      }
+      removingOnError(tmp, () => renameSync(tmp, path));
     },
     abort() {
       if (done) return;
