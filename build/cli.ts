@@ -8,6 +8,7 @@ import { ensureHostTools, type ToolGroup } from './doctor/doctor.js';
 import { fileLog } from '../lib/exec.js';
 import { hashFile } from './lib/hash.js';
 import { InvalidFileError } from '../lib/json-file.js';
+import { checkRemoteUrl, displayUrl } from './runner/remote-cache.js';
 import { runStages, summaryTable } from './runner/runner.js';
 import { STAGE_NAMES, type StageName } from './runner/stage.js';
 import { PIPELINE } from './stages/index.js';
@@ -22,12 +23,22 @@ function parseStages(v: string | undefined, flag: string): Set<StageName> {
   return new Set(names as StageName[]);
 }
 
-async function build(c: BuildConfig, force: Set<StageName>, withQa: boolean): Promise<number> {
+/** The remote cache URL, checked, or undefined when there is none. */
+function remoteCache(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return checkRemoteUrl(url);
+  } catch (err) {
+    throw new InvalidFileError('--remote-cache (or XDPFIRE_REMOTE_CACHE)', [(err as Error).message]);
+  }
+}
+
+async function build(c: BuildConfig, force: Set<StageName>, withQa: boolean, remote: string | undefined): Promise<number> {
   console.log(`xdpfire ${c.version}: profile ${c.profileFile}`);
-  console.log(`cache ${c.cacheDir}, mirror ${c.mirrors.mirror}, SOURCE_DATE_EPOCH ${c.sourceDateEpoch}`);
+  console.log(`cache ${c.cacheDir}${remote ? `, remote cache ${displayUrl(remote)}` : ''}, mirror ${c.mirrors.mirror}, SOURCE_DATE_EPOCH ${c.sourceDateEpoch}`);
   const started = Date.now();
   const skip = new Set<StageName>(withQa ? [] : ['qa']);
-  const r = await runStages(PIPELINE, c, { force, skip, logDir: join(c.outDir, 'logs') });
+  const r = await runStages(PIPELINE, c, { force, skip, logDir: join(c.outDir, 'logs'), remote: remote ? { url: remote } : undefined });
   console.log(`\n${summaryTable(r.reports)}`);
   console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (!r.ok) return 1;
@@ -62,10 +73,15 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (cmd) {
     case 'build':
-      return build(loadBuildConfig(overrides, defaultSourceDateEpoch), parseStages(values.force, '--force'), !!values.qa);
-    case 'config':
-      console.log(JSON.stringify(loadBuildConfig(overrides, defaultSourceDateEpoch), null, 2));
+      return build(loadBuildConfig(overrides, defaultSourceDateEpoch), parseStages(values.force, '--force'), !!values.qa, remoteCache(values['remote-cache']));
+    case 'config': {
+      // The remote cache is not part of BuildConfig: it changes where
+      // entries come from, never what a stage builds.
+      const remote = remoteCache(values['remote-cache']);
+      const c = loadBuildConfig(overrides, defaultSourceDateEpoch);
+      console.log(JSON.stringify(remote ? { ...c, remoteCache: displayUrl(remote) } : c, null, 2));
       return 0;
+    }
     case 'stages':
       for (const s of PIPELINE) console.log(`${s.name.padEnd(9)} ${s.description}`);
       return 0;
