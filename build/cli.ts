@@ -70,16 +70,17 @@ async function main(argv: string[]): Promise<number> {
     securityMirror: values['security-mirror'],
     kernelMode: values['kernel-mode'],
     sourceDateEpoch: values['source-date-epoch'],
+    distcc: values.distcc,
+    remoteCache: remoteCache(values['remote-cache']),
   };
   switch (cmd) {
     case 'build':
-      return build(loadBuildConfig(overrides, defaultSourceDateEpoch), parseStages(values.force, '--force'), !!values.qa, remoteCache(values['remote-cache']));
+      return build(loadBuildConfig(overrides, defaultSourceDateEpoch), parseStages(values.force, '--force'), !!values.qa, overrides.remoteCache);
     case 'config': {
-      // The remote cache is not part of BuildConfig: it changes where
-      // entries come from, never what a stage builds.
-      const remote = remoteCache(values['remote-cache']);
+      // No stage keys on the remote cache (it changes where entries come
+      // from, never what a stage builds); its password is never printed.
       const c = loadBuildConfig(overrides, defaultSourceDateEpoch);
-      console.log(JSON.stringify(remote ? { ...c, remoteCache: displayUrl(remote) } : c, null, 2));
+      console.log(JSON.stringify(c.remoteCache ? { ...c, remoteCache: displayUrl(c.remoteCache) } : c, null, 2));
       return 0;
     }
     case 'stages':

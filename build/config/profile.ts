@@ -41,6 +41,12 @@ export interface BuildConfig {
   outDir: string;
   cacheDir: string;
   sourceDateEpoch: number;
+  /**
+   * The team cache (--remote-cache). No stage puts it in its key: it changes
+   * where objects come from, never what is built. The kernel stage gives
+   * ccache its ccache/ area.
+   */
+  remoteCache?: string;
 }
 
 export interface Overrides {
@@ -52,6 +58,8 @@ export interface Overrides {
   kernelMode?: string;
   /** DISTCC_HOSTS for the kernel compile (overrides the profile's kernel.distcc). */
   distcc?: string;
+  /** Checked URL of the team cache. */
+  remoteCache?: string;
   sourceDateEpoch?: string;
 }
 
@@ -128,6 +136,7 @@ export function loadBuildConfig(o: Overrides = {}, sourceDateEpochFallback?: () 
     outDir: resolve(o.out ?? join(REPO_ROOT, 'out')),
     cacheDir: resolve(o.cacheDir ?? defaultCacheDir()),
     sourceDateEpoch,
+    remoteCache: o.remoteCache,
   };
 }
 

@@ -15,6 +15,7 @@ import { assembleConfig } from '../kernel/source/assemble.js';
 import { buildDirs, compileKernel, installKernel, kernelRelease, makeArgs, packKernel, reproducibleEnv, sourceEpoch, toolchainVersions } from '../kernel/source/compile.js';
 import { fetchKernelSource } from '../kernel/source/fetch.js';
 import { compilerLauncher } from '../kernel/source/launcher.js';
+import { ccacheRemoteStorage } from '../runner/remote-cache.js';
 import { fmtDuration } from '../kernel/source/progress.js';
 import { run } from '../../lib/exec.js';
 import { hashFile, hashPaths, hashValue, sha256 } from '../lib/hash.js';
@@ -111,7 +112,12 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
   const buildEpoch = sourceEpoch(src.tree);
   // How the compiler runs (ccache, distcc): never part of a key, since the
   // kernel's bytes do not depend on it.
-  const launcher = compilerLauncher({ cacheDir: c.cacheDir, localJobs: cpus().length, distccHosts: c.kernel.distcc });
+  const launcher = compilerLauncher({
+    cacheDir: c.cacheDir,
+    localJobs: cpus().length,
+    distccHosts: c.kernel.distcc,
+    ccacheRemote: c.remoteCache ? ccacheRemoteStorage(c.remoteCache) : undefined,
+  });
   const env = { ...reproducibleEnv(buildEpoch), ...launcher.env };
 
   const asm = await assembleConfig({
