@@ -94,7 +94,9 @@ async function main(argv: string[]): Promise<number> {
       if (!existsSync(isoPath)) throw new InvalidFileError(isoPath, ['no such ISO; run ./make.sh build first']);
       const work = join(c.outDir, 'boot');
       const vm = await Vm.start({ firmware: fw, memoryMiB: c.qa.memoryMiB, iso: isoPath, workDir: work, serialLog: join(work, `serial-${fw}.log`), interactive: true });
-      return (await vm.waitExit()) ?? 1;
+      const code = (await vm.waitExit()) ?? 1;
+      if (vm.failure) process.stderr.write(`${vm.failure}\n`);
+      return code;
     }
     case 'doctor': {
       const groups = values.for!.split(',') as ToolGroup[];
