@@ -81,11 +81,21 @@ interface LastBuild {
   configSha256: string;
 }
 
-export function estimateTotal(dirs: KernelBuildDirs, tree: string, resolved: ReadonlyMap<string, KconfigValue>): Estimate {
+/** The last complete build in this O= dir, if any. */
+function lastBuild(dirs: KernelBuildDirs): LastBuild | undefined {
+  try {
+    return JSON.parse(readFileSync(dirs.stats, 'utf8')) as LastBuild;
+  } catch {
+    return undefined;
+  }
+}
+
+export function estimateTotal(dirs: KernelBuildDirs, tree: string, resolved: ReadonlyMap<string, KconfigValue>, configSha256?: string): Estimate {
   if (existsSync(dirs.stats)) {
     try {
       const last = JSON.parse(readFileSync(dirs.stats, 'utf8')) as LastBuild;
-      if (last.objects > 0) return { total: last.objects, source: 'previous build' };
+      // Only the same config compiles the same objects.
+      if (last.objects > 0 && (configSha256 === undefined || last.configSha256 === configSha256)) return { total: last.objects, source: 'previous build' };
     } catch {
       /* fall through */
     }
@@ -146,8 +156,13 @@ export function parseCcacheStats(text: string): CcacheStats {
 
 export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
   const jobs = o.jobs ?? cpus().length;
-  const estimate = estimateTotal(o.dirs, o.tree, o.resolved);
-  const resumedFrom = countObjects(o.dirs.obj);
+  const estimate = estimateTotal(o.dirs, o.tree, o.resolved, o.configSha256);
+  // After a complete build with another config, the objects in the O= dir
+  // are stale: progress then counts only what this run writes. Otherwise
+  // (first build, or one that was interrupted) everything there counts.
+  const prev = lastBuild(o.dirs);
+  const since = prev && prev.configSha256 !== o.configSha256 ? Date.now() : undefined;
+  const resumedFrom = since === undefined ? countObjects(o.dirs.obj) : 0;
   if (o.launcher) o.log.line(`kernel: compiler launcher: ${o.launcher}`);
   await run(o.log, 'ccache', ['--zero-stats'], { env: o.env });
   const head = `kernel: compiling bzImage + modules with -j${jobs}; ${resumedFrom} objects already in ${o.dirs.obj}; total ~${estimate.total} (estimated from ${estimate.source})`;
@@ -157,7 +172,7 @@ export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
     o.log.line(line);
     o.print(line);
   };
-  const ticker = startTicker(o.dirs.obj, estimate, report, o.everyMs);
+  const ticker = startTicker(o.dirs.obj, estimate, report, o.everyMs, since);
   const started = Date.now();
   try {
     await run(o.log, 'make', ['-C', o.tree, ...makeArgs(o.dirs.obj), `-j${jobs}`, 'bzImage', 'modules'], { env: o.env });
