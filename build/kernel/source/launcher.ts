@@ -8,8 +8,9 @@
 //    (and thus what it decides to rebuild) do not depend on the launcher;
 //  - ccache returns the object gcc would have written for the same
 //    preprocessed input and flags;
-//  - distcc runs the same compiler on the preprocessed source elsewhere, and
-//    maps its temporary directory back in the debug info.
+//  - distcc runs the same compiler on the same preprocessed text elsewhere
+//    (see CCACHE_NOCPP2 below), and maps its temporary directory back in the
+//    debug info.
 import { join } from 'node:path';
 
 export interface LauncherOptions {
@@ -68,6 +69,12 @@ export function compilerLauncher(o: LauncherOptions): Launcher {
     // machines with the same gcc package share entries.
     CCACHE_COMPILERCHECK: 'content',
     CCACHE_MAXSIZE: CCACHE_MAX_SIZE,
+    // gcc compiles the preprocessed text ccache already made, here and on a
+    // distccd alike. Compiling the original source instead gives slightly
+    // different DWARF than compiling preprocessed text (what distcc ships),
+    // and the kernel's BTF is made from that DWARF: with this, a kernel
+    // compiled through distcc is the same bytes as one compiled here.
+    CCACHE_NOCPP2: 'true',
   };
   let jobs = o.localJobs;
   const parts = [`ccache in ${env.CCACHE_DIR}`];
