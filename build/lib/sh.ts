@@ -23,7 +23,9 @@
 //    every zx option is given here;
 //  - a failure throws lib/exec.ts's CommandError (command, exit code, log
 //    file);
-//  - with capture, stdout is returned instead of logged.
+//  - with capture, stdout is returned instead of logged, less one final
+//    line break (execa's stripFinalNewline: the repository's Packages file
+//    is this output, byte for byte).
 // bash itself adds two variables to the command's environment: `_` (the
 // command's path) and PWD (the real cwd); execa passed node's own values.
 import { closeSync, openSync } from 'node:fs';
@@ -68,6 +70,10 @@ export function sh(log: Log, bound: ShOptions = {}): Sh {
 }
 
 async function exec(log: Log, o: ShOptions, pieces: TemplateStringsArray, values: ShValue[]): Promise<string> {
+  // A line break in the template's own text would end the command there and
+  // run the rest as another one: one command per template (a long argument
+  // list is an array value).
+  if (pieces.some((p) => /[\n\r]/.test(p))) throw new TypeError(`sh: the command text holds a line break: ${JSON.stringify(pieces.join('${…}'))}`);
   values.forEach((v, i) => {
     const bad = (x: unknown) => typeof x !== 'string' && typeof x !== 'number';
     if (Array.isArray(v) ? v.some(bad) : bad(v)) throw new TypeError(`sh: value ${i + 1} after "${pieces[i].trim()}" is ${JSON.stringify(v)}, not a string, number or array of them`);
@@ -93,7 +99,7 @@ async function exec(log: Log, o: ShOptions, pieces: TemplateStringsArray, values
     })(pieces, ...values);
     log.line(`$ ${p.cmd}`);
     const out = await p.run();
-    if (out.exitCode === 0) return o.capture ? out.stdout : '';
+    if (out.exitCode === 0) return o.capture ? out.stdout.replace(/\r?\n$/, '') : '';
     if (out.signal) log.line(`killed by ${out.signal}`);
     if (out.cause) log.line(`${out.cause.message}`);
     const cmd = p.cmd.length > 160 ? `${p.cmd.slice(0, 160)}…` : p.cmd;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { sh } from '../../build/lib/sh.js';
-import { CommandError, fileLog } from '../../lib/exec.js';
+import { CommandError, fileLog, run } from '../../lib/exec.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xdpfire-sh-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,21 +104,37 @@ describe('sh (zx bound to a stage log)', () => {
   it('capture returns stdout and keeps it out of the log; stderr still goes to the log', async () => {
     const log = newLog();
     const out = await sh(log)({ capture: true })`sh -c ${'echo captured; echo logged >&2'}`;
-    expect(out).toBe('captured\n');
+    expect(out).toBe('captured');
     expect(text(log.file)).toBe("$ sh -c $'echo captured; echo logged >&2'\nlogged\n");
+  });
+
+  it('capture returns what run() (execa) returns: stdout less one final line break', async () => {
+    const log = newLog();
+    for (const s of ['a', 'a\n', 'a\n\n', 'a\r\n', 'a\n\r\n', '', '\n', 'x\ny\n']) {
+      expect(await sh(log, { capture: true })`printf %s ${s}`, JSON.stringify(s)).toBe(await run(log, 'printf', ['%s', s], { capture: true }));
+    }
   });
 
   it('env is added to process.env (bound options merge), cwd is per call, stdin is /dev/null', async () => {
     const log = newLog();
     const $ = sh(log, { env: { XDPF_A: 'a' } })({ env: { XDPF_B: 'b c' } });
     const out = await $({ capture: true, cwd: dir })`sh -c ${'echo "$XDPF_A|$XDPF_B|${PATH:+path}|$(pwd)"; cat; echo eof'}`;
-    expect(out).toBe(`a|b c|path|${dir}\neof\n`);
+    expect(out).toBe(`a|b c|path|${dir}\neof`);
     process.env.XDPF_DROP = 'set';
     try {
-      expect(await $({ capture: true, env: { XDPF_DROP: undefined } })`sh -c ${'echo "${XDPF_DROP-unset}"'}`).toBe('unset\n');
+      expect(await $({ capture: true, env: { XDPF_DROP: undefined } })`sh -c ${'echo "${XDPF_DROP-unset}"'}`).toBe('unset');
     } finally {
       delete process.env.XDPF_DROP;
     }
+  });
+
+  it('refuses a line break in the command text (it would start a second command); one inside a value is fine', async () => {
+    const log = newLog();
+    const target = join(dir, 'second-command');
+    await expect(sh(log)`true
+      touch ${target}`).rejects.toThrow(/line break/);
+    expect(existsSync(target)).toBe(false);
+    expect(args(await sh(log, { capture: true })`${argv} ${'a\nb'}`)).toEqual(['a\nb']);
   });
 
   it('refuses undefined, null and objects before running anything', async () => {
