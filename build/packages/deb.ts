@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { run, type Log } from '../../lib/exec.js';
+import type { Log } from '../../lib/exec.js';
 import { hashFile } from '../lib/hash.js';
+import { sh } from '../lib/sh.js';
 import { InvalidFileError } from '../../lib/json-file.js';
 import { renderTemplate } from '../lib/template.js';
 import type { LoadedRecipe, Recipe } from './recipe.js';
@@ -152,6 +153,6 @@ export async function buildDeb(l: LoadedRecipe, outDir: string, tmpDir: string, 
 
   const file = `${r.name}_${r.version}_${r.architecture}.deb`;
   const out = join(outDir, file);
-  await run(ctx.log, 'dpkg-deb', ['--root-owner-group', '-Zgzip', '-z9', '--build', root, out], { env: { ...process.env, SOURCE_DATE_EPOCH: String(ctx.epoch) } });
+  await sh(ctx.log, { env: { SOURCE_DATE_EPOCH: String(ctx.epoch) } })`dpkg-deb --root-owner-group -Zgzip -z9 --build ${root} ${out}`;
   return { file, name: r.name, version: r.version, architecture: r.architecture, sha256: await hashFile(out) };
 }

@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { run, type Log } from '../../lib/exec.js';
+import type { Log } from '../../lib/exec.js';
+import { sh } from '../lib/sh.js';
 
 export async function indexRepo(dir: string, epoch: number, suite: string, log: Log): Promise<void> {
-  const packages = await run(log, 'dpkg-scanpackages', ['--multiversion', '.', '/dev/null'], { cwd: dir, capture: true });
+  const packages = await sh(log, { cwd: dir, capture: true })`dpkg-scanpackages --multiversion . /dev/null`;
   writeFileSync(join(dir, 'Packages'), packages);
   // gzip header time is 0 with zlib's default; the level is fixed.
   writeFileSync(join(dir, 'Packages.gz'), gzipSync(Buffer.from(packages), { level: 9 }));
