@@ -5,10 +5,10 @@
 import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isoFileName, type BuildConfig } from '../config/profile.js';
-import { run, type Log } from '../../lib/exec.js';
 import { GRUB_SERIAL_LINES, INSTALL_ARG, LIVE_BOOT_ARGS, LIVE_CONSOLE_ARGS, ON_MEDIUM } from '../../lib/live-medium.js';
 import { hashFile } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
+import { sh, type Sh } from '../lib/sh.js';
 import { renderTemplate } from '../lib/template.js';
 import type { Stage } from '../runner/stage.js';
 
@@ -48,15 +48,15 @@ export function fatSerial(epoch: number): string {
   return (epoch >>> 0).toString(16).padStart(8, '0');
 }
 
-async function makeEfiImage(log: Log, efiBinary: string, image: string, epoch: number, tmp: string): Promise<void> {
+/** `$` carries SOURCE_DATE_EPOCH. */
+async function makeEfiImage($: Sh, efiBinary: string, image: string, epoch: number, tmp: string): Promise<void> {
   const kib = Math.ceil(statSync(efiBinary).size / 1024 / 1024 + 1) * 1024;
-  const env = { ...process.env, SOURCE_DATE_EPOCH: String(epoch) };
-  await run(log, 'mkfs.fat', ['--invariant', '-i', fatSerial(epoch), '-n', 'EFIBOOT', '-C', image, String(kib)], { env });
+  await $`mkfs.fat --invariant -i ${fatSerial(epoch)} -n EFIBOOT -C ${image} ${kib}`;
   const tree = join(tmp, 'efi-tree');
   mkdirSync(join(tree, 'EFI', 'BOOT'), { recursive: true });
   copyFileSync(efiBinary, join(tree, 'EFI', 'BOOT', 'BOOTX64.EFI'));
   for (const p of [join(tree, 'EFI', 'BOOT', 'BOOTX64.EFI'), join(tree, 'EFI', 'BOOT'), join(tree, 'EFI')]) utimesSync(p, epoch, epoch);
-  await run(log, 'mcopy', ['-s', '-m', '-i', image, join(tree, 'EFI'), '::/'], { env });
+  await $`mcopy -s -m -i ${image} ${join(tree, 'EFI')} ::/`;
 }
 
 export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
@@ -75,7 +75,8 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
   async run(ctx) {
     const { config: c, log } = ctx;
     const epoch = c.sourceDateEpoch;
-    const env = { ...process.env, SOURCE_DATE_EPOCH: String(epoch) };
+    const $ = sh(log);
+    const $sde = $({ env: { SOURCE_DATE_EPOCH: String(epoch) } });
     const rootDir = join(ctx.tmpDir, 'root');
     const stage = join(ctx.tmpDir, 'iso');
     const onMedium = (p: string) => join(stage, p);
@@ -89,14 +90,16 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
     for (const f of readdirSync(ctx.deps.packages!.dir)) if (/\.deb$|^Packages|^Release$/.test(f)) copyFileSync(join(ctx.deps.packages!.dir, f), join(repo, f));
 
     const rootfs = ctx.deps.rootfs!;
-    await run(log, 'tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-f', join(rootfs.dir, 'rootfs.tar'), '-C', rootDir]);
+    // The whole tree, for mksquashfs, with its xattrs (file capabilities):
+    // GNU tar, since the `tar` package does not restore xattrs.
+    await $`tar -x -p --numeric-owner --xattrs ${'--xattrs-include=*'} -f ${join(rootfs.dir, 'rootfs.tar')} -C ${rootDir}`;
     const rel = String(rootfs.data.kernelRelease);
     copyFileSync(join(rootDir, 'boot', `vmlinuz-${rel}`), onMedium(ON_MEDIUM.kernel));
     copyFileSync(join(rootDir, 'boot', `initrd.img-${rel}`), onMedium(ON_MEDIUM.initrd));
 
     // mksquashfs takes the filesystem and file times from SOURCE_DATE_EPOCH.
     const comp = c.iso.compression === 'zstd' ? ['-comp', 'zstd', '-Xcompression-level', '6'] : ['-comp', c.iso.compression];
-    await run(log, 'mksquashfs', [rootDir, onMedium(ON_MEDIUM.squashfs), '-noappend', '-no-progress', '-b', '1M', ...comp], { env });
+    await $sde`mksquashfs ${rootDir} ${onMedium(ON_MEDIUM.squashfs)} -noappend -no-progress -b 1M ${comp}`;
 
     // GRUB: one menu for both firmwares, found through the volume label.
     const data = grubData(c);
@@ -108,15 +111,15 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
       mkdirSync(dst, { recursive: true });
       for (const f of readdirSync(join(GRUB_LIB, platform))) if (/\.(mod|lst)$/.test(f)) copyFileSync(join(GRUB_LIB, platform, f), join(dst, f));
     }
-    await run(log, 'grub-mkimage', ['-O', 'i386-pc-eltorito', '-p', '/boot/grub', '-c', early, '-o', join(stage, 'boot', 'grub', 'i386-pc', 'eltorito.img'), 'biosdisk', ...CORE_MODULES]);
+    await $`grub-mkimage -O i386-pc-eltorito -p /boot/grub -c ${early} -o ${join(stage, 'boot', 'grub', 'i386-pc', 'eltorito.img')} biosdisk ${CORE_MODULES}`;
     const efiBinary = join(ctx.tmpDir, 'BOOTX64.EFI');
-    await run(log, 'grub-mkimage', ['-O', 'x86_64-efi', '-p', '/boot/grub', '-c', early, '-o', efiBinary, 'efi_gop', ...CORE_MODULES]);
-    await makeEfiImage(log, efiBinary, join(stage, 'efi.img'), epoch, ctx.tmpDir);
+    await $`grub-mkimage -O x86_64-efi -p /boot/grub -c ${early} -o ${efiBinary} efi_gop ${CORE_MODULES}`;
+    await makeEfiImage($sde, efiBinary, join(stage, 'efi.img'), epoch, ctx.tmpDir);
     cpSync(join(ctx.tmpDir, 'efi-tree', 'EFI'), join(stage, 'EFI'), { recursive: true });
 
     const out = join(ctx.outDir, isoFileName(c));
     const date = isoDate(epoch);
-    await run(log, 'xorriso', [
+    await $sde`xorriso ${[
       '-as', 'mkisofs', '-graft-points',
       `--modification-date=${date}`,
       '-V', c.iso.label,
@@ -130,7 +133,7 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
       '-volume_date', 'all_file_dates', `=${epoch}`,
       '-volume_date', 'uuid', date,
       '-boot_image', 'any', 'gpt_disk_guid=volume_date_uuid',
-    ], { env });
+    ]}`;
     const sha256 = await hashFile(out);
     return { iso: isoFileName(c), sha256, bytes: statSync(out).size };
   },

@@ -7,10 +7,10 @@ import { debCacheArgs } from '../apt/deb-cache.js';
 import { sourcesFor } from '../apt/private-apt.js';
 import type { BuildConfig } from '../config/profile.js';
 import { readyLine } from '../config/ready.js';
-import { run } from '../../lib/exec.js';
 import { LIVE_ONLY_FILES, LIVE_REPO_PATH } from '../../lib/live-medium.js';
 import { hashFile } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
+import { sh } from '../lib/sh.js';
 import { renderTemplate } from '../lib/template.js';
 import type { Stage } from '../runner/stage.js';
 import type { KernelOutput } from './kernel.js';
@@ -72,7 +72,9 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
     const repo = ctx.deps.packages!;
     const hasDebs = (repo.data.debs as unknown[]).length > 0;
     if (hasDebs) sources.push(`deb [trusted=yes] file://${repo.dir} ./`);
-    await run(log, 'mmdebstrap', [
+    // One array, each element one argument (zx quotes each: the spaces,
+    // quotes and globs below reach mmdebstrap as they are written).
+    const args = [
       `--variant=${c.variant}`,
       '--mode=root',
       '--format=tar',
@@ -93,7 +95,8 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       c.suite,
       tarball,
       ...sources,
-    ], { env: { ...process.env, SOURCE_DATE_EPOCH: String(c.sourceDateEpoch), TMPDIR: ctx.tmpDir } });
+    ];
+    await sh(log, { env: { SOURCE_DATE_EPOCH: String(c.sourceDateEpoch), TMPDIR: ctx.tmpDir } })`mmdebstrap ${args}`;
     return { tarball: 'rootfs.tar', sha256: await hashFile(tarball), kernelRelease: k.release };
   },
 };
