@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSyn
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { run, type Log } from '../../../lib/exec.js';
+import { packReproducible } from '../../lib/tar-pack.js';
 import { countObjects, estimateFromKbuild, fmtDuration, startTicker, type Estimate } from './progress.js';
 import type { KconfigValue } from '../kconfig.js';
 import { probe } from '../../../lib/exec.js';
@@ -230,20 +231,18 @@ export async function installKernel(o: {
   rmSync(join(staging, 'lib'), { recursive: true, force: true });
 }
 
-/** A deterministic tarball: sorted names, owner 0:0, every mtime = sourceDateEpoch. */
+/**
+ * A deterministic tarball (build/lib/tar-pack.ts, the `tar` package): the
+ * entries of kernelEntries() in that order, the modules folder's tree sorted
+ * by name, owner 0:0, mode less group/other write, every mtime =
+ * sourceDateEpoch; what GNU tar made with --sort=name --owner=0 --group=0
+ * --numeric-owner --mtime --mode=go-w. The rootfs stage unpacks it with GNU
+ * tar (mmdebstrap's tar-in).
+ */
 export async function packKernel(o: { staging: string; release: string; tarball: string; sourceDateEpoch: number; log: Log }): Promise<string[]> {
   const entries = kernelEntries(o.release);
-  await run(o.log, 'tar', [
-    '--create',
-    '--file', o.tarball,
-    '--format=gnu',
-    '--sort=name',
-    '--owner=0', '--group=0', '--numeric-owner',
-    `--mtime=@${o.sourceDateEpoch}`,
-    '--mode=go-w',
-    '-C', o.staging,
-    ...entries,
-  ], { env: { LC_ALL: 'C' } });
+  const packed = await packReproducible({ cwd: o.staging, paths: entries, file: o.tarball, epoch: o.sourceDateEpoch });
+  o.log.line(`packed ${o.tarball}: ${packed.length} entries from ${o.staging} (${entries.join(' ')}), mtime @${o.sourceDateEpoch}`);
   return entries;
 }
 
