@@ -17,8 +17,8 @@ import { fetchKernelSource } from '../kernel/source/fetch.js';
 import { compilerLauncher } from '../kernel/source/launcher.js';
 import { ccacheRemoteStorage } from '../runner/remote-cache.js';
 import { fmtDuration } from '../kernel/source/progress.js';
-import { run } from '../../lib/exec.js';
 import { hashFile, hashPaths, hashValue, sha256 } from '../lib/hash.js';
+import { sh } from '../lib/sh.js';
 import { stageCode } from '../lib/module-graph.js';
 import { safeRemove } from '../runner/fs-safe.js';
 import type { Stage, StageContext } from '../runner/stage.js';
@@ -75,7 +75,7 @@ export const kernel: Stage<KernelOutput> = {
     if (!deb) throw new Error(`apt-get download ${pkg} produced no .deb`);
     log.line(`sha256 ${deb} ${await hashFile(join(ctx.tmpDir, deb))}`);
     const unpacked = join(ctx.tmpDir, 'unpacked');
-    await run(log, 'dpkg-deb', ['-x', join(ctx.tmpDir, deb), unpacked]);
+    await sh(log)`dpkg-deb -x ${join(ctx.tmpDir, deb)} ${unpacked}`;
     const cfgName = readdirSync(join(unpacked, 'boot')).find((f) => f.startsWith('config-'));
     if (!cfgName) throw new Error(`${deb} ships no /boot/config-*`);
     const release = cfgName.slice('config-'.length);
@@ -152,8 +152,10 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
     mkdirSync(tmp, { recursive: true });
     try {
       await installKernel({ tree: src.tree, objDir: dirs.obj, release, env, staging: join(tmp, 'staging'), log });
-      const modulesBytes = Number((await run(log, 'du', ['-sb', join(tmp, 'staging', 'usr', 'lib', 'modules', release)], { capture: true })).split('\t')[0]);
-      const modules = Number((await run(log, 'find', [join(tmp, 'staging', 'usr', 'lib', 'modules', release), '-name', '*.ko', '-printf', '.'], { capture: true })).length);
+      const modDir = join(tmp, 'staging', 'usr', 'lib', 'modules', release);
+      const $ = sh(log, { capture: true });
+      const modulesBytes = Number((await $`du -sb ${modDir}`).split('\t')[0]);
+      const modules = (await $`find ${modDir} -name ${'*.ko'} -printf .`).length;
       const bzImageBytes = statSync(join(tmp, 'staging', 'boot', `vmlinuz-${release}`)).size;
       const stats = {
         release, seconds: comp.seconds, objects: comp.objects, resumedFrom: comp.resumedFrom, jobs: comp.jobs, ccache: comp.ccache,

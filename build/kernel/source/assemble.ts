@@ -44,7 +44,8 @@ import {
   type Override,
   type Requested,
 } from '../index.js';
-import { run, type Log } from '../../../lib/exec.js';
+import type { Log } from '../../../lib/exec.js';
+import { sh } from '../../lib/sh.js';
 
 export const BASE_DEFCONFIG = 'allnoconfig';
 export const KERNEL_FRAGMENTS = ['kernel/configs/kvm_guest.config'] as const;
@@ -131,7 +132,7 @@ export class DroppedOptionsError extends Error {
 
 /** Run steps 1-5 in the O= dir; throws DroppedOptionsError when an option did not survive. */
 export async function assembleConfig(o: AssembleOptions): Promise<AssembleResult> {
-  const make = (targets: string[]) => run(o.log, 'make', ['-C', o.tree, ...o.makeArgs, ...targets], { env: o.env });
+  const make = (targets: string[]) => sh(o.log, { env: o.env })`make -C ${o.tree} ${o.makeArgs} ${targets}`;
   const baseName = o.base ?? BASE_DEFCONFIG;
   await make([baseName]);
   const dotConfig = join(o.objDir, '.config');

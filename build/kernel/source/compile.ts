@@ -6,11 +6,11 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { run, type Log } from '../../../lib/exec.js';
+import { probe, type Log } from '../../../lib/exec.js';
+import { sh } from '../../lib/sh.js';
 import { packReproducible } from '../../lib/tar-pack.js';
 import { countObjects, estimateFromKbuild, fmtDuration, startTicker, type Estimate } from './progress.js';
 import type { KconfigValue } from '../kconfig.js';
-import { probe } from '../../../lib/exec.js';
 
 /** Appended to the kernel release: 6.12.117-xdpfire. */
 export const LOCALVERSION = '-xdpfire';
@@ -165,7 +165,8 @@ export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
   const since = prev && prev.configSha256 !== o.configSha256 ? Date.now() : undefined;
   const resumedFrom = since === undefined ? countObjects(o.dirs.obj) : 0;
   if (o.launcher) o.log.line(`kernel: compiler launcher: ${o.launcher}`);
-  await run(o.log, 'ccache', ['--zero-stats'], { env: o.env });
+  const $ = sh(o.log, { env: o.env });
+  await $`ccache --zero-stats`;
   const head = `kernel: compiling bzImage + modules with -j${jobs}; ${resumedFrom} objects already in ${o.dirs.obj}; total ~${estimate.total} (estimated from ${estimate.source})`;
   o.log.line(head);
   o.print(head);
@@ -176,13 +177,13 @@ export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
   const ticker = startTicker(o.dirs.obj, estimate, report, o.everyMs, since);
   const started = Date.now();
   try {
-    await run(o.log, 'make', ['-C', o.tree, ...makeArgs(o.dirs.obj), `-j${jobs}`, 'bzImage', 'modules'], { env: o.env });
+    await $`make -C ${o.tree} ${makeArgs(o.dirs.obj)} -j${jobs} bzImage modules`;
   } finally {
     ticker.stop();
   }
   const seconds = (Date.now() - started) / 1000;
   const objects = countObjects(o.dirs.obj);
-  const ccache = parseCcacheStats(await run(o.log, 'ccache', ['--print-stats'], { env: o.env, capture: true }));
+  const ccache = parseCcacheStats(await $({ capture: true })`ccache --print-stats`);
   const cc = `ccache ${ccache.hits} hits (${ccache.remoteHits} remote), ${ccache.misses} misses`;
   report(`kernel: compiled, ${objects} objects, ${fmtDuration(seconds * 1000)} (-j${jobs}${resumedFrom ? `, resumed from ${resumedFrom}` : ''}; ${cc})`);
   const last: LastBuild = { objects, seconds, configSha256: o.configSha256 };
@@ -191,7 +192,7 @@ export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
 }
 
 export async function kernelRelease(tree: string, objDir: string, log: Log, env: Record<string, string>): Promise<string> {
-  const out = await run(log, 'make', ['-s', '-C', tree, ...makeArgs(objDir), 'kernelrelease'], { env, capture: true });
+  const out = await sh(log, { env, capture: true })`make -s -C ${tree} ${makeArgs(objDir)} kernelrelease`;
   const rel = out.trim().split('\n').pop()!.trim();
   if (!/^\d+\.\d+[\w.+-]*$/.test(rel)) throw new Error(`make kernelrelease printed "${out.trim()}"`);
   return rel;
@@ -219,7 +220,7 @@ export async function installKernel(o: {
   // modules_install + depmod -b <staging> into <staging>/lib/modules/<rel>
   // (the host's depmod knows lib/modules), then moved to usr/lib/modules
   // where trixie (merged /usr) keeps them.
-  await run(o.log, 'make', ['-C', o.tree, ...makeArgs(o.objDir), `INSTALL_MOD_PATH=${staging}`, 'INSTALL_MOD_STRIP=1', 'DEPMOD=/sbin/depmod', 'modules_install'], { env: o.env });
+  await sh(o.log, { env: o.env })`make -C ${o.tree} ${makeArgs(o.objDir)} INSTALL_MOD_PATH=${staging} INSTALL_MOD_STRIP=1 DEPMOD=/sbin/depmod modules_install`;
   const modDir = join(staging, 'lib', 'modules', rel);
   if (!existsSync(join(modDir, 'modules.dep'))) throw new Error(`modules_install left no ${modDir}/modules.dep (depmod did not run?)`);
   for (const link of ['build', 'source']) {

@@ -9,8 +9,9 @@ import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync, readFile
 import { join } from 'node:path';
 import type { BuildConfig } from '../../config/profile.js';
 import { download, privateApt, showField, type PrivateApt } from '../../apt/private-apt.js';
-import { run, type Log } from '../../../lib/exec.js';
+import type { Log } from '../../../lib/exec.js';
 import { hashFile } from '../../lib/hash.js';
+import { sh } from '../../lib/sh.js';
 import { safeRemove } from '../../runner/fs-safe.js';
 
 /** The kernel series whose linux-source package we build (trixie: 6.12). */
@@ -78,12 +79,14 @@ export async function fetchKernelSource(config: BuildConfig, log: Log, opts: { m
     const debSha256 = await hashFile(join(tmp, 'deb', deb));
     log.line(`kernel source: ${pkg} ${version}`);
     log.line(`sha256 ${deb} ${debSha256}`);
-    await run(log, 'dpkg-deb', ['-x', join(tmp, 'deb', deb), join(tmp, 'pkg')]);
+    const $ = sh(log);
+    await $`dpkg-deb -x ${join(tmp, 'deb', deb)} ${join(tmp, 'pkg')}`;
     const usrSrc = join(tmp, 'pkg', 'usr', 'src');
     const tarball = readdirSync(usrSrc).find((f) => /^linux-source-.*\.tar\.(xz|bz2|gz)$/.test(f));
     if (!tarball) throw new Error(`${deb} holds no /usr/src/linux-source-*.tar.*`);
     log.line(`unpacking ${tarball} into ${dest}`);
-    await run(log, 'tar', ['-xf', join(usrSrc, tarball), '-C', tmp]);
+    // GNU tar: the `tar` package cannot read .tar.xz.
+    await $`tar -xf ${join(usrSrc, tarball)} -C ${tmp}`;
     safeRemove(join(tmp, 'pkg'));
     safeRemove(join(tmp, 'deb'));
     const stamp: SourceStamp = { package: pkg, version, debSha256, deb };
