@@ -15,12 +15,12 @@
 // one. The remote never fails a build: when it is down, answers 5xx or times
 // out, one warning is printed and the run carries on with the local cache.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { create as tarCreate, extract as tarExtract } from 'tar';
+import { sortedTree } from '../lib/tar-pack.js';
 import { entryProblem } from './cache-entry.js';
 
 export interface RemoteCacheOptions {
@@ -63,21 +63,10 @@ export function ccacheRemoteStorage(url: string): string {
   return new URL('ccache', checkRemoteUrl(url)).toString();
 }
 
-/** Every path in `dir`, folders before what they hold, names sorted. */
-function entryPaths(dir: string, rel = ''): string[] {
-  const out: string[] = [];
-  for (const ent of readdirSync(join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const p = rel ? `${rel}/${ent.name}` : ent.name;
-    out.push(p);
-    if (ent.isDirectory()) out.push(...entryPaths(dir, p));
-  }
-  return out;
-}
-
 /** A deterministic tarball of an entry folder, as a stream: the same files
  * give the same bytes on every builder. */
 function packEntry(dir: string): Readable {
-  return tarCreate({ cwd: dir, portable: true, mtime: new Date(0), noDirRecurse: true, maxReadSize: 1 << 20 }, entryPaths(dir)) as unknown as Readable;
+  return tarCreate({ cwd: dir, portable: true, mtime: new Date(0), noDirRecurse: true, maxReadSize: 1 << 20 }, sortedTree(dir)) as unknown as Readable;
 }
 
 export class RemoteCache {
