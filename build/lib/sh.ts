@@ -23,11 +23,14 @@
 //    every zx option is given here;
 //  - a failure throws lib/exec.ts's CommandError (command, exit code, log
 //    file);
+//  - a command still running when node exits (the runner's SIGINT/SIGTERM
+//    handler calls process.exit) is sent SIGTERM, as execa's cleanup does;
 //  - with capture, stdout is returned instead of logged, less one final
 //    line break (execa's stripFinalNewline: the repository's Packages file
 //    is this output, byte for byte).
 // bash itself adds two variables to the command's environment: `_` (the
 // command's path) and PWD (the real cwd); execa passed node's own values.
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { $ as zx, quote, which } from 'zx/core';
 import { CommandError, type Log } from '../../lib/exec.js';
@@ -54,6 +57,18 @@ export interface Sh {
 export const SH_PREFIX = 'set -euo pipefail;';
 
 let bash: string | undefined;
+
+const running = new Set<ChildProcess>();
+let exitHook = false;
+function killOnExit(child: ChildProcess): void {
+  if (!exitHook) {
+    process.on('exit', () => {
+      for (const c of running) c.kill('SIGTERM');
+    });
+    exitHook = true;
+  }
+  running.add(child);
+}
 
 /** A zx shell whose commands log to `log`. */
 export function sh(log: Log, bound: ShOptions = {}): Sh {
@@ -98,7 +113,10 @@ async function exec(log: Log, o: ShOptions, pieces: TemplateStringsArray, values
       halt: true,
     })(pieces, ...values);
     log.line(`$ ${p.cmd}`);
-    const out = await p.run();
+    p.run();
+    const child = p.child;
+    if (child) killOnExit(child);
+    const out = await p.finally(() => child && running.delete(child));
     if (out.exitCode === 0) return o.capture ? out.stdout.replace(/\r?\n$/, '') : '';
     if (out.signal) log.line(`killed by ${out.signal}`);
     if (out.cause) log.line(`${out.cause.message}`);

@@ -1,5 +1,6 @@
 // build/lib/sh.ts: zx's $ bound to a stage log, with real commands. An
 // argv printer shows what each interpolated value arrives as.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,27 @@ describe('sh (zx bound to a stage log)', () => {
       touch ${target}`).rejects.toThrow(/line break/);
     expect(existsSync(target)).toBe(false);
     expect(args(await sh(log, { capture: true })`${argv} ${'a\nb'}`)).toEqual(['a\nb']);
+  });
+
+  it('a command still running when node exits is sent SIGTERM (as execa cleans up)', async () => {
+    const script = join(dir, 'exit.mts');
+    const pidFile = join(dir, 'sleep.pid');
+    writeFileSync(script, [
+      `import { sh } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'build', 'lib', 'sh.ts'))};`,
+      `import { fileLog } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'lib', 'exec.ts'))};`,
+      `void sh(fileLog(${JSON.stringify(join(dir, 'exit.log'))}))\`sh -c \${'echo $$ > ${pidFile}; exec sleep 30'}\`;`,
+      'setTimeout(() => process.exit(130), 1000);',
+    ].join('\n'));
+    const tsx = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+    const r = spawnSync(tsx, [script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(130);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(pid).toBeGreaterThan(1);
+    // Gone, or a zombie that nobody has reaped yet: not sleeping any more.
+    const state = () => (existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] : 'gone');
+    for (let i = 0; i < 20 && !['Z', 'X', 'gone'].includes(state() ?? ''); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(['Z', 'X', 'gone']).toContain(state());
   });
 
   it('refuses undefined, null and objects before running anything', async () => {
