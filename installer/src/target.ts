@@ -8,33 +8,13 @@ import { execa } from 'execa';
 import { writeFileAtomic, type AtomicWriteOptions } from '../../lib/atomic-write.js';
 import { LIVE_ONLY_FILES, LIVE_REPO_PATH } from '../../lib/live-medium.js';
 import { hashPassword } from '../../lib/password.js';
+import { formatSettings, setKeys } from '../../lib/settings.js';
 import type { ResolvedAnswers } from './answers.js';
 
 /** Write a file of the installed system in one step (lib/atomic-write.ts), creating its folder. */
 export function writeTargetFile(path: string, text: string, opts: AtomicWriteOptions = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, text, opts);
-}
-
-/**
- * Set KEY=value lines in an IPFire-style settings text: an existing line of
- * the key is replaced in place, a missing key is appended. Comments stay.
- */
-export function setKeys(text: string, values: Record<string, string>): string {
-  const left = new Map(Object.entries(values));
-  const lines = text.split('\n');
-  if (lines.length && lines[lines.length - 1] === '') lines.pop();
-  const out = lines.map((line) => {
-    const m = /^\s*([A-Z0-9_]+)\s*=/.exec(line);
-    if (m && left.has(m[1])) {
-      const v = left.get(m[1])!;
-      left.delete(m[1]);
-      return `${m[1]}=${v}`;
-    }
-    return line;
-  });
-  for (const [k, v] of left) out.push(`${k}=${v}`);
-  return `${out.join('\n')}\n`;
 }
 
 function editKeys(path: string, values: Record<string, string>): void {
@@ -78,7 +58,7 @@ export function writeTimezone(root: string, zone: string): void {
 
 /** Zones and addresses, in the files xdpfire-base reads. */
 export function writeNetwork(root: string, a: ResolvedAnswers): void {
-  writeTargetFile(join(root, 'etc/xdpfire/zones.conf'), `# written by the XDPFire installer\nGREEN_MACADDR=${a.green.mac}\nRED_MACADDR=${a.red.mac}\n`);
+  writeTargetFile(join(root, 'etc/xdpfire/zones.conf'), formatSettings({ GREEN_MACADDR: a.green.mac, RED_MACADDR: a.red.mac }, 'written by the XDPFire installer'));
   const settings: Record<string, string> = { GREEN_ADDRESS: a.green.address, RED_TYPE: a.red.type === 'static' ? 'STATIC' : 'DHCP' };
   settings.RED_ADDRESS = a.red.type === 'static' ? a.red.address ?? '' : '';
   settings.RED_GATEWAY = a.red.type === 'static' ? a.red.gateway ?? '' : '';

@@ -10,7 +10,7 @@ import { parseLsblk } from '../../installer/src/hardware.js';
 import { grubConfig, installedCmdline } from '../../installer/src/install.js';
 import { askAnswers, type Ui } from '../../installer/src/interactive.js';
 import { diskProblem, GiB, LAYOUT, partitionPath, sfdiskScript } from '../../installer/src/layout.js';
-import { setKeys } from '../../installer/src/target.js';
+import { setKeys } from '../../lib/settings.js';
 
 const example = readFileSync(join(process.cwd(), 'installer', 'example-answers.json'), 'utf8');
 const withChange = (f: (a: Record<string, any>) => void) => {
