@@ -33,6 +33,7 @@ options (build, config):
   --source-date-epoch N    timestamp for reproducible output (default: $SOURCE_DATE_EPOCH, else the time of the last commit that changed the image's inputs)
   --force STAGES           rerun these stages even if cached (comma-separated, or "all")
   --qa                     also run the qa stage (QEMU boots of the ISO)
+  --lock FILE              install exactly the package set of this lock file (a build's out/<name>-<ver>.lock.json)
 options (doctor):
   --for GROUPS             build,test (default build)
 `;
@@ -62,6 +63,11 @@ async function build(c: BuildConfig, force: Set<StageName>, withQa: boolean): Pr
   if (!existsSync(dst) || (await hashFile(dst)) !== sha) copyFileSync(join(iso.dir, isoFileName(c)), dst);
   const mb = (statSync(dst).size / 1024 / 1024).toFixed(1);
   console.log(`\nISO     ${dst}\nsize    ${mb} MiB (${statSync(dst).size} bytes)\nsha256  ${sha}`);
+  // The SBOM and the lock file (--lock) beside the ISO.
+  for (const [label, f] of [['SBOM', iso.data.sbom], ['lock', iso.data.lock]] as const) {
+    copyFileSync(join(iso.dir, String(f)), join(c.outDir, String(f)));
+    console.log(`${label.padEnd(8)}${join(c.outDir, String(f))}`);
+  }
   return 0;
 }
 
@@ -79,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       'source-date-epoch': { type: 'string' },
       force: { type: 'string' },
       qa: { type: 'boolean' },
+      lock: { type: 'string' },
       for: { type: 'string' },
       firmware: { type: 'string' },
       iso: { type: 'string' },
@@ -98,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
     securityMirror: values['security-mirror'],
     kernelMode: values['kernel-mode'],
     sourceDateEpoch: values['source-date-epoch'],
+    lock: values.lock,
   };
   switch (cmd) {
     case 'build':
