@@ -57,8 +57,8 @@ describe('stage cache keys', () => {
   for (const stage of PIPELINE.filter((s) => s.name !== 'doctor')) {
     it(`${stage.name}: editing any file of its code changes its key; a build file outside it does not`, async () => {
       const base = await key(stage.name);
-      // (a data file that is not there, e.g. schemas/spdx-2.3.schema.json in a
-      // clone without it, hashes as absent; it cannot be edited)
+      // (a data file MODULE_DATA names that is not there hashes as absent;
+      // it cannot be edited)
       const files = stageCodeFiles(tmp, `build/stages/${stage.name}.ts`).filter((p) => existsSync(p)).flatMap((p) => listFiles(p, ['node_modules']));
       expect(files.length).toBeGreaterThan(3);
       const stale: string[] = [];
