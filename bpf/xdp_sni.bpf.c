@@ -132,13 +132,13 @@ struct vlanhdr {
 
 enum {
 	RES_CONT = 0,
-	RES_MORE,      /* need the next segment                 */
-	RES_SNI,       /* host_name complete in st->name        */
-	RES_ERR,       /* malformed                             */
-	RES_NOT_CH,    /* handshake record, not a ClientHello   */
-	RES_NO_SNI,    /* ClientHello without host_name         */
-	RES_DUP,       /* second server_name extension (scan)   */
-	RES_DONE,      /* end of extensions (scan)              */
+	RES_MORE,   /* need the next segment                 */
+	RES_SNI,    /* host_name complete in st->name        */
+	RES_ERR,    /* malformed                             */
+	RES_NOT_CH, /* handshake record, not a ClientHello   */
+	RES_NO_SNI, /* ClientHello without host_name         */
+	RES_DUP,    /* second server_name extension (scan)   */
+	RES_DONE,   /* end of extensions (scan)              */
 };
 
 struct pstate {
@@ -147,31 +147,31 @@ struct pstate {
 	struct xsni_counters *cnt;
 	int res;
 	struct pargs {
-		__u32 pay_off;     /* packet offset of this segment's payload  */
-		__u32 seg_start;   /* stream offset of its first byte          */
-		__u32 seg_end;     /* stream offset just past its last byte    */
-		__u32 scan;        /* post-SNI scan: only look for ECH / dups  */
+		__u32 pay_off;   /* packet offset of this segment's payload  */
+		__u32 seg_start; /* stream offset of its first byte          */
+		__u32 seg_end;   /* stream offset just past its last byte    */
+		__u32 scan;      /* post-SNI scan: only look for ECH / dups  */
 	} a;
 };
 
 static __always_inline __u32 field_size(__u8 ph)
 {
 	switch (ph) {
-	case XSNI_PH_REC_HDR:  return 5;
-	case XSNI_PH_HS_HDR:   return 4;
-	case XSNI_PH_SID_LEN:  return 1;
-	case XSNI_PH_CS_LEN:   return 2;
+	case XSNI_PH_REC_HDR: return 5;
+	case XSNI_PH_HS_HDR: return 4;
+	case XSNI_PH_SID_LEN: return 1;
+	case XSNI_PH_CS_LEN: return 2;
 	case XSNI_PH_COMP_LEN: return 1;
 	case XSNI_PH_EXTS_LEN: return 2;
-	case XSNI_PH_EXT_HDR:  return 4;
+	case XSNI_PH_EXT_HDR: return 4;
 	case XSNI_PH_SNI_LIST: return 2;
-	case XSNI_PH_SNI_ENT:  return 3;
+	case XSNI_PH_SNI_ENT: return 3;
 	}
 	return 0;
 }
 
-#define STOP(p, r) return (r)
-#define RES_CH_SEEN 0x100   /* flag: a ClientHello handshake header was read */
+#define STOP(p, r)  return (r)
+#define RES_CH_SEEN 0x100 /* flag: a ClientHello handshake header was read */
 
 /* Read len (1..8) bytes at packet offset off into dst[8]: straight from
  * the linear area when it holds 8 bytes there, else with the helper
@@ -197,8 +197,7 @@ static __always_inline int rd(struct xdp_md *ctx, __u32 off, __u8 *dst, __u32 le
  * checked: a handshake record (RFC 8446 5.1: the records of a handshake
  * message are not interleaved with others) of 1..2^14 bytes. The version
  * bytes are ignored, as the RFC asks. */
-static __always_inline int cont_header(struct xdp_md *ctx, struct xsni_flow *st,
-				       struct pargs *p)
+static __always_inline int cont_header(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 {
 	__u32 hs = st->rec_end + st->xhdr, have = st->rh_len, take, v;
 	int k;
@@ -238,8 +237,8 @@ static __always_inline int cont_header(struct xdp_md *ctx, struct xsni_flow *st,
  * header of a record that continues the hello.
  * A global function, so the verifier checks it once, not once per caller
  * state. Returns RES_CONT to go on, or the RES_* that stops the loop. */
-__attribute__((noinline))
-int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
+__attribute__((noinline)) int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st,
+					      struct pargs *p)
 {
 	__u8 b[8] = {};
 	__u32 cur, avail, poff, fs, v, s;
@@ -253,14 +252,14 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 	/* the next byte wanted lies past this record: its successor's header */
 	if (st->phase != XSNI_PH_REC_HDR && cur >= st->rec_end)
 		return cont_header(ctx, st, p);
-	s = cur + st->xhdr;                     /* stream offset */
+	s = cur + st->xhdr; /* stream offset */
 	if (s >= p->seg_end)
 		STOP(p, p->scan ? RES_DONE : RES_MORE);
 	if (s < p->seg_start)
 		STOP(p, RES_ERR);
 	avail = p->seg_end - s;
 	if (st->phase != XSNI_PH_REC_HDR && avail > st->rec_end - cur)
-		avail = st->rec_end - cur;      /* up to the record's end */
+		avail = st->rec_end - cur; /* up to the record's end */
 	poff = p->pay_off + (s - p->seg_start);
 
 	if (st->phase == XSNI_PH_NAME) {
@@ -305,8 +304,8 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 #pragma unroll
 		for (k = 0; k < 5; k++) {
 			if (k < take) {
-				if (bpf_xdp_load_bytes(ctx, poff + k,
-						       &st->carry[(have + k) & 7], 1))
+				if (bpf_xdp_load_bytes(ctx, poff + k, &st->carry[(have + k) & 7],
+						       1))
 					STOP(p, RES_ERR);
 			}
 		}
@@ -314,7 +313,7 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		st->cur = cur + take;
 		if (have + take < fs) {
 			if (s + take < p->seg_end)
-				return RES_CONT;        /* a record header first */
+				return RES_CONT; /* a record header first */
 			if (p->scan)
 				STOP(p, RES_DONE);
 			STOP(p, RES_MORE);
@@ -344,7 +343,7 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		if (v < 38 || v > XSNI_REC_MAX)
 			STOP(p, RES_ERR);
 		st->hs_end = cur + v;
-		cur += 34;                      /* legacy_version + random */
+		cur += 34; /* legacy_version + random */
 		st->phase = XSNI_PH_SID_LEN;
 		break;
 	case XSNI_PH_SID_LEN:
@@ -369,7 +368,7 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		if (cur > st->hs_end)
 			STOP(p, RES_ERR);
 		if (cur == st->hs_end)
-			STOP(p, RES_NO_SNI);    /* no extensions at all */
+			STOP(p, RES_NO_SNI); /* no extensions at all */
 		st->phase = XSNI_PH_EXTS_LEN;
 		break;
 	case XSNI_PH_EXTS_LEN:
@@ -414,7 +413,7 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		v = ((__u32)b[1] << 8) | b[2];
 		if (cur + v > st->list_end)
 			STOP(p, RES_ERR);
-		if (b[0] != 0) {                /* not host_name: skip it */
+		if (b[0] != 0) { /* not host_name: skip it */
 			cur += v;
 			if (cur + 3 > st->list_end)
 				STOP(p, RES_NO_SNI);
@@ -426,8 +425,7 @@ int xsni_parse_step(struct xdp_md *ctx, struct xsni_flow *st, struct pargs *p)
 		st->name_got = 0;
 		st->phase = XSNI_PH_NAME;
 		break;
-	default:
-		STOP(p, RES_ERR);
+	default: STOP(p, RES_ERR);
 	}
 	st->cur = cur;
 	return flags;
@@ -466,23 +464,23 @@ static long parse_cb(__u32 idx, void *data)
  * accounting. A global function: verified once. */
 enum {
 	FAST_NO = 0,
-	FAST_SNI,          /* f->name_off / name_len: the host_name */
-	FAST_RESUME,       /* no SNI in this packet: resume at f->after */
+	FAST_SNI,    /* f->name_off / name_len: the host_name */
+	FAST_RESUME, /* no SNI in this packet: resume at f->after */
 };
 #define FAST_EXT_MAX 40
 
 struct fres {
-	__u32 resume;      /* in: walk from after to exts_end */
-	__u32 scan;        /* in: walk on past the name (an event will go out) */
-	__u32 scanned;     /* out: it did; ech and dup cover every extension */
-	__u32 dup;         /* out: a second server_name or a malformed one after it */
-	__u32 name_off;    /* payload offset of the host_name */
+	__u32 resume;   /* in: walk from after to exts_end */
+	__u32 scan;     /* in: walk on past the name (an event will go out) */
+	__u32 scanned;  /* out: it did; ech and dup cover every extension */
+	__u32 dup;      /* out: a second server_name or a malformed one after it */
+	__u32 name_off; /* payload offset of the host_name */
 	__u32 name_len;
-	__u32 after;       /* payload offset of the next extension header */
+	__u32 after; /* payload offset of the next extension header */
 	__u32 exts_end;
 	__u32 rec_end;
 	__u32 hs_end;
-	__u32 lim;         /* payload bytes in the linear part */
+	__u32 lim; /* payload bytes in the linear part */
 	__u32 ech;
 };
 
@@ -494,8 +492,8 @@ static __always_inline __u8 *pkt_at(__u8 *p, __u64 off)
 	return p + off;
 }
 
-__attribute__((noinline))
-int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
+__attribute__((noinline)) int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len,
+					struct fres *f)
 {
 	void *data, *end;
 	__u8 *p, *q;
@@ -511,7 +509,7 @@ int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 	p = data + v;
 	lim = pay_len;
 	if ((long)(end - (void *)p) < (long)lim)
-		lim = end - (void *)p;           /* linear part only */
+		lim = end - (void *)p; /* linear part only */
 	if (f->resume) {
 		/* a later segment: the walk goes on at f->after, up to
 		 * f->exts_end (both relative to this payload) */
@@ -522,7 +520,7 @@ int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 	if ((void *)(p + 44) > end)
 		return FAST_NO;
 	if (p[0] != XSNI_TLS_HANDSHAKE || p[5] != XSNI_HS_CLIENT_HELLO)
-		return FAST_NO;         /* the record version is ignored */
+		return FAST_NO; /* the record version is ignored */
 	rec_len = ((__u32)p[3] << 8) | p[4];
 	hs_len = ((__u32)p[6] << 16) | ((__u32)p[7] << 8) | p[8];
 	if (rec_len < 42 || rec_len > XSNI_REC_MAX || hs_len + 4 > rec_len || hs_len < 38)
@@ -530,20 +528,20 @@ int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32 pay_len, struct fres *f)
 	hs_end = 9 + hs_len;
 	if (p[43] > 32)
 		return FAST_NO;
-	off = 44 + p[43];                        /* cipher_suites length */
+	off = 44 + p[43]; /* cipher_suites length */
 	q = pkt_at(p, off);
 	if ((void *)(q + 2) > end)
 		return FAST_NO;
 	v = ((__u32)q[0] << 8) | q[1];
 	if (v < 2 || (v & 1))
 		return FAST_NO;
-	off += 2 + v;                            /* compression methods */
+	off += 2 + v; /* compression methods */
 	if (off + 3 > hs_end || off > 0x3ff0)
 		return FAST_NO;
 	q = pkt_at(p, off);
 	if ((void *)(q + 3) > end)
 		return FAST_NO;
-	off += 1 + q[0];                         /* extensions length */
+	off += 1 + q[0]; /* extensions length */
 	if (off + 2 > hs_end || off > 0x3ff0)
 		return FAST_NO;
 	q = pkt_at(p, off);
@@ -559,11 +557,11 @@ walk:
 
 		if (off >= exts_end) {
 			if (found)
-				goto sni;        /* all extensions walked */
-			return FAST_NO;          /* no SNI: the general parser counts it */
+				goto sni; /* all extensions walked */
+			return FAST_NO;   /* no SNI: the general parser counts it */
 		}
 		if (off + 4 > lim || off > 0x3ff0)
-			break;                   /* end of this packet */
+			break; /* end of this packet */
 		q = pkt_at(p, off);
 		if ((void *)(q + 4) > end)
 			break;
@@ -571,25 +569,24 @@ walk:
 		ext_end = off + 4 + (((__u64)q[2] << 8) | q[3]);
 		if (ext_end > exts_end) {
 			if (found) {
-				f->dup = 1;      /* malformed after the name */
+				f->dup = 1; /* malformed after the name */
 				goto sni;
 			}
-			return FAST_NO;          /* malformed */
+			return FAST_NO; /* malformed */
 		}
 		if (type == XSNI_EXT_ECH)
 			ech = 1;
 		if (type == XSNI_EXT_SNI) {
 			if (found) {
-				f->dup = 1;      /* a second server_name */
+				f->dup = 1; /* a second server_name */
 				goto sni;
 			}
 			if ((void *)(q + 9) > end)
 				return FAST_NO;
 			list_end = off + 6 + (((__u32)q[4] << 8) | q[5]);
 			nl = ((__u32)q[7] << 8) | q[8];
-			if (list_end > ext_end || q[6] != 0 || nl < 1 ||
-			    nl > XSNI_NAME_WIRE_MAX || off + 9 + nl > list_end ||
-			    off + 9 + nl > lim)
+			if (list_end > ext_end || q[6] != 0 || nl < 1 || nl > XSNI_NAME_WIRE_MAX ||
+			    off + 9 + nl > list_end || off + 9 + nl > lim)
 				return FAST_NO;
 			f->name_off = off + 9;
 			f->name_len = nl;
@@ -625,8 +622,7 @@ sni:
 /* Only for an event: the extensions after the server_name in this packet.
  * Returns bit 0: ECH seen, bit 1: a second server_name or a malformed
  * extension (a parse error, which never changes the verdict). */
-__attribute__((noinline))
-int xsni_fast_scan(struct xdp_md *ctx, __u32 pay_off, struct fres *f)
+__attribute__((noinline)) int xsni_fast_scan(struct xdp_md *ctx, __u32 pay_off, struct fres *f)
 {
 	void *data, *end;
 	__u8 *p, *q;
@@ -671,7 +667,7 @@ int xsni_fast_scan(struct xdp_md *ctx, __u32 pay_off, struct fres *f)
  * (settings.sub_labels) and its Bloom bit is set; the whole name, the same
  * way at the end. An unlisted name thus usually costs no hash-map lookup. */
 struct mstate {
-	__u8 *name;            /* map value memory, at least 256 bytes */
+	__u8 *name; /* map value memory, at least 256 bytes */
 	__u64 h;
 	__u64 sub_labels;
 	__u32 len;
@@ -746,7 +742,10 @@ static long match_step(__u32 i, void *data)
 static __always_inline int match_name(__u8 *name, __u32 len, __u64 sub_labels)
 {
 	struct mstate m = {
-		.name = name, .h = XSNI_HASH_INIT, .sub_labels = sub_labels, .len = len,
+		.name = name,
+		.h = XSNI_HASH_INIT,
+		.sub_labels = sub_labels,
+		.len = len,
 	};
 
 	bpf_loop((XSNI_NAME_MAX + 7) / 8, match_step, &m, 0);
@@ -799,8 +798,7 @@ struct {
  * (IPv4 options, IPv6 extension headers). */
 #define RST_V6        1
 #define RST_TO_SERVER 2
-static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off,
-			       __u32 l4off, int how, __u32 pay_len)
+static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off, __u32 l4off, int how, __u32 pay_len)
 {
 	int v6 = how & RST_V6, fwd = how & RST_TO_SERVER;
 	__u32 seq, sum, zero = 0;
@@ -837,8 +835,8 @@ static __noinline int make_rst(struct xdp_md *ctx, __u32 l3off,
 		w->tcp.seq = w->tcp.ack ? w->tcp.ack_seq : 0;
 		w->tcp.ack_seq = bpf_htonl(seq + pay_len);
 	}
-	((__u8 *)&w->tcp)[12] = 5 << 4;            /* doff 5, no options */
-	((__u8 *)&w->tcp)[13] = 0x14;              /* RST | ACK */
+	((__u8 *)&w->tcp)[12] = 5 << 4; /* doff 5, no options */
+	((__u8 *)&w->tcp)[13] = 0x14;   /* RST | ACK */
 	w->tcp.window = 0;
 	w->tcp.urg_ptr = 0;
 	w->tcp.check = 0;
@@ -890,12 +888,12 @@ struct hello {
 	__u8 *name;            /* map value memory of >= 256 bytes */
 	struct xsni_event *ev; /* this CPU's event slot, or NULL (ring full) */
 	struct ev_ref er;
-	__u32 len;             /* name length as sent */
+	__u32 len; /* name length as sent */
 	__u32 segments;
 	__u32 ech;
-	__u32 fast;            /* one-packet hello: pk->f for the ECH scan */
-	__u32 unread;          /* a ClientHello that yielded no name */
-	struct xsni_flow *st;  /* streamed hello: for the ECH scan */
+	__u32 fast;           /* one-packet hello: pk->f for the ECH scan */
+	__u32 unread;         /* a ClientHello that yielded no name */
+	struct xsni_flow *st; /* streamed hello: for the ECH scan */
 };
 
 /* one packet's facts, and the working space of its slow path (kept in the
@@ -906,14 +904,14 @@ struct pkt {
 	__u32 pay_off;
 	__u32 pay_len;
 	__u32 seq;
-	__u32 slot;            /* index into xsni_marks (and of the set in xsni_hellos) */
-	__u32 s, d, ports;     /* hash inputs (IPv6 addresses folded) */
+	__u32 slot;        /* index into xsni_marks (and of the set in xsni_hellos) */
+	__u32 s, d, ports; /* hash inputs (IPv6 addresses folded) */
 	__u32 v6;
 	struct xsni_settings *set;
-	struct xsni_counters *cnt;   /* looked up past the filter */
-	__u64 *mp;             /* this flow's slot in xsni_marks */
-	__u64 alt;             /* see hello_find() */
-	struct xsni_flow_key key;    /* filled by flow_key() */
+	struct xsni_counters *cnt; /* looked up past the filter */
+	__u64 *mp;                 /* this flow's slot in xsni_marks */
+	__u64 alt;                 /* see hello_find() */
+	struct xsni_flow_key key;  /* filled by flow_key() */
 	struct hello hl;
 	struct fres f;
 };
@@ -1064,9 +1062,8 @@ static __always_inline void mark_clear(struct pkt *pk, __u64 *mp)
  * and its ClientHello is read again when it is retransmitted). The other
  * way round, a client could hold records with half-sent hellos to get its
  * own next hello past unread. Two flows never share a record. */
-static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk,
-				      struct xsni_flow *st, __u64 *mp,
-				      struct xsni_counters *cnt)
+static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *st,
+				 __u64 *mp, struct xsni_counters *cnt)
 {
 	__u32 base = (pk->slot & (XSNI_HELLO_SETS - 1)) * XSNI_HELLO_WAYS;
 	__u32 now = coarse_s(), h = base, age, oldest = 0, busy = 1, eslot = 0, etag = 0;
@@ -1076,8 +1073,8 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 
 	if (flow_key(ctx, pk))
 		return -1;
-	/* this flow's record, else a free one, else the oldest of the set */
 #pragma unroll
+	/* this flow's record, else a free one, else the oldest of the set */
 	for (i = 0; i < XSNI_HELLO_WAYS; i++) {
 		__u32 k = base + i;
 
@@ -1097,14 +1094,14 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 		}
 	}
 	if (busy && oldest >= XSNI_HELLO_TTL)
-		busy = 0;               /* a stale record: no loss */
+		busy = 0; /* a stale record: no loss */
 	rec = bpf_map_lookup_elem(&xsni_hellos, &h);
 	hn = bpf_map_lookup_elem(&xsni_hnames, &h);
 	if (!rec || !hn)
 		return -1;
 	bpf_spin_lock(&rec->lock);
 	if (rec->key.sport && !key_eq(&rec->key, &pk->key)) {
-		eslot = rec->mslot;     /* another flow's record is taken */
+		eslot = rec->mslot; /* another flow's record is taken */
 		etag = rec->mtag;
 	}
 	rec->mslot = pk->slot;
@@ -1131,7 +1128,10 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 		else if (!ghost_live(*g1, now) || XSNI_MARK_TAG(*g1) == etag)
 			gw = g1;
 		else
-			gw = ((now - XSNI_MARK_TIME(*g0)) & 0xffff) >= ((now - XSNI_MARK_TIME(*g1)) & 0xffff) ? g0 : g1;
+			gw = ((now - XSNI_MARK_TIME(*g0)) & 0xffff) >=
+					     ((now - XSNI_MARK_TIME(*g1)) & 0xffff) ?
+				     g0 :
+				     g1;
 		*gw = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
 		if (!em || XSNI_MARK_TAG(em) == etag || XSNI_MARK_STATE(em) == XSNI_MARK_BLOCKED)
 			*emp = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
@@ -1142,8 +1142,7 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk,
 
 /* Take the saved state of this flow's ClientHello into st: the record is
  * free again (hello_save puts it back if the hello goes on). */
-static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk,
-				      struct xsni_flow *st)
+static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *st)
 {
 	struct xsni_hello *rec;
 	struct xsni_hname *hn;
@@ -1170,20 +1169,25 @@ static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk,
 
 /* what the slow-path steps return besides an XDP action: the next step
  * for flow_path to call */
-#define GO_RESTART  0x100      /* read this segment as a new ClientHello */
-#define GO_DECIDE   0x200      /* pk->hl holds a name: decide() */
-#define GO_STREAMED 0x400      /* | RES_*: the streaming parser ran: after_stream() */
-#define GO_NOT_MINE 0x800      /* no hello record of this flow */
+#define GO_RESTART  0x100 /* read this segment as a new ClientHello */
+#define GO_DECIDE   0x200 /* pk->hl holds a name: decide() */
+#define GO_STREAMED 0x400 /* | RES_*: the streaming parser ran: after_stream() */
+#define GO_NOT_MINE 0x800 /* no hello record of this flow */
 
 /* ---- the streaming parser over one segment -------------------------------- */
 static __always_inline int stream(struct xdp_md *ctx, struct xsni_flow *st,
-				  struct xsni_counters *cnt, __u32 pay_off,
-				  __u32 seg_start, __u32 pay_len, __u32 scan)
+				  struct xsni_counters *cnt, __u32 pay_off, __u32 seg_start,
+				  __u32 pay_len, __u32 scan)
 {
 	struct pstate ps = {
-		.ctx = ctx, .st = st, .cnt = cnt, .res = scan ? RES_DONE : RES_ERR,
-		.a = { .pay_off = pay_off, .seg_start = seg_start,
-		       .seg_end = seg_start + pay_len, .scan = scan },
+		.ctx = ctx,
+		.st = st,
+		.cnt = cnt,
+		.res = scan ? RES_DONE : RES_ERR,
+		.a = { .pay_off = pay_off,
+		       .seg_start = seg_start,
+		       .seg_end = seg_start + pay_len,
+		       .scan = scan },
 	};
 
 	bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
@@ -1192,8 +1196,7 @@ static __always_inline int stream(struct xdp_md *ctx, struct xsni_flow *st,
 
 /* ---- verdict ------------------------------------------------------------ */
 
-static __noinline int is_exempt(struct xdp_md *ctx, struct pkt *pk,
-				struct xsni_flow_key *k)
+static __noinline int is_exempt(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow_key *k)
 {
 	if (pk->v6) {
 		struct xsni_lpm6 k6 = { .prefixlen = 128 };
@@ -1228,7 +1231,7 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 			len--;
 		if (len < 1 || len > XSNI_NAME_MAX) {
 			cnt->c[XSNI_CNT_PARSE_ERRORS]++;
-			hl->unread = 1;         /* no DNS name */
+			hl->unread = 1; /* no DNS name */
 		}
 	}
 	if (flow_key(ctx, pk))
@@ -1278,8 +1281,8 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 			if (pk->f.dup)
 				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
 		} else if (hl->st) {
-			int r = stream(ctx, hl->st, NULL, pk->pay_off,
-				       pk->seq - hl->st->isn, pk->pay_len, 1);
+			int r = stream(ctx, hl->st, NULL, pk->pay_off, pk->seq - hl->st->isn,
+				       pk->pay_len, 1);
 
 			if (r == RES_DUP || r == RES_ERR)
 				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
@@ -1296,7 +1299,9 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 			ev->segments = hl->segments;
 			ev->ech = hl->ech;
 			ev->rst = (verdict == XSNI_V_BLOCK || verdict == XSNI_V_UNREAD_BLOCK) &&
-				  (set->flags & XSNI_SET_RST) ? 1 : 0;
+						  (set->flags & XSNI_SET_RST) ?
+					  1 :
+					  0;
 			ev->pad = 0;
 			ev->sni_len = len;
 			ev->ifindex = ctx->ingress_ifindex;
@@ -1331,8 +1336,8 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 	if (set->flags & XSNI_SET_RST) {
 		/* the server's end now; the client's when its retransmission
 		 * (or next segment) meets the mark, a round trip later */
-		action = make_rst(ctx, pk->l3off, pk->l4off,
-				  (pk->v6 ? RST_V6 : 0) | RST_TO_SERVER, pk->pay_len);
+		action = make_rst(ctx, pk->l3off, pk->l4off, (pk->v6 ? RST_V6 : 0) | RST_TO_SERVER,
+				  pk->pay_len);
 		if (action == XDP_PASS)
 			cnt->c[XSNI_CNT_RST_SERVER]++;
 	}
@@ -1379,7 +1384,7 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 	mark_clear(pk, mp);
 	if (res != RES_SNI) {
 		if (res == RES_MORE)
-			cnt->c[XSNI_CNT_GIVEN_UP]++;    /* too many segments */
+			cnt->c[XSNI_CNT_GIVEN_UP]++; /* too many segments */
 		else if (res == RES_NOT_CH)
 			cnt->c[XSNI_CNT_NOT_CLIENTHELLO]++;
 		else if (res == RES_NO_SNI)
@@ -1387,7 +1392,7 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 		else
 			cnt->c[XSNI_CNT_PARSE_ERRORS]++;
 		if (res == RES_NOT_CH || !st->ch)
-			return XDP_PASS;        /* no ClientHello */
+			return XDP_PASS; /* no ClientHello */
 		return unreadable(pk, st->segments);
 	}
 	__builtin_memset(hl, 0, sizeof(*hl));
@@ -1406,8 +1411,7 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 
 /* The host_name that xsni_fast found (pk->f) into the name buffer (this
  * CPU's event slot, else scratch), and pk->hl set up for decide(). */
-static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk,
-				     struct xsni_flow *scratch)
+static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *scratch)
 {
 	struct hello *hl = &pk->hl;
 	__u32 nl = pk->f.name_len;
@@ -1511,7 +1515,7 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 	if (!st)
 		return XDP_PASS;
 	if (hello_take(ctx, pk, st))
-		return GO_NOT_MINE;     /* no record of this flow */
+		return GO_NOT_MINE; /* no record of this flow */
 	ttl = pkt_ttl(ctx, pk);
 	/* A client sends every segment of a flow with one TTL. One with a
 	 * higher TTL than the hello's first: that first was a fake, which
@@ -1524,12 +1528,12 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 		mark_clear(pk, mp);
 		return unreadable(pk, st->segments);
 	}
-	if (pk->seq == st->isn && ttl == st->ttl)   /* first segment again: restart */
+	if (pk->seq == st->isn && ttl == st->ttl) /* first segment again: restart */
 		return GO_RESTART;
 	if ((__s32)(pk->seq - st->isn) < 0 && first_byte == XSNI_TLS_HANDSHAKE)
-		return GO_RESTART;      /* the hello began earlier: what looked like
-					   its start was a continuation record's
-					   header that overtook it */
+		return GO_RESTART; /* the hello began earlier: what looked like
+		                      its start was a continuation record's
+		                      header that overtook it */
 	if ((__s32)(pk->seq - st->next_seq) > 0 || ttl < st->ttl) {
 		/* ahead of a gap: dropped in block mode, so that the client
 		 * sends it again after the missing bytes; the hello is judged
@@ -1549,8 +1553,8 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 		return XDP_DROP;
 	}
 	st->holds = 0;
-	seg_start = st->next_seq - st->isn;     /* stream offset of the new bytes */
-	skip = st->next_seq - pk->seq;          /* bytes the segment repeats */
+	seg_start = st->next_seq - st->isn; /* stream offset of the new bytes */
+	skip = st->next_seq - pk->seq;      /* bytes the segment repeats */
 	if (skip >= pk->pay_len) {
 		/* wholly a retransmission: pass it, keep the state */
 		hello_save(ctx, pk, st, mp, cnt);
@@ -1624,10 +1628,11 @@ static __noinline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m, __u
 	pk->alt = 0;
 	/* a hello mark, whichever flow set it: this flow's own hello may be
 	 * in the record set too (two flows in flight on one slot) */
-	if (m && (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO || XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD)) {
+	if (m &&
+	    (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO || XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD)) {
 		r = hello_next(ctx, pk, b0);
 		if (r == GO_RESTART) {
-			mark_clear(pk, pk->mp);  /* its record is taken */
+			mark_clear(pk, pk->mp); /* its record is taken */
 			r = hello_new(ctx, pk);
 		}
 		if (r != GO_NOT_MINE)
@@ -1638,7 +1643,8 @@ static __noinline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m, __u
 	}
 	if (m && XSNI_MARK_TAG(m) == flow_tag(pk)) {
 		if ((XSNI_MARK_STATE(m) == XSNI_MARK_HELLO ||
-		     XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD) && b0 != XSNI_TLS_HANDSHAKE) {
+		     XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD) &&
+		    b0 != XSNI_TLS_HANDSHAKE) {
 			/* this flow's hello was being read, and its record was
 			 * taken by a newer flow (hello_busy), or aged out: it
 			 * cannot be read now, and must not pass unread (a new
@@ -1671,8 +1677,7 @@ next:
 	return r;
 }
 
-static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set,
-				   struct pkt *pk)
+static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set, struct pkt *pk)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -1683,7 +1688,7 @@ static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set
 	mp = &xsni_marks[pk->slot & (XSNI_FLOWS_MAX - 1)];
 	m = *mp;
 	p = data + (pk->pay_off & 0x3fff);
-	asm volatile("" : "+r"(p));     /* check and read this very register */
+	asm volatile("" : "+r"(p)); /* check and read this very register */
 	if ((void *)(p + 1) <= end) {
 		b0 = p[0];
 	} else {
@@ -1694,7 +1699,7 @@ static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set
 		b0 = one[0];
 	}
 	if (!m && b0 != XSNI_TLS_HANDSHAKE)
-		return XDP_PASS;                /* the common case: one load */
+		return XDP_PASS; /* the common case: one load */
 	pk->set = set;
 	pk->mp = mp;
 	return flow_path(ctx, pk, m, b0);
@@ -1716,8 +1721,8 @@ static __always_inline int linear_to(void *data, void *end, __u32 ip_end)
 
 /* Payload offset and length, flow hash; SYN/FIN/RST forget the flow.
  * Returns -1 when there is nothing more to do (pass). */
-static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk,
-				   struct tcphdr *tcp, __u32 ip_end)
+static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk, struct tcphdr *tcp,
+				   __u32 ip_end)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -1730,7 +1735,7 @@ static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk,
 		__u32 buf_len = bpf_xdp_get_buff_len(ctx);
 
 		if (ip_end > buf_len)
-			ip_end = buf_len;       /* truncated frame */
+			ip_end = buf_len; /* truncated frame */
 	}
 	if (pk->pay_off >= ip_end || doff < 20) {
 		/* no payload; a new connection, or the end of one, on this
@@ -1781,7 +1786,7 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_TCP)
 			return -1;
 		if (ip->frag_off & bpf_htons(0x1fff))
-			return -1;        /* not the first fragment */
+			return -1; /* not the first fragment */
 		ihl = ip->ihl * 4;
 		if (ihl < 20)
 			return -1;
@@ -1818,7 +1823,7 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 				return -1;
 			if (nh == IPPROTO_FRAGMENT) {
 				if ((eh[2] << 8 | eh[3]) & 0xfff8)
-					return -1;  /* not first */
+					return -1; /* not first */
 				l4off += 8;
 			} else {
 				l4off += (eh[1] + 1) * 8;
@@ -1887,20 +1892,20 @@ int xdp_sni(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	if (ip->frag_off & bpf_htons(0x1fff))
-		return XDP_PASS;                /* not the first fragment */
+		return XDP_PASS; /* not the first fragment */
 	if (doff < 20 || !linear_to(data, end, ip_end))
-		return slow_path(ctx, &pk);     /* cut short or paged */
+		return slow_path(ctx, &pk); /* cut short or paged */
 	ports = *(__u32 *)tcp;
 	slot = flow_slot(ip->saddr, ports);
 	mp = &xsni_marks[slot & (XSNI_FLOWS_MAX - 1)];
 	m = *mp;
 	p = data + (pay_off & 0x3ff);
-	asm volatile("" : "+r"(p));     /* check and read this very register */
+	asm volatile("" : "+r"(p)); /* check and read this very register */
 	if ((void *)(p + 1) > end)
 		return XDP_PASS;
 	b0 = *p;
 	if (!m && b0 != XSNI_TLS_HANDSHAKE)
-		return XDP_PASS;                /* the common case: one load */
+		return XDP_PASS; /* the common case: one load */
 
 	pk.l3off = sizeof(*eth);
 	pk.l4off = sizeof(*eth) + sizeof(*ip);

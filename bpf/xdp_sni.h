@@ -11,29 +11,31 @@
 #define XDP_SNI_H
 
 #include <linux/types.h>
-#include <linux/bpf.h>          /* struct bpf_spin_lock */
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 
 /* ---- limits -------------------------------------------------------- */
-#define XSNI_NAME_MAX      253      /* longest DNS name we match         */
-#define XSNI_NAME_WIRE_MAX 254      /* 253 + one trailing dot on the wire */
-#define XSNI_NAME_BUF      512      /* flow buffer: 2 x 256 so the masked
-                                       offset + masked length stay inside */
+#define XSNI_NAME_MAX      253 /* longest DNS name we match         */
+#define XSNI_NAME_WIRE_MAX 254 /* 253 + one trailing dot on the wire */
+/* flow buffer: 2 x 256 so the masked offset + masked length stay inside */
+#define XSNI_NAME_BUF      512
 #define XSNI_EVENT_NAME    256
-#define XSNI_REC_MAX       16384    /* TLSPlaintext limit (2^14)         */
-#define XSNI_MAX_SEGMENTS  64       /* give up on a flow after this many */
-#define XSNI_PARSE_STEPS   4200     /* bpf_loop bound: > 16 KB / 4-byte ext */
-#define XSNI_FLOWS_MAX     4096     /* flow marks and hello records: direct-mapped */
-#define XSNI_FLOW_BITS     12       /* log2(XSNI_FLOWS_MAX) */
-#define XSNI_DOMAINS_MAX   (1024 * 1024)   /* names the tool accepts (half the table) */
+#define XSNI_REC_MAX       16384         /* TLSPlaintext limit (2^14)         */
+#define XSNI_MAX_SEGMENTS  64            /* give up on a flow after this many */
+#define XSNI_PARSE_STEPS   4200          /* bpf_loop bound: > 16 KB / 4-byte ext */
+#define XSNI_FLOWS_MAX     4096          /* flow marks and hello records: direct-mapped */
+#define XSNI_FLOW_BITS     12            /* log2(XSNI_FLOWS_MAX) */
+#define XSNI_DOMAINS_MAX   (1024 * 1024) /* names the tool accepts (half the table) */
 #define XSNI_EXEMPT_MAX    4096
-#define XSNI_EV_SLOTS      512      /* event slots per CPU (power of 2) */
-#define XSNI_BLOOM_WORDS   (1u << 17)  /* 8 Mbit domain filter (1 MB) */
-#define XSNI_HELLO_TTL     2        /* s: a half-read hello older than this may be evicted */
-#define XSNI_HOLD_MAX      8        /* out-of-order segments of a hello dropped in a row
-                                       before the hello is judged unreadable */
-#define XSNI_HOLD_TIME     2        /* ~s (coarse units): ... or the time since the first */
-#define XSNI_GHOST_TTL     60       /* ~s: how long a flow whose hello record was taken
-                                       is remembered, to judge its next segment */
+#define XSNI_EV_SLOTS      512        /* event slots per CPU (power of 2) */
+#define XSNI_BLOOM_WORDS   (1u << 17) /* 8 Mbit domain filter (1 MB) */
+#define XSNI_HELLO_TTL     2          /* s: a half-read hello older than this may be evicted */
+/* out-of-order segments of a hello dropped in a row before the hello is
+ * judged unreadable ... */
+#define XSNI_HOLD_MAX      8
+#define XSNI_HOLD_TIME     2 /* ~s (coarse units): ... or the time since the first */
+/* ~s: how long a flow whose hello record was taken is remembered, to judge
+ * its next segment */
+#define XSNI_GHOST_TTL     60
 
 /* TLS constants */
 #define XSNI_TLS_HANDSHAKE   0x16
@@ -44,21 +46,21 @@
 /* ---- settings (array map "xsni_settings", one entry, key 0) --------- */
 enum xsni_mode {
 	XSNI_MODE_MONITOR = 0,
-	XSNI_MODE_BLOCK   = 1,
+	XSNI_MODE_BLOCK = 1,
 };
 
-#define XSNI_SET_RST     (1u << 0)  /* reset both ends of a blocked flow */
-#define XSNI_SET_LOG_ALL (1u << 1)  /* event for every SNI, not only listed */
-#define XSNI_SET_EXEMPT4 (1u << 2)  /* xsni_exempt4 is not empty (kept by the tool) */
-#define XSNI_SET_EXEMPT6 (1u << 3)  /* xsni_exempt6 is not empty */
-#define XSNI_SET_UNREADABLE (1u << 4) /* block mode: block a ClientHello that
-                                         yields no name (UNREADABLE=block) */
+#define XSNI_SET_RST        (1u << 0) /* reset both ends of a blocked flow */
+#define XSNI_SET_LOG_ALL    (1u << 1) /* event for every SNI, not only listed */
+#define XSNI_SET_EXEMPT4    (1u << 2) /* xsni_exempt4 is not empty (kept by the tool) */
+#define XSNI_SET_EXEMPT6    (1u << 3) /* xsni_exempt6 is not empty */
+/* block mode: block a ClientHello that yields no name (UNREADABLE=block) */
+#define XSNI_SET_UNREADABLE (1u << 4)
 
 struct xsni_settings {
-	__u32 mode;                 /* enum xsni_mode */
-	__u32 flags;                /* XSNI_SET_* */
-	__u64 sub_labels;           /* bit k: some "subdomains" entry has k labels */
-	__u8  ports[65536 / 8];     /* bitmap of watched TCP dst ports */
+	__u32 mode;            /* enum xsni_mode */
+	__u32 flags;           /* XSNI_SET_* */
+	__u64 sub_labels;      /* bit k: some "subdomains" entry has k labels */
+	__u8 ports[65536 / 8]; /* bitmap of watched TCP dst ports */
 };
 
 /* The ports bitmap is indexed by a port's two bytes as the packet carries
@@ -67,7 +69,7 @@ struct xsni_settings {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "xdp_sni.h assumes a little-endian host"
 #endif
-#define XSNI_PORT_KEY(port) ((__u16)((((port) & 0xff) << 8) | (((port) >> 8) & 0xff)))
+#define XSNI_PORT_KEY(port) ((__u16)((((port)&0xff) << 8) | (((port) >> 8) & 0xff)))
 
 static inline int xsni_port_raw_watched(const struct xsni_settings *s, __u16 raw)
 {
@@ -100,12 +102,12 @@ static inline void xsni_port_set(struct xsni_settings *s, __u16 port)
  * before clearing the old one: a reader never misses a listed name.
  */
 #define XSNI_DOM_EXACT      (1u << 0)
-#define XSNI_DOM_SUBDOMAINS (1u << 1)   /* the name and everything below */
+#define XSNI_DOM_SUBDOMAINS (1u << 1) /* the name and everything below */
 #define XSNI_DOM_FLAGS      3ull
 
-#define XSNI_DOM_SLOTS      8
-#define XSNI_DOM_BITS       18          /* 2^18 buckets x 8 = 2M slots, 16 MB */
-#define XSNI_DOM_BUCKETS    (1u << XSNI_DOM_BITS)
+#define XSNI_DOM_SLOTS   8
+#define XSNI_DOM_BITS    18 /* 2^18 buckets x 8 = 2M slots, 16 MB */
+#define XSNI_DOM_BUCKETS (1u << XSNI_DOM_BITS)
 
 struct xsni_dbucket {
 	__u64 slot[XSNI_DOM_SLOTS];
@@ -122,8 +124,8 @@ static inline __u32 xsni_dom_b2(__u64 h)
 	       (XSNI_DOM_BUCKETS - 1);
 }
 
-#define XSNI_HASH_INIT  0xcbf29ce484222325ULL
-#define XSNI_HASH_PRIME 0x100000001b3ULL
+#define XSNI_HASH_INIT       0xcbf29ce484222325ULL
+#define XSNI_HASH_PRIME      0x100000001b3ULL
 #define XSNI_HASH_STEP(h, c) (((h) ^ (__u64)(__u8)(c)) * XSNI_HASH_PRIME)
 
 /* A one-hash Bloom filter in front of the domain map (array "xsni_bloom",
@@ -139,52 +141,54 @@ static inline __u32 xsni_bloom_bit(__u64 h)
 /* ---- exemptions (LPM tries "xsni_exempt4", "xsni_exempt6") ---------- */
 struct xsni_lpm4 {
 	__u32 prefixlen;
-	__u8  addr[4];
+	__u8 addr[4];
 };
 
 struct xsni_lpm6 {
 	__u32 prefixlen;
-	__u8  addr[16];
+	__u8 addr[16];
 };
 
 /* ---- counters (per-CPU array "xsni_counters", one entry) ------------ */
 enum xsni_counter {
-	XSNI_CNT_PACKETS = 0,       /* payload to a watched port past the flow
-	                               filter: a handshake record, or a flow
-	                               with state (the rest costs one load and
-	                               is not counted)                       */
-	XSNI_CNT_WATCHED,           /* ... that start a TLS handshake record */
-	XSNI_CNT_CLIENTHELLOS,      /* ClientHello handshake headers seen    */
-	XSNI_CNT_SNI_FOUND,         /* host_name read completely             */
-	XSNI_CNT_SNI_MULTISEG,      /* ... of which needed >1 TCP segment    */
-	XSNI_CNT_MATCHED,           /* SNI on the list (monitor or block)    */
-	XSNI_CNT_BLOCKED,           /* ClientHellos blocked                  */
-	XSNI_CNT_DROPPED_LATER,     /* later packets of blocked flows dropped */
-	XSNI_CNT_RST_SENT,          /* TCP RSTs sent to clients (XDP_TX)     */
-	XSNI_CNT_EXEMPTED,          /* listed, but the source is exempt      */
-	XSNI_CNT_PARSE_ERRORS,      /* malformed record / hello / extension  */
-	XSNI_CNT_NOT_CLIENTHELLO,   /* handshake record, other message type  */
-	XSNI_CNT_NO_SNI,            /* ClientHello without server_name       */
-	XSNI_CNT_GIVEN_UP,          /* gap / reordering / too many segments  */
-	XSNI_CNT_EVENTS_LOST,       /* event ring full                       */
-	XSNI_CNT_HELLO_BUSY,        /* a live half-read hello evicted by
-	                               another flow's (the newest wins)      */
-	XSNI_CNT_RST_SERVER,        /* blocked hellos turned into a RST to the
-	                               server (XDP_PASS)                     */
-	XSNI_CNT_REORDERED,         /* segments of a hello in progress that came
-	                               ahead of a gap: dropped, so that the
-	                               client sends them again in order      */
-	XSNI_CNT_UNREADABLE,        /* ClientHellos that yielded no name: no
-	                               server_name, malformed, a name over 253
-	                               bytes, too many segments or gaps      */
+	XSNI_CNT_PACKETS = 0,     /* payload to a watched port past the flow
+	                             filter: a handshake record, or a flow
+	                             with state (the rest costs one load and
+	                             is not counted)                       */
+	XSNI_CNT_WATCHED,         /* ... that start a TLS handshake record */
+	XSNI_CNT_CLIENTHELLOS,    /* ClientHello handshake headers seen    */
+	XSNI_CNT_SNI_FOUND,       /* host_name read completely             */
+	XSNI_CNT_SNI_MULTISEG,    /* ... of which needed >1 TCP segment    */
+	XSNI_CNT_MATCHED,         /* SNI on the list (monitor or block)    */
+	XSNI_CNT_BLOCKED,         /* ClientHellos blocked                  */
+	XSNI_CNT_DROPPED_LATER,   /* later packets of blocked flows dropped */
+	XSNI_CNT_RST_SENT,        /* TCP RSTs sent to clients (XDP_TX)     */
+	XSNI_CNT_EXEMPTED,        /* listed, but the source is exempt      */
+	XSNI_CNT_PARSE_ERRORS,    /* malformed record / hello / extension  */
+	XSNI_CNT_NOT_CLIENTHELLO, /* handshake record, other message type  */
+	XSNI_CNT_NO_SNI,          /* ClientHello without server_name       */
+	XSNI_CNT_GIVEN_UP,        /* gap / reordering / too many segments  */
+	XSNI_CNT_EVENTS_LOST,     /* event ring full                       */
+	XSNI_CNT_HELLO_BUSY,      /* a live half-read hello evicted by
+	                             another flow's (the newest wins)      */
+	XSNI_CNT_RST_SERVER,      /* blocked hellos turned into a RST to the
+	                             server (XDP_PASS)                     */
+	XSNI_CNT_REORDERED,       /* segments of a hello in progress that came
+	                             ahead of a gap: dropped, so that the
+	                             client sends them again in order      */
+	XSNI_CNT_UNREADABLE,      /* ClientHellos that yielded no name: no
+	                             server_name, malformed, a name over 253
+	                             bytes, too many segments or gaps      */
 	XSNI_CNT_MAX,
 };
 
+/* clang-format off */
 #define XSNI_COUNTER_NAMES { \
 	"packets", "watched", "clienthellos", "sni_found", "sni_multiseg", \
 	"matched", "blocked", "dropped_later", "rst_sent", "exempted", \
 	"parse_errors", "not_clienthello", "no_sni", "given_up", "events_lost", \
 	"hello_busy", "rst_server", "reordered", "unreadable" }
+/* clang-format on */
 
 struct xsni_counters {
 	__u64 c[XSNI_CNT_MAX];
@@ -198,9 +202,9 @@ struct xsni_counters {
  * that continues in a later segment, under a spin lock, with the full
  * 4-tuple so that two flows on one slot never share state. */
 struct xsni_flow_key {
-	__u8  saddr[16];            /* IPv4 as ::ffff:a.b.c.d */
-	__u8  daddr[16];
-	__u16 sport;                /* network byte order */
+	__u8 saddr[16]; /* IPv4 as ::ffff:a.b.c.d */
+	__u8 daddr[16];
+	__u16 sport; /* network byte order */
 	__u16 dport;
 	__u32 pad;
 };
@@ -208,27 +212,27 @@ struct xsni_flow_key {
 /* mark = tag << 32 | time << 16 | state; tag is a second 32-bit hash of the
  * 4-tuple (never 0), time the coarse clock in ~1 s units */
 enum xsni_mark_state {
-	XSNI_MARK_BLOCKED = 1,      /* a listed ClientHello was dropped   */
-	XSNI_MARK_HELLO   = 2,      /* a ClientHello continues: see hellos */
-	XSNI_MARK_UNREAD  = 3,      /* its hello record was taken by a newer
-	                               flow: the hello is unreadable        */
+	XSNI_MARK_BLOCKED = 1, /* a listed ClientHello was dropped   */
+	XSNI_MARK_HELLO = 2,   /* a ClientHello continues: see hellos */
+	XSNI_MARK_UNREAD = 3,  /* its hello record was taken by a newer
+	                          flow: the hello is unreadable        */
 };
-#define XSNI_MARK(tag, t, st) (((__u64)(tag) << 32) | (((__u64)(t) & 0xffff) << 16) | (st))
-#define XSNI_MARK_TAG(m)   ((__u32)((m) >> 32))
-#define XSNI_MARK_TIME(m)  ((__u32)((m) >> 16) & 0xffff)
-#define XSNI_MARK_STATE(m) ((__u32)(m) & 0xff)
+#define XSNI_MARK(tag, t, st) (((__u64)(tag) << 32) | (((__u64)(t)&0xffff) << 16) | (st))
+#define XSNI_MARK_TAG(m)      ((__u32)((m) >> 32))
+#define XSNI_MARK_TIME(m)     ((__u32)((m) >> 16) & 0xffff)
+#define XSNI_MARK_STATE(m)    ((__u32)(m)&0xff)
 
 enum xsni_phase {
-	XSNI_PH_REC_HDR = 0,   /* 5: type, version, length              */
-	XSNI_PH_HS_HDR,        /* 4: msg type, 24-bit length            */
-	XSNI_PH_SID_LEN,       /* 1 (after 34 bytes version + random)   */
-	XSNI_PH_CS_LEN,        /* 2                                     */
-	XSNI_PH_COMP_LEN,      /* 1                                     */
-	XSNI_PH_EXTS_LEN,      /* 2                                     */
-	XSNI_PH_EXT_HDR,       /* 4: type, length                       */
-	XSNI_PH_SNI_LIST,      /* 2                                     */
-	XSNI_PH_SNI_ENT,       /* 3: name type, length                  */
-	XSNI_PH_NAME,          /* name bytes                            */
+	XSNI_PH_REC_HDR = 0, /* 5: type, version, length              */
+	XSNI_PH_HS_HDR,      /* 4: msg type, 24-bit length            */
+	XSNI_PH_SID_LEN,     /* 1 (after 34 bytes version + random)   */
+	XSNI_PH_CS_LEN,      /* 2                                     */
+	XSNI_PH_COMP_LEN,    /* 1                                     */
+	XSNI_PH_EXTS_LEN,    /* 2                                     */
+	XSNI_PH_EXT_HDR,     /* 4: type, length                       */
+	XSNI_PH_SNI_LIST,    /* 2                                     */
+	XSNI_PH_SNI_ENT,     /* 3: name type, length                  */
+	XSNI_PH_NAME,        /* name bytes                            */
 };
 
 /* parser state of one ClientHello; the name bytes come last so that a
@@ -241,31 +245,31 @@ enum xsni_phase {
  * offset x is x + xhdr when x lies in the current record, and the next
  * record's header is at stream offset rec_end + xhdr. */
 struct xsni_flow {
-	__u32 isn;             /* TCP seq of the record's first byte   */
-	__u32 next_seq;        /* seq expected next                    */
-	__u32 cur;             /* parser cursor                        */
-	__u32 rec_end;         /* end of the current record's data     */
+	__u32 isn;      /* TCP seq of the record's first byte   */
+	__u32 next_seq; /* seq expected next                    */
+	__u32 cur;      /* parser cursor                        */
+	__u32 rec_end;  /* end of the current record's data     */
 	__u32 hs_end;
 	__u32 exts_end;
 	__u32 ext_end;
 	__u32 list_end;
 	__u32 name_len;
 	__u32 name_got;
-	__u32 xhdr;            /* header bytes of continuation records read */
-	__u8  phase;
-	__u8  segments;
-	__u8  ech;
-	__u8  sni_seen;
-	__u8  carry_len;
-	__u8  carry[8];
-	__u8  rh_len;          /* bytes of a continuation header read so far */
-	__u8  rhdr[8];         /* 5 used */
-	__u8  holds;           /* out-of-order segments dropped in a row */
-	__u8  ch;              /* a ClientHello handshake header was read */
-	__u16 hold_t;          /* coarse time of the first of them */
-	__u8  ttl;             /* IP TTL (hop limit) of the hello's first segment */
-	__u8  pad;
-	__u8  name[XSNI_NAME_BUF];
+	__u32 xhdr; /* header bytes of continuation records read */
+	__u8 phase;
+	__u8 segments;
+	__u8 ech;
+	__u8 sni_seen;
+	__u8 carry_len;
+	__u8 carry[8];
+	__u8 rh_len;  /* bytes of a continuation header read so far */
+	__u8 rhdr[8]; /* 5 used */
+	__u8 holds;   /* out-of-order segments dropped in a row */
+	__u8 ch;      /* a ClientHello handshake header was read */
+	__u16 hold_t; /* coarse time of the first of them */
+	__u8 ttl;     /* IP TTL (hop limit) of the hello's first segment */
+	__u8 pad;
+	__u8 name[XSNI_NAME_BUF];
 };
 #define XSNI_FLOW_HDR_SIZE __builtin_offsetof(struct xsni_flow, name)
 
@@ -274,15 +278,15 @@ struct xsni_flow {
  * ends inside the name, are apart in "xsni_hnames" (same index). Records
  * come in sets of XSNI_HELLO_WAYS: a new hello takes its own, a free or
  * the oldest record of its set. */
-#define XSNI_HELLO_WAYS 4           /* records a set: a flow's record is in its set */
-#define XSNI_HELLO_SETS 1024        /* set = flow slot % XSNI_HELLO_SETS */
-#define XSNI_HELLOS (XSNI_HELLO_SETS * XSNI_HELLO_WAYS)
+#define XSNI_HELLO_WAYS 4    /* records a set: a flow's record is in its set */
+#define XSNI_HELLO_SETS 1024 /* set = flow slot % XSNI_HELLO_SETS */
+#define XSNI_HELLOS     (XSNI_HELLO_SETS * XSNI_HELLO_WAYS)
 struct xsni_hello {
 	struct bpf_spin_lock lock;
-	__u32 time;                 /* coarse clock (~1 s units) of the last write */
-	__u32 mslot, mtag;          /* where the flow's mark is, and its tag */
-	struct xsni_flow_key key;   /* all zero: free */
-	__u8  st[XSNI_FLOW_HDR_SIZE];   /* struct xsni_flow without the name */
+	__u32 time;                  /* coarse clock (~1 s units) of the last write */
+	__u32 mslot, mtag;           /* where the flow's mark is, and its tag */
+	struct xsni_flow_key key;    /* all zero: free */
+	__u8 st[XSNI_FLOW_HDR_SIZE]; /* struct xsni_flow without the name */
 };
 
 struct xsni_hname {
@@ -301,47 +305,50 @@ struct xsni_evhdr {
 	__u64 head;
 	__u64 tail;
 	__u64 lost;
-	__u64 pad[5];          /* one cache line per CPU */
+	__u64 pad[5]; /* one cache line per CPU */
 };
 
 enum xsni_verdict {
-	XSNI_V_PASS    = 0,    /* not listed (only with XSNI_SET_LOG_ALL) */
-	XSNI_V_MONITOR = 1,    /* listed, monitor mode: passed            */
-	XSNI_V_BLOCK   = 2,    /* listed, block mode: dropped             */
-	XSNI_V_EXEMPT  = 3,    /* listed, source exempt: passed           */
-	XSNI_V_UNREAD_PASS  = 4, /* no name could be read: passed          */
+	XSNI_V_PASS = 0,         /* not listed (only with XSNI_SET_LOG_ALL) */
+	XSNI_V_MONITOR = 1,      /* listed, monitor mode: passed            */
+	XSNI_V_BLOCK = 2,        /* listed, block mode: dropped             */
+	XSNI_V_EXEMPT = 3,       /* listed, source exempt: passed           */
+	XSNI_V_UNREAD_PASS = 4,  /* no name could be read: passed          */
 	XSNI_V_UNREAD_BLOCK = 5, /* no name could be read: dropped         */
 	XSNI_V_MAX,
 };
 
-#define XSNI_VERDICT_NAMES { "pass", "monitor", "block", "exempt", "unreadable-pass", "unreadable-block" }
+/* clang-format off */
+#define XSNI_VERDICT_NAMES { \
+	"pass", "monitor", "block", "exempt", "unreadable-pass", "unreadable-block" }
+/* clang-format on */
 
 struct xsni_event {
-	__u64 ts_ns;           /* 0: the reader stamps the event when it takes it */
-	__u8  saddr[16];
-	__u8  daddr[16];
-	__u16 sport;           /* host byte order */
+	__u64 ts_ns; /* 0: the reader stamps the event when it takes it */
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport; /* host byte order */
 	__u16 dport;
-	__u8  family;          /* 4 or 6 */
-	__u8  verdict;         /* enum xsni_verdict */
-	__u8  segments;        /* TCP segments used to read the SNI */
-	__u8  ech;             /* encrypted_client_hello extension seen */
-	__u8  rst;             /* a RST was sent */
-	__u8  pad;
+	__u8 family;   /* 4 or 6 */
+	__u8 verdict;  /* enum xsni_verdict */
+	__u8 segments; /* TCP segments used to read the SNI */
+	__u8 ech;      /* encrypted_client_hello extension seen */
+	__u8 rst;      /* a RST was sent */
+	__u8 pad;
 	__u16 sni_len;
 	__u32 ifindex;
-	char  sni[XSNI_EVENT_NAME];
+	char sni[XSNI_EVENT_NAME];
 };
 
 /* map names (also the pin file names under the pin directory) */
-#define XSNI_MAP_SETTINGS "xsni_settings"   /* pin name */
-#define XSNI_SEC_SETTINGS ".data.xsni"      /* its map in the object */
+#define XSNI_MAP_SETTINGS "xsni_settings" /* pin name */
+#define XSNI_SEC_SETTINGS ".data.xsni"    /* its map in the object */
 #define XSNI_MAP_DOMAINS  "xsni_domains"
 #define XSNI_MAP_EXEMPT4  "xsni_exempt4"
 #define XSNI_MAP_EXEMPT6  "xsni_exempt6"
 #define XSNI_MAP_COUNTERS "xsni_counters"
-#define XSNI_MAP_MARKS    "xsni_marks"       /* pin name */
-#define XSNI_SEC_MARKS    ".data.marks"      /* its map in the object */
+#define XSNI_MAP_MARKS    "xsni_marks"  /* pin name */
+#define XSNI_SEC_MARKS    ".data.marks" /* its map in the object */
 #define XSNI_MAP_HELLOS   "xsni_hellos"
 #define XSNI_MAP_HNAMES   "xsni_hnames"
 #define XSNI_MAP_BLOOM    "xsni_bloom"

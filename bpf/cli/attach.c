@@ -94,7 +94,8 @@ static int attach_mode(struct xdp_program **progp, const char *dev, int ifindex,
 		return err;
 	xdp_program__close(*progp);
 	*progp = open_prog();
-	fprintf(o, "the XDP dispatcher refused the program (%s); attaching it as the only XDP program on %s\n",
+	fprintf(o,
+		"the XDP dispatcher refused the program (%s); attaching it as the only XDP program on %s\n",
 		strerror(-err), dev);
 	setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
 	err = xdp_program__attach(*progp, ifindex, m, 0);
@@ -124,7 +125,8 @@ int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	struct xdp_program *prog;
 	int ifindex = dev_index("attach", dev), err;
 
-	if (strcmp(mode, "native") && strcmp(mode, "auto") && strcmp(mode, "generic") && strcmp(mode, "skb"))
+	if (strcmp(mode, "native") && strcmp(mode, "auto") && strcmp(mode, "generic") &&
+	    strcmp(mode, "skb"))
 		die("bad --mode %s (native|generic|auto)", mode);
 	ensure_maps();
 	prog = open_prog();
@@ -136,8 +138,8 @@ int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		}
 		if (!strcmp(mode, "native"))
 			die("native attach to %s failed: %s", dev, strerror(-err));
-		fprintf(o, "native attach to %s failed (%s); falling back to generic mode\n",
-			dev, strerror(-err));
+		fprintf(o, "native attach to %s failed (%s); falling back to generic mode\n", dev,
+			strerror(-err));
 		/* the object may be half-loaded: start again */
 		xdp_program__close(prog);
 		prog = open_prog();

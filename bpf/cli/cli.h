@@ -15,7 +15,7 @@
 struct globals {
 	const char *pin_dir;
 	const char *state_dir;
-	const char *obj;        /* NULL: see obj_path() */
+	const char *obj; /* NULL: see obj_path() */
 	int verbose;
 };
 extern struct globals g;
@@ -48,10 +48,10 @@ typedef int (*cmd_fn)(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 struct cmd {
 	const char *name;
-	const char *args;       /* positionals in the usage line, or "" */
+	const char *args; /* positionals in the usage line, or "" */
 	const char *help;
 	cmd_fn run;
-	int socket;             /* allowed over the daemon's control socket */
+	int socket; /* allowed over the daemon's control socket */
 	const struct opt_def *opts;
 };
 

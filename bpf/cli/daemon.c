@@ -30,7 +30,10 @@ static void on_event(void *ctx, const struct xsni_event *e)
 }
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { stop = 1; }
+static void on_signal(int sig)
+{
+	stop = 1;
+}
 
 /* The command of one connection, in a child process whose stdout and stderr
  * are the connection: errors reach the client, a fatal error cannot take the
@@ -70,7 +73,8 @@ static void serve_client(int cfd)
 	}
 	buf[n] = 0;
 	buf[strcspn(buf, "\r\n")] = 0;
-	for (tok = strtok_r(buf, " \t", &save); tok && argc < 31; tok = strtok_r(NULL, " \t", &save))
+	for (tok = strtok_r(buf, " \t", &save); tok && argc < 31;
+	     tok = strtok_r(NULL, " \t", &save))
 		args[argc++] = tok;
 	args[argc] = NULL;
 	if (argc == 0 || !strcmp(args[0], "ping")) {
@@ -82,7 +86,8 @@ static void serve_client(int cfd)
 	if (!c) {
 		dprintf(cfd, "error unknown command %s\nrc=2\n", args[0]);
 	} else if (!c->socket) {
-		dprintf(cfd, "error command %s is not allowed over the control socket\nrc=2\n", args[0]);
+		dprintf(cfd, "error command %s is not allowed over the control socket\nrc=2\n",
+			args[0]);
 	} else {
 		/* "add NAME subdomains": the bare word is --subdomains */
 		static char subdomains[] = "--subdomains";
@@ -103,8 +108,8 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	int lfd;
 
 	ensure_maps();
-	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS),
-			 on_event, (void *)co->syslog);
+	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS), on_event,
+			 (void *)co->syslog);
 	if (!ev)
 		die("cannot open the event rings: %s", strerror(errno));
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -116,8 +121,8 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "xdp-sni daemon: pin dir %s, socket %s, syslog %s\n",
-		g.pin_dir, co->socket, co->syslog);
+	fprintf(stderr, "xdp-sni daemon: pin dir %s, socket %s, syslog %s\n", g.pin_dir, co->socket,
+		co->syslog);
 	syslog_send(co->syslog, "daemon started");
 	pfd[0].fd = events_fd(ev);
 	pfd[0].events = POLLIN;

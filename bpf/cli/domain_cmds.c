@@ -152,13 +152,14 @@ int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	}
 	if (p.bad && !co->skip_bad) {
 		warn("%d bad line(s) in %s; nothing imported "
-		     "(use --skip-bad to import the valid names)", p.bad, argv[0]);
+		     "(use --skip-bad to import the valid names)",
+		     p.bad, argv[0]);
 		dl_unlock(lock);
 		return 1;
 	}
 	if (dl_live(&p.dl) > XSNI_DOMAINS_MAX) {
-		warn("%s: the list would hold %zu names, more than %d; nothing imported",
-		     argv[0], dl_live(&p.dl), XSNI_DOMAINS_MAX);
+		warn("%s: the list would hold %zu names, more than %d; nothing imported", argv[0],
+		     dl_live(&p.dl), XSNI_DOMAINS_MAX);
 		dl_unlock(lock);
 		return 1;
 	}
@@ -168,9 +169,8 @@ int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	sync_filter_pinned(&p.dl);
 	dl_save_state(&p.dl, g.state_dir);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(o, "imported %zu names (%zu new, %d bad lines skipped) in %.3f s\n",
-		p.names, p.added, p.bad,
-		(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	fprintf(o, "imported %zu names (%zu new, %d bad lines skipped) in %.3f s\n", p.names,
+		p.added, p.bad, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	close(fd);
 	dl_free(&p.dl);
 	dl_unlock(lock);

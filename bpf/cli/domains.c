@@ -43,15 +43,18 @@ int normalise_domain(const char *in, char *out, int *subdomains, char *err, size
 		return -1;
 	}
 	if (len > XSNI_NAME_MAX) {
-		snprintf(err, errlen, "name is %zu bytes long, the limit is %d", len, XSNI_NAME_MAX);
+		snprintf(err, errlen, "name is %zu bytes long, the limit is %d", len,
+			 XSNI_NAME_MAX);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = in[i];
 
 		if (c >= 0x80) {
-			snprintf(err, errlen, "non-ASCII character at byte %zu: "
-				 "give internationalised names as punycode (xn--...)", i + 1);
+			snprintf(err, errlen,
+				 "non-ASCII character at byte %zu: "
+				 "give internationalised names as punycode (xn--...)",
+				 i + 1);
 			return -1;
 		}
 		if (c == '.') {
@@ -68,8 +71,10 @@ int normalise_domain(const char *in, char *out, int *subdomains, char *err, size
 			continue;
 		}
 		if (!(isalnum(c) || c == '-' || c == '_')) {
-			snprintf(err, errlen, "invalid character '%c' at byte %zu "
-				 "(allowed: letters, digits, '-', '_', '.')", isprint(c) ? c : '?', i + 1);
+			snprintf(err, errlen,
+				 "invalid character '%c' at byte %zu "
+				 "(allowed: letters, digits, '-', '_', '.')",
+				 isprint(c) ? c : '?', i + 1);
 			return -1;
 		}
 		if (c == '-' && lab == 0) {
@@ -337,10 +342,19 @@ static int is_ip_token(const char *s)
 
 static int skip_hosts_name(const char *s)
 {
-	static const char *skip[] = { "localhost", "localhost.localdomain", "local",
-		"broadcasthost", "ip6-localhost", "ip6-loopback", "ip6-localnet",
-		"ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters", "ip6-allhosts",
-		"0.0.0.0", NULL };
+	static const char *skip[] = { "localhost",
+				      "localhost.localdomain",
+				      "local",
+				      "broadcasthost",
+				      "ip6-localhost",
+				      "ip6-loopback",
+				      "ip6-localnet",
+				      "ip6-mcastprefix",
+				      "ip6-allnodes",
+				      "ip6-allrouters",
+				      "ip6-allhosts",
+				      "0.0.0.0",
+				      NULL };
 	int i;
 
 	for (i = 0; skip[i]; i++)
@@ -366,7 +380,8 @@ static void parse_list_line(char *s, const char *file, long lineno, int subdomai
 		nt = 1;
 	}
 	if (!hosts && nt > 1) {
-		fprintf(stderr, "%s:%ld: unexpected text '%s' after the name "
+		fprintf(stderr,
+			"%s:%ld: unexpected text '%s' after the name "
 			"(expected 'NAME', 'NAME subdomains' or 'IP NAME...')\n",
 			file, lineno, toks[1]);
 		p->bad++;
@@ -379,8 +394,8 @@ static void parse_list_line(char *s, const char *file, long lineno, int subdomai
 		if (hosts && skip_hosts_name(tok))
 			continue;
 		if (normalise_arg(tok, name, &sub, err, sizeof(err))) {
-			fprintf(stderr, "%s:%ld: bad domain '%.60s%s': %s\n", file,
-				lineno, tok, strlen(tok) > 60 ? "..." : "", err);
+			fprintf(stderr, "%s:%ld: bad domain '%.60s%s': %s\n", file, lineno, tok,
+				strlen(tok) > 60 ? "..." : "", err);
 			p->bad++;
 			continue;
 		}

@@ -24,15 +24,15 @@ const char *flags_str(__u32 flags);
 struct dom {
 	__u64 h;
 	__u32 flags;
-	char *name;      /* NULL once deleted */
+	char *name; /* NULL once deleted */
 };
 
 struct domlist {
 	struct dom *v;
 	size_t n, cap;
-	size_t *idx;     /* open addressing: index+1, 0 = empty */
+	size_t *idx; /* open addressing: index+1, 0 = empty */
 	size_t idx_cap;
-	struct arena_block *arena;   /* the names */
+	struct arena_block *arena; /* the names */
 };
 
 struct dom *dl_find(struct domlist *dl, __u64 h);
@@ -55,11 +55,11 @@ void dl_load_state(struct domlist *dl, const char *state_dir);
 void dl_save_state(struct domlist *dl, const char *state_dir);
 
 struct parsed {
-	struct domlist dl;   /* may start with entries: the names are added to them */
-	int bad;         /* bad lines, each reported on stderr as FILE:LINE */
-	size_t names;    /* names read */
-	size_t added;    /* ... not in dl before */
-	size_t changed;  /* ... new, or with a flag dl did not have */
+	struct domlist dl; /* may start with entries: the names are added to them */
+	int bad;           /* bad lines, each reported on stderr as FILE:LINE */
+	size_t names;      /* names read */
+	size_t added;      /* ... not in dl before */
+	size_t changed;    /* ... new, or with a flag dl did not have */
 };
 
 /* Parse a list file ("-" is stdin): "NAME", "NAME subdomains", "*.NAME" or

@@ -17,7 +17,7 @@ struct domtable {
 	size_t len;
 };
 
-#define KEY(h) ((h) & ~XSNI_DOM_FLAGS)
+#define KEY(h)    ((h) & ~XSNI_DOM_FLAGS)
 #define MAX_KICKS 500
 
 struct domtable *dt_open(int fd)
@@ -29,7 +29,8 @@ struct domtable *dt_open(int fd)
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
 		return NULL;
-	if (info.max_entries != XSNI_DOM_BUCKETS || info.value_size != sizeof(struct xsni_dbucket)) {
+	if (info.max_entries != XSNI_DOM_BUCKETS ||
+	    info.value_size != sizeof(struct xsni_dbucket)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -124,7 +125,7 @@ int dt_put(struct domtable *dt, __u64 h, __u32 flags)
 		__u64 *dst = free_in(dt, alt);
 
 		if (dst) {
-			store(dst, old);        /* the victim is in both for a moment */
+			store(dst, old); /* the victim is in both for a moment */
 			store(victim, v);
 			return 0;
 		}
@@ -135,13 +136,14 @@ int dt_put(struct domtable *dt, __u64 h, __u32 flags)
 		{
 			int j = rand() % XSNI_DOM_SLOTS;
 			__u64 *next = &dt->b[alt].slot[j], nold = *next;
-			__u32 nalt = xsni_dom_b1(nold) == alt ? xsni_dom_b2(nold) : xsni_dom_b1(nold);
+			__u32 nalt = xsni_dom_b1(nold) == alt ? xsni_dom_b2(nold) :
+								xsni_dom_b1(nold);
 			__u64 *ndst = free_in(dt, nalt);
 
 			if (ndst) {
-				store(ndst, nold);      /* next moves to its other bucket */
-				store(next, old);       /* the victim moves into its slot */
-				store(victim, v);       /* v takes the victim's */
+				store(ndst, nold); /* next moves to its other bucket */
+				store(next, old);  /* the victim moves into its slot */
+				store(victim, v);  /* v takes the victim's */
 				return 0;
 			}
 		}

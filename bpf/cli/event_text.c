@@ -26,8 +26,9 @@ void format_event(const struct xsni_event *e, char *buf, size_t len)
 	const char *lb = e->family == 6 ? "[" : "", *rb = e->family == 6 ? "]" : "";
 
 	event_addrs(e, s, d, sizeof(s));
-	snprintf(buf, len, "sni=%.*s verdict=%s src=%s%s%s:%u dst=%s%s%s:%u segments=%u ech=%u rst=%u",
+	snprintf(buf, len,
+		 "sni=%.*s verdict=%s src=%s%s%s:%u dst=%s%s%s:%u segments=%u ech=%u rst=%u",
 		 (int)(e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME), e->sni,
-		 verdict_name(e->verdict), lb, s, rb, e->sport, lb, d, rb, e->dport,
-		 e->segments, e->ech, e->rst);
+		 verdict_name(e->verdict), lb, s, rb, e->sport, lb, d, rb, e->dport, e->segments,
+		 e->ech, e->rst);
 }

@@ -75,7 +75,8 @@ struct events *events_open(int hdr_fd, int ev_fd, event_fn fn, void *ctx)
 		goto fail;
 	/* the maps must have been sized for this machine's CPUs */
 	if (hi.max_entries < (__u32)ev->ncpu || ei.max_entries < (__u32)ev->ncpu * XSNI_EV_SLOTS ||
-	    hi.value_size != sizeof(struct xsni_evhdr) || ei.value_size != sizeof(struct xsni_event))
+	    hi.value_size != sizeof(struct xsni_evhdr) ||
+	    ei.value_size != sizeof(struct xsni_event))
 		goto fail;
 	ev->hdr_len = page_round((size_t)hi.max_entries * sizeof(struct xsni_evhdr));
 	ev->rec_len = page_round((size_t)ei.max_entries * sizeof(struct xsni_event));
@@ -93,7 +94,7 @@ fail:
 int events_fd(const struct events *ev)
 {
 	(void)ev;
-	return -1;      /* nothing to wait on: poll with a timeout */
+	return -1; /* nothing to wait on: poll with a timeout */
 }
 
 int events_consume(struct events *ev)
@@ -105,12 +106,13 @@ int events_consume(struct events *ev)
 		__u64 head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
 		__u64 tail = h->tail;
 
-		if (head - tail > XSNI_EV_SLOTS)     /* cannot happen; never trust it */
+		if (head - tail > XSNI_EV_SLOTS) /* cannot happen; never trust it */
 			tail = head - XSNI_EV_SLOTS;
 		for (; tail != head; tail++, n++) {
 			struct xsni_event e;
 
-			memcpy(&e, &ev->rec[(size_t)c * XSNI_EV_SLOTS + (tail & (XSNI_EV_SLOTS - 1))],
+			memcpy(&e,
+			       &ev->rec[(size_t)c * XSNI_EV_SLOTS + (tail & (XSNI_EV_SLOTS - 1))],
 			       sizeof(e));
 			ev->fn(ev->ctx, &e);
 		}
@@ -132,7 +134,8 @@ void events_block(struct events *ev)
 	/* make every ring look full: SLOTS records the reader has not taken */
 	for (c = 0; c < ev->ncpu; c++)
 		__atomic_store_n(&ev->hdr[c].tail,
-				 __atomic_load_n(&ev->hdr[c].head, __ATOMIC_ACQUIRE) - XSNI_EV_SLOTS,
+				 __atomic_load_n(&ev->hdr[c].head, __ATOMIC_ACQUIRE) -
+					 XSNI_EV_SLOTS,
 				 __ATOMIC_RELEASE);
 }
 

@@ -19,7 +19,9 @@ struct globals g;
 	OPT_DEF(struct globals, lname, sname, kind, field, arg, help, 0)
 #define OPT(lname, kind, field, arg, help, flags) \
 	OPT_DEF(struct cmd_opts, lname, 0, kind, field, arg, help, flags)
+/* clang-format off */
 #define OPT_END { 0 }
+/* clang-format on */
 
 static const struct opt_def global_opts[] = {
 	GLOBAL("pin-dir", 0, OPT_STR, pin_dir, "DIR",
@@ -29,8 +31,7 @@ static const struct opt_def global_opts[] = {
 	GLOBAL("obj", 0, OPT_STR, obj, "FILE",
 	       "BPF object (env XDP_SNI_OBJ, default next to the binary,\n"
 	       "then /usr/lib/xdp-sni/xdp_sni.bpf.o)"),
-	GLOBAL("verbose", 'v', OPT_FLAG, verbose, NULL, "libbpf debug output"),
-	OPT_END
+	GLOBAL("verbose", 'v', OPT_FLAG, verbose, NULL, "libbpf debug output"), OPT_END
 };
 
 #define OPT_DEV  OPT("dev", OPT_STR, dev, "IFACE", "the interface", OPT_REQUIRED)
@@ -56,8 +57,7 @@ static const struct opt_def daemon_opts[] = {
 static const struct opt_def add_opts[] = { OPT_SUBDOMAINS("the names"), OPT_END };
 static const struct opt_def import_opts[] = {
 	OPT_SUBDOMAINS("every name of the file:"),
-	OPT_SKIP_BAD("import the valid names when some lines are bad"),
-	OPT_END
+	OPT_SKIP_BAD("import the valid names when some lines are bad"), OPT_END
 };
 static const struct opt_def json_opts[] = { OPT_JSON, OPT_END };
 static const struct opt_def replay_opts[] = {
@@ -74,32 +74,36 @@ static const struct opt_def replay_opts[] = {
 	OPT("ports", OPT_STR, ports, "LIST", "watched ports (default 443)", 0),
 	OPT("exempt", OPT_STR, exempt, "PREFIX", "a source prefix never blocked", 0),
 	OPT("timing", OPT_STR, timing, "auto|kernel|wall|flows", "how --repeat times a packet", 0),
-	OPT("no-drain", OPT_FLAG, no_drain, NULL,
-	    "a one-page event buffer that is never read", 0),
+	OPT("no-drain", OPT_FLAG, no_drain, NULL, "a one-page event buffer that is never read", 0),
 	OPT_END
 };
 static const struct opt_def help_opts[] = {
-	OPT("list", OPT_FLAG, list, NULL, "commands and options, for tests", OPT_HIDDEN),
-	OPT_END
+	OPT("list", OPT_FLAG, list, NULL, "commands and options, for tests", OPT_HIDDEN), OPT_END
 };
 
 static int cmd_help(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 
 static const struct cmd cmds[] = {
-	{ "attach", "", "Load xdp_sni.bpf.o (maps pinned under the pin directory, reused if they\n"
+	{ "attach", "",
+	  "Load xdp_sni.bpf.o (maps pinned under the pin directory, reused if they\n"
 	  "exist) and attach it to IFACE with libxdp. auto (the default) tries native\n"
-	  "mode and falls back to generic mode, saying so.", cmd_attach, 0, attach_opts },
+	  "mode and falls back to generic mode, saying so.",
+	  cmd_attach, 0, attach_opts },
 	{ "detach", "", "Detach xdp_sni from IFACE. The pinned maps (blocklist, settings) stay.",
 	  cmd_detach, 0, detach_opts },
-	{ "init", "", "Create the pinned maps with default settings (block mode, RST on,\n"
-	  "unreadable block, port 443) without attaching anything.", cmd_init, 0, NULL },
-	{ "daemon", "", "Read events from the pinned ring buffer and write one syslog line per\n"
+	{ "init", "",
+	  "Create the pinned maps with default settings (block mode, RST on,\n"
+	  "unreadable block, port 443) without attaching anything.",
+	  cmd_init, 0, NULL },
+	{ "daemon", "",
+	  "Read events from the pinned ring buffer and write one syslog line per\n"
 	  "event (ident xdp-sni, facility daemon) and to stdout. Serve a control\n"
 	  "socket that takes one command line per connection: ping, or one of the\n"
 	  "commands `xdp-sni help` lists as allowed over it, with its options (a bare\n"
 	  "'subdomains' means --subdomains; no global options); the reply ends with a\n"
 	  "line rc=N. The data plane keeps enforcing if the daemon dies; a new daemon\n"
-	  "adopts the pinned state.", cmd_daemon, 0, daemon_opts },
+	  "adopts the pinned state.",
+	  cmd_daemon, 0, daemon_opts },
 	{ "add", "DOMAIN...",
 	  "Add names. --subdomains (or a leading '*.') also matches every name below.\n"
 	  "Names are validated (length <= 253, labels <= 63, letters, digits, '-',\n"
@@ -116,10 +120,13 @@ static const struct cmd cmds[] = {
 	{ "stats", "", "Print the per-CPU counters, summed.", cmd_stats, 1, json_opts },
 	{ "status", "",
 	  "Print mode, RST, ports, number of names, the interfaces running xdp_sni and\n"
-	  "the counters. Exit status 3 if the maps are not pinned.", cmd_status, 1, json_opts },
-	{ "mode", "monitor|block", "monitor: listed names pass and are logged. block: they are dropped.",
-	  cmd_mode, 1, NULL },
-	{ "rst", "on|off", "Answer a blocked ClientHello with a TCP RST (XDP_TX).", cmd_rst, 1, NULL },
+	  "the counters. Exit status 3 if the maps are not pinned.",
+	  cmd_status, 1, json_opts },
+	{ "mode", "monitor|block",
+	  "monitor: listed names pass and are logged. block: they are dropped.", cmd_mode, 1,
+	  NULL },
+	{ "rst", "on|off", "Answer a blocked ClientHello with a TCP RST (XDP_TX).", cmd_rst, 1,
+	  NULL },
 	{ "log", "all|listed",
 	  "Send an event (a syslog line) for every server name seen, or only for listed ones.",
 	  cmd_log, 1, NULL },
@@ -128,10 +135,11 @@ static const struct cmd cmds[] = {
 	  "server_name, malformed, a name over 253 bytes, more than 64 segments, or\n"
 	  "segments that never fill a gap. Each one is counted and logged either way.",
 	  cmd_unreadable, 1, NULL },
-	{ "ports", "[PORT[,PORT...]]", "Show or set the watched TCP destination ports.",
-	  cmd_ports, 1, NULL },
+	{ "ports", "[PORT[,PORT...]]", "Show or set the watched TCP destination ports.", cmd_ports,
+	  1, NULL },
 	{ "exempt", "add|del PREFIX | exempt list",
-	  "Source addresses or prefixes (IPv4 or IPv6) that are never blocked.", cmd_exempt, 1, NULL },
+	  "Source addresses or prefixes (IPv4 or IPv6) that are never blocked.", cmd_exempt, 1,
+	  NULL },
 	{ "replay", "FILE.pcap",
 	  "Run every packet of an Ethernet pcap through the program with\n"
 	  "BPF_PROG_TEST_RUN, in order, with one loaded program and one set of maps, so\n"
@@ -149,7 +157,8 @@ static const struct cmd cmds[] = {
 	  "event, else wall. The global --obj may name another XDP object (e.g.\n"
 	  "xdp_pass.bpf.o as a baseline, or the bench's minimal_sni.bpf.o, whose\n"
 	  "name map --blocklist fills). --no-drain makes the event rings look full\n"
-	  "and never reads them (events are then lost, verdicts not).", cmd_replay, 0, replay_opts },
+	  "and never reads them (events are then lost, verdicts not).",
+	  cmd_replay, 0, replay_opts },
 	{ "verify", "[OBJ]", "Load OBJ into the kernel through the verifier, then unload it.",
 	  cmd_verify, 0, NULL },
 	{ "help", "[COMMAND]", "Show help.", cmd_help, 0, help_opts },

@@ -126,9 +126,9 @@ int obj_map_fd(struct bpf_object *obj, const char *name)
 /* every map the tool, the daemon or a reloaded program shares; the
  * program's per-CPU work space is not among them */
 static const char *maps_to_pin[] = {
-	XSNI_MAP_SETTINGS, XSNI_MAP_DOMAINS, XSNI_MAP_BLOOM, XSNI_MAP_EXEMPT4,
-	XSNI_MAP_EXEMPT6, XSNI_MAP_COUNTERS, XSNI_MAP_MARKS, XSNI_MAP_HELLOS, XSNI_MAP_HNAMES,
-	XSNI_MAP_EVHDR, XSNI_MAP_EVENTS, NULL,
+	XSNI_MAP_SETTINGS, XSNI_MAP_DOMAINS,  XSNI_MAP_BLOOM,  XSNI_MAP_EXEMPT4,
+	XSNI_MAP_EXEMPT6,  XSNI_MAP_COUNTERS, XSNI_MAP_MARKS,  XSNI_MAP_HELLOS,
+	XSNI_MAP_HNAMES,   XSNI_MAP_EVHDR,    XSNI_MAP_EVENTS, NULL,
 };
 
 struct bpf_object *open_obj_pinned(void)

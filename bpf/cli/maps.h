@@ -18,7 +18,7 @@ void maps_log_setup(void);
 /* --obj, else $XDP_SNI_OBJ, else next to the binary, else /usr/lib/xdp-sni */
 const char *obj_path(void);
 
-int pinned_fd(const char *name);                 /* -1 if not pinned */
+int pinned_fd(const char *name); /* -1 if not pinned */
 int map_fd_or_die(const char *name);
 /* by pin name: XSNI_MAP_SETTINGS finds the settings' data section */
 struct bpf_map *obj_map(struct bpf_object *obj, const char *name);

@@ -32,18 +32,10 @@ static void store(const struct opt_def *d, void *base, const char *val)
 	char *field = (char *)base + d->off;
 
 	switch (d->kind) {
-	case OPT_FLAG:
-		*(int *)field = 1;
-		break;
-	case OPT_STR:
-		*(const char **)field = val;
-		break;
-	case OPT_INT:
-		*(int *)field = atoi(val);
-		break;
-	case OPT_ONOFF:
-		*(int *)field = !strcmp(val, "on") || !strcmp(val, "1");
-		break;
+	case OPT_FLAG: *(int *)field = 1; break;
+	case OPT_STR: *(const char **)field = val; break;
+	case OPT_INT: *(int *)field = atoi(val); break;
+	case OPT_ONOFF: *(int *)field = !strcmp(val, "on") || !strcmp(val, "1"); break;
 	}
 }
 
@@ -158,8 +150,8 @@ int params_parse(const char *what, const struct opt_set *cmd, const struct opt_s
 			argv[npos++] = argv[i];
 			continue;
 		}
-		rc = a[1] == '-' ? take_long(what, cmd, globals, argc, argv, &i, help)
-				 : take_short(what, cmd, globals, argc, argv, &i, help);
+		rc = a[1] == '-' ? take_long(what, cmd, globals, argc, argv, &i, help) :
+				   take_short(what, cmd, globals, argc, argv, &i, help);
 		if (rc)
 			return -1;
 	}

@@ -11,28 +11,30 @@
 #include <stdio.h>
 
 enum opt_kind {
-	OPT_FLAG,       /* int, set to 1 */
-	OPT_STR,        /* const char *, the argument */
-	OPT_INT,        /* int, atoi of the argument */
-	OPT_ONOFF,      /* int, 1 for "on" or "1", else 0 */
+	OPT_FLAG,  /* int, set to 1 */
+	OPT_STR,   /* const char *, the argument */
+	OPT_INT,   /* int, atoi of the argument */
+	OPT_ONOFF, /* int, 1 for "on" or "1", else 0 */
 };
 
-#define OPT_REQUIRED (1u << 0)  /* shown without brackets in the usage line */
-#define OPT_HIDDEN   (1u << 1)  /* left out of help and of `help --list` */
+#define OPT_REQUIRED (1u << 0) /* shown without brackets in the usage line */
+#define OPT_HIDDEN   (1u << 1) /* left out of help and of `help --list` */
 
 struct opt_def {
-	const char *name;       /* long name; NULL ends a list */
-	char short_name;        /* 0 for none */
+	const char *name; /* long name; NULL ends a list */
+	char short_name;  /* 0 for none */
 	enum opt_kind kind;
-	size_t off;             /* offset of the field in the struct being filled */
-	const char *arg;        /* the argument's placeholder in help (not OPT_FLAG) */
+	size_t off;      /* offset of the field in the struct being filled */
+	const char *arg; /* the argument's placeholder in help (not OPT_FLAG) */
 	const char *help;
 	unsigned flags;
 };
 
+/* clang-format off */
 #define OPT_DEF(st, lname, sname, k, field, a, h, f) \
 	{ .name = lname, .short_name = sname, .kind = k, .off = offsetof(st, field), \
 	  .arg = a, .help = h, .flags = f }
+/* clang-format on */
 
 /* One level of options: its list and the struct it fills. */
 struct opt_set {

@@ -9,7 +9,10 @@
 
 #define PCAP_MAX_PACKET 262144
 
-static __u32 sw32(struct pcap_rd *r, __u32 v) { return r->swap ? __builtin_bswap32(v) : v; }
+static __u32 sw32(struct pcap_rd *r, __u32 v)
+{
+	return r->swap ? __builtin_bswap32(v) : v;
+}
 
 int pcap_rd_open(struct pcap_rd *r, const char *path)
 {
@@ -30,7 +33,8 @@ int pcap_rd_open(struct pcap_rd *r, const char *path)
 	} else if (h[0] == 0xd4c3b2a1 || h[0] == 0x4d3cb2a1) {
 		r->swap = 1;
 	} else {
-		warn("%s: not a classic pcap file (pcapng? convert with `tcpdump -r in -w out`)", path);
+		warn("%s: not a classic pcap file (pcapng? convert with `tcpdump -r in -w out`)",
+		     path);
 		return -1;
 	}
 	r->linktype = sw32(r, h[5]) & 0xffff;

@@ -11,7 +11,7 @@ struct pcap_rd {
 	FILE *f;
 	int swap;
 	__u32 linktype;
-	unsigned char *buf;     /* the current packet */
+	unsigned char *buf; /* the current packet */
 	__u32 caplen;
 };
 

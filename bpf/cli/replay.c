@@ -32,14 +32,14 @@ struct replay {
 	int is_sni_prog;
 	struct xsni_settings s;
 	struct events *ev;
-	int nev;                        /* events of the current packet */
-	struct xsni_event last;         /* and the last of them */
+	int nev;                /* events of the current packet */
+	struct xsni_event last; /* and the last of them */
 };
 
 struct packet {
 	unsigned char *data;
 	__u32 len;
-	int sport_off;                  /* offset of the TCP source port, or -1 */
+	int sport_off; /* offset of the TCP source port, or -1 */
 };
 
 static void on_event(void *ctx, const struct xsni_event *e)
@@ -113,7 +113,7 @@ static double time_wall(struct replay *r, struct bpf_test_run_opts *t, int idx, 
 	t2 = mono_ns();
 	test_run_or_die(r->prog_fd, t, idx);
 	t2 = mono_ns() - t2;
-	if (t2 <= t1)   /* disturbed: fall back to the kernel's figure */
+	if (t2 <= t1) /* disturbed: fall back to the kernel's figure */
 		return (double)t->duration;
 	if (r->ev)
 		events_consume(r->ev);
@@ -210,7 +210,6 @@ static double time_packet(struct replay *tr, const struct packet *pk, int idx, c
 	return time_flows1(tr, pk);
 }
 
-
 static const char *xdp_action_name(__u32 a)
 {
 	switch (a) {
@@ -245,8 +244,8 @@ static void print_packet_json(FILE *o, const struct replay *r, int idx, int firs
 			      const struct bpf_test_run_opts *t, const unsigned char *out,
 			      double ns, const char *timing, int changed)
 {
-	fprintf(o, "%s{\"index\":%d,\"len\":%u,\"verdict\":\"%s\"", first ? "" : ",",
-		idx, len, xdp_action_name(t->retval));
+	fprintf(o, "%s{\"index\":%d,\"len\":%u,\"verdict\":\"%s\"", first ? "" : ",", idx, len,
+		xdp_action_name(t->retval));
 	if (ns >= 0)
 		fprintf(o, ",\"ns\":%.2f,\"timing\":\"%s\"", ns, timing);
 	if (changed)
@@ -258,11 +257,11 @@ static void print_packet_json(FILE *o, const struct replay *r, int idx, int firs
 		event_addrs(e, src, dst, sizeof(src));
 		fprintf(o, ",\"sni\":");
 		json_str(o, e->sni, e->sni_len);
-		fprintf(o, ",\"event\":{\"verdict\":\"%s\",\"segments\":%u,\"ech\":%s,"
+		fprintf(o,
+			",\"event\":{\"verdict\":\"%s\",\"segments\":%u,\"ech\":%s,"
 			"\"rst\":%s,\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"family\":%u}",
-			verdict_name(e->verdict), e->segments,
-			e->ech ? "true" : "false", e->rst ? "true" : "false",
-			src, e->sport, dst, e->dport, e->family);
+			verdict_name(e->verdict), e->segments, e->ech ? "true" : "false",
+			e->rst ? "true" : "false", src, e->sport, dst, e->dport, e->family);
 	}
 	if (changed) {
 		__u32 k;
@@ -325,7 +324,8 @@ static int setup_maps(struct replay *r, int pinned_list)
 
 	r->set_fd = obj_map_fd(obj, XSNI_MAP_SETTINGS);
 	r->cnt_fd = bpf_object__find_map_by_name(obj, XSNI_MAP_COUNTERS) ?
-		obj_map_fd(obj, XSNI_MAP_COUNTERS) : -1;
+			    obj_map_fd(obj, XSNI_MAP_COUNTERS) :
+			    -1;
 	default_settings(&r->s);
 	r->s.flags = XSNI_SET_LOG_ALL | XSNI_SET_UNREADABLE;
 	if (co->unreadable && !strcmp(co->unreadable, "pass"))
@@ -366,7 +366,8 @@ static int setup_maps(struct replay *r, int pinned_list)
 
 		if (parse_prefix(co->exempt, &px))
 			die("bad --exempt %s", co->exempt);
-		map_exempt(obj_map_fd(obj, XSNI_MAP_EXEMPT4), obj_map_fd(obj, XSNI_MAP_EXEMPT6), &px, 1);
+		map_exempt(obj_map_fd(obj, XSNI_MAP_EXEMPT4), obj_map_fd(obj, XSNI_MAP_EXEMPT6),
+			   &px, 1);
 		map_sync_exempt_flags(r->set_fd, obj_map_fd(obj, XSNI_MAP_EXEMPT4),
 				      obj_map_fd(obj, XSNI_MAP_EXEMPT6));
 	}
@@ -515,8 +516,8 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		t.data_out = out;
 		t.data_size_out = sizeof(out);
 		if (bpf_prog_test_run_opts(r.prog_fd, &t))
-			die("BPF_PROG_TEST_RUN failed on packet %d (%u bytes): %s", idx,
-			    p->len, strerror(errno));
+			die("BPF_PROG_TEST_RUN failed on packet %d (%u bytes): %s", idx, p->len,
+			    strerror(errno));
 		if (r.ev && !co->no_drain)
 			events_consume(r.ev);
 		if (r.cnt_fd >= 0) {
@@ -527,14 +528,15 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		if (co->json)
 			print_packet_json(o, &r, idx, idx == 1, p->len, &t, out, ns, timing,
 					  t.retval == XDP_TX || t.data_size_out != p->len ||
-					  memcmp(out, p->data, p->len));
+						  memcmp(out, p->data, p->len));
 		else
 			print_packet_text(o, &r, idx, p->len, &t, ns, timing);
 	}
 	if (co->json) {
 		fprintf(o, "],\"count\":%d", n);
 		if (co->repeat > 0)
-			fprintf(o, ",\"repeat\":%d,\"mean_ns\":%.2f", co->repeat, n ? ns_sum / n : 0);
+			fprintf(o, ",\"repeat\":%d,\"mean_ns\":%.2f", co->repeat,
+				n ? ns_sum / n : 0);
 		if (r.cnt_fd >= 0) {
 			fprintf(o, ",\"counters\":");
 			print_counters(o, total, 1);

@@ -22,9 +22,10 @@ int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 static void status_json(FILE *o, const struct xsni_settings *s, size_t ndom, const __u64 *c)
 {
-	fprintf(o, "{\"loaded\":true,\"pin_dir\":\"%s\",\"mode\":\"%s\",\"rst\":%s,"
-		"\"log\":\"%s\",\"unreadable\":\"%s\",\"ports\":\"", g.pin_dir,
-		s->mode == XSNI_MODE_BLOCK ? "block" : "monitor",
+	fprintf(o,
+		"{\"loaded\":true,\"pin_dir\":\"%s\",\"mode\":\"%s\",\"rst\":%s,"
+		"\"log\":\"%s\",\"unreadable\":\"%s\",\"ports\":\"",
+		g.pin_dir, s->mode == XSNI_MODE_BLOCK ? "block" : "monitor",
 		s->flags & XSNI_SET_RST ? "true" : "false",
 		s->flags & XSNI_SET_LOG_ALL ? "all" : "listed",
 		s->flags & XSNI_SET_UNREADABLE ? "block" : "pass");

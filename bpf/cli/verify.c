@@ -25,14 +25,14 @@ int cmd_verify(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		bpf_object__close(obj);
 		return 1;
 	}
-	bpf_object__for_each_program(p, obj) {
+	bpf_object__for_each_program (p, obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 
 		bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len);
-		fprintf(o, "%s: program %s (%s) loaded: %u verified insns, %u xlated bytes\n",
-			path, bpf_program__name(p), bpf_program__section_name(p),
-			info.verified_insns, info.xlated_prog_len);
+		fprintf(o, "%s: program %s (%s) loaded: %u verified insns, %u xlated bytes\n", path,
+			bpf_program__name(p), bpf_program__section_name(p), info.verified_insns,
+			info.xlated_prog_len);
 	}
 	bpf_object__close(obj);
 	return 0;

@@ -19,7 +19,7 @@ export interface Profile {
   version: string;
   debian: { suite: 'trixie'; mirror?: string; securityMirror?: string; components?: string[]; variant?: string };
   packages: Record<string, string[]>;
-  kernel: { mode: KernelMode; package?: string; fragments?: string[] };
+  kernel: { mode: KernelMode; package?: string; fragments?: string[]; distcc?: string };
   iso: { label: string; compression?: 'zstd' | 'xz' | 'gzip'; cmdline?: string[]; timeoutSeconds?: number };
   qa?: { memoryMiB?: number; bootTimeoutSeconds?: number; firmware?: ('bios' | 'uefi')[] };
 }
@@ -34,7 +34,7 @@ export interface BuildConfig {
   variant: string;
   mirrors: Mirrors;
   packages: string[];
-  kernel: { mode: KernelMode; package: string; fragments: string[] };
+  kernel: { mode: KernelMode; package: string; fragments: string[]; distcc?: string };
   iso: { label: string; compression: 'zstd' | 'xz' | 'gzip'; cmdline: string[]; timeoutSeconds: number };
   qa: { memoryMiB: number; bootTimeoutSeconds: number; firmware: ('bios' | 'uefi')[] };
   repoRoot: string;
@@ -43,6 +43,12 @@ export interface BuildConfig {
   sourceDateEpoch: number;
   /** --lock: build exactly the package set of this lock file (absolute path). */
   lockFile?: string;
+  /**
+   * The team cache (--remote-cache). No stage puts it in its key: it changes
+   * where objects come from, never what is built. The kernel stage gives
+   * ccache its ccache/ area.
+   */
+  remoteCache?: string;
 }
 
 export interface Overrides {
@@ -52,6 +58,10 @@ export interface Overrides {
   mirror?: string;
   securityMirror?: string;
   kernelMode?: string;
+  /** DISTCC_HOSTS for the kernel compile (overrides the profile's kernel.distcc). */
+  distcc?: string;
+  /** Checked URL of the team cache. */
+  remoteCache?: string;
   sourceDateEpoch?: string;
   lock?: string;
 }
@@ -74,6 +84,7 @@ export function loadBuildConfig(o: Overrides = {}, sourceDateEpochFallback?: () 
   if (o.mirror) merged.debian.mirror = o.mirror;
   if (o.securityMirror) merged.debian.securityMirror = o.securityMirror;
   if (o.kernelMode) merged.kernel.mode = o.kernelMode as KernelMode;
+  if (o.distcc !== undefined) merged.kernel.distcc = o.distcc;
   const p = validateData<Profile>(merged, PROFILE_SCHEMA, `${profileFile} (with command-line overrides)`);
 
   let mirrors: Mirrors;
@@ -116,6 +127,7 @@ export function loadBuildConfig(o: Overrides = {}, sourceDateEpochFallback?: () 
       mode: p.kernel.mode,
       package: p.kernel.package ?? 'linux-image-amd64',
       fragments: p.kernel.fragments ?? ['bpf', 'firewall', 'virtio', 'nic', 'boot'],
+      distcc: p.kernel.distcc,
     },
     iso: {
       label: p.iso.label,
@@ -133,6 +145,7 @@ export function loadBuildConfig(o: Overrides = {}, sourceDateEpochFallback?: () 
     cacheDir: resolve(o.cacheDir ?? defaultCacheDir()),
     sourceDateEpoch,
     ...(lockFile ? { lockFile } : {}),
+    remoteCache: o.remoteCache,
   };
 }
 

@@ -1,12 +1,23 @@
 // KVM when it works, TCG otherwise. /dev/kvm can exist and still hang a
 // guest at boot, so KVM is probed with a short timeout: SeaBIOS must write
-// its banner to the debug port within a few seconds.
+// its banner to the debug port within a few seconds. A probe that passes
+// does not prove that a real boot works under KVM (a user saw the probe pass
+// and the lab's QEMU exit at once): vm.ts boots once more under TCG when a
+// KVM boot's QEMU ends before any serial output, and kvmBootFailed() sends
+// the later boots of the process straight to TCG.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
 export type Accel = 'kvm' | 'tcg';
+
+export interface AccelChoice {
+  accel: Accel;
+  /** Asked for with XDPFIRE_QEMU_ACCEL: no fallback to TCG, a failing KVM boot fails. */
+  explicit: boolean;
+}
+
 let cached: Accel | undefined;
 
 export async function probeKvm(timeoutMs = 8000): Promise<boolean> {
@@ -24,8 +35,20 @@ export async function probeKvm(timeoutMs = 8000): Promise<boolean> {
   }
 }
 
-export async function chooseAccel(): Promise<Accel> {
-  if (process.env.XDPFIRE_QEMU_ACCEL === 'tcg' || process.env.XDPFIRE_QEMU_ACCEL === 'kvm') return process.env.XDPFIRE_QEMU_ACCEL;
-  cached ??= (await probeKvm()) ? 'kvm' : 'tcg';
-  return cached;
+/** XDPFIRE_QEMU_ACCEL if set, else the probe's answer (once a process; `probe` is for tests). */
+export async function chooseAccel(probe: () => Promise<boolean> = probeKvm): Promise<AccelChoice> {
+  const env = process.env.XDPFIRE_QEMU_ACCEL;
+  if (env === 'tcg' || env === 'kvm') return { accel: env, explicit: true };
+  cached ??= (await probe()) ? 'kvm' : 'tcg';
+  return { accel: cached, explicit: false };
+}
+
+/** A boot under KVM died before any output: the rest of this process boots under TCG. */
+export function kvmBootFailed(): void {
+  cached = 'tcg';
+}
+
+/** For tests: forget the probe's answer and any failed KVM boot. */
+export function forgetAccel(): void {
+  cached = undefined;
 }

@@ -75,6 +75,7 @@ export async function bootFirewallLab(o: FirewallLabOptions): Promise<FirewallLa
       workDir: join(o.workDir, 'vm'),
       extraArgs: lab.qemuArgs(),
       netns: lab.ns.lab,
+      log: o.log,
     });
     o.log?.(`qemu pid ${vm.pid} in ${lab.ns.lab}, accel ${vm.accel}, serial log ${o.serialLog}`);
     const readySeconds = await vm.waitForSerial(new RegExp(READY_PREFIX), o.timeoutMs);

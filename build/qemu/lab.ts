@@ -78,6 +78,7 @@ async function main(): Promise<number> {
     });
     const code = (await vm.waitExit()) ?? 0;
     stopped = true;
+    if (vm.failure) process.stderr.write(`\r\n${vm.failure}\r\n`);
     return code;
   } finally {
     await bye();

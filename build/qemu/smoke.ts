@@ -21,10 +21,22 @@ export interface SmokeResult {
   seconds: number;
   accel: string;
   shutdown: 'clean' | 'killed';
+  /** Set when the boot under KVM died before any output and ran again under TCG (vm.ts). */
+  fallback?: string;
 }
 
 export async function bootToReady(o: SmokeOptions): Promise<SmokeResult> {
-  const vm = await Vm.start({ firmware: o.firmware, memoryMiB: o.memoryMiB, iso: o.iso, serialLog: o.serialLog, workDir: join(o.workDir, `vm-${o.firmware}`) });
+  const vm = await Vm.start({
+    firmware: o.firmware,
+    memoryMiB: o.memoryMiB,
+    iso: o.iso,
+    serialLog: o.serialLog,
+    workDir: join(o.workDir, `vm-${o.firmware}`),
+    log: (line) => {
+      o.log?.line(line);
+      process.stderr.write(`[qemu] ${line}\n`);
+    },
+  });
   o.log?.line(`qemu pid ${vm.pid}, ${o.firmware}, accel ${vm.accel}, serial log ${o.serialLog}`);
   try {
     const seconds = await vm.waitForSerial(new RegExp(READY_PREFIX), o.timeoutMs);
@@ -34,7 +46,7 @@ export async function bootToReady(o: SmokeOptions): Promise<SmokeResult> {
       await console.quietConsole();
       if (o.check) await o.check(console);
       const shutdown = await vm.shutdown(120_000, async () => console.write('systemctl poweroff\n'));
-      return { seconds, accel: vm.accel, shutdown };
+      return { seconds, accel: vm.accel, shutdown, fallback: vm.fallback };
     } finally {
       console.close();
     }

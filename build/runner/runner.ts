@@ -1,15 +1,20 @@
 // Runs stages in order: a cache hit when the inputs' hash has an entry,
 // otherwise the stage runs into a temporary folder that is renamed into
 // place only when it succeeded. A run interrupted with Ctrl-C leaves no entry.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// With a remote cache, a local miss is first looked up there (a checked
+// download into a temporary folder, renamed into place the same way), and
+// entries built here, or found here but not there, are uploaded.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildConfig } from '../config/profile.js';
 import { fileLog } from '../../lib/exec.js';
-import { hashPaths, hashValue } from '../lib/hash.js';
+import { hashValue } from '../lib/hash.js';
+import { DIGEST_FILE, digestOf, isEntry, readEntry, RESULT_FILE } from './cache-entry.js';
 import { removeStaleTemps, safeRemove } from './fs-safe.js';
+import { RemoteCache, type RemoteCacheOptions } from './remote-cache.js';
 import type { Stage, StageName, StageResult } from './stage.js';
 
-export type StageState = 'cached' | 'running' | 'done' | 'failed' | 'skipped';
+export type StageState = 'cached' | 'remote' | 'running' | 'done' | 'failed' | 'skipped';
 
 export interface StageReport {
   stage: StageName;
@@ -29,6 +34,8 @@ export interface RunOptions {
   logDir: string;
   /** Progress output (stdout by default). */
   print?: (line: string) => void;
+  /** A remote tier shared with other builders (build/runner/remote-cache.ts). */
+  remote?: RemoteCacheOptions;
 }
 
 export interface PipelineResult {
@@ -40,7 +47,7 @@ export interface PipelineResult {
 const fmtSeconds = (s: number) => (s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
 
 export function progressLine(index: number, total: number, r: StageReport): string {
-  const mark = { cached: '=', running: '>', done: '+', failed: '!', skipped: '-' }[r.state];
+  const mark = { cached: '=', remote: '<', running: '>', done: '+', failed: '!', skipped: '-' }[r.state];
   const time = r.state === 'running' ? '' : fmtSeconds(r.seconds);
   return `${mark} [${index}/${total}] ${r.stage.padEnd(9)} ${r.state.padEnd(8)} ${time}`.trimEnd();
 }
@@ -61,18 +68,15 @@ export async function stageKey(stage: Stage, config: BuildConfig, depDigests: st
   return hashValue({ stage: stage.name, inputs: await stage.inputs(config), deps: depDigests });
 }
 
-const DIGEST_FILE = 'digest';
-
-/** Hash of everything a stage wrote (result.json included), stored beside it. */
-function digestOf(dir: string): string {
-  return hashPaths([dir], dir, []);
-}
-
 export async function runStages(stages: Stage[], config: BuildConfig, opts: RunOptions): Promise<PipelineResult> {
   const print = opts.print ?? ((l: string) => process.stdout.write(`${l}\n`));
   const reports: StageReport[] = [];
   const results: Partial<Record<StageName, StageResult>> = {};
   mkdirSync(opts.logDir, { recursive: true });
+  const remote = opts.remote ? new RemoteCache(opts.remote, print) : undefined;
+  // Uploads run in the background while the next stages run; the run waits
+  // for them before it returns. They never throw.
+  const uploads: Promise<void>[] = [];
 
   // Ctrl-C: the current stage's temporary folder is removed before exit.
   let currentTmp: string[] = [];
@@ -142,17 +146,34 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
       mkdirSync(stageDir, { recursive: true });
       removeStaleTemps(stageDir);
 
-      if (!opts.force?.has(stage.name) && existsSync(join(entry, DIGEST_FILE))) {
-        const data = JSON.parse(readFileSync(join(entry, 'result.json'), 'utf8'));
-        const digest = readFileSync(join(entry, DIGEST_FILE), 'utf8').trim();
-        results[stage.name] = { stage: stage.name, key, digest, dir: entry, data };
-        const r: StageReport = { stage: stage.name, state: 'cached', seconds: (Date.now() - started) / 1000, key, log: logFile };
+      const hit = (state: 'cached' | 'remote') => {
+        results[stage.name] = { stage: stage.name, key, dir: entry, ...readEntry(entry) };
+        const r: StageReport = { stage: stage.name, state, seconds: (Date.now() - started) / 1000, key, log: logFile };
         reports.push(r);
         print(progressLine(n, stages.length, r));
+      };
+      const forced = opts.force?.has(stage.name);
+      if (!forced && isEntry(entry)) {
+        hit('cached');
+        if (remote) uploads.push(remote.uploadIfMissing(stage.name, key, entry));
         continue;
       }
 
       const tmpOut = join(stageDir, `.tmp-${key.slice(0, 16)}-${process.pid}`);
+      if (!forced && remote) {
+        // Downloaded and checked into tmpOut, then renamed into place.
+        currentTmp = [tmpOut];
+        safeRemove(tmpOut);
+        if (await remote.fetch(stage.name, key, tmpOut)) {
+          safeRemove(entry);
+          renameSync(tmpOut, entry);
+          currentTmp = [];
+          hit('remote');
+          continue;
+        }
+        currentTmp = [];
+      }
+
       const tmpScratch = join(config.cacheDir, 'tmp', `${stage.name}-${process.pid}`);
       currentTmp = [tmpOut, tmpScratch];
       safeRemove(tmpOut);
@@ -164,7 +185,7 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
       print(progressLine(n, stages.length, { stage: stage.name, state: 'running', seconds: 0 }));
       try {
         const data = await stage.run({ config, log, deps: results, outDir: tmpOut, tmpDir: tmpScratch });
-        writeFileSync(join(tmpOut, 'result.json'), `${JSON.stringify(data, null, 2)}\n`);
+        writeFileSync(join(tmpOut, RESULT_FILE), `${JSON.stringify(data, null, 2)}\n`);
         const digest = digestOf(tmpOut);
         // The digest file is written last: an entry without it is incomplete.
         writeFileSync(join(tmpOut, DIGEST_FILE), `${digest}\n`);
@@ -173,6 +194,7 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
         safeRemove(tmpScratch);
         currentTmp = [];
         results[stage.name] = { stage: stage.name, key, digest, dir: entry, data };
+        if (remote) uploads.push(remote.upload(stage.name, key, entry));
         const r: StageReport = { stage: stage.name, state: 'done', seconds: (Date.now() - started) / 1000, key, log: logFile };
         reports.push(r);
         log.line(`# done in ${fmtSeconds(r.seconds)}`);
@@ -197,6 +219,8 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
     }
     return { ok: true, reports, results };
   } finally {
+    if (uploads.length) await Promise.all(uploads);
+    if (remote?.stats.uploaded) print(`remote cache: uploaded ${remote.stats.uploaded} entries (${(remote.stats.uploadedBytes / 1024 / 1024).toFixed(1)} MiB) to ${remote.url}`);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

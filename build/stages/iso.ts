@@ -3,14 +3,14 @@
 // the EFI image's FAT serial come from SOURCE_DATE_EPOCH, so the same inputs
 // give a byte-identical image.
 import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isoFileName, lockFileName, sbomFileName, type BuildConfig } from '../config/profile.js';
 import { run, type Log } from '../../lib/exec.js';
+import { GRUB_SERIAL_LINES, INSTALL_ARG, LIVE_BOOT_ARGS, LIVE_CONSOLE_ARGS, ON_MEDIUM } from '../../lib/live-medium.js';
 import { hashFile } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
 import { renderTemplate } from '../lib/template.js';
 import type { Stage } from '../runner/stage.js';
-import { ISO_REPO_DIR } from './rootfs.js';
 
 const GRUB_LIB = '/usr/lib/grub';
 // Modules built into both GRUB core images; the rest load from /boot/grub.
@@ -18,8 +18,23 @@ const CORE_MODULES = ['iso9660', 'part_gpt', 'part_msdos', 'fat', 'search', 'sea
 
 /** The kernel command line of the live system. */
 export function liveCmdline(c: BuildConfig): string[] {
-  // The last console= is /dev/console: the serial port, where QA reads.
-  return ['boot=live', 'components', 'console=tty0', 'console=ttyS0,115200n8', ...c.iso.cmdline];
+  return [...LIVE_BOOT_ARGS, ...LIVE_CONSOLE_ARGS, ...c.iso.cmdline];
+}
+
+/** What grub.cfg.hbs and grub-early.cfg.hbs are rendered with. */
+export function grubData(c: BuildConfig) {
+  return {
+    name: c.name,
+    version: c.version,
+    title: `${c.name} ${c.version} live`,
+    label: c.iso.label,
+    timeoutSeconds: c.iso.timeoutSeconds,
+    cmdline: liveCmdline(c),
+    serialLines: GRUB_SERIAL_LINES,
+    kernel: `/${ON_MEDIUM.kernel}`,
+    initrd: `/${ON_MEDIUM.initrd}`,
+    installArg: INSTALL_ARG,
+  };
 }
 
 /** "YYYYMMDDhhmmss00" for xorriso, in UTC. */
@@ -63,27 +78,28 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number; sbom: stri
     const env = { ...process.env, SOURCE_DATE_EPOCH: String(epoch) };
     const rootDir = join(ctx.tmpDir, 'root');
     const stage = join(ctx.tmpDir, 'iso');
+    const onMedium = (p: string) => join(stage, p);
     mkdirSync(rootDir, { recursive: true });
-    mkdirSync(join(stage, 'live'), { recursive: true });
+    for (const p of [ON_MEDIUM.kernel, ON_MEDIUM.initrd, ON_MEDIUM.squashfs]) mkdirSync(dirname(onMedium(p)), { recursive: true });
     mkdirSync(join(stage, 'boot', 'grub'), { recursive: true });
 
     // Our packages' repository rides along, for offline apt on the box.
-    const repo = join(stage, ISO_REPO_DIR);
+    const repo = onMedium(ON_MEDIUM.repo);
     mkdirSync(repo);
     for (const f of readdirSync(ctx.deps.packages!.dir)) if (/\.deb$|^Packages|^Release$/.test(f)) copyFileSync(join(ctx.deps.packages!.dir, f), join(repo, f));
 
     const rootfs = ctx.deps.rootfs!;
     await run(log, 'tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-f', join(rootfs.dir, 'rootfs.tar'), '-C', rootDir]);
     const rel = String(rootfs.data.kernelRelease);
-    copyFileSync(join(rootDir, 'boot', `vmlinuz-${rel}`), join(stage, 'live', 'vmlinuz'));
-    copyFileSync(join(rootDir, 'boot', `initrd.img-${rel}`), join(stage, 'live', 'initrd.img'));
+    copyFileSync(join(rootDir, 'boot', `vmlinuz-${rel}`), onMedium(ON_MEDIUM.kernel));
+    copyFileSync(join(rootDir, 'boot', `initrd.img-${rel}`), onMedium(ON_MEDIUM.initrd));
 
     // mksquashfs takes the filesystem and file times from SOURCE_DATE_EPOCH.
     const comp = c.iso.compression === 'zstd' ? ['-comp', 'zstd', '-Xcompression-level', '6'] : ['-comp', c.iso.compression];
-    await run(log, 'mksquashfs', [rootDir, join(stage, 'live', 'filesystem.squashfs'), '-noappend', '-no-progress', '-b', '1M', ...comp], { env });
+    await run(log, 'mksquashfs', [rootDir, onMedium(ON_MEDIUM.squashfs), '-noappend', '-no-progress', '-b', '1M', ...comp], { env });
 
     // GRUB: one menu for both firmwares, found through the volume label.
-    const data = { name: c.name, version: c.version, title: `${c.name} ${c.version} live`, label: c.iso.label, timeoutSeconds: c.iso.timeoutSeconds, cmdline: liveCmdline(c) };
+    const data = grubData(c);
     writeFileSync(join(stage, 'boot', 'grub', 'grub.cfg'), renderTemplate('grub.cfg.hbs', data));
     const early = join(ctx.tmpDir, 'early.cfg');
     writeFileSync(early, renderTemplate('grub-early.cfg.hbs', data));

@@ -3,9 +3,10 @@
 //  - debian mode: resolve the suite's kernel package, fetch it, and check its
 //    shipped /boot/config-* against the fragments.
 //  - source mode: build the kernel from Debian's linux-source-<ver> with the
-//    fragments merged over x86_64_defconfig + kvm_guest.config, and ship it
+//    fragments merged over allnoconfig + kvm_guest.config, and ship it
 //    as kernel.tar (boot/ + usr/lib/modules/) for the rootfs stage. The
 //    heavy lifting is in build/kernel/source/.
+import { cpus } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { download, privateApt, showField, sourcesFor } from '../apt/private-apt.js';
@@ -13,6 +14,8 @@ import { checkFragments, formatMismatches, formatOverrides, serializeKconfig } f
 import { assembleConfig } from '../kernel/source/assemble.js';
 import { buildDirs, compileKernel, installKernel, kernelRelease, makeArgs, packKernel, reproducibleEnv, sourceEpoch, toolchainVersions } from '../kernel/source/compile.js';
 import { fetchKernelSource } from '../kernel/source/fetch.js';
+import { compilerLauncher } from '../kernel/source/launcher.js';
+import { ccacheRemoteStorage } from '../runner/remote-cache.js';
 import { fmtDuration } from '../kernel/source/progress.js';
 import { run } from '../../lib/exec.js';
 import { hashFile, hashPaths, hashValue, sha256 } from '../lib/hash.js';
@@ -107,7 +110,15 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
   const dirs = buildDirs(c.cacheDir, src.version);
   mkdirSync(dirs.obj, { recursive: true });
   const buildEpoch = sourceEpoch(src.tree);
-  const env = reproducibleEnv(buildEpoch);
+  // How the compiler runs (ccache, distcc): never part of a key, since the
+  // kernel's bytes do not depend on it.
+  const launcher = compilerLauncher({
+    cacheDir: c.cacheDir,
+    localJobs: cpus().length,
+    distccHosts: c.kernel.distcc,
+    ccacheRemote: c.remoteCache ? ccacheRemoteStorage(c.remoteCache) : undefined,
+  });
+  const env = { ...reproducibleEnv(buildEpoch), ...launcher.env };
 
   const asm = await assembleConfig({
     tree: src.tree,
@@ -134,7 +145,7 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
     log.line(`reusing the compiled kernel ${prev.release} from ${outDir}`);
     print(`kernel: reusing compiled kernel ${prev.release} (same source, config and toolchain)`);
   } else {
-    const comp = await compileKernel({ tree: src.tree, dirs, env, resolved: asm.resolved, configSha256: configSha, log, print });
+    const comp = await compileKernel({ tree: src.tree, dirs, env, resolved: asm.resolved, configSha256: configSha, log, print, jobs: launcher.jobs, launcher: launcher.describe });
     const release = await kernelRelease(src.tree, dirs.obj, log, env);
     const tmp = join(c.cacheDir, 'kernel-out', `.tmp-${key.slice(0, 16)}-${process.pid}`);
     safeRemove(tmp);
@@ -145,7 +156,7 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
       const modules = Number((await run(log, 'find', [join(tmp, 'staging', 'usr', 'lib', 'modules', release), '-name', '*.ko', '-printf', '.'], { capture: true })).length);
       const bzImageBytes = statSync(join(tmp, 'staging', 'boot', `vmlinuz-${release}`)).size;
       const stats = {
-        release, seconds: comp.seconds, objects: comp.objects, resumedFrom: comp.resumedFrom, jobs: comp.jobs,
+        release, seconds: comp.seconds, objects: comp.objects, resumedFrom: comp.resumedFrom, jobs: comp.jobs, ccache: comp.ccache,
         bzImageBytes, modulesBytes, modules, package: src.package, version: src.version, debSha256: src.debSha256,
         configSha256: configSha, toolchain, buildTimestamp: env.KBUILD_BUILD_TIMESTAMP,
       };

@@ -29,7 +29,7 @@ export const qa: Stage<{ boots: { firmware: string; seconds: number; accel: stri
         workDir: ctx.tmpDir,
         log: ctx.log,
       });
-      ctx.log.line(`${firmware}: ready after ${r.seconds.toFixed(1)} s (${r.accel})`);
+      ctx.log.line(`${firmware}: ready after ${r.seconds.toFixed(1)} s (${r.accel}${r.fallback ? ', after the KVM boot failed' : ''})`);
       boots.push({ firmware, seconds: r.seconds, accel: r.accel, serialLog });
     }
     return { boots };

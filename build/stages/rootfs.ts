@@ -14,6 +14,7 @@ import type { BuildConfig } from '../config/profile.js';
 import { readyLine } from '../config/ready.js';
 import { run, type Log } from '../../lib/exec.js';
 import { InvalidFileError } from '../../lib/json-file.js';
+import { LIVE_ONLY_FILES, LIVE_REPO_PATH } from '../../lib/live-medium.js';
 import { hashFile } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
 import { renderTemplate } from '../lib/template.js';
@@ -71,10 +72,6 @@ async function preflight(c: BuildConfig, log: Log): Promise<void> {
 
 
 /** Files laid over the freshly bootstrapped system, from templates. */
-/** Where the ISO carries the packages stage's repository, and where the live system sees it. */
-export const ISO_REPO_DIR = 'repo';
-export const LIVE_MEDIUM = '/run/live/medium';
-
 export function writeOverlay(c: BuildConfig, root: string): void {
   const put = (path: string, text: string) => {
     mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -82,15 +79,15 @@ export function writeOverlay(c: BuildConfig, root: string): void {
   };
   const data = { name: c.name, version: c.version, suite: c.suite, prettyName: `XDPFire ${c.version}`, readyLine: readyLine(c), readyInstalled: readyLine(c, 'installed') };
   put('etc/hostname', `${c.name}\n`);
-  put('etc/apt/sources.list', renderTemplate('rootfs/sources.list.hbs', { suite: c.suite, debian: sourcesFor(c).trim(), liveRepo: `${LIVE_MEDIUM}/${ISO_REPO_DIR}` }));
+  put('etc/apt/sources.list', renderTemplate('rootfs/sources.list.hbs', { suite: c.suite, debian: sourcesFor(c).trim(), liveRepo: LIVE_REPO_PATH }));
   put('etc/hosts', `127.0.0.1\tlocalhost\n127.0.1.1\t${c.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
   put('etc/xdpfire/os-release', renderTemplate('rootfs/os-release.hbs', data));
   put('usr/lib/xdpfire/make-initrd', renderTemplate('rootfs/make-initrd.hbs', data));
   chmodSync(join(root, 'usr/lib/xdpfire/make-initrd'), 0o755);
   put('etc/systemd/system/xdpfire-ready.service', renderTemplate('rootfs/xdpfire-ready.service.hbs', data));
-  // Live-only files: the installer leaves them out (installer/src/target.ts, LIVE_ONLY).
-  put('etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf', renderTemplate('rootfs/serial-autologin.conf.hbs', data));
-  put('etc/systemd/system/getty@tty1.service.d/autologin.conf', renderTemplate('rootfs/tty1-autologin.conf.hbs', data));
+  // Live-only files: the installer removes them (installer/src/target.ts, removeLiveOnly).
+  put(LIVE_ONLY_FILES.serialAutologin, renderTemplate('rootfs/serial-autologin.conf.hbs', data));
+  put(LIVE_ONLY_FILES.tty1Autologin, renderTemplate('rootfs/tty1-autologin.conf.hbs', data));
   mkdirSync(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
   symlinkSync('/etc/systemd/system/xdpfire-ready.service', join(root, 'etc/systemd/system/multi-user.target.wants/xdpfire-ready.service'));
 }

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { run, type Log } from '../../lib/exec.js';
 import { InvalidFileError } from '../../lib/json-file.js';
+import { ANSWERS_ARG, GRUB_SERIAL_LINES, INSTALL_ARG, LIVE_BOOT_ARGS } from '../../lib/live-medium.js';
 import type { ResolvedAnswers } from './answers.js';
 import { findDisk, listDisks } from './hardware.js';
 import { diskProblem, LAYOUT, partitionPath, sfdiskScript } from './layout.js';
 import { runSteps, type Progress, type Step, type StepsResult } from './steps.js';
-import { configureTarget, writeFileAtomic, writeFstab } from './target.js';
+import { configureTarget, writeFstab, writeTargetFile } from './target.js';
 
 export interface InstallContext {
   answers: ResolvedAnswers;
@@ -170,9 +171,7 @@ export function grubConfig(rootUuid: string, release: string, cmdline: string[],
     `# GRUB menu of ${hostname}, written by the XDPFire installer`,
     'set default=0',
     'set timeout=3',
-    'serial --unit=0 --speed=115200',
-    'terminal_input console serial',
-    'terminal_output console serial',
+    ...GRUB_SERIAL_LINES,
     'insmod part_gpt',
     'insmod ext2',
     'insmod gzio',
@@ -218,7 +217,7 @@ export const bootloader: Step<InstallContext> = {
       rmSync(tmp, { recursive: true, force: true });
     }
     const rel = kernelRelease(c.target);
-    writeFileAtomic(join(boot, 'grub/grub.cfg'), grubConfig(rootUuid, rel, c.cmdline, c.answers.hostname));
+    writeTargetFile(join(boot, 'grub/grub.cfg'), grubConfig(rootUuid, rel, c.cmdline, c.answers.hostname));
   },
 };
 
@@ -266,8 +265,9 @@ export async function install(c: InstallContext, progress: Progress, steps = ALL
 
 /** Live kernel command-line words the installed system keeps (consoles, extras), without live-boot's. */
 export function installedCmdline(live: string): string[] {
-  const drop = /^(BOOT_IMAGE=|initrd=|boot=|components$|xdpfire\.install|xdpfire\.answers=|root=|ro$|rw$|quiet$|splash$|live-|fetch=|toram)/;
-  return live.trim().split(/\s+/).filter((w) => w && !drop.test(w));
+  const ours = (w: string) => LIVE_BOOT_ARGS.includes(w) || w.startsWith(INSTALL_ARG) || w.startsWith(ANSWERS_ARG);
+  const drop = /^(BOOT_IMAGE=|initrd=|boot=|root=|ro$|rw$|quiet$|splash$|live-|fetch=|toram)/;
+  return live.trim().split(/\s+/).filter((w) => w && !ours(w) && !drop.test(w));
 }
 
 /**

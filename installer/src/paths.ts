@@ -3,6 +3,7 @@
 // from source (tests, tsx).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LIVE_MOUNT, ON_MEDIUM } from '../../lib/live-medium.js';
 
 /** Set to true by installer/bundle.ts. */
 declare const __INSTALLER_BUNDLED__: boolean | undefined;
@@ -13,9 +14,9 @@ export const DATA_DIR: string =
 export const ANSWERS_SCHEMA = join(DATA_DIR, 'answers.schema.json');
 
 /** The live system's image, copied to the disk (live-boot mounts the ISO here). */
-export const LIVE_MEDIUM = process.env.XDPFIRE_LIVE_MEDIUM ?? '/run/live/medium';
-export const LIVE_SQUASHFS = join(LIVE_MEDIUM, 'live', 'filesystem.squashfs');
-export const LIVE_REPO = join(LIVE_MEDIUM, 'repo');
+export const LIVE_MEDIUM = process.env.XDPFIRE_LIVE_MEDIUM ?? LIVE_MOUNT;
+export const LIVE_SQUASHFS = join(LIVE_MEDIUM, ON_MEDIUM.squashfs);
+export const LIVE_REPO = join(LIVE_MEDIUM, ON_MEDIUM.repo);
 
 /** The installer's log on the live system (copied to the disk at the end). */
 export const LIVE_LOG = process.env.XDPFIRE_INSTALL_LOG ?? '/var/log/xdpfire-install.log';

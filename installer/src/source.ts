@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { ANSWERS_ARG } from '../../lib/live-medium.js';
 import { ANSWERS_FILE, ANSWERS_LABEL } from './paths.js';
 
 export interface AnswerSource {
@@ -13,7 +14,7 @@ export interface AnswerSource {
 }
 
 export function answersPathFromCmdline(cmdline: string): string | undefined {
-  for (const w of cmdline.trim().split(/\s+/)) if (w.startsWith('xdpfire.answers=')) return w.slice('xdpfire.answers='.length);
+  for (const w of cmdline.trim().split(/\s+/)) if (w.startsWith(ANSWERS_ARG)) return w.slice(ANSWERS_ARG.length);
   return undefined;
 }
 
@@ -24,7 +25,7 @@ export async function findAnswers(cmdline: string, byLabelDir = '/dev/disk/by-la
     try {
       return { label: path, text: readFileSync(path, 'utf8') };
     } catch (e) {
-      throw new Error(`xdpfire.answers=${path}: cannot read it: ${(e as Error).message}`);
+      throw new Error(`${ANSWERS_ARG}${path}: cannot read it: ${(e as Error).message}`);
     }
   }
   // udev may still be creating the by-label links

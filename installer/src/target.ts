@@ -2,19 +2,18 @@
 // function takes the root directory, so the tests run them against a loop
 // device or a plain folder on the host.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { writeFileAtomic, type AtomicWriteOptions } from '../../lib/atomic-write.js';
+import { LIVE_ONLY_FILES, LIVE_REPO_PATH } from '../../lib/live-medium.js';
 import { hashPassword } from '../../lib/password.js';
 import type { ResolvedAnswers } from './answers.js';
 
-/** Write a file atomically (temp + rename), creating its folder. */
-export function writeFileAtomic(path: string, text: string, mode = 0o644): void {
+/** Write a file of the installed system in one step (lib/atomic-write.ts), creating its folder. */
+export function writeTargetFile(path: string, text: string, opts: AtomicWriteOptions = {}): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.xdpfire-tmp`;
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text, opts);
 }
 
 /**
@@ -40,11 +39,11 @@ export function setKeys(text: string, values: Record<string, string>): string {
 
 function editKeys(path: string, values: Record<string, string>): void {
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  writeFileAtomic(path, setKeys(text, values));
+  writeTargetFile(path, setKeys(text, values));
 }
 
 export function writeFstab(root: string, rootUuid: string, espUuid: string): void {
-  writeFileAtomic(join(root, 'etc/fstab'), [
+  writeTargetFile(join(root, 'etc/fstab'), [
     '# /etc/fstab: written by the XDPFire installer',
     '# <file system>  <mount point>  <type>  <options>  <dump>  <pass>',
     `UUID=${rootUuid}  /  ext4  errors=remount-ro  0  1`,
@@ -54,32 +53,32 @@ export function writeFstab(root: string, rootUuid: string, espUuid: string): voi
 }
 
 export function writeHostname(root: string, hostname: string): void {
-  writeFileAtomic(join(root, 'etc/hostname'), `${hostname}\n`);
-  writeFileAtomic(join(root, 'etc/hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  writeTargetFile(join(root, 'etc/hostname'), `${hostname}\n`);
+  writeTargetFile(join(root, 'etc/hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
 }
 
 /** A new, unique machine-id (the image's is empty, so no two boxes share one). */
 export function writeMachineId(root: string): string {
   const id = randomBytes(16).toString('hex');
-  writeFileAtomic(join(root, 'etc/machine-id'), `${id}\n`, 0o444);
+  writeTargetFile(join(root, 'etc/machine-id'), `${id}\n`, { mode: 0o444 });
   rmSync(join(root, 'var/lib/dbus/machine-id'), { force: true });
   return id;
 }
 
 export function writeKeyboard(root: string, layout: string): void {
-  writeFileAtomic(join(root, 'etc/default/keyboard'), `# written by the XDPFire installer\nXKBMODEL="pc105"\nXKBLAYOUT="${layout}"\nXKBVARIANT=""\nXKBOPTIONS=""\nBACKSPACE="guess"\n`);
+  writeTargetFile(join(root, 'etc/default/keyboard'), `# written by the XDPFire installer\nXKBMODEL="pc105"\nXKBLAYOUT="${layout}"\nXKBVARIANT=""\nXKBOPTIONS=""\nBACKSPACE="guess"\n`);
 }
 
 export function writeTimezone(root: string, zone: string): void {
   const lt = join(root, 'etc/localtime');
   rmSync(lt, { force: true });
   symlinkSync(`/usr/share/zoneinfo/${zone}`, lt);
-  writeFileAtomic(join(root, 'etc/timezone'), `${zone}\n`);
+  writeTargetFile(join(root, 'etc/timezone'), `${zone}\n`);
 }
 
 /** Zones and addresses, in the files xdpfire-base reads. */
 export function writeNetwork(root: string, a: ResolvedAnswers): void {
-  writeFileAtomic(join(root, 'etc/xdpfire/zones.conf'), `# written by the XDPFire installer\nGREEN_MACADDR=${a.green.mac}\nRED_MACADDR=${a.red.mac}\n`);
+  writeTargetFile(join(root, 'etc/xdpfire/zones.conf'), `# written by the XDPFire installer\nGREEN_MACADDR=${a.green.mac}\nRED_MACADDR=${a.red.mac}\n`);
   const settings: Record<string, string> = { GREEN_ADDRESS: a.green.address, RED_TYPE: a.red.type === 'static' ? 'STATIC' : 'DHCP' };
   settings.RED_ADDRESS = a.red.type === 'static' ? a.red.address ?? '' : '';
   settings.RED_GATEWAY = a.red.type === 'static' ? a.red.gateway ?? '' : '';
@@ -128,23 +127,18 @@ export function setRootHash(root: string, hash: string): void {
     return f.join(':');
   });
   if (!found) throw new Error(`no root entry in ${path}`);
-  writeFileAtomic(path, out.join('\n'), 0o640);
-  chownSync(path, 0, groupId(root, 'shadow'));
+  writeTargetFile(path, out.join('\n'), { mode: 0o640, uid: 0, gid: groupId(root, 'shadow') });
 }
 
 /** The admin password: root's login and the web UI's hash. */
 export async function writeAdminPassword(root: string, password: string): Promise<void> {
   setRootHash(root, await cryptPassword(password));
   const web = join(root, 'etc/xdpfire/webui.passwd');
-  writeFileAtomic(web, `${hashPassword(password)}\n`, 0o640);
-  chownSync(web, 0, groupId(root, 'www-data'));
+  writeTargetFile(web, `${hashPassword(password)}\n`, { mode: 0o640, uid: 0, gid: groupId(root, 'www-data') });
 }
 
 /** Files only the live system has (build/stages/rootfs.ts writes them). */
-export const LIVE_ONLY = [
-  'etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf',
-  'etc/systemd/system/getty@tty1.service.d/autologin.conf',
-];
+export const LIVE_ONLY: readonly string[] = Object.values(LIVE_ONLY_FILES);
 
 /**
  * Remove what only the live system wants: the root autologins on the serial
@@ -157,8 +151,8 @@ export function removeLiveOnly(root: string, liveRepo?: string): void {
   if (liveRepo && existsSync(liveRepo)) cpSync(liveRepo, join(root, diskRepo), { recursive: true });
   const sources = join(root, 'etc/apt/sources.list');
   if (existsSync(sources)) {
-    const text = readFileSync(sources, 'utf8').replace(/file:\/run\/live\/medium\/repo/g, `file:${diskRepo}`).replace(/from the live medium \(offline\)/g, 'copied from the install medium (offline)');
-    writeFileAtomic(sources, text);
+    const text = readFileSync(sources, 'utf8').replaceAll(`file:${LIVE_REPO_PATH}`, `file:${diskRepo}`).replace(/from the live medium \(offline\)/g, 'copied from the install medium (offline)');
+    writeTargetFile(sources, text);
   }
 }
 

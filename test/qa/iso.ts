@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { defaultSourceDateEpoch } from '../../build/config/epoch.js';
 import { isoFileName, loadBuildConfig, REPO_ROOT, type BuildConfig } from '../../build/config/profile.js';
 import { bootFirewallLab, type FirewallLab } from '../../build/qemu/firewall-lab.js';
-import { runStages } from '../../build/runner/runner.js';
+import { runStages, type StageState } from '../../build/runner/runner.js';
 import type { StageName } from '../../build/runner/stage.js';
 import { PIPELINE } from '../../build/stages/index.js';
 
@@ -28,15 +28,33 @@ export interface BuiltIso {
   kernelRelease: string;
   /** sha256 of the rootfs tarball the ISO was made from. */
   rootfsSha256: string;
+  /** Each stage's state (cached, remote, done...). */
+  states: Partial<Record<StageName, StageState>>;
+  /** What the runner printed. */
+  lines: string[];
 }
 
-export async function buildIso(c: BuildConfig, force: StageName[] = []): Promise<BuiltIso> {
+export async function buildIso(c: BuildConfig, force: StageName[] = [], opts: { remote?: string } = {}): Promise<BuiltIso> {
   const lines: string[] = [];
-  const r = await runStages(PIPELINE, c, { skip: new Set(['qa']), force: new Set(force), logDir: join(c.outDir, 'logs'), print: (l) => lines.push(l) });
+  const r = await runStages(PIPELINE, c, {
+    skip: new Set(['qa']),
+    force: new Set(force),
+    logDir: join(c.outDir, 'logs'),
+    print: (l) => lines.push(l),
+    remote: opts.remote ? { url: opts.remote } : undefined,
+  });
   if (!r.ok) throw new Error(`the build failed:\n${lines.join('\n')}`);
   const iso = r.results.iso!;
   const k = r.results.kernel!;
-  return { path: join(iso.dir, isoFileName(c)), sha256: String(iso.data.sha256), kernelConfig: join(k.dir, String(k.data.config)), kernelRelease: String(k.data.release), rootfsSha256: String(r.results.rootfs!.data.sha256) };
+  return {
+    path: join(iso.dir, isoFileName(c)),
+    sha256: String(iso.data.sha256),
+    kernelConfig: join(k.dir, String(k.data.config)),
+    kernelRelease: String(k.data.release),
+    rootfsSha256: String(r.results.rootfs!.data.sha256),
+    states: Object.fromEntries(r.reports.map((x) => [x.stage, x.state])),
+    lines,
+  };
 }
 
 /** The MACs the live scenarios give the green and red NICs. */

@@ -5,14 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { loadBuildConfig } from '../../build/config/profile.js';
 import { readyLine } from '../../build/config/ready.js';
 import { renderTemplate } from '../../build/lib/template.js';
-import { fatSerial, isoDate, liveCmdline } from '../../build/stages/iso.js';
+import { fatSerial, grubData, isoDate, liveCmdline } from '../../build/stages/iso.js';
 import { writeOverlay } from '../../build/stages/rootfs.js';
 
 const config = loadBuildConfig({ mirror: 'http://mirror.invalid/debian', sourceDateEpoch: '1700000000' });
 
 describe('generated files', () => {
   it('grub.cfg boots the live kernel with consoles on tty0 and ttyS0', () => {
-    const cfg = renderTemplate('grub.cfg.hbs', { name: 'xdpfire', version: '1.2.3', title: 'XDPFire 1.2.3', timeoutSeconds: 5, cmdline: liveCmdline(config) });
+    const cfg = renderTemplate('grub.cfg.hbs', { ...grubData(config), timeoutSeconds: 5 });
     expect(cfg).toMatch(/^set timeout=5$/m);
     expect(cfg).toMatch(/^\s+linux \/live\/vmlinuz boot=live .*console=tty0 console=ttyS0,115200n8/m);
     expect(cfg).toMatch(/^\s+initrd \/live\/initrd\.img$/m);

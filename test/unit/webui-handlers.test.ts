@@ -1,7 +1,7 @@
 // The web UI's request handler against an in-memory stand-in for the
 // xdp-sni control socket: rendering, validation, CSRF, escaping, paging,
 // all-or-nothing imports.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -21,10 +21,13 @@ class FakeDaemon {
   exempt: string[] = [];
   calls: string[][] = [];
   failAddAfter = Infinity;
+  /** commands the daemon answers with rc=1 */
+  refuse = new Set<string>();
   ctl: Ctl = async (args) => {
     this.calls.push(args);
     const [cmd, ...rest] = args;
     const ok = (out: string) => ({ rc: 0, out });
+    if (this.refuse.has(cmd)) return { rc: 1, out: '' };
     switch (cmd) {
       case 'status':
         return ok(`pin dir          /sys/fs/bpf/xdp-sni\nmode             ${this.mode}\nrst              ${this.rst ? 'on' : 'off'}\nunreadable       ${this.unreadable}\nports            ${this.ports}\ndomains          ${this.names.size}\nattached         green0 (native)\npackets          10\nblocked          3\n`);
@@ -312,6 +315,20 @@ describe('settings', () => {
     expect(bad.status).toBe(400);
     expect(daemon.mode).toBe('monitor');
     expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toMatchObject({ mode: 'monitor', rst: false });
+  });
+
+  it('a change the daemon refuses is not saved: the old settings file stays whole, no temp file is left', async () => {
+    const s = await login();
+    expect((await post(s, { do: 'mode', mode: 'monitor', rst: 'off' })).status).toBe(303);
+    const file = join(cfg.stateDir, 'xdp-sni.settings.json');
+    const before = readFileSync(file, 'utf8');
+    daemon.refuse.add('rst');
+    const r = await post(s, { do: 'mode', mode: 'block', rst: 'on' });
+    expect(r.status).toBe(502);
+    expect(r.body).toContain('Not applied');
+    expect(daemon.mode).toBe('monitor');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(readdirSync(cfg.stateDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('the unreadable-hello switch: shown, set, validated, saved; left alone when the form has no such field', async () => {

@@ -1,9 +1,10 @@
 // The web UI's request handler: routing, authentication, CSRF, validation,
 // and the daemon commands behind each form. Pure apart from the files under
 // the state directory and the control socket (both injectable for tests).
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LoginLimiter, safeEqual, SessionStore, newToken, type Session } from './auth.js';
+import { writeFileAtomicAfter } from '../../lib/atomic-write.js';
 import { verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
 import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
@@ -99,15 +100,7 @@ async function current(d: Deps): Promise<{ status: Status; exempt: string[]; sav
 async function changeSettings(d: Deps, next: Saved, apply: () => Promise<unknown>): Promise<void> {
   const f = settingsFile(d.cfg);
   mkdirSync(dirname(f), { recursive: true, mode: 0o700 });
-  const tmp = `${f}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(next, null, 1)}\n`, { mode: 0o600 });
-  try {
-    await apply();
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  renameSync(tmp, f);
+  await writeFileAtomicAfter(f, `${JSON.stringify(next, null, 1)}\n`, apply, { mode: 0o600 });
 }
 
 // ------------------------------------------------------------ blocklist

@@ -2,8 +2,9 @@
 // (random ids; the server keeps only their SHA-256, in files) and CSRF
 // tokens (one random token per session, compared in constant time).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
@@ -54,9 +55,7 @@ export class SessionStore {
   }
 
   save(id: string, s: Session): void {
-    const f = this.file(id);
-    writeFileSync(`${f}.tmp`, JSON.stringify(s), { mode: 0o600 });
-    renameSync(`${f}.tmp`, f);
+    writeFileAtomic(this.file(id), JSON.stringify(s), { mode: 0o600 });
   }
 
   destroy(id: string): void {
@@ -110,12 +109,12 @@ export class LoginLimiter {
   fail(addr: string, now: number): void {
     const all = this.read(now);
     all[addr] = [...(all[addr] ?? []), now];
-    writeFileSync(this.file, JSON.stringify(all), { mode: 0o600 });
+    writeFileAtomic(this.file, JSON.stringify(all), { mode: 0o600 });
   }
 
   reset(addr: string, now: number): void {
     const all = this.read(now);
     delete all[addr];
-    writeFileSync(this.file, JSON.stringify(all), { mode: 0o600 });
+    writeFileAtomic(this.file, JSON.stringify(all), { mode: 0o600 });
   }
 }

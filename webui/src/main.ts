@@ -5,8 +5,9 @@
 //   webui.cjs restore         (root, xdpfire-webui-restore.service) give the control
 //                             socket to group www-data (0660) and re-apply the
 //                             settings saved by the web UI
-import { chmodSync, chownSync, existsSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, readSync, statSync } from 'node:fs';
 import { handle, readSaved } from './app.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { hashPassword } from '../../lib/password.js';
 import { configFromEnv } from './config.js';
 import { must, parseExempt, socketCtl } from './ctl.js';
@@ -92,14 +93,9 @@ async function main(): Promise<void> {
   }
   if (cmd === 'passwd') {
     const file = process.argv[3] || configFromEnv().passwdFile;
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, `${hashPassword(password())}\n`, { mode: 0o640 });
-    try {
-      chownSync(tmp, 0, Number(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('www-data:'))?.split(':')[2] ?? 0));
-    } catch {
-      /* not root: leave the owner */
-    }
-    renameSync(tmp, file);
+    // root:www-data when run as root; otherwise the file stays the caller's
+    const owner = process.getuid?.() === 0 ? { uid: 0, gid: Number(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('www-data:'))?.split(':')[2] ?? 0) } : {};
+    writeFileAtomic(file, `${hashPassword(password())}\n`, { mode: 0o640, ...owner });
     return;
   }
   if (cmd === 'restore') return restore();

@@ -50,9 +50,16 @@ export function reproducibleEnv(buildEpoch: number): Record<string, string> {
   };
 }
 
+/**
+ * make arguments every call shares. CC goes through ccache in every call
+ * (see launcher.ts), so that Kconfig and Kbuild always record the same
+ * compiler command and never rebuild because the launcher changed.
+ */
 export function makeArgs(objDir: string): string[] {
-  return [`O=${objDir}`, 'ARCH=x86_64', `LOCALVERSION=${LOCALVERSION}`];
+  return [`O=${objDir}`, 'ARCH=x86_64', `LOCALVERSION=${LOCALVERSION}`, `CC=${KERNEL_CC}`];
 }
+
+export const KERNEL_CC = 'ccache gcc';
 
 /** gcc, ld and pahole versions: part of the kernel's cache key. */
 export async function toolchainVersions(): Promise<Record<string, string>> {
@@ -74,11 +81,21 @@ interface LastBuild {
   configSha256: string;
 }
 
-export function estimateTotal(dirs: KernelBuildDirs, tree: string, resolved: ReadonlyMap<string, KconfigValue>): Estimate {
+/** The last complete build in this O= dir, if any. */
+function lastBuild(dirs: KernelBuildDirs): LastBuild | undefined {
+  try {
+    return JSON.parse(readFileSync(dirs.stats, 'utf8')) as LastBuild;
+  } catch {
+    return undefined;
+  }
+}
+
+export function estimateTotal(dirs: KernelBuildDirs, tree: string, resolved: ReadonlyMap<string, KconfigValue>, configSha256?: string): Estimate {
   if (existsSync(dirs.stats)) {
     try {
       const last = JSON.parse(readFileSync(dirs.stats, 'utf8')) as LastBuild;
-      if (last.objects > 0) return { total: last.objects, source: 'previous build' };
+      // Only the same config compiles the same objects.
+      if (last.objects > 0 && (configSha256 === undefined || last.configSha256 === configSha256)) return { total: last.objects, source: 'previous build' };
     } catch {
       /* fall through */
     }
@@ -95,7 +112,10 @@ export interface CompileOptions {
   log: Log;
   /** Where progress lines also go (stdout). */
   print: (line: string) => void;
+  /** make -j (default: the machine's cores; more with distcc). */
   jobs?: number;
+  /** What launches the compiler, for the log (launcher.ts). */
+  launcher?: string;
   everyMs?: number;
 }
 
@@ -106,12 +126,45 @@ export interface CompileResult {
   resumedFrom: number;
   jobs: number;
   estimate: Estimate;
+  /** ccache's counters for this compile (the statistics are zeroed first). */
+  ccache?: CcacheStats;
+}
+
+export interface CcacheStats {
+  hits: number;
+  misses: number;
+  /** Compiles ccache could not cache (e.g. from /dev/null), run directly. */
+  uncacheable: number;
+  remoteHits: number;
+}
+
+/** Parse `ccache --print-stats` (tab-separated name and value per line). */
+export function parseCcacheStats(text: string): CcacheStats {
+  const v = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [k, n] = line.split('\t');
+    if (k && n !== undefined && /^\d+$/.test(n.trim())) v.set(k.trim(), Number(n));
+  }
+  const get = (...names: string[]) => names.reduce((sum, n) => sum + (v.get(n) ?? 0), 0);
+  return {
+    hits: get('direct_cache_hit', 'preprocessed_cache_hit'),
+    misses: get('cache_miss'),
+    uncacheable: get('could_not_use_precompiled_header', 'unsupported_source_language', 'unsupported_code_directive', 'preprocessor_error', 'compiler_check_failed', 'compile_failed', 'no_input_file', 'bad_input_file', 'multiple_source_files', 'autoconf_test', 'unsupported_compiler_option', 'output_to_stdout', 'called_for_link', 'called_for_preprocessing', 'could_not_find_compiler', 'bad_compiler_arguments'),
+    remoteHits: get('remote_storage_hit'),
+  };
 }
 
 export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
   const jobs = o.jobs ?? cpus().length;
-  const estimate = estimateTotal(o.dirs, o.tree, o.resolved);
-  const resumedFrom = countObjects(o.dirs.obj);
+  const estimate = estimateTotal(o.dirs, o.tree, o.resolved, o.configSha256);
+  // After a complete build with another config, the objects in the O= dir
+  // are stale: progress then counts only what this run writes. Otherwise
+  // (first build, or one that was interrupted) everything there counts.
+  const prev = lastBuild(o.dirs);
+  const since = prev && prev.configSha256 !== o.configSha256 ? Date.now() : undefined;
+  const resumedFrom = since === undefined ? countObjects(o.dirs.obj) : 0;
+  if (o.launcher) o.log.line(`kernel: compiler launcher: ${o.launcher}`);
+  await run(o.log, 'ccache', ['--zero-stats'], { env: o.env });
   const head = `kernel: compiling bzImage + modules with -j${jobs}; ${resumedFrom} objects already in ${o.dirs.obj}; total ~${estimate.total} (estimated from ${estimate.source})`;
   o.log.line(head);
   o.print(head);
@@ -119,7 +172,7 @@ export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
     o.log.line(line);
     o.print(line);
   };
-  const ticker = startTicker(o.dirs.obj, estimate, report, o.everyMs);
+  const ticker = startTicker(o.dirs.obj, estimate, report, o.everyMs, since);
   const started = Date.now();
   try {
     await run(o.log, 'make', ['-C', o.tree, ...makeArgs(o.dirs.obj), `-j${jobs}`, 'bzImage', 'modules'], { env: o.env });
@@ -128,10 +181,12 @@ export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
   }
   const seconds = (Date.now() - started) / 1000;
   const objects = countObjects(o.dirs.obj);
-  report(`kernel: compiled, ${objects} objects, ${fmtDuration(seconds * 1000)} (-j${jobs}${resumedFrom ? `, resumed from ${resumedFrom}` : ''})`);
+  const ccache = parseCcacheStats(await run(o.log, 'ccache', ['--print-stats'], { env: o.env, capture: true }));
+  const cc = `ccache ${ccache.hits} hits (${ccache.remoteHits} remote), ${ccache.misses} misses`;
+  report(`kernel: compiled, ${objects} objects, ${fmtDuration(seconds * 1000)} (-j${jobs}${resumedFrom ? `, resumed from ${resumedFrom}` : ''}; ${cc})`);
   const last: LastBuild = { objects, seconds, configSha256: o.configSha256 };
   writeFileSync(o.dirs.stats, `${JSON.stringify(last, null, 2)}\n`);
-  return { seconds, objects, resumedFrom, estimate, jobs };
+  return { seconds, objects, resumedFrom, estimate, jobs, ccache };
 }
 
 export async function kernelRelease(tree: string, objDir: string, log: Log, env: Record<string, string>): Promise<string> {

@@ -10,7 +10,7 @@
 //   descending into the directories they name from the top-level Kbuild.
 //   It ignores host programs, generated objects and conditionals it cannot
 //   evaluate, so it is usually within ~10% of the real number.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KconfigValue } from '../kconfig.js';
 
@@ -19,8 +19,12 @@ export interface Estimate {
   source: 'previous build' | 'Kbuild makefiles';
 }
 
-/** Count *.o files under `dir` (skipping .tmp* and dot-directories). */
-export function countObjects(dir: string): number {
+/**
+ * Count *.o files under `dir` (skipping .tmp* and dot-directories); with
+ * `sinceMs`, only those written since then (after a config change the old
+ * objects are still there but will be rebuilt, so they are not progress).
+ */
+export function countObjects(dir: string, sinceMs?: number): number {
   if (!existsSync(dir)) return 0;
   let n = 0;
   const walk = (d: string) => {
@@ -33,7 +37,16 @@ export function countObjects(dir: string): number {
     for (const e of ents) {
       if (e.name.startsWith('.')) continue;
       if (e.isDirectory()) walk(join(d, e.name));
-      else if (e.name.endsWith('.o') && !e.name.endsWith('.mod.o')) n++;
+      else if (e.name.endsWith('.o') && !e.name.endsWith('.mod.o')) {
+        if (sinceMs === undefined) n++;
+        else {
+          try {
+            if (statSync(join(d, e.name)).mtimeMs >= sinceMs) n++;
+          } catch {
+            /* removed meanwhile */
+          }
+        }
+      }
     }
   };
   walk(dir);
@@ -126,9 +139,9 @@ export interface Ticker {
 }
 
 /** Every `everyMs`, count objects in `objDir` and report a progress line. */
-export function startTicker(objDir: string, est: Estimate, report: (line: string) => void, everyMs = 30_000): Ticker {
+export function startTicker(objDir: string, est: Estimate, report: (line: string) => void, everyMs = 30_000, sinceMs?: number): Ticker {
   const started = Date.now();
-  const timer = setInterval(() => report(progressLine(countObjects(objDir), est, Date.now() - started)), everyMs);
+  const timer = setInterval(() => report(progressLine(countObjects(objDir, sinceMs), est, Date.now() - started)), everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # /etc/profile.d/xdpfire-install.sh: when the live ISO was booted with
 # "xdpfire.install" (the GRUB entry "Install ... to disk"), the root login
 # shells on tty1 and on the serial console (both log in by themselves on the

@@ -1,0 +1,211 @@
+// xdp-sni's settings scripts (packages/xdp-sni/files/xdp-sni-apply and
+// xdp-sni-stop) on the host, with stand-ins for xdp-sni, ip and nft that
+// only write down how they were called. The settings file is read by
+// xdpfire-base's settings.sh, taken from the source tree (XDPFIRE_LIB).
+import { execa } from 'execa';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../build/config/profile.js';
+
+const FILES = join(REPO_ROOT, 'packages/xdp-sni/files');
+const LIB = join(REPO_ROOT, 'packages/xdpfire-base/files');
+
+// Each stand-in appends "name args..." to $CALLS (nft -f - also its input).
+// xdp-sni status fails until FAKE_STATUS=ok and prints FAKE_ATTACHED;
+// ip link show dev X succeeds when X is in FAKE_LINKS.
+const FAKES: Record<string, string> = {
+  'xdp-sni': `#!/bin/sh
+echo "xdp-sni $*" >>"$CALLS"
+if [ "$1" = status ]; then
+	[ "\${FAKE_STATUS:-}" = ok ] || exit 1
+	printf '%s\\n' "\${FAKE_ATTACHED:-}"
+fi
+exit 0
+`,
+  ip: `#!/bin/sh
+echo "ip $*" >>"$CALLS"
+for l in \${FAKE_LINKS:-}; do [ "$4" = "$l" ] && exit 0; done
+exit 1
+`,
+  nft: `#!/bin/sh
+echo "nft $*" >>"$CALLS"
+[ "$1" = -f ] && cat >>"$CALLS"
+exit 0
+`,
+};
+
+function setup(conf: string | null, env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-sni-apply-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  for (const [name, text] of Object.entries(FAKES)) {
+    writeFileSync(join(bin, name), text);
+    chmodSync(join(bin, name), 0o755);
+  }
+  const confFile = join(dir, 'xdp-sni.conf');
+  if (conf !== null) writeFileSync(confFile, conf);
+  const calls = join(dir, 'calls');
+  writeFileSync(calls, '');
+  const pins = join(dir, 'pins');
+  mkdirSync(pins);
+  const fullEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: calls, XDP_SNI_CONF: confFile, XDPFIRE_LIB: LIB, XDP_SNI_PINS: pins, FAKE_LINKS: 'green0', ...env };
+  const run = async (script: 'xdp-sni-apply' | 'xdp-sni-stop') => {
+    const r = await execa('sh', [join(FILES, script)], { env: fullEnv, reject: false });
+    return { ...r, calls: readFileSync(calls, 'utf8') };
+  };
+  return { dir, confFile, pins, run };
+}
+
+describe('xdp-sni-apply', () => {
+  it('applies the shipped settings: maps, mode, attach to green0, the QUIC table', async () => {
+    const s = setup(readFileSync(join(FILES, 'xdp-sni.conf'), 'utf8'));
+    const r = await s.run('xdp-sni-apply');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.calls).toBe(
+      [
+        'xdp-sni status',
+        'xdp-sni init',
+        'xdp-sni ports 443',
+        'xdp-sni rst on',
+        'xdp-sni log all',
+        'xdp-sni unreadable block',
+        'xdp-sni mode block',
+        'xdp-sni status',
+        'ip link show dev green0',
+        'xdp-sni attach --dev green0 --mode auto',
+        'nft delete table inet xdp_sni',
+        'nft -f -',
+        'table inet xdp_sni {',
+        '\tchain forward {',
+        '\t\ttype filter hook forward priority -10; policy accept;',
+        '\t\tiifname { "green0" } udp dport { 443 } drop',
+        '\t}',
+        '\tchain input {',
+        '\t\ttype filter hook input priority -10; policy accept;',
+        '\t\tiifname { "green0" } udp dport { 443 } drop',
+        '\t}',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('takes quoted lists, skips missing and attached interfaces, and no QUIC table in monitor mode', async () => {
+    const s = setup('MODE=monitor\nINTERFACES="green0 blue0 orange0"\nPORTS=443, 8443\nEXEMPT="10.0.0.0/8 192.168.1.5"\nRST=off\nLOG=listed\nUNREADABLE=pass\nATTACH_MODE=native\n', {
+      FAKE_STATUS: 'ok',
+      FAKE_ATTACHED: 'attached: green0 (native)',
+      FAKE_LINKS: 'green0 orange0',
+    });
+    const r = await s.run('xdp-sni-apply');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toBe('xdp-sni-apply: interface blue0 does not exist; skipped');
+    expect(r.calls.split('\n')).toEqual([
+      'xdp-sni status',
+      'xdp-sni ports 443, 8443',
+      'xdp-sni rst off',
+      'xdp-sni log listed',
+      'xdp-sni unreadable pass',
+      'xdp-sni mode monitor',
+      'xdp-sni exempt add 10.0.0.0/8',
+      'xdp-sni exempt add 192.168.1.5',
+      'xdp-sni status',
+      'ip link show dev green0',
+      'ip link show dev blue0',
+      'ip link show dev orange0',
+      'xdp-sni attach --dev orange0 --mode native',
+      'nft delete table inet xdp_sni',
+      '',
+    ]);
+  });
+
+  it('writes every listed interface and port into the QUIC table, whatever separates the ports', async () => {
+    const s = setup('INTERFACES=green0 blue0\nPORTS=443 8443,10443\n', { FAKE_LINKS: 'green0 blue0' });
+    const r = await s.run('xdp-sni-apply');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.calls).toContain('\t\tiifname { "green0", "blue0" } udp dport { 443, 8443, 10443 } drop\n');
+  });
+
+  it('never runs what a value says: $(...), backticks and ; are text, and bad values stop before any change', async () => {
+    const marker = join(tmpdir(), `pwned-xdp-sni-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+    const hostile = [
+      [`MODE=$(touch ${marker})`, `MODE must be monitor or block, not '$(touch ${marker})'`],
+      [`RST=\`touch ${marker}\``, `RST must be on or off, not '\`touch ${marker}\`'`],
+      [`LOG=all; touch ${marker}`, `LOG must be all or listed, not 'all; touch ${marker}'`],
+      [`INTERFACES="green0\\" } ; flush ruleset ; {\\""`, `INTERFACES: 'green0\\"' is not an interface name`],
+      [`INTERFACES=green0;touch${marker}`, `INTERFACES: 'green0;touch${marker}' is not an interface name`],
+      [`PORTS=443 } ; flush ruleset`, `PORTS must be port numbers separated by commas, not '443 } ; flush ruleset'`],
+    ];
+    for (const [line, message] of hostile) {
+      const s = setup(`${line}\n`);
+      const r = await s.run('xdp-sni-apply');
+      expect(existsSync(marker), `${line}: a value was executed`).toBe(false);
+      expect(r.exitCode, line).toBe(2);
+      expect(r.stderr.split('\n'), line).toContain(`xdp-sni-apply: ${message}`);
+      expect(r.calls, line).toBe('');
+    }
+    // Values that are only passed on reach xdp-sni as one literal argument each.
+    const s = setup(`EXEMPT=$(touch ${marker}) \`touch ${marker}\`\n`);
+    const r = await s.run('xdp-sni-apply');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    expect(r.calls).toContain(`xdp-sni exempt add $(touch\nxdp-sni exempt add ${marker})\nxdp-sni exempt add \`touch\nxdp-sni exempt add ${marker}\`\n`);
+  });
+
+  it('a malformed line or an unknown key names the file and line, and nothing is applied', async () => {
+    for (const [conf, message] of [
+      ['MODE=block\nthis is not a setting\n', ':2: not KEY=value'],
+      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC)'],
+      ['PATH=/tmp\n', ':1: unknown key PATH'],
+      ['MODE="monitor\n', `:1: MODE: the value's opening quote is not closed`],
+    ]) {
+      const s = setup(conf);
+      const r = await s.run('xdp-sni-apply');
+      expect(r.exitCode, conf).toBe(2);
+      expect(r.stderr, conf).toContain(`xdp-sni-apply: ${s.confFile}${message}`);
+      expect(r.calls, conf).toBe('');
+    }
+  });
+
+  it('without a settings file, applies the defaults (not variables from the environment)', async () => {
+    const s = setup(null, { MODE: 'monitor', INTERFACES: 'blue0', RST: 'off' });
+    const r = await s.run('xdp-sni-apply');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.calls).toContain('xdp-sni mode block\n');
+    expect(r.calls).toContain('xdp-sni rst on\n');
+    expect(r.calls).toContain('xdp-sni attach --dev green0 --mode auto\n');
+    // a key set to nothing stays empty: no interfaces, so no attach and no QUIC table
+    const e = setup('INTERFACES=\n');
+    const q = await e.run('xdp-sni-apply');
+    expect(q.exitCode, q.stderr).toBe(0);
+    expect(q.calls).not.toMatch(/attach|nft -f/);
+  });
+});
+
+describe('xdp-sni-stop', () => {
+  it('detaches from the listed interfaces, drops the QUIC table and the pins', async () => {
+    const s = setup('MODE=block\nINTERFACES="green0 blue0"\n');
+    const r = await s.run('xdp-sni-stop');
+    expect(r.exitCode).toBe(0);
+    expect(r.calls.split('\n')).toEqual(['xdp-sni detach --dev green0', 'xdp-sni detach --dev blue0', 'nft delete table inet xdp_sni', '']);
+    expect(existsSync(s.pins)).toBe(false);
+  });
+
+  it('still gets to the end with a broken settings file, or without the reader', async () => {
+    const marker = join(tmpdir(), `pwned-xdp-sni-stop-${process.pid}`);
+    const s = setup(`junk\nINTERFACES=$(touch ${marker})\n`);
+    const r = await s.run('xdp-sni-stop');
+    expect(r.exitCode).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    expect(r.stderr).toContain(`${s.confFile}:1: not KEY=value`);
+    expect(r.calls).toContain(`xdp-sni detach --dev $(touch\nxdp-sni detach --dev ${marker})\n`);
+    expect(r.calls).toContain('nft delete table inet xdp_sni\n');
+    const t = setup('INTERFACES=blue0\n', { XDPFIRE_LIB: join(s.dir, 'nowhere') });
+    const u = await t.run('xdp-sni-stop');
+    expect(u.exitCode).toBe(0);
+    expect(u.calls.split('\n')[0]).toBe('xdp-sni detach --dev green0');
+    expect(existsSync(t.pins)).toBe(false);
+  });
+});
