@@ -66,6 +66,13 @@ export const SETTINGS = [
     commands: RESOLVED,
   },
   { name: 'force', type: 'string', metavar: 'STAGES', help: 'rerun these stages even if cached (comma-separated, or "all")', commands: ['build'] },
+  {
+    name: 'lock',
+    type: 'string',
+    metavar: 'FILE',
+    help: "install exactly the package set of this lock file (a build's out/<name>-<ver>.lock.json); a version the archive no longer has fails before any stage runs",
+    commands: RESOLVED,
+  },
   { name: 'qa', type: 'boolean', help: 'also run the qa stage (QEMU boots of the ISO)', commands: ['build'] },
   { name: 'for', type: 'string', metavar: 'GROUPS', default: 'build', help: 'host package groups: build, test or build,test', commands: ['doctor'] },
   { name: 'firmware', type: 'string', metavar: 'bios|uefi', default: 'bios', help: 'firmware of the VM', commands: ['boot'] },

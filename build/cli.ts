@@ -49,6 +49,11 @@ async function build(c: BuildConfig, force: Set<StageName>, withQa: boolean, rem
   if (!existsSync(dst) || (await hashFile(dst)) !== sha) copyFileSync(join(iso.dir, isoFileName(c)), dst);
   const mb = (statSync(dst).size / 1024 / 1024).toFixed(1);
   console.log(`\nISO     ${dst}\nsize    ${mb} MiB (${statSync(dst).size} bytes)\nsha256  ${sha}`);
+  // The SBOM and the lock file (--lock) beside the ISO.
+  for (const [label, f] of [['SBOM', iso.data.sbom], ['lock', iso.data.lock]] as const) {
+    copyFileSync(join(iso.dir, String(f)), join(c.outDir, String(f)));
+    console.log(`${label.padEnd(8)}${join(c.outDir, String(f))}`);
+  }
   return 0;
 }
 
@@ -70,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
     securityMirror: values['security-mirror'],
     kernelMode: values['kernel-mode'],
     sourceDateEpoch: values['source-date-epoch'],
+    lock: values.lock,
     distcc: values.distcc,
     remoteCache: remoteCache(values['remote-cache']),
   };

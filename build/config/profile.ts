@@ -41,6 +41,8 @@ export interface BuildConfig {
   outDir: string;
   cacheDir: string;
   sourceDateEpoch: number;
+  /** --lock: build exactly the package set of this lock file (absolute path). */
+  lockFile?: string;
   /**
    * The team cache (--remote-cache). No stage puts it in its key: it changes
    * where objects come from, never what is built. The kernel stage gives
@@ -61,6 +63,7 @@ export interface Overrides {
   /** Checked URL of the team cache. */
   remoteCache?: string;
   sourceDateEpoch?: string;
+  lock?: string;
 }
 
 export function defaultCacheDir(): string {
@@ -96,6 +99,11 @@ export function loadBuildConfig(o: Overrides = {}, sourceDateEpochFallback?: () 
     }
     mirrors = { mirror: host.mirror, securityMirror: p.debian.securityMirror ?? host.securityMirror };
   }
+
+  // The lock's content is read and checked by the rootfs stage (before any
+  // stage runs); here only that it is there.
+  const lockFile = o.lock ? resolve(o.lock) : undefined;
+  if (lockFile && !existsSync(lockFile)) throw new InvalidFileError(lockFile, ['no such lock file']);
 
   const sde = o.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
   let sourceDateEpoch: number;
@@ -136,10 +144,21 @@ export function loadBuildConfig(o: Overrides = {}, sourceDateEpochFallback?: () 
     outDir: resolve(o.out ?? join(REPO_ROOT, 'out')),
     cacheDir: resolve(o.cacheDir ?? defaultCacheDir()),
     sourceDateEpoch,
+    ...(lockFile ? { lockFile } : {}),
     remoteCache: o.remoteCache,
   };
 }
 
 export function isoFileName(c: Pick<BuildConfig, 'name' | 'version'>): string {
   return `${c.name}-${c.version}-x86_64.iso`;
+}
+
+/** The SBOM beside the ISO (the image carries it as /usr/share/doc/xdpfire/sbom.spdx.json). */
+export function sbomFileName(c: Pick<BuildConfig, 'name' | 'version'>): string {
+  return `${c.name}-${c.version}-x86_64.spdx.json`;
+}
+
+/** The lock file beside the ISO: what `--lock` takes to build the same package set. */
+export function lockFileName(c: Pick<BuildConfig, 'name' | 'version'>): string {
+  return `${c.name}-${c.version}.lock.json`;
 }

@@ -50,6 +50,9 @@ export const MODULE_DATA: Record<string, string[]> = {
   'build/lib/template.ts': ['build/templates'],
   'build/doctor/doctor.ts': ['build/doctor/host-tools.json', 'build/doctor/host-tools.schema.json'],
   'build/qemu/net.ts': ['build/qemu/tls-echo.mjs'],
+  'build/sbom/copyright.ts': ['build/sbom/spdx-license-ids.json'],
+  'build/sbom/spdx.ts': ['schemas/spdx-2.3.schema.json'],
+  'build/lock/lock.ts': ['schemas/xdpfire-lock.schema.json'],
 };
 
 /** The files a stage's code depends on: its import closure, the data its

@@ -19,6 +19,8 @@ export interface Recipe {
   name: string;
   version: string;
   architecture: 'all' | 'amd64';
+  /** SPDX license expression, for the SBOM. */
+  license?: string;
   section?: string;
   priority?: string;
   summary: string;

@@ -95,6 +95,27 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
   process.on('SIGTERM', onSignal);
 
   try {
+    // Preflight checks of the stages that will run, before any of them does.
+    const checked = stages.filter((s) => s.preflight && !opts.skip?.has(s.name));
+    if (checked.length) {
+      const logFile = join(opts.logDir, 'preflight.log');
+      writeFileSync(logFile, `# preflight checks (${checked.map((s) => s.name).join(', ')}), started ${new Date().toISOString()}\n`);
+      const log = fileLog(logFile);
+      for (const stage of checked) {
+        const started = Date.now();
+        try {
+          await stage.preflight!(config, log);
+        } catch (err) {
+          const msg = (err as Error).message;
+          log.line(`# ${stage.name} FAILED: ${(err as Error).stack ?? msg}`);
+          const r: StageReport = { stage: stage.name, state: 'failed', seconds: (Date.now() - started) / 1000, log: logFile, error: msg };
+          reports.push(r);
+          print(progressLine(stages.indexOf(stage) + 1, stages.length, r));
+          print(`\nstage "${stage.name}" failed its check before the build: ${msg}\nfull log: ${logFile}`);
+          return { ok: false, reports, results };
+        }
+      }
+    }
     for (const [i, stage] of stages.entries()) {
       const n = i + 1;
       const started = Date.now();

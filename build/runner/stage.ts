@@ -37,5 +37,11 @@ export interface Stage<T extends Record<string, unknown> = Record<string, unknow
    * The cache key is the hash of this, the stage name and the deps' keys.
    */
   inputs(config: BuildConfig): Promise<unknown> | unknown;
+  /**
+   * Checks that must pass before any stage runs (the runner calls each
+   * stage's, in order, first): what would otherwise fail only after long
+   * work. Throws to stop the build.
+   */
+  preflight?(config: BuildConfig, log: Log): Promise<void> | void;
   run(ctx: StageContext): Promise<T>;
 }

@@ -4,7 +4,7 @@
 // give a byte-identical image.
 import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isoFileName, type BuildConfig } from '../config/profile.js';
+import { isoFileName, lockFileName, sbomFileName, type BuildConfig } from '../config/profile.js';
 import { GRUB_SERIAL_LINES, INSTALL_ARG, LIVE_BOOT_ARGS, LIVE_CONSOLE_ARGS, ON_MEDIUM } from '../../lib/live-medium.js';
 import { hashFile } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
@@ -59,7 +59,7 @@ async function makeEfiImage($: Sh, efiBinary: string, image: string, epoch: numb
   await $`mcopy -s -m -i ${image} ${join(tree, 'EFI')} ::/`;
 }
 
-export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
+export const iso: Stage<{ iso: string; sha256: string; bytes: number; sbom: string; lock: string }> = {
   name: 'iso',
   description: 'squashfs + kernel + initrd + GRUB (BIOS + UEFI, hybrid) to the ISO',
   deps: ['doctor', 'packages', 'rootfs'],
@@ -135,6 +135,10 @@ export const iso: Stage<{ iso: string; sha256: string; bytes: number }> = {
       '-boot_image', 'any', 'gpt_disk_guid=volume_date_uuid',
     ]}`;
     const sha256 = await hashFile(out);
-    return { iso: isoFileName(c), sha256, bytes: statSync(out).size };
+    // What went into it, beside it: the SBOM (the same file the image
+    // carries) and the lock file, both from the rootfs stage.
+    copyFileSync(join(rootfs.dir, String(rootfs.data.sbom)), join(ctx.outDir, sbomFileName(c)));
+    copyFileSync(join(rootfs.dir, String(rootfs.data.lock)), join(ctx.outDir, lockFileName(c)));
+    return { iso: isoFileName(c), sha256, bytes: statSync(out).size, sbom: sbomFileName(c), lock: lockFileName(c) };
   },
 };

@@ -1,19 +1,76 @@
 // Stage rootfs: mmdebstrap builds the live root filesystem from the suite's
 // packages (plus the kernel the kernel stage checked) as a tarball. With the
 // same SOURCE_DATE_EPOCH and package versions the tarball is bit-identical.
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+// Its last hook writes what went into it (build/sbom/rootfs-hook.ts): the
+// SBOM, inside the image and beside the tarball, and the lock file. With
+// --lock it installs exactly the lock's package set.
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debCacheArgs } from '../apt/deb-cache.js';
 import { sourcesFor } from '../apt/private-apt.js';
 import type { BuildConfig } from '../config/profile.js';
 import { readyLine } from '../config/ready.js';
+import { type Log } from '../../lib/exec.js';
+import { InvalidFileError } from '../../lib/json-file.js';
 import { LIVE_ONLY_FILES, LIVE_REPO_PATH } from '../../lib/live-medium.js';
 import { hashFile } from '../lib/hash.js';
 import { stageCode } from '../lib/module-graph.js';
 import { sh } from '../lib/sh.js';
 import { renderTemplate } from '../lib/template.js';
+import { lockAvailability } from '../lock/archive.js';
+import { aptPreferences, checkDebs, LockError, readLock } from '../lock/lock.js';
+import type { BuiltDeb } from '../packages/deb.js';
+import { loadRecipes } from '../packages/recipe.js';
 import type { Stage } from '../runner/stage.js';
+import { NOASSERTION, unknownLicenseIds } from '../sbom/copyright.js';
+import { LOCK_FILE, SBOM_FILE, type HookRequest } from '../sbom/rootfs-hook.js';
 import type { KernelOutput } from './kernel.js';
+
+const HOOK_SCRIPT = fileURLToPath(new URL('../sbom/rootfs-hook.ts', import.meta.url));
+/** apt reads preferences.d files without an extension or ending in .pref. */
+const LOCK_PREFERENCES = 'xdpfire-lock.pref';
+
+/** The license each of our packages' recipe declares (SPDX), by package name. */
+export function ownLicenses(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { dir, recipe } of loadRecipes()) {
+    const bad = recipe.license ? unknownLicenseIds(recipe.license) : [];
+    if (bad.length) throw new InvalidFileError(join(dir, 'recipe.json'), [`/license: ${bad.join(', ')} is no SPDX license id`]);
+    out[recipe.name] = recipe.license ?? NOASSERTION;
+  }
+  return out;
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The customize hook that runs build/sbom/rootfs-hook.ts on the chroot
+ * ("$1"): this Node with the tsx loader, as make.sh runs the build. */
+export function sbomHookCommand(requestFile: string): string {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return `${[process.execPath, '--import', tsx, HOOK_SCRIPT, requestFile].map(shellQuote).join(' ')} "$1"`;
+}
+
+/** Before any stage runs: our recipes' licenses are SPDX ids, and with
+ * --lock, every locked package can still be had at its version. */
+async function preflight(c: BuildConfig, log: Log): Promise<void> {
+  const licenses = ownLicenses();
+  if (!c.lockFile) return;
+  const lock = readLock(c.lockFile);
+  const problems: string[] = [];
+  if (lock.suite !== c.suite) problems.push(`lock: it is for Debian ${lock.suite}, the profile builds ${c.suite}`);
+  const recipes = new Map(loadRecipes().map((l) => [l.recipe.name, l.recipe]));
+  for (const p of lock.packages.filter((x) => x.origin === 'xdpfire')) {
+    const r = recipes.get(p.name);
+    if (!r) problems.push(`lock: ${p.name} ${p.version} is one of our packages, but there is no packages/${p.name}/recipe.json`);
+    else if (r.version !== p.version) problems.push(`lock: ${p.name} ${p.version} is built from packages/${p.name}/recipe.json, which now says ${r.version}`);
+  }
+  problems.push(...(await lockAvailability(c, log, lock)));
+  if (problems.length) throw new LockError(c.lockFile, problems);
+  log.line(`lock ${c.lockFile}: the archive has all ${lock.packages.filter((p) => p.origin === 'debian').length} Debian packages at their versions; our ${Object.keys(licenses).length} recipes match`);
+}
+
 
 /** Files laid over the freshly bootstrapped system, from templates. */
 export function writeOverlay(c: BuildConfig, root: string): void {
@@ -36,7 +93,7 @@ export function writeOverlay(c: BuildConfig, root: string): void {
   symlinkSync('/etc/systemd/system/xdpfire-ready.service', join(root, 'etc/systemd/system/multi-user.target.wants/xdpfire-ready.service'));
 }
 
-export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: string }> = {
+export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: string; sbom: string; lock: string; packages: number }> = {
   name: 'rootfs',
   description: 'mmdebstrap (suite + kernel + our repo) to a reproducible rootfs tarball',
   deps: ['doctor', 'kernel', 'packages'],
@@ -52,8 +109,13 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       code: stageCode(c.repoRoot, 'build/stages/rootfs.ts'),
       readyLine: readyLine(c),
       readyInstalled: readyLine(c, 'installed'),
+      // the SBOM's licenses of our packages (not in their .debs)
+      ownLicenses: ownLicenses(),
+      // --lock: the exact set to install (its content, not where it lies)
+      lock: c.lockFile ? (({ suite, packages }) => ({ suite, packages }))(readLock(c.lockFile)) : null,
     };
   },
+  preflight,
   async run(ctx) {
     const { config: c, log } = ctx;
     const k = ctx.deps.kernel!.data as KernelOutput;
@@ -70,8 +132,50 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
     // Our own packages, from the packages stage's flat repository. The
     // file-mirror-automount hook makes it visible inside the chroot.
     const repo = ctx.deps.packages!;
-    const hasDebs = (repo.data.debs as unknown[]).length > 0;
+    const built = repo.data.debs as BuiltDeb[];
+    const hasDebs = built.length > 0;
     if (hasDebs) sources.push(`deb [trusted=yes] file://${repo.dir} ./`);
+
+    // --lock: our .debs must be the locked ones; apt pins every package to
+    // its locked version while the image is built (the pin file is removed
+    // before the image is packed).
+    const lock = c.lockFile ? readLock(c.lockFile) : undefined;
+    const lockHooks: string[] = [];
+    if (lock) {
+      const problems = checkDebs(lock, new Map(built.map((d) => [d.name, d.sha256])));
+      if (problems.length) throw new LockError(c.lockFile!, problems);
+      const pref = join(ctx.tmpDir, LOCK_PREFERENCES);
+      writeFileSync(pref, aptPreferences(lock));
+      lockHooks.push(`--setup-hook=copy-in ${pref} /etc/apt/preferences.d/`, `--customize-hook=rm -f "$1/etc/apt/preferences.d/${LOCK_PREFERENCES}"`);
+    }
+
+    // What went into the image: the last hook, while apt's lists and .debs
+    // are still in the chroot.
+    const licenses = ownLicenses();
+    const kernelBuild = join(ctx.deps.kernel!.dir, 'build.json');
+    const request: HookRequest = {
+      name: c.name,
+      version: c.version,
+      suite: c.suite,
+      sourceDateEpoch: c.sourceDateEpoch,
+      own: built.map((d) => ({ name: d.name, version: d.version, architecture: d.architecture, sha256: d.sha256, file: d.file, license: licenses[d.name] ?? NOASSERTION })),
+      kernel: k.mode === 'source'
+        ? {
+            release: k.release,
+            source: existsSync(kernelBuild) ? String(JSON.parse(readFileSync(kernelBuild, 'utf8')).package) : 'linux-source',
+            sourceVersion: k.version,
+            sha256: await hashFile(join(ctx.deps.kernel!.dir, String(k.tarball))),
+          }
+        : undefined,
+      lock,
+      lockFile: c.lockFile,
+      outDir: ctx.outDir,
+      errorFile: join(ctx.tmpDir, 'sbom-hook.error'),
+    };
+    const requestFile = join(ctx.tmpDir, 'sbom-hook.json');
+    writeFileSync(requestFile, JSON.stringify(request));
+    const hook = sbomHookCommand(requestFile);
+
     // One array, each element one argument (zx quotes each: the spaces,
     // quotes and globs below reach mmdebstrap as they are written).
     const args = [
@@ -90,13 +194,24 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       '--dpkgopt=path-include=/usr/share/locale/locale.alias',
       // Downloaded .debs are kept outside the image, for the next build.
       ...debCacheArgs(c),
+      ...lockHooks,
       `--customize-hook=sync-in ${overlay} /`,
       ...kernelHooks,
+      `--customize-hook=${hook}`,
       c.suite,
       tarball,
       ...sources,
     ];
-    await sh(log, { env: { SOURCE_DATE_EPOCH: String(c.sourceDateEpoch), TMPDIR: ctx.tmpDir } })`mmdebstrap ${args}`;
-    return { tarball: 'rootfs.tar', sha256: await hashFile(tarball), kernelRelease: k.release };
+    try {
+      await sh(log, { env: { SOURCE_DATE_EPOCH: String(c.sourceDateEpoch), TMPDIR: ctx.tmpDir } })`mmdebstrap ${args}`;
+    } catch (err) {
+      // The hook's own words (a lock difference, a missing .deb) say more than "mmdebstrap failed".
+      if (existsSync(request.errorFile)) throw new Error(`${readFileSync(request.errorFile, 'utf8')}\n(${(err as Error).message})`);
+      throw err;
+    }
+    for (const f of [SBOM_FILE, LOCK_FILE]) if (!existsSync(join(ctx.outDir, f))) throw new Error(`the SBOM hook wrote no ${f}; see the log`);
+    const packages = (JSON.parse(readFileSync(join(ctx.outDir, LOCK_FILE), 'utf8')) as { packages: unknown[] }).packages.length;
+    log.line(`${SBOM_FILE} and ${LOCK_FILE}: ${packages} packages`);
+    return { tarball: 'rootfs.tar', sha256: await hashFile(tarball), kernelRelease: k.release, sbom: SBOM_FILE, lock: LOCK_FILE, packages };
   },
 };

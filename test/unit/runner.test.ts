@@ -85,6 +85,33 @@ describe('stage runner', () => {
     expect(readdirSync(join(cacheDir, 'stages', 'kernel'))).toEqual([]);
   });
 
+  it('preflight checks run before any stage; a failing one stops the build before the first stage runs', async () => {
+    const { config, opts, lines, cacheDir } = setup();
+    const runs = { n: 0 };
+    const order: string[] = [];
+    const checked = (name: 'kernel', fail: boolean): Stage => ({
+      ...counterStage(name, { v: 1 }, ['doctor'], runs),
+      preflight(_c, log) {
+        order.push(`preflight ${name}`);
+        log.line('checking the lock');
+        if (fail) throw new Error('lock: nftables 1.1.1-1 is no longer in the archive (apt knows 1.1.3-1)');
+      },
+    });
+    const first = counterStage('doctor', { v: 1 }, [], runs);
+    const r = await runStages([first, checked('kernel', true)], config, opts);
+    expect(r.ok).toBe(false);
+    expect(runs.n).toBe(0);
+    expect(r.reports).toEqual([expect.objectContaining({ stage: 'kernel', state: 'failed', error: expect.stringMatching(/nftables 1\.1\.1-1 is no longer/) })]);
+    expect(lines.join('\n')).toMatch(/stage "kernel" failed its check before the build: lock: nftables .*\nfull log: .*preflight\.log/);
+    expect(readFileSync(join(cacheDir, 'logs', 'preflight.log'), 'utf8')).toMatch(/checking the lock\n# kernel FAILED/);
+    // A passing check lets the stages run; a skipped stage's check is not made.
+    const ok = await runStages([first, checked('kernel', false)], config, opts);
+    expect(ok.reports.map((x) => x.state)).toEqual(['done', 'done']);
+    order.length = 0;
+    await runStages([first, checked('kernel', true)], config, { ...opts, skip: new Set(['kernel'] as const) });
+    expect(order).toEqual([]);
+  });
+
   it('a stage whose dependency was skipped fails with a clear reason', async () => {
     const { config, opts } = setup();
     const r = await runStages([counterStage('doctor', { v: 1 }), counterStage('kernel', { v: 1 }, ['doctor'])], config, { ...opts, skip: new Set(['doctor'] as const) });

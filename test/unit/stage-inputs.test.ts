@@ -4,7 +4,7 @@
 // the closure must leave it alone. A stale cache entry would otherwise be
 // served after such an edit.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadBuildConfig, type BuildConfig } from '../../build/config/profile.js';
@@ -12,6 +12,7 @@ import { importClosure, MODULE_DATA, stageCodeFiles } from '../../build/lib/modu
 import { stageKey } from '../../build/runner/runner.js';
 import { PIPELINE } from '../../build/stages/index.js';
 import { listFiles } from '../../build/lib/hash.js';
+import { lockText, makeLock } from '../../build/lock/lock.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 let tmp: string;
@@ -19,7 +20,7 @@ let cfg: BuildConfig;
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'xdpfire-keys-'));
-  for (const d of ['build', 'bpf', 'packages', 'images', 'kernel-config', 'webui', 'installer', 'lib', 'package.json', 'package-lock.json']) {
+  for (const d of ['build', 'bpf', 'packages', 'images', 'kernel-config', 'webui', 'installer', 'lib', 'schemas', 'package.json', 'package-lock.json']) {
     try {
       cpSync(join(repo, d), join(tmp, d), { recursive: true, filter: (s) => !/\/(node_modules|build\/out|out)$/.test(s) && !s.startsWith(join(repo, 'bpf', 'build')) });
     } catch (e) {
@@ -56,7 +57,9 @@ describe('stage cache keys', () => {
   for (const stage of PIPELINE.filter((s) => s.name !== 'doctor')) {
     it(`${stage.name}: editing any file of its code changes its key; a build file outside it does not`, async () => {
       const base = await key(stage.name);
-      const files = stageCodeFiles(tmp, `build/stages/${stage.name}.ts`).flatMap((p) => listFiles(p, ['node_modules']));
+      // (a data file MODULE_DATA names that is not there hashes as absent;
+      // it cannot be edited)
+      const files = stageCodeFiles(tmp, `build/stages/${stage.name}.ts`).filter((p) => existsSync(p)).flatMap((p) => listFiles(p, ['node_modules']));
       expect(files.length).toBeGreaterThan(3);
       const stale: string[] = [];
       for (const f of files) {
@@ -76,6 +79,22 @@ describe('stage cache keys', () => {
     const base = await key('rootfs');
     const other = { ...cfg, name: `${cfg.name}x` };
     expect(await stageKey(PIPELINE.find((s) => s.name === 'rootfs')!, other, [])).not.toBe(base);
+  });
+
+  it('rootfs: the lock (--lock) is an input by its content, not by where it lies', async () => {
+    const pkg = { name: 'nftables', version: '1.1.3-1', architecture: 'amd64', sha256: 'a'.repeat(64), origin: 'debian' as const };
+    const lock = (version: string) => makeLock({ name: 'xdpfire', version: '0.1.0', suite: 'trixie', sourceDateEpoch: 1, packages: [{ ...pkg, version }], indexes: [] });
+    const a = join(tmp, 'a.lock.json');
+    const b = join(tmp, 'b.lock.json');
+    const c = join(tmp, 'c.lock.json');
+    writeFileSync(a, lockText(lock('1.1.3-1')));
+    writeFileSync(b, lockText(lock('1.1.3-1')));
+    writeFileSync(c, lockText(lock('1.1.4-1')));
+    const rootfs = PIPELINE.find((s) => s.name === 'rootfs')!;
+    const keyWith = (lockFile?: string) => stageKey(rootfs, { ...cfg, lockFile }, []);
+    expect(await keyWith(a)).not.toBe(await keyWith());
+    expect(await keyWith(b)).toBe(await keyWith(a));
+    expect(await keyWith(c)).not.toBe(await keyWith(a));
   });
 
   it('every data file under build/ is claimed by the module that reads it', () => {
