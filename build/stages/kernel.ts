@@ -118,6 +118,7 @@ async function runSource(ctx: StageContext): Promise<KernelOutput> {
     distccHosts: c.kernel.distcc,
     ccacheRemote: c.remoteCache ? ccacheRemoteStorage(c.remoteCache) : undefined,
   });
+  for (const d of launcher.dirs) mkdirSync(d, { recursive: true });
   const env = { ...reproducibleEnv(buildEpoch), ...launcher.env };
 
   const asm = await assembleConfig({

@@ -16,7 +16,7 @@
 //
 // Needs root (namespaces) and the kernel source tree the build fetches.
 import { execa, type ResultPromise } from 'execa';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -87,6 +87,10 @@ describe('kernel compile through distcc on two distccd in namespaces', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'distcc-'));
+    // distccd drops to its own user: its log files live in a folder it may write.
+    mkdirSync(path.join(work, 'logs'), { mode: 0o1777 });
+    chmodSync(path.join(work, 'logs'), 0o1777);
+    chmodSync(work, 0o755);
     for (const s of SERVERS) {
       await execa('ip', ['netns', 'del', s.ns], { reject: false });
       await ok('ip', ['netns', 'add', s.ns]);
@@ -98,7 +102,7 @@ describe('kernel compile through distcc on two distccd in namespaces', () => {
       await ok('ip', ['-n', s.ns, 'link', 'set', 'lo', 'up']);
       const d = execa('ip', ['netns', 'exec', s.ns, 'distccd', '--daemon', '--no-detach', '--listen', s.remote, '--port', String(PORT),
         '--allow', `${s.local}/32`, '--stats', '--stats-port', String(STATS_PORT), '--jobs', '2', '--user', 'distccd',
-        '--log-file', path.join(work, `${s.ns}.log`), '--log-level', 'info'], { reject: false });
+        '--log-file', path.join(work, 'logs', `${s.ns}.log`), '--log-level', 'info'], { reject: false });
       daemons.push(d);
     }
     // Up when its statistics page answers.
@@ -139,7 +143,8 @@ describe('kernel compile through distcc on two distccd in namespaces', () => {
     const hosts = SERVERS.map((s) => `${s.remote}:${PORT}/2`).join(' ');
     const launcher = compilerLauncher({ cacheDir: path.join(work, 'cache'), localJobs: 1, distccHosts: hosts });
     expect(launcher.env.CCACHE_PREFIX).toBe('distcc');
-    const env = { ...reproducibleEnv(sourceEpoch(src.tree)), ...launcher.env, DISTCC_FALLBACK: '0' };
+    for (const d of launcher.dirs) mkdirSync(d, { recursive: true });
+    const env = { ...reproducibleEnv(sourceEpoch(src.tree)), ...launcher.env, DISTCC_FALLBACK: '0', DISTCC_LOG: path.join(work, 'logs', 'client.log'), DISTCC_VERBOSE: '1' };
     // Kbuild's own preparation first (fixdep, objtool, generated headers),
     // so that the counts below are the targets' compiles.
     await run(log(), 'make', ['-C', src.tree, ...makeArgs(objDir), `-j${launcher.jobs}`, 'prepare'], { env });
@@ -161,6 +166,7 @@ describe('kernel compile through distcc on two distccd in namespaces', () => {
       await rm(path.join(objDir, t));
     }
     const here = compilerLauncher({ cacheDir: path.join(work, 'cache-local'), localJobs: 2 });
+    for (const d of here.dirs) mkdirSync(d, { recursive: true });
     const local = { ...reproducibleEnv(sourceEpoch(src.tree)), ...here.env };
     await run(log(), 'make', ['-C', src.tree, ...makeArgs(objDir), '-j2', ...TARGETS], { env: local });
     const differ = TARGETS.filter((t) => {

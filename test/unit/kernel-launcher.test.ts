@@ -30,6 +30,9 @@ describe('compilerLauncher', () => {
     expect(l.env.DISTCC_HOSTS).toBe('10.0.0.2/4  10.0.0.3:3700/2,lzo');
     expect(l.jobs).toBe(2 + 4 + 2);
     expect(l.describe).toContain('distcc on 10.0.0.2/4 10.0.0.3:3700/2');
+    // Kbuild's probes are compiles meant to fail: no host may be shunned for them.
+    expect(l.env.DISTCC_BACKOFF_PERIOD).toBe('0');
+    expect(l.dirs).toEqual(['/c/ccache', '/c/distcc']);
   });
 
   it('uses distcc’s default of 4 jobs for a host without a limit, and refuses a bad host', () => {

@@ -32,6 +32,8 @@ export interface Launcher {
   jobs: number;
   /** One line for the log. */
   describe: string;
+  /** Folders the tools expect to exist (distcc does not create its own). */
+  dirs: string[];
 }
 
 export const CCACHE_MAX_SIZE = '8G';
@@ -86,10 +88,17 @@ export function compilerLauncher(o: LauncherOptions): Launcher {
     const hosts = parseDistccHosts(o.distccHosts);
     env.CCACHE_PREFIX = 'distcc';
     env.DISTCC_HOSTS = o.distccHosts.trim();
+    // Kbuild's probes (cc-option and friends) are compiles meant to fail;
+    // by default distcc then shuns that host for 60 s, which left one of two
+    // hosts idle for the whole compile. A host that is really down still
+    // fails its connection at once and the compile runs elsewhere.
+    env.DISTCC_BACKOFF_PERIOD = '0';
+    // distcc's host locks and state next to the other caches, not in ~/.distcc.
+    env.DISTCC_DIR = join(o.cacheDir, 'distcc');
     // Kbuild runs the preprocessor and the linker locally; the compiles go
     // out. Enough jobs to fill every remote slot plus the local cores.
     jobs = o.localJobs + hosts.reduce((n, h) => n + h.limit, 0);
     parts.push(`distcc on ${hosts.map((h) => `${h.host}/${h.limit}`).join(' ')}`);
   }
-  return { makeArgs: ['CC=ccache gcc'], env, jobs, describe: `${parts.join(', ')}; -j${jobs}` };
+  return { makeArgs: ['CC=ccache gcc'], env, jobs, describe: `${parts.join(', ')}; -j${jobs}`, dirs: [env.CCACHE_DIR, env.DISTCC_DIR].filter((d): d is string => !!d) };
 }
