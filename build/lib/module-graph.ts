@@ -10,6 +10,13 @@ import { hashPaths } from './hash.js';
 // `import('...')`, over several lines; comments are removed first.
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*)(['"])([^'"\n]+)\1/g;
 
+// `import type { X } from '...'` and `export type { X } from '...'` are
+// erased when the code runs: the stage does not execute the file they name
+// (the rootfs stage reading the kernel stage's output type must not rerun
+// when the kernel's compiler launcher changes). A mixed import
+// (`import { type X, y }`) still counts.
+const TYPE_ONLY = /\b(?:import|export)\s+type\s+(?:\{[^}]*\}|[\w$]+|\*\s+as\s+[\w$]+)\s*from\s*(['"])[^'"\n]+\1/g;
+
 function stripComments(src: string): string {
   return src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/[^\n]*/g, '$1');
 }
@@ -23,8 +30,10 @@ function resolveSpecifier(from: string, spec: string): string | undefined {
 
 /** Every source file reachable from `entry` through relative imports
  * (package imports are left out: package-lock.json stands for them),
- * sorted. Throws if a relative import names no file. */
-export function importClosure(entry: string): string[] {
+ * sorted. Throws if a relative import names no file. With `runtimeOnly`,
+ * type-only imports are not followed (what the code runs, for cache keys);
+ * without it, every import is (what the code depends on at all). */
+export function importClosure(entry: string, opts: { runtimeOnly?: boolean } = {}): string[] {
   const seen = new Set<string>();
   const todo = [resolve(entry)];
   while (todo.length) {
@@ -32,7 +41,8 @@ export function importClosure(entry: string): string[] {
     if (seen.has(f)) continue;
     seen.add(f);
     if (!/\.(ts|mts|js|mjs)$/.test(f)) continue;
-    const src = stripComments(readFileSync(f, 'utf8'));
+    const text = stripComments(readFileSync(f, 'utf8'));
+    const src = opts.runtimeOnly ? text.replace(TYPE_ONLY, '') : text;
     for (const m of src.matchAll(SPECIFIER)) {
       const spec = m[2];
       if (!spec.startsWith('.')) continue;
@@ -58,7 +68,7 @@ export const MODULE_DATA: Record<string, string[]> = {
 /** The files a stage's code depends on: its import closure, the data its
  * modules read, package-lock.json and any `extra` paths (relative to root). */
 export function stageCodeFiles(root: string, stageFile: string, extra: string[] = []): string[] {
-  const code = importClosure(join(root, stageFile));
+  const code = importClosure(join(root, stageFile), { runtimeOnly: true });
   const data = code.flatMap((f) => MODULE_DATA[relative(root, f)] ?? []).map((p) => join(root, p));
   const all = new Set([...code, ...data, join(root, 'package-lock.json'), ...extra.map((p) => join(root, p))]);
   return [...all].sort();

@@ -52,6 +52,25 @@ describe('stage cache keys', () => {
     expect(c).toContain('build/apt/private-apt.ts');
     expect(c).toContain('build/stages/kernel.ts');   // import type { KernelOutput }
     expect(c.every((f) => !f.includes('node_modules'))).toBe(true);
+    // What runs: a type-only import is erased, so it is no input of a key
+    // (the rootfs stage does not rerun when the kernel stage's code changes).
+    const run = importClosure(join(repo, 'build', 'stages', 'rootfs.ts'), { runtimeOnly: true }).map((f) => relative(repo, f));
+    expect(run).toContain('build/config/ready.ts');
+    expect(run).not.toContain('build/stages/kernel.ts');
+    expect(run).not.toContain('build/kernel/source/launcher.ts');
+  });
+
+  it('type-only imports are left out of the runtime closure; mixed ones are not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'closure-'));
+    try {
+      writeFileSync(join(dir, 'a.ts'), "import type { T } from './b.js';\nexport type { U } from './d.js';\nimport { type V, w } from './c.js';\nexport const x: T | V = w;\n");
+      for (const f of ['b', 'c', 'd']) writeFileSync(join(dir, `${f}.ts`), `export type T = 1; export type U = 2; export type V = 3; export const w = 1;\n`);
+      const names = (o?: { runtimeOnly?: boolean }) => importClosure(join(dir, 'a.ts'), o).map((f) => relative(dir, f));
+      expect(names()).toEqual(['a.ts', 'b.ts', 'c.ts', 'd.ts']);
+      expect(names({ runtimeOnly: true })).toEqual(['a.ts', 'c.ts']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   for (const stage of PIPELINE.filter((s) => s.name !== 'doctor')) {
