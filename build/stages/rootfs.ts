@@ -72,6 +72,24 @@ async function preflight(c: BuildConfig, log: Log): Promise<void> {
 }
 
 
+/**
+ * Last hooks: remove what the build machine left in the image, so that two
+ * builders with other cache folders make the same rootfs.tar.
+ *  - file-mirror-automount unmounts our package repository but leaves the
+ *    folders it mounted it on, i.e. the builder's cache path (for example
+ *    /root/.cache/xdpfire/stages/packages/<key>/); rmdir -p removes that chain
+ *    up to the first folder that holds anything else.
+ *  - apt's lock files and partial/ folders carry the times and owner of the
+ *    builder's .deb cache and apt run; apt makes them again when it needs them.
+ */
+export function leftoverHooks(repoDir: string | undefined): string[] {
+  const hooks = [
+    '--customize-hook=rm -rf "$1/var/cache/apt/archives/partial" "$1/var/cache/apt/archives/lock" "$1/var/lib/apt/lists/partial" "$1/var/lib/apt/lists/lock"',
+  ];
+  if (repoDir) hooks.push(`--customize-hook=rmdir -p --ignore-fail-on-non-empty "$1"${shellQuote(repoDir)}`);
+  return hooks;
+}
+
 /** Files laid over the freshly bootstrapped system, from templates. */
 export function writeOverlay(c: BuildConfig, root: string): void {
   const put = (path: string, text: string) => {
@@ -198,6 +216,7 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       `--customize-hook=sync-in ${overlay} /`,
       ...kernelHooks,
       `--customize-hook=${hook}`,
+      ...leftoverHooks(hasDebs ? repo.dir : undefined),
       c.suite,
       tarball,
       ...sources,
