@@ -79,8 +79,10 @@ async function preflight(c: BuildConfig, log: Log): Promise<void> {
  *    folders it mounted it on, i.e. the builder's cache path (for example
  *    /root/.cache/xdpfire/stages/packages/<key>/); rmdir -p removes that chain
  *    up to the first folder that holds anything else.
- *  - apt's lock files and partial/ folders carry the times and owner of the
- *    builder's .deb cache and apt run; apt makes them again when it needs them.
+ *  - apt's lock files and partial/ folders carry the times of the builder's
+ *    .deb cache; apt makes them again when it needs them (mmdebstrap's own
+ *    cleanup does, right after these hooks; see the TMPDIR note below for
+ *    their owner).
  */
 export function leftoverHooks(repoDir: string | undefined): string[] {
   const hooks = [
@@ -222,6 +224,12 @@ export const rootfs: Stage<{ tarball: string; sha256: string; kernelRelease: str
       ...sources,
     ];
     try {
+      // The chroot is made under TMPDIR. apt downloads as user _apt only if
+      // _apt can reach the chroot, and the owner of apt's partial/ folders
+      // in the image follows (root or _apt): a cache folder under /root gave
+      // root, one under a world-readable path gave _apt. Keep TMPDIR private
+      // so that every builder gets the same (root), wherever its cache is.
+      chmodSync(ctx.tmpDir, 0o700);
       await sh(log, { env: { SOURCE_DATE_EPOCH: String(c.sourceDateEpoch), TMPDIR: ctx.tmpDir } })`mmdebstrap ${args}`;
     } catch (err) {
       // The hook's own words (a lock difference, a missing .deb) say more than "mmdebstrap failed".
