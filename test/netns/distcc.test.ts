@@ -29,6 +29,7 @@ import { makeArgs, reproducibleEnv, sourceEpoch } from '../../build/kernel/sourc
 import { fetchKernelSource, type KernelSource } from '../../build/kernel/source/fetch.js';
 import { compilerLauncher } from '../../build/kernel/source/launcher.js';
 import { fileLog, run } from '../../lib/exec.js';
+import { ok } from './topology.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const SLOW = 1_200_000;
@@ -49,11 +50,6 @@ const SERVERS = [
   { ns: 'xfdcc-a', host: 'xfdcc-ha', peer: 'xfdcc-na', local: '10.231.7.1', remote: '10.231.7.2' },
   { ns: 'xfdcc-b', host: 'xfdcc-hb', peer: 'xfdcc-nb', local: '10.231.7.5', remote: '10.231.7.6' },
 ];
-
-async function ok(cmd: string, args: string[]) {
-  const r = await execa(cmd, args, { reject: false });
-  if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-}
 
 /**
  * distccd's statistics page as numbers (the dcc_* lines). distccd answers

@@ -45,7 +45,8 @@ export function nsExec(ns: string, cmd: string, args: string[], opts: Record<str
   return execa('ip', ['netns', 'exec', ns, cmd, ...args], { reject: false, ...opts });
 }
 
-async function ok(cmd: string, args: string[]) {
+/** Run a command; throw with its stderr when it fails. */
+export async function ok(cmd: string, args: string[]) {
   const r = await execa(cmd, args, { reject: false });
   if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return r;

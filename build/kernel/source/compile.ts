@@ -91,16 +91,15 @@ function lastBuild(dirs: KernelBuildDirs): LastBuild | undefined {
   }
 }
 
-export function estimateTotal(dirs: KernelBuildDirs, tree: string, resolved: ReadonlyMap<string, KconfigValue>, configSha256?: string): Estimate {
-  if (existsSync(dirs.stats)) {
-    try {
-      const last = JSON.parse(readFileSync(dirs.stats, 'utf8')) as LastBuild;
-      // Only the same config compiles the same objects.
-      if (last.objects > 0 && (configSha256 === undefined || last.configSha256 === configSha256)) return { total: last.objects, source: 'previous build' };
-    } catch {
-      /* fall through */
-    }
-  }
+export function estimateTotal(
+  dirs: KernelBuildDirs,
+  tree: string,
+  resolved: ReadonlyMap<string, KconfigValue>,
+  configSha256?: string,
+  last: LastBuild | undefined = lastBuild(dirs),
+): Estimate {
+  // Only the same config compiles the same objects.
+  if (last && last.objects > 0 && (configSha256 === undefined || last.configSha256 === configSha256)) return { total: last.objects, source: 'previous build' };
   return { total: estimateFromKbuild(tree, resolved), source: 'Kbuild makefiles' };
 }
 
@@ -157,11 +156,11 @@ export function parseCcacheStats(text: string): CcacheStats {
 
 export async function compileKernel(o: CompileOptions): Promise<CompileResult> {
   const jobs = o.jobs ?? cpus().length;
-  const estimate = estimateTotal(o.dirs, o.tree, o.resolved, o.configSha256);
   // After a complete build with another config, the objects in the O= dir
   // are stale: progress then counts only what this run writes. Otherwise
   // (first build, or one that was interrupted) everything there counts.
   const prev = lastBuild(o.dirs);
+  const estimate = estimateTotal(o.dirs, o.tree, o.resolved, o.configSha256, prev);
   const since = prev && prev.configSha256 !== o.configSha256 ? Date.now() : undefined;
   const resumedFrom = since === undefined ? countObjects(o.dirs.obj) : 0;
   if (o.launcher) o.log.line(`kernel: compiler launcher: ${o.launcher}`);
