@@ -39,6 +39,8 @@ struct cmd_opts {
 	const char *unreadable; /* replay: pass|block */
 	int no_drain;           /* replay */
 	int list;               /* help (hidden) */
+	const char *category;   /* add, del, list, import */
+	const char *at;         /* schedule apply */
 };
 
 /* a handler's answer to wrong positionals: the usage line, exit status 2 */
@@ -83,5 +85,9 @@ int cmd_detach(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_verify(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_category(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_group(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_client(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_schedule(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 
 #endif

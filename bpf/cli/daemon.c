@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -17,16 +18,65 @@
 #include "events.h"
 #include "log.h"
 #include "maps.h"
+#include "domains.h"
+#include "policy.h"
+#include "policy_maps.h"
+
+/* the policy as last read: names for the event lines, windows to apply */
+static struct policy pol;
+static time_t pol_minute;
 
 static void on_event(void *ctx, const struct xsni_event *e)
 {
 	const char *syslog_path = ctx;
-	char line[512];
+	char line[768];
 
-	format_event(e, line, sizeof(line));
+	format_event(e, &pol, line, sizeof(line));
 	syslog_send(syslog_path, line);
 	printf("%s\n", line);
 	fflush(stdout);
+}
+
+/* Re-read the policy and write the groups as they are now: at every new
+ * minute (schedule windows open and close on minutes) and after every
+ * command. Each change of a group's policy in force is logged once. */
+static void policy_tick(const char *syslog_path, int force)
+{
+	static struct xsni_group last[XSNI_GROUPS_MAX];
+	struct xsni_group now_in_force[XSNI_GROUPS_MAX];
+	time_t now = time(NULL);
+	struct policy p;
+	struct tm tm;
+	int lock, i;
+
+	if (!force && now / 60 == pol_minute)
+		return;
+	pol_minute = now / 60;
+	lock = dl_lock(g.state_dir);
+	if (!policy_load(&p, g.state_dir)) {
+		policy_free(&pol);
+		pol = p;
+	} else {
+		policy_free(&p); /* a bad file: the last good policy stays */
+	}
+	policy_write_pinned(&pol, now);
+	dl_unlock(lock);
+	localtime_r(&now, &tm);
+	policy_effective(&pol, &tm, now_in_force);
+	for (i = 0; i < XSNI_GROUPS_MAX; i++) {
+		const struct xsni_group *e = &now_in_force[i];
+		char b[400], a[400], line[900];
+
+		if (!pol.groups[i].name[0] || !memcmp(&last[i], e, sizeof(*e)))
+			continue;
+		policy_cat_names(&pol, e->block, b, sizeof(b));
+		policy_cat_names(&pol, e->allow, a, sizeof(a));
+		snprintf(line, sizeof(line), "policy group=%s mode=%s block=%s allow=%s",
+			 pol.groups[i].name,
+			 e->flags & XSNI_GRP_ALLOW_ONLY ? "allow-only" : "blocklist", b, a);
+		syslog_send(syslog_path, line);
+	}
+	memcpy(last, now_in_force, sizeof(last));
 }
 
 static volatile sig_atomic_t stop;
@@ -108,6 +158,8 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	int lfd;
 
 	ensure_maps();
+	policy_init(&pol);
+	policy_tick(co->syslog, 1);
 	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS), on_event,
 			 (void *)co->syslog);
 	if (!ev)
@@ -137,9 +189,12 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-			if (cfd >= 0)
+			if (cfd >= 0) {
 				serve_client(cfd);
+				policy_tick(co->syslog, 1);
+			}
 		}
+		policy_tick(co->syslog, 0);
 	}
 	events_drain(ev);
 	events_close(ev);

@@ -54,10 +54,18 @@ static const struct opt_def daemon_opts[] = {
 	    "syslog datagram socket (default " DEFAULT_SYSLOG ")", 0),
 	OPT_END
 };
-static const struct opt_def add_opts[] = { OPT_SUBDOMAINS("the names"), OPT_END };
+#define OPT_CATEGORY \
+	OPT("category", OPT_STR, category, "NAME", "the category (default blocklist)", 0)
+static const struct opt_def add_opts[] = { OPT_SUBDOMAINS("the names"), OPT_CATEGORY, OPT_END };
+static const struct opt_def cat_opts[] = { OPT_CATEGORY, OPT_END };
 static const struct opt_def import_opts[] = {
 	OPT_SUBDOMAINS("every name of the file:"),
-	OPT_SKIP_BAD("import the valid names when some lines are bad"), OPT_END
+	OPT_SKIP_BAD("import the valid names when some lines are bad"), OPT_CATEGORY, OPT_END
+};
+static const struct opt_def schedule_opts[] = {
+	OPT("at", OPT_STR, at, "'YYYY-MM-DD HH:MM'|@SECONDS",
+	    "apply: the groups as they are at that local time (or moment), instead of now", 0),
+	OPT_END
 };
 static const struct opt_def json_opts[] = { OPT_JSON, OPT_END };
 static const struct opt_def replay_opts[] = {
@@ -105,12 +113,17 @@ static const struct cmd cmds[] = {
 	  "adopts the pinned state.",
 	  cmd_daemon, 0, daemon_opts },
 	{ "add", "DOMAIN...",
-	  "Add names. --subdomains (or a leading '*.') also matches every name below.\n"
-	  "Names are validated (length <= 253, labels <= 63, letters, digits, '-',\n"
-	  "'_'); IDNs must be given as punycode (xn--...). A bad name changes nothing.",
+	  "Add names to a category (default blocklist). --subdomains (or a leading\n"
+	  "'*.') also matches every name below. Names are validated (length <= 253,\n"
+	  "labels <= 63, letters, digits, '-', '_'); IDNs must be given as punycode\n"
+	  "(xn--...). A bad name changes nothing.",
 	  cmd_add, 1, add_opts },
-	{ "del", "DOMAIN...", "Remove names.", cmd_del, 1, NULL },
-	{ "list", "", "Print the listed names and their flags.", cmd_list, 1, NULL },
+	{ "del", "DOMAIN...",
+	  "Remove names from a category (default blocklist); a name in no category\n"
+	  "any more leaves the table.",
+	  cmd_del, 1, cat_opts },
+	{ "list", "", "Print the names of a category (default blocklist) and their flags.",
+	  cmd_list, 1, cat_opts },
 	{ "import", "FILE",
 	  "Add every name of FILE: one name per line ('name' or 'name subdomains'\n"
 	  "or '*.name'), or hosts-file lines ('0.0.0.0 name [name...]'). '#' starts a\n"
@@ -159,6 +172,35 @@ static const struct cmd cmds[] = {
 	  "name map --blocklist fills). --no-drain makes the event rings look full\n"
 	  "and never reads them (events are then lost, verdicts not).",
 	  cmd_replay, 0, replay_opts },
+	{ "category", "list | category add|del NAME",
+	  "Categories are named lists (at most 32); a name can be in several.\n"
+	  "'blocklist' always exists. list prints each with its number of names; del\n"
+	  "takes the category out of every group and window and its names out of the\n"
+	  "table (those in no other category).",
+	  cmd_category, 1, NULL },
+	{ "group",
+	  "list | group add|del NAME | group block|allow NAME CATS |\n"
+	  "       group mode NAME blocklist|allow-only",
+	  "Client groups (at most 64; 'default' always exists and takes every client\n"
+	  "that no `client` line puts elsewhere). A group blocks the names of its\n"
+	  "'block' categories; in allow-only mode it blocks every name that is in none\n"
+	  "of its 'allow' categories. CATS is a comma-separated list, or '-' for none.\n"
+	  "A new group starts with the default group's policy.",
+	  cmd_group, 1, NULL },
+	{ "client", "list | client add GROUP ADDR | client del ADDR",
+	  "Put a client in a group: ADDR is an IPv4 or IPv6 address or prefix (the\n"
+	  "longest prefix that holds a source wins) or a MAC address (which wins over\n"
+	  "any prefix).",
+	  cmd_client, 1, NULL },
+	{ "schedule",
+	  "list | schedule add GROUP DAYS HH:MM-HH:MM block|allow-only CATS |\n"
+	  "       schedule del N | schedule apply",
+	  "Weekly windows, in the box's local time: during the window the group also\n"
+	  "blocks CATS, or (allow-only) passes only the names in CATS. DAYS is mon-fri,\n"
+	  "sat,sun, daily, weekdays or weekend; a span may run over midnight. The\n"
+	  "daemon applies the windows at every minute; apply does it once (with --at,\n"
+	  "as at that time).",
+	  cmd_schedule, 1, schedule_opts },
 	{ "verify", "[OBJ]", "Load OBJ into the kernel through the verifier, then unload it.",
 	  cmd_verify, 0, NULL },
 	{ "help", "[COMMAND]", "Show help.", cmd_help, 0, help_opts },

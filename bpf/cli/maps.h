@@ -35,10 +35,13 @@ void update_settings(void (*fn)(struct xsni_settings *, const void *), const voi
 /* the per-CPU counters, summed into out[XSNI_CNT_MAX] */
 void read_counters(int fd, __u64 *out);
 void print_counters(FILE *o, const __u64 *c, int json);
-/* the domain table of map fd, mapped (dies if it cannot be) */
-struct domtable *map_domtable(int fd);
+/* the domain table of map fd and its categories (map cats_fd), mapped
+ * (dies if it cannot be) */
+struct domtable *map_domtable(int fd, int cats_fd);
+/* the pinned one */
+struct domtable *pinned_domtable(void);
 /* every live entry of dl into the domain table */
-void map_put_domains(int fd, struct domlist *dl);
+void map_put_domains(struct domtable *dt, struct domlist *dl);
 /* the Bloom filter and settings.sub_labels from the whole list dl */
 void map_sync_filter(int bloom_fd, int set_fd, const struct domlist *dl);
 void sync_filter_pinned(const struct domlist *dl);
