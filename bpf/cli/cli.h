@@ -41,6 +41,8 @@ struct cmd_opts {
 	int list;               /* help (hidden) */
 	const char *category;   /* add, del, list, import */
 	const char *at;         /* schedule apply */
+	int replace;            /* import */
+	int from_socket;        /* not an option: the command came over the socket */
 };
 
 /* a handler's answer to wrong positionals: the usage line, exit status 2 */

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,8 @@ static int run_child(int cfd, const struct cmd *c, int argc, char **args)
 	fflush(stderr);
 	pid = fork();
 	if (pid == 0) {
+		/* stdin too: `import -` reads the names that follow the line */
+		dup2(cfd, 0);
 		dup2(cfd, 1);
 		dup2(cfd, 2);
 		rc = cmd_run(c, argc, args, stdout, 1);
@@ -114,14 +117,32 @@ static void serve_client(int cfd)
 {
 	char buf[1024], *args[32], *save = NULL, *tok;
 	const struct cmd *c;
-	int n, argc = 0, i;
+	int n = 0, argc = 0, i, line = 0;
+	struct timeval tv = { .tv_sec = 5 };
 
-	n = read(cfd, buf, sizeof(buf) - 1);
-	if (n <= 0) {
+	/* the line, a byte at a time: what follows it (an import's names)
+	 * stays on the connection for the command; a client that sends no
+	 * line within 5 s is dropped */
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (n < (int)sizeof(buf) - 1) {
+		ssize_t r = read(cfd, buf + n, 1);
+
+		if (r <= 0)
+			break;
+		if (buf[n] == '\n') {
+			line = 1;
+			break;
+		}
+		n++;
+	}
+	if (!line && n == 0) {
 		close(cfd);
 		return;
 	}
 	buf[n] = 0;
+	/* a command reading a stream may wait up to 30 s for each piece */
+	tv.tv_sec = 30;
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	buf[strcspn(buf, "\r\n")] = 0;
 	for (tok = strtok_r(buf, " \t", &save); tok && argc < 31;
 	     tok = strtok_r(NULL, " \t", &save))
@@ -158,6 +179,17 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	int lfd;
 
 	ensure_maps();
+	{
+		/* the table follows the saved list (a change that died half-way
+		 * is undone here) */
+		size_t gone = resync_domains_pinned();
+
+		if (gone)
+			fprintf(stderr,
+				"xdp-sni daemon: %zu name(s) in the kernel's table were "
+				"not in the saved list: removed\n",
+				gone);
+	}
 	policy_init(&pol);
 	policy_tick(co->syslog, 1);
 	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS), on_event,

@@ -165,52 +165,116 @@ int cmd_list(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	return 0;
 }
 
+/* --replace: the category loses every name first (old[i] keeps entry i's
+ * categories); the file's names get it back */
+static __u64 *take_category(struct domlist *dl, unsigned int cat)
+{
+	__u64 mask = XSNI_CATS(1u << cat, 1u << cat), *old = calloc(dl->n + 1, sizeof(*old));
+	size_t i;
+
+	if (!old)
+		die("out of memory");
+	for (i = 0; i < dl->n; i++) {
+		old[i] = dl->v[i].cats;
+		dl->v[i].cats &= ~mask;
+	}
+	return old;
+}
+
 int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct parsed p = {};
 	struct timespec t0, t1;
 	int lock, cat = category_bit(co);
+	size_t n_old = 0, removed = 0, i;
+	__u64 *old = NULL, mask;
 
 	if (argc != 1)
 		return CMD_USAGE;
 	if (cat < 0)
 		return 1;
+	/* over the socket the names come on the connection, never from a file
+	 * the daemon would open as root */
+	if (co->from_socket && strcmp(argv[0], "-")) {
+		warn("over the control socket, import takes '-' (the names follow on the "
+		     "connection, ending with a line '.')");
+		return 2;
+	}
 	p.cat = cat;
+	p.need_end = co->from_socket;
+	mask = XSNI_CATS(1u << cat, 1u << cat);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ensure_maps();
 	/* the file's names go straight into the saved list, in memory; the
 	 * kernel and the state file are written only if every line is good */
 	lock = dl_lock(g.state_dir);
 	dl_load_state(&p.dl, g.state_dir);
-	if (parse_list_file(argv[0], co->subdomains, &p)) {
-		dl_unlock(lock);
-		return 1;
+	if (co->replace) {
+		n_old = p.dl.n;
+		old = take_category(&p.dl, cat);
+	}
+	if (parse_list_file(argv[0], co->subdomains, &p))
+		goto refused;
+	if (p.need_end && !p.ended) {
+		warn("the list stopped before its end line '.'; nothing imported");
+		goto refused;
 	}
 	if (p.bad && !co->skip_bad) {
 		warn("%d bad line(s) in %s; nothing imported "
 		     "(use --skip-bad to import the valid names)",
 		     p.bad, argv[0]);
-		dl_unlock(lock);
-		return 1;
+		goto refused;
+	}
+	if (!p.names) {
+		warn("no names in %s (only comments, blank or bad lines); nothing imported",
+		     argv[0]);
+		goto refused;
 	}
 	if (dl_live(&p.dl) > XSNI_DOMAINS_MAX) {
 		warn("%s: the list would hold %zu names, more than %d; nothing imported", argv[0],
 		     dl_live(&p.dl), XSNI_DOMAINS_MAX);
-		dl_unlock(lock);
-		return 1;
+		goto refused;
 	}
-	if (p.changed) {
+	for (i = 0; i < n_old; i++)
+		if (p.dl.v[i].name && (old[i] & mask) && !(p.dl.v[i].cats & mask))
+			removed++;
+	if (co->replace) {
+		/* new to the category: the parser saw it emptied */
+		p.added = 0;
+		for (i = 0; i < p.dl.n; i++)
+			if (p.dl.v[i].name && (p.dl.v[i].cats & mask) &&
+			    (i >= n_old || !(old[i] & mask)))
+				p.added++;
+	}
+	if (p.changed || removed) {
 		struct domtable *dt = pinned_domtable();
 
+		/* the new and changed entries first, then those the file
+		 * dropped: a name in the list before and after is never absent */
 		map_put_domains(dt, &p.dl);
+		for (i = 0; i < n_old; i++) {
+			struct dom *d = &p.dl.v[i];
+
+			if (!d->name || d->cats)
+				continue;
+			dt_del(dt, d->h);
+			dl_del(d);
+		}
 		dt_close(dt);
 	}
 	sync_filter_pinned(&p.dl);
 	dl_save_state(&p.dl, g.state_dir);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(o, "imported %zu names (%zu new, %d bad lines skipped) in %.3f s\n", p.names,
-		p.added, p.bad, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	fprintf(o, "imported %zu names (%zu new, %zu removed, %d bad lines skipped) in %.3f s\n",
+		p.names, p.added, removed, p.bad,
+		(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	free(old);
 	dl_free(&p.dl);
 	dl_unlock(lock);
 	return 0;
+refused:
+	free(old);
+	dl_free(&p.dl);
+	dl_unlock(lock);
+	return 1;
 }

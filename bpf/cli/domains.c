@@ -438,6 +438,10 @@ int parse_list_file(const char *file, int subdomains, struct parsed *p)
 	}
 	while (getline(&line, &cap, f) >= 0) {
 		lineno++;
+		if (p->need_end && !strcmp(line, ".\n")) {
+			p->ended = 1;
+			break;
+		}
 		line[strcspn(line, "#\r\n")] = 0;
 		parse_list_line(line, file, lineno, subdomains, p);
 	}

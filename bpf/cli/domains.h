@@ -73,6 +73,8 @@ void dl_save_state(struct domlist *dl, const char *state_dir);
 struct parsed {
 	struct domlist dl; /* may start with entries: the names are added to them */
 	unsigned int cat;  /* the category the file's names go into */
+	int need_end;      /* a stream: it must end with a line "." */
+	int ended;         /* ... and it did */
 	int bad;           /* bad lines, each reported on stderr as FILE:LINE */
 	size_t names;      /* names read */
 	size_t added;      /* ... not in dl before */

@@ -212,3 +212,28 @@ size_t dt_count(const struct domtable *dt)
 			n += dt->b[b].slot[i] != 0;
 	return n;
 }
+
+static int cmp_key(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t dt_retain(struct domtable *dt, const __u64 *keys, size_t n)
+{
+	size_t b, removed = 0;
+	int i;
+
+	for (b = 0; b < XSNI_DOM_BUCKETS; b++)
+		for (i = 0; i < XSNI_DOM_SLOTS; i++) {
+			__u64 *s = &dt->b[b].slot[i], k = KEY(*s);
+
+			if (!*s || bsearch(&k, keys, n, sizeof(*keys), cmp_key))
+				continue;
+			store(s, 0);
+			store(cats_of(dt, s), 0);
+			removed++;
+		}
+	return removed;
+}

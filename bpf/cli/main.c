@@ -60,7 +60,10 @@ static const struct opt_def add_opts[] = { OPT_SUBDOMAINS("the names"), OPT_CATE
 static const struct opt_def cat_opts[] = { OPT_CATEGORY, OPT_END };
 static const struct opt_def import_opts[] = {
 	OPT_SUBDOMAINS("every name of the file:"),
-	OPT_SKIP_BAD("import the valid names when some lines are bad"), OPT_CATEGORY, OPT_END
+	OPT_SKIP_BAD("import the valid names when some lines are bad"), OPT_CATEGORY,
+	OPT("replace", OPT_FLAG, replace, NULL,
+	    "the category holds exactly the file's names afterwards", 0),
+	OPT_END
 };
 static const struct opt_def schedule_opts[] = {
 	OPT("at", OPT_STR, at, "'YYYY-MM-DD HH:MM'|@SECONDS",
@@ -125,11 +128,16 @@ static const struct cmd cmds[] = {
 	{ "list", "", "Print the names of a category (default blocklist) and their flags.",
 	  cmd_list, 1, cat_opts },
 	{ "import", "FILE",
-	  "Add every name of FILE: one name per line ('name' or 'name subdomains'\n"
-	  "or '*.name'), or hosts-file lines ('0.0.0.0 name [name...]'). '#' starts a\n"
-	  "comment. Bad lines are reported as FILE:LINE; unless --skip-bad is given,\n"
-	  "nothing is imported when a line is bad. FILE may be '-' for stdin.",
-	  cmd_import, 0, import_opts },
+	  "Add every name of FILE to a category (default blocklist): one name per\n"
+	  "line ('name' or 'name subdomains' or '*.name'), or hosts-file lines\n"
+	  "('0.0.0.0 name [name...]'). '#' starts a comment; a leading UTF-8 BOM is\n"
+	  "ignored. Bad lines are reported as FILE:LINE; unless --skip-bad is given,\n"
+	  "nothing is imported when a line is bad. With --replace the category holds\n"
+	  "exactly the file's names afterwards. FILE may be '-' for stdin. Over the\n"
+	  "control socket FILE must be '-': the names follow the command line on the\n"
+	  "same connection and end with a line '.'; a stream that stops before it\n"
+	  "imports nothing.",
+	  cmd_import, 1, import_opts },
 	{ "stats", "", "Print the per-CPU counters, summed.", cmd_stats, 1, json_opts },
 	{ "status", "",
 	  "Print mode, RST, ports, number of names, the interfaces running xdp_sni and\n"
@@ -326,6 +334,7 @@ int cmd_run(const struct cmd *c, int argc, char **argv, FILE *o, int from_socket
 		return 2;
 	if (help)
 		return help_for(c, o);
+	co.from_socket = from_socket;
 	rc = c->run(n, argv, o, &co);
 	if (rc == CMD_USAGE) {
 		usage_line(stderr, "usage: xdp-sni ", c);

@@ -299,8 +299,10 @@ void map_put_domains(struct domtable *dt, struct domlist *dl)
 {
 	size_t i;
 
+	/* (an entry with no category left is on its way out: the caller
+	 * deletes it) */
 	for (i = 0; i < dl->n; i++)
-		if (dl->v[i].name && dt_put(dt, dl->v[i].h, dl->v[i].cats))
+		if (dl->v[i].name && dl->v[i].cats && dt_put(dt, dl->v[i].h, dl->v[i].cats))
 			die("the domain table is full");
 }
 
@@ -359,6 +361,40 @@ void sync_filter_pinned(const struct domlist *dl)
 	map_sync_filter(b, s, dl);
 	close(b);
 	close(s);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t resync_domains_pinned(void)
+{
+	struct domlist dl = {};
+	struct domtable *dt;
+	size_t i, n = 0, removed;
+	__u64 *keys;
+	int lock = dl_lock(g.state_dir);
+
+	dt = pinned_domtable();
+	dl_load_state(&dl, g.state_dir);
+	keys = malloc((dl.n + 1) * sizeof(*keys));
+	if (!keys)
+		die("out of memory");
+	map_put_domains(dt, &dl);
+	for (i = 0; i < dl.n; i++)
+		if (dl.v[i].name)
+			keys[n++] = dl.v[i].h & ~XSNI_DOM_FLAGS;
+	qsort(keys, n, sizeof(*keys), cmp_u64);
+	removed = dt_retain(dt, keys, n);
+	sync_filter_pinned(&dl);
+	free(keys);
+	dt_close(dt);
+	dl_free(&dl);
+	dl_unlock(lock);
+	return removed;
 }
 
 /* settings.flags tells the program which exemption tries hold anything,
