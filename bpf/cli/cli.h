@@ -42,6 +42,8 @@ struct cmd_opts {
 	const char *category;   /* add, del, list, import */
 	const char *at;         /* schedule apply */
 	int replace;            /* import */
+	const char *every;      /* subscribe add */
+	const char *file;       /* subscribe update */
 	int from_socket;        /* not an option: the command came over the socket */
 };
 
@@ -91,5 +93,6 @@ int cmd_category(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_group(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_client(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_schedule(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_subscribe(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 
 #endif

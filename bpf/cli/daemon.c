@@ -2,6 +2,7 @@
 /* `xdp-sni daemon`: events to syslog and stdout, and the control socket. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "domains.h"
 #include "policy.h"
 #include "policy_maps.h"
+#include "subscribe.h"
 
 /* the policy as last read: names for the event lines, windows to apply */
 static struct policy pol;
@@ -36,6 +38,69 @@ static void on_event(void *ctx, const struct xsni_event *e)
 	syslog_send(syslog_path, line);
 	printf("%s\n", line);
 	fflush(stdout);
+}
+
+/* List subscriptions: one update at a time, in a child (`xdp-sni subscribe
+ * update CAT`, this same program), never waited for here; its outcome is
+ * read from its status file and logged when it ends. */
+static pid_t sub_pid;
+static char sub_cat[POLICY_NAME_MAX];
+
+static void subs_reap(const char *syslog_path)
+{
+	struct sub_status s;
+	char line[512];
+	int st;
+
+	if (!sub_pid || waitpid(sub_pid, &st, WNOHANG) != sub_pid)
+		return;
+	sub_pid = 0;
+	sub_status_read(sub_cat, &s);
+	if (s.error[0])
+		snprintf(line, sizeof(line), "subscription %s: %s", sub_cat, s.error);
+	else
+		snprintf(line, sizeof(line), "subscription %s: %zu names (%d bad lines skipped)",
+			 sub_cat, s.names, s.bad);
+	syslog_send(syslog_path, line);
+}
+
+static void subs_start(time_t now)
+{
+	int c;
+
+	if (sub_pid)
+		return;
+	for (c = 0; c < XSNI_CATS_MAX; c++) {
+		pid_t pid;
+
+		if (!pol.cats[c][0] || !pol.subs[c].url[0] ||
+		    !sub_due(pol.cats[c], pol.subs[c].every_min, now))
+			continue;
+		snprintf(sub_cat, sizeof(sub_cat), "%s", pol.cats[c]);
+		fflush(stdout);
+		fflush(stderr);
+		pid = fork();
+		if (pid == 0) {
+			char *const argv[] = { "xdp-sni",
+					       "--pin-dir",
+					       (char *)g.pin_dir,
+					       "--state-dir",
+					       (char *)g.state_dir,
+					       "subscribe",
+					       "update",
+					       sub_cat,
+					       NULL };
+			int nul = open("/dev/null", O_RDWR);
+
+			dup2(nul, 0);
+			dup2(nul, 1);
+			execv("/proc/self/exe", argv);
+			_exit(127);
+		}
+		if (pid > 0)
+			sub_pid = pid;
+		return;
+	}
 }
 
 /* Re-read the policy and write the groups as they are now: at every new
@@ -78,6 +143,7 @@ static void policy_tick(const char *syslog_path, int force)
 		syslog_send(syslog_path, line);
 	}
 	memcpy(last, now_in_force, sizeof(last));
+	subs_start(now);
 }
 
 static volatile sig_atomic_t stop;
@@ -227,6 +293,7 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			}
 		}
 		policy_tick(co->syslog, 0);
+		subs_reap(co->syslog);
 	}
 	events_drain(ev);
 	events_close(ev);

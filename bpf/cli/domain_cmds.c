@@ -181,64 +181,60 @@ static __u64 *take_category(struct domlist *dl, unsigned int cat)
 	return old;
 }
 
-int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+int import_list(const struct import_req *q, struct import_res *res)
 {
 	struct parsed p = {};
 	struct timespec t0, t1;
-	int lock, cat = category_bit(co);
 	size_t n_old = 0, removed = 0, i;
-	__u64 *old = NULL, mask;
+	__u64 *old = NULL, mask = XSNI_CATS(1u << q->cat, 1u << q->cat);
+	int lock;
 
-	if (argc != 1)
-		return CMD_USAGE;
-	if (cat < 0)
-		return 1;
-	/* over the socket the names come on the connection, never from a file
-	 * the daemon would open as root */
-	if (co->from_socket && strcmp(argv[0], "-")) {
-		warn("over the control socket, import takes '-' (the names follow on the "
-		     "connection, ending with a line '.')");
-		return 2;
-	}
-	p.cat = cat;
-	p.need_end = co->from_socket;
-	mask = XSNI_CATS(1u << cat, 1u << cat);
+	memset(res, 0, sizeof(*res));
+	p.cat = q->cat;
+	p.need_end = q->need_end;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ensure_maps();
 	/* the file's names go straight into the saved list, in memory; the
-	 * kernel and the state file are written only if every line is good */
+	 * kernel and the state file are written only if the file is good */
 	lock = dl_lock(g.state_dir);
 	dl_load_state(&p.dl, g.state_dir);
-	if (co->replace) {
+	if (q->replace) {
 		n_old = p.dl.n;
-		old = take_category(&p.dl, cat);
+		old = take_category(&p.dl, q->cat);
 	}
-	if (parse_list_file(argv[0], co->subdomains, &p))
+	if (parse_list_file(q->file, q->subdomains, &p))
 		goto refused;
+	res->names = p.names;
+	res->bad = p.bad;
 	if (p.need_end && !p.ended) {
 		warn("the list stopped before its end line '.'; nothing imported");
 		goto refused;
 	}
-	if (p.bad && !co->skip_bad) {
+	if (p.bad && q->max_bad_pct < 0) {
 		warn("%d bad line(s) in %s; nothing imported "
 		     "(use --skip-bad to import the valid names)",
-		     p.bad, argv[0]);
+		     p.bad, q->file);
 		goto refused;
 	}
 	if (!p.names) {
 		warn("no names in %s (only comments, blank or bad lines); nothing imported",
-		     argv[0]);
+		     q->file);
+		goto refused;
+	}
+	if (q->max_bad_pct >= 0 && p.bad * 100.0 > q->max_bad_pct * (double)(p.bad + p.names)) {
+		warn("%s: %d of %zu lines are bad (more than %d%%): not a list; nothing imported",
+		     q->file, p.bad, p.bad + p.names, q->max_bad_pct);
 		goto refused;
 	}
 	if (dl_live(&p.dl) > XSNI_DOMAINS_MAX) {
-		warn("%s: the list would hold %zu names, more than %d; nothing imported", argv[0],
+		warn("%s: the list would hold %zu names, more than %d; nothing imported", q->file,
 		     dl_live(&p.dl), XSNI_DOMAINS_MAX);
 		goto refused;
 	}
 	for (i = 0; i < n_old; i++)
 		if (p.dl.v[i].name && (old[i] & mask) && !(p.dl.v[i].cats & mask))
 			removed++;
-	if (co->replace) {
+	if (q->replace) {
 		/* new to the category: the parser saw it emptied */
 		p.added = 0;
 		for (i = 0; i < p.dl.n; i++)
@@ -265,9 +261,9 @@ int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	sync_filter_pinned(&p.dl);
 	dl_save_state(&p.dl, g.state_dir);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(o, "imported %zu names (%zu new, %zu removed, %d bad lines skipped) in %.3f s\n",
-		p.names, p.added, removed, p.bad,
-		(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	res->added = p.added;
+	res->removed = removed;
+	res->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	free(old);
 	dl_free(&p.dl);
 	dl_unlock(lock);
@@ -277,4 +273,32 @@ refused:
 	dl_free(&p.dl);
 	dl_unlock(lock);
 	return 1;
+}
+
+int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	struct import_req q = { .subdomains = co->subdomains, .replace = co->replace };
+	struct import_res r;
+	int cat = category_bit(co);
+
+	if (argc != 1)
+		return CMD_USAGE;
+	if (cat < 0)
+		return 1;
+	/* over the socket the names come on the connection, never from a file
+	 * the daemon would open as root */
+	if (co->from_socket && strcmp(argv[0], "-")) {
+		warn("over the control socket, import takes '-' (the names follow on the "
+		     "connection, ending with a line '.')");
+		return 2;
+	}
+	q.file = argv[0];
+	q.cat = cat;
+	q.need_end = co->from_socket;
+	q.max_bad_pct = co->skip_bad ? 100 : -1;
+	if (import_list(&q, &r))
+		return 1;
+	fprintf(o, "imported %zu names (%zu new, %zu removed, %d bad lines skipped) in %.3f s\n",
+		r.names, r.added, r.removed, r.bad, r.seconds);
+	return 0;
 }

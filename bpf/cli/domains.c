@@ -430,14 +430,21 @@ int parse_list_file(const char *file, int subdomains, struct parsed *p)
 	char *line = NULL;
 	size_t cap = 0;
 	long lineno = 0;
+	ssize_t len;
 	FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
 
 	if (!f) {
 		warn("cannot open %s: %s", file, strerror(errno));
 		return -1;
 	}
-	while (getline(&line, &cap, f) >= 0) {
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		if ((size_t)len != strlen(line)) {
+			/* a NUL byte: binary data, never a name */
+			fprintf(stderr, "%s:%ld: not text (a NUL byte)\n", file, lineno);
+			p->bad++;
+			continue;
+		}
 		if (p->need_end && !strcmp(line, ".\n")) {
 			p->ended = 1;
 			break;

@@ -85,4 +85,22 @@ struct parsed {
  * hosts lines "IP NAME...". -1 if it cannot be opened. */
 int parse_list_file(const char *file, int subdomains, struct parsed *p);
 
+/* An import into the pinned table and the saved list (domain_cmds.c):
+ * all of it or nothing. */
+struct import_req {
+	const char *file; /* "-": stdin */
+	unsigned int cat;
+	int subdomains;
+	int replace;     /* the category holds exactly the file's names */
+	int need_end;    /* a stream that must end with a line "." */
+	int max_bad_pct; /* -1: no bad line at all; else the share tolerated */
+};
+struct import_res {
+	size_t names, added, removed;
+	int bad;
+	double seconds;
+};
+/* 0, or 1 after a message: nothing changed */
+int import_list(const struct import_req *q, struct import_res *r);
+
 #endif

@@ -65,6 +65,13 @@ static const struct opt_def import_opts[] = {
 	    "the category holds exactly the file's names afterwards", 0),
 	OPT_END
 };
+static const struct opt_def subscribe_opts[] = {
+	OPT("every", OPT_STR, every, "30m..30d", "add: fetch this often (default 1d)", 0),
+	OPT("file", OPT_STR, file, "FILE",
+	    "update: take the list from FILE instead of the web (offline), with the same checks",
+	    0),
+	OPT_END
+};
 static const struct opt_def schedule_opts[] = {
 	OPT("at", OPT_STR, at, "'YYYY-MM-DD HH:MM'|@SECONDS",
 	    "apply: the groups as they are at that local time (or moment), instead of now", 0),
@@ -209,6 +216,17 @@ static const struct cmd cmds[] = {
 	  "daemon applies the windows at every minute; apply does it once (with --at,\n"
 	  "as at that time).",
 	  cmd_schedule, 1, schedule_opts },
+	{ "subscribe", "list | subscribe add CAT URL | subscribe del CAT | subscribe update CAT",
+	  "A category that follows a plain or hosts-format list on the web (http or\n"
+	  "https). The daemon fetches it when added and then every --every (after a\n"
+	  "failure, within the hour), one download at a time, with curl (at most 64\n"
+	  "MiB and 300 s). A download that fails, is cut short, holds no names, or has\n"
+	  "more than 10% bad lines changes nothing; otherwise the category becomes\n"
+	  "exactly its names (as import --replace) and the file is kept as the last\n"
+	  "good copy. list shows each one's last good update, its names and the last\n"
+	  "error. update does it now; with --file it takes a local file (offline).\n"
+	  "del leaves the category's names in place.",
+	  cmd_subscribe, 1, subscribe_opts },
 	{ "verify", "[OBJ]", "Load OBJ into the kernel through the verifier, then unload it.",
 	  cmd_verify, 0, NULL },
 	{ "help", "[COMMAND]", "Show help.", cmd_help, 0, help_opts },

@@ -143,6 +143,38 @@ void policy_client_str(const struct pol_client *c, char *out, size_t len)
 	snprintf(out, len, "%s/%u", a, c->plen);
 }
 
+/* ---- subscriptions ------------------------------------------------------- */
+int policy_url_ok(const char *url)
+{
+	size_t i, n = strlen(url);
+
+	if (n >= POLICY_URL_MAX || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (url[i] <= ' ' || url[i] >= 0x7f)
+			return 0;
+	return n > 8;
+}
+
+int policy_parse_every(const char *s, __u32 *min)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s || !end[0] || end[1])
+		return -1;
+	switch (*end) {
+	case 'm': break;
+	case 'h': v *= 60; break;
+	case 'd': v *= 1440; break;
+	default: return -1;
+	}
+	if (v < 30 || v > 30 * 1440)
+		return -1;
+	*min = v;
+	return 0;
+}
+
 /* ---- windows ------------------------------------------------------------- */
 static int day_index(const char *s, size_t n)
 {
@@ -323,6 +355,20 @@ static int load_line(struct policy *p, char **t, int nt, const char *path, int l
 		snprintf(p->cats[id], POLICY_NAME_MAX, "%s", t[2]);
 		return 0;
 	}
+	if (!strcmp(t[0], "subscription")) {
+		struct pol_sub *s;
+		unsigned long every;
+
+		if (nt != 4 || id >= XSNI_CATS_MAX || !p->cats[id][0] || !policy_url_ok(t[3]))
+			return bad(path, ln, "bad subscription line");
+		every = strtoul(t[2], &end, 10);
+		if (*end || every < 30 || every > 30 * 1440)
+			return bad(path, ln, "bad subscription interval");
+		s = &p->subs[id];
+		snprintf(s->url, POLICY_URL_MAX, "%s", t[3]);
+		s->every_min = every;
+		return 0;
+	}
 	if (!strcmp(t[0], "group")) {
 		struct pol_group *g;
 
@@ -374,7 +420,7 @@ static int load_line(struct policy *p, char **t, int nt, const char *path, int l
 
 int policy_load(struct policy *p, const char *state_dir)
 {
-	char path[PATH_MAX], line[1024];
+	char path[PATH_MAX], line[POLICY_URL_MAX + 64];
 	int ln = 0, rc = 0;
 	FILE *f;
 
@@ -443,6 +489,10 @@ int policy_save(const struct policy *p, const char *state_dir)
 		fprintf(f, "group %zu %s block=%s allow=%s mode=%s\n", i, g->name, a, b,
 			g->allow_only ? "allow-only" : "blocklist");
 	}
+	for (i = 0; i < XSNI_CATS_MAX; i++)
+		if (p->cats[i][0] && p->subs[i].url[0])
+			fprintf(f, "subscription %zu %u %s\n", i, p->subs[i].every_min,
+				p->subs[i].url);
 	for (i = 0; i < p->nclients; i++) {
 		policy_client_str(&p->clients[i], a, sizeof(a));
 		fprintf(f, "client %u %s\n", p->clients[i].group, a);

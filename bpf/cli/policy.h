@@ -15,6 +15,7 @@
 
 #define POLICY_NAME_MAX    32 /* category and group names, with the NUL */
 #define POLICY_WINDOWS_MAX 256
+#define POLICY_URL_MAX     1024
 
 struct pol_client {
 	__u32 group;
@@ -42,6 +43,12 @@ struct pol_group {
 	int allow_only;
 };
 
+/* a category that follows a list on the web (at most one per category) */
+struct pol_sub {
+	char url[POLICY_URL_MAX]; /* "" : none */
+	__u32 every_min;          /* fetched again this often */
+};
+
 struct policy {
 	char cats[XSNI_CATS_MAX][POLICY_NAME_MAX]; /* "" : free bit */
 	struct pol_group groups[XSNI_GROUPS_MAX];
@@ -49,6 +56,7 @@ struct policy {
 	size_t nclients;
 	struct pol_window windows[POLICY_WINDOWS_MAX];
 	size_t nwindows;
+	struct pol_sub subs[XSNI_CATS_MAX]; /* by category */
 };
 
 /* A new policy: category 0 "blocklist", group 0 "default" blocking it. */
@@ -77,6 +85,12 @@ int policy_parse_days(const char *s, __u32 *days);
 /* "08:00-16:00" into minutes; -1 if bad */
 int policy_parse_span(const char *s, __u32 *start, __u32 *end);
 void policy_window_str(const struct policy *p, const struct pol_window *w, char *out, size_t len);
+
+/* an http:// or https:// URL of printable ASCII without spaces, at most
+ * POLICY_URL_MAX - 1 bytes */
+int policy_url_ok(const char *url);
+/* "30m", "6h", "2d" into minutes (30 minutes to 30 days); -1 if bad */
+int policy_parse_every(const char *s, __u32 *min);
 
 /* Is window w open at local time tm? */
 int policy_window_open(const struct pol_window *w, const struct tm *tm);

@@ -162,6 +162,7 @@ int cmd_category(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		p.nwindows = k;
 	}
 	p.cats[c][0] = 0;
+	p.subs[c].url[0] = 0;
 	/* the policy first (no group blocks it any more), then its names */
 	if (commit(&p, lock))
 		return 1;

@@ -38,10 +38,15 @@ export interface Daemon {
   out: () => string;
 }
 
-/** Start the daemon (killed by the topology's cleanup) and wait for its socket. */
-export async function startDaemon(t: Topo, env: Record<string, string> = {}): Promise<Daemon> {
+/**
+ * Start the daemon (killed by the topology's cleanup), in namespace ns if
+ * given (`ip netns exec` execs it: the PID is the daemon's), and wait for
+ * its socket.
+ */
+export async function startDaemon(t: Topo, env: Record<string, string> = {}, ns?: string): Promise<Daemon> {
   let out = '';
-  const p: ResultPromise = execa(tool, ['daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], {
+  const args = ['daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock];
+  const p: ResultPromise = execa(ns ? 'ip' : tool, ns ? ['netns', 'exec', ns, tool, ...args] : args, {
     reject: false, buffer: false, env: { ...process.env, ...t.env, ...env },
   });
   t.procs.push({ name: 'daemon', p });
