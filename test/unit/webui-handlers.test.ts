@@ -1,13 +1,16 @@
 // The web UI's request handler against an in-memory stand-in for the
 // xdp-sni control socket: rendering, validation, CSRF, escaping, paging,
 // all-or-nothing imports.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handle, LOGIN_COOKIE, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
 import { hashPassword } from '../../lib/password.js';
-import type { Config } from '../../webui/src/config.js';
+import { bundleWebui } from '../../webui/bundle.js';
+import { limiterDir, type Config } from '../../webui/src/config.js';
+import { LoginLimiter } from '../../webui/src/limiter.js';
 import type { Ctl } from '../../webui/src/ctl.js';
 import { parseCookies, type Req, type Res } from '../../webui/src/http.js';
 
@@ -163,6 +166,50 @@ describe('authentication', () => {
     const other = { ...req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password: 'correct horse' } }), remoteAddr: '192.0.2.9' };
     expect((await handle(other, deps)).status).toBe(303);
   });
+
+  it('concurrent logins from two addresses, each a CGI process of its own: exactly 5 per address are checked; an idle third address is not touched', async () => {
+    // C has 4 failures before the bursts and sends nothing during them
+    const g = await handle(req('GET', '/login'), deps);
+    const lc = setCookies(g)[LOGIN_COOKIE];
+    const fromC = (password: string) => handle({ ...req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password } }), remoteAddr: '192.0.2.3' }, deps);
+    for (let i = 0; i < 4; i++) expect((await fromC(`c${i}`)).status).toBe(403);
+    const cFile = new LoginLimiter(limiterDir(cfg)).file('192.0.2.3');
+    const cBefore = { text: readFileSync(cFile, 'utf8'), mtime: statSync(cFile).mtimeMs };
+
+    // the real CGI program, bundled as for the box, one process per request as lighttpd runs it
+    const cgi = await bundleWebui(join(dir, 'bundle'));
+    const per = 8;
+    const body = (i: number) => new URLSearchParams({ csrf: lc, user: 'admin', password: `wrong${i}` }).toString();
+    const jobs = ['192.0.2.1', '192.0.2.2'].flatMap((addr) =>
+      Array.from({ length: per }, (_, i) =>
+        execa(process.execPath, [cgi], {
+          reject: false,
+          env: {
+            REQUEST_METHOD: 'POST', REQUEST_URI: '/login', REMOTE_ADDR: addr, HTTP_HOST: HOST, HTTP_COOKIE: `${LOGIN_COOKIE}=${lc}`,
+            CONTENT_TYPE: 'application/x-www-form-urlencoded', CONTENT_LENGTH: String(body(i).length),
+            XDPFIRE_WEBUI_STATE: cfg.stateDir, XDPFIRE_WEBUI_PASSWD: cfg.passwdFile, XDPFIRE_WEBUI_SOCKET: '/nonexistent',
+          },
+          extendEnv: false,
+        }),
+      ),
+    );
+    // start them together: send the bodies once every process waits in read(0, ...) for its request
+    const reading = (pid?: number) => { try { return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('0 0x0 '); } catch { return false; } };
+    const deadline = Date.now() + 45_000;
+    while (!jobs.every((j) => reading(j.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    jobs.forEach((j, n) => j.stdin?.end(body(n % per)));
+    const results = await Promise.all(jobs);
+    expect(results.filter((r) => r.exitCode !== 0).map((r) => r.stderr)).toEqual([]);
+    const statuses = (a: number) => results.slice(a * per, (a + 1) * per).map((r) => Number(/^Status: (\d+)/.exec(String(r.stdout))?.[1])).sort();
+    // 403 = the password was checked (and recorded as wrong); 429 = refused unchecked
+    expect(statuses(0)).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+    expect(statuses(1)).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+
+    // C's record was not read-and-rewritten by anyone: same bytes, same mtime; one more failure locks it
+    expect({ text: readFileSync(cFile, 'utf8'), mtime: statSync(cFile).mtimeMs }).toEqual(cBefore);
+    expect((await fromC('c4')).status).toBe(403);
+    expect((await fromC('correct horse')).status).toBe(429);
+  }, 60_000);
 
   it('logs out only with the CSRF token', async () => {
     const s = await login();

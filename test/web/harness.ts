@@ -21,6 +21,12 @@ export interface Web {
   base: string;
   port: number;
   stateDir: string;
+  /** the admin password's hash file the CGI reads */
+  passwdFile: string;
+  /** the bundled CGI program (webui.cjs) */
+  cgi: string;
+  /** lighttpd's PID (its children are the CGI processes) */
+  lighttpdPid: number;
   ctl: (line: string) => Promise<string>;
   cleanup: () => Promise<void>;
 }
@@ -103,7 +109,7 @@ export async function startWeb(): Promise<Web> {
     l.stderr?.resume();
     const base = `https://127.0.0.1:${port}`;
     await waitFor(async () => (await fetchRaw(`${base}/login`).then((r) => r.status === 200, () => false)), 15_000, 'lighttpd');
-    Object.assign(web, { base, port, stateDir, ctl: (line: string) => ask(t.ctlSock, line), cleanup });
+    Object.assign(web, { base, port, stateDir, passwdFile: join(t.dir, 'webui.passwd'), cgi: join(root, 'htdocs', 'index.cgi'), lighttpdPid: l.pid, ctl: (line: string) => ask(t.ctlSock, line), cleanup });
     return web as Web;
   } catch (e) {
     await cleanup();
@@ -117,10 +123,14 @@ export interface RawRes {
   body: string;
 }
 
-/** HTTPS to the test server (self-signed: not verified; loopback only). */
-export function fetchRaw(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawRes> {
+/**
+ * HTTPS to the test server (self-signed: not verified; loopback only).
+ * `fresh`: a connection of its own, closed after the answer (no keep-alive);
+ * `from`: the local address to connect from (another 127.x.y.z).
+ */
+export function fetchRaw(url: string, o: { method?: string; headers?: Record<string, string>; body?: string; fresh?: boolean; from?: string } = {}): Promise<RawRes> {
   return new Promise((resolve, reject) => {
-    const r = request(url, { method: o.method ?? 'GET', headers: o.headers, rejectUnauthorized: false }, (res) => {
+    const r = request(url, { method: o.method ?? 'GET', headers: o.headers, rejectUnauthorized: false, ...(o.fresh || o.from ? { agent: false } : {}), ...(o.from ? { localAddress: o.from } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));

@@ -3,15 +3,17 @@
 // the state directory and the control socket (both injectable for tests).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LoginLimiter, safeEqual, SessionStore, newToken, type Session } from './auth.js';
+import { safeEqual, SessionStore, newToken, type Session } from './auth.js';
 import { writeFileAtomicAfter } from '../../lib/atomic-write.js';
 import { verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
-import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
+import { limiterDir, sessionsDir, settingsFile, type Config } from './config.js';
 import { DaemonError, must, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
 import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, type Normalised } from './domains.js';
 import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
 import { BadRequest, parseForm, type Form, type Req, type Res } from './http.js';
+import { LoginLimiter } from './limiter.js';
+import { LockTimeout } from './lock.js';
 import { page, render } from './render.js';
 
 export interface Deps {
@@ -491,22 +493,19 @@ async function login(req: Req, d: Deps, now: number): Promise<Res> {
   const form = parseForm(req);
   const token = req.cookies[LOGIN_COOKIE];
   if (!token || !safeEqual(form.fields.get('csrf') ?? '', token)) return loginPage(req, false, 'Your login form expired; please try again.', 403);
-  const limiter = new LoginLimiter(limiterFile(d.cfg));
-  mkdirSync(d.cfg.stateDir, { recursive: true, mode: 0o700 });
-  const addr = req.remoteAddr ?? 'unknown';
-  if (limiter.blocked(addr, now)) return loginPage(req, true, undefined, 429);
   let stored = '';
   try {
     stored = readFileSync(d.cfg.passwdFile, 'utf8');
   } catch {
     return loginPage(req, false, `No admin password is set (${d.cfg.passwdFile} is missing).`, 503);
   }
+  const limiter = new LoginLimiter(limiterDir(d.cfg));
+  const addr = req.remoteAddr ?? 'unknown';
+  // Recorded as a failure before the password is looked at; refused unchecked when the address has used up its attempts.
+  if (!(await limiter.attempt(addr, now))) return loginPage(req, true, undefined, 429);
   const pw = (form.fields.get('password') ?? '').slice(0, 1024);
-  if ((form.fields.get('user') ?? 'admin') !== 'admin' || !verifyPassword(pw, stored)) {
-    limiter.fail(addr, now);
-    return loginPage(req, false, 'Wrong password.', 403);
-  }
-  limiter.reset(addr, now);
+  if ((form.fields.get('user') ?? 'admin') !== 'admin' || !verifyPassword(pw, stored)) return loginPage(req, false, 'Wrong password.', 403);
+  await limiter.succeeded(addr, now);
   const { id } = new SessionStore(sessionsDir(d.cfg)).create(now);
   return redirect('/', [cookie(SESSION_COOKIE, id), cookie(LOGIN_COOKIE, '', 0)]);
 }
@@ -556,6 +555,7 @@ export async function handle(req: Req, d: Deps): Promise<Res> {
     }
   } catch (e) {
     if (e instanceof BadRequest) return res(400, page('error', { title: 'Bad request', heading: 'Bad request', message: e.message }));
+    if (e instanceof LockTimeout) return res(503, page('error', { title: 'Busy', heading: 'Busy', message: 'Too many requests at once; try again.' }), [['Retry-After', '5']]);
     throw e;
   }
 }

@@ -30,4 +30,5 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
 
 export const settingsFile = (c: Config) => join(c.stateDir, 'xdp-sni.settings.json');
 export const sessionsDir = (c: Config) => join(c.stateDir, 'sessions');
-export const limiterFile = (c: Config) => join(c.stateDir, 'login-failures.json');
+/** one file per client address with its recent login attempts (limiter.ts) */
+export const limiterDir = (c: Config) => join(c.stateDir, 'login-attempts');
