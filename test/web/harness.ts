@@ -1,11 +1,12 @@
 // The web UI on the host for the web tests: the topology of the netns tests
 // (client / firewall / server namespaces, private bpffs and rsyslogd), a real
 // xdp-sni daemon in the firewall namespace with xdp_sni native on f0, and
-// lighttpd on 127.0.0.1 running the bundled CGI over HTTPS. Everything runs
+// lighttpd on 127.0.0.1 running the bundled CGI over HTTPS, and the root
+// helper for password changes behind its socket. Everything runs
 // as root (the daemon's socket is 0600 root; see the README). Every process is
 // killed by PID and every namespace, pin and file removed on cleanup.
 import { execa } from 'execa';
-import { mkdirSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, writeFileSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -82,6 +83,15 @@ export async function startWeb(): Promise<Web> {
     writeFileSync(join(t.dir, 'webui.passwd'), `${hashPassword(PASSWORD)}\n`, { mode: 0o640 });
     await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
       '-keyout', join(t.dir, 'webui-key.pem'), '-out', join(t.dir, 'webui-cert.pem')]);
+    // the root helper for password changes, started per connection on its socket as systemd does on the box
+    // (xdpfire-webui-passwd.socket: Accept=yes, the connection on stdin/stdout)
+    const passwdSock = join(t.dir, 'passwd.sock');
+    const h = execa('systemd-socket-activate', ['--listen', passwdSock, '--accept', '--inetd', '-E', `XDPFIRE_WEBUI_PASSWD=${join(t.dir, 'webui.passwd')}`,
+      process.execPath, join(root, 'htdocs', 'index.cgi'), 'passwd-helper'], { reject: false, buffer: false });
+    t.procs.push({ name: 'passwd-helper', p: h });
+    h.stdout?.resume();
+    h.stderr?.resume();
+    await waitFor(() => existsSync(passwdSock), 15_000, 'the password helper socket');
     const port = await freePort();
     const conf = join(t.dir, 'lighttpd.conf');
     writeFileSync(conf, [
@@ -96,6 +106,7 @@ export async function startWeb(): Promise<Web> {
       `  "XDPFIRE_WEBUI_SOCKET" => "${t.ctlSock}",`,
       `  "XDPFIRE_WEBUI_STATE" => "${stateDir}",`,
       `  "XDPFIRE_WEBUI_PASSWD" => "${join(t.dir, 'webui.passwd')}",`,
+      `  "XDPFIRE_WEBUI_PASSWD_SOCKET" => "${passwdSock}",`,
       `  "XDPFIRE_WEBUI_LOGS" => "${t.syslogFile}",`,
       ')',
       `include "${join(repoRoot, 'webui', 'lighttpd', 'webui.conf')}"`,

@@ -9,6 +9,8 @@ export interface Config {
   stateDir: string;
   /** scrypt hash of the admin password */
   passwdFile: string;
+  /** the root helper that changes it (passwd-service.ts; a systemd socket) */
+  passwdSocket: string;
   /** syslog files with xdp-sni lines (only their tails are read) */
   logFiles: string[];
   logTailBytes: number;
@@ -22,6 +24,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     socket: env.XDPFIRE_WEBUI_SOCKET || env.XDP_SNI_SOCKET || '/run/xdp-sni.sock',
     stateDir: env.XDPFIRE_WEBUI_STATE || '/var/lib/xdpfire-webui',
     passwdFile: env.XDPFIRE_WEBUI_PASSWD || '/etc/xdpfire/webui.passwd',
+    passwdSocket: env.XDPFIRE_WEBUI_PASSWD_SOCKET || '/run/xdpfire-webui-passwd.sock',
     logFiles: (env.XDPFIRE_WEBUI_LOGS || '/var/log/xdpfire-webui/xdp-sni.log').split(':').filter(Boolean),
     logTailBytes: Number(env.XDPFIRE_WEBUI_LOG_TAIL_BYTES || 4 * 1024 * 1024),
     importMax: Number(env.XDPFIRE_WEBUI_IMPORT_MAX || 2000),
