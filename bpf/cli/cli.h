@@ -43,6 +43,15 @@ struct cmd_opts {
 	const char *at;         /* schedule apply */
 	int replace;            /* import */
 	const char *every;      /* subscribe add */
+	int history_mb;         /* daemon */
+	int limit;              /* history */
+	const char *before;     /* history */
+	const char *name;       /* history */
+	const char *client;     /* history */
+	const char *verdict;    /* history */
+	const char *since;      /* history */
+	const char *step;       /* history */
+	const char *group;      /* history */
 	const char *file;       /* subscribe update */
 	int from_socket;        /* not an option: the command came over the socket */
 };
@@ -94,5 +103,6 @@ int cmd_group(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_client(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_schedule(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_subscribe(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_history(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 
 #endif

@@ -24,16 +24,39 @@
 #include "policy.h"
 #include "policy_maps.h"
 #include "subscribe.h"
+#include "history.h"
 
 /* the policy as last read: names for the event lines, windows to apply */
 static struct policy pol;
 static time_t pol_minute;
+
+/* the event history (NULL if it cannot be opened: events still reach syslog) */
+static struct history *hist;
+
+static void history_add(const struct xsni_event *e)
+{
+	char src[64], dst[64], cats[400];
+	const char *grp = pol.groups[e->group % XSNI_GROUPS_MAX].name;
+	char num[12];
+
+	if (!hist)
+		return;
+	event_addrs(e, src, dst, sizeof(src));
+	policy_cat_names(&pol, e->cats, cats, sizeof(cats));
+	if (!grp[0]) {
+		snprintf(num, sizeof(num), "%u", e->group);
+		grp = num;
+	}
+	hist_add(hist, time(NULL), src, grp, cats, verdict_name(e->verdict), e->sni,
+		 e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME);
+}
 
 static void on_event(void *ctx, const struct xsni_event *e)
 {
 	const char *syslog_path = ctx;
 	char line[768];
 
+	history_add(e);
 	format_event(e, &pol, line, sizeof(line));
 	syslog_send(syslog_path, line);
 	printf("%s\n", line);
@@ -144,6 +167,10 @@ static void policy_tick(const char *syslog_path, int force)
 	}
 	memcpy(last, now_in_force, sizeof(last));
 	subs_start(now);
+	if (!force) {
+		hist_flush(hist);
+		hist_trim(hist, now);
+	}
 }
 
 static volatile sig_atomic_t stop;
@@ -258,6 +285,19 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	}
 	policy_init(&pol);
 	policy_tick(co->syslog, 1);
+	{
+		char path[4096];
+		long mb = co->history_mb > 0 ? co->history_mb : HIST_DEFAULT_MB;
+
+		snprintf(path, sizeof(path), "%s/history.db", g.state_dir);
+		hist = hist_open(path, mb << 20);
+		if (!hist)
+			fprintf(stderr,
+				"xdp-sni daemon: no event history (%s); events still go "
+				"to syslog\n",
+				path);
+		hist_trim(hist, time(NULL));
+	}
 	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS), on_event,
 			 (void *)co->syslog);
 	if (!ev)
@@ -294,9 +334,21 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		}
 		policy_tick(co->syslog, 0);
 		subs_reap(co->syslog);
+		{
+			/* the history: one transaction a second at most */
+			static time_t flushed;
+			time_t now = time(NULL);
+
+			if (hist_queued(hist) && now != flushed) {
+				hist_flush(hist);
+				flushed = now;
+			}
+		}
 	}
 	events_drain(ev);
 	events_close(ev);
+	hist_flush(hist);
+	hist_close(hist);
 	close(lfd);
 	unlink(co->socket);
 	return 0;

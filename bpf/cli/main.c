@@ -52,6 +52,22 @@ static const struct opt_def daemon_opts[] = {
 	    "control socket (env XDP_SNI_SOCKET, default " DEFAULT_SOCKET ")", 0),
 	OPT("syslog-socket", OPT_STR, syslog, "PATH",
 	    "syslog datagram socket (default " DEFAULT_SYSLOG ")", 0),
+	OPT("history-mb", OPT_INT, history_mb, "MB",
+	    "the event history's disk cap (STATE_DIR/history.db; default 50)", 0),
+	OPT_END
+};
+static const struct opt_def history_opts[] = {
+	OPT("since", OPT_STR, since, "SECONDS", "from this time (seconds since the epoch)", 0),
+	OPT("before", OPT_STR, before, "ID", "events: older than this event id (paging)", 0),
+	OPT("limit", OPT_INT, limit, "N", "at most N records (events: 200; top: 10)", 0),
+	OPT("name", OPT_STR, name, "TEXT", "events: names that contain TEXT", 0),
+	OPT("client", OPT_STR, client, "ADDR",
+	    "events: clients that start with ADDR; summary: one client", 0),
+	OPT("verdict", OPT_STR, verdict, "V", "only this verdict", 0),
+	OPT("group", OPT_STR, group, "NAME", "only this group", 0),
+	OPT("category", OPT_STR, category, "NAME", "summary: one category's events", 0),
+	OPT("step", OPT_STR, step, "60|3600|86400", "summary: the bucket, in seconds (default 60)",
+	    0),
 	OPT_END
 };
 #define OPT_CATEGORY \
@@ -227,6 +243,16 @@ static const struct cmd cmds[] = {
 	  "error. update does it now; with --file it takes a local file (offline).\n"
 	  "del leaves the category's names in place.",
 	  cmd_subscribe, 1, subscribe_opts },
+	{ "history",
+	  "events | history summary | history top names|clients|categories |\n"
+	  "       history clients | history info",
+	  "The event history (SQLite, STATE_DIR/history.db, written by the daemon): the\n"
+	  "recent events (newest first, paged with --before), events per time bucket\n"
+	  "and verdict, the top names, clients or categories, each client's group,\n"
+	  "events, blocked events and last minute, and the table sizes. One record a\n"
+	  "line, tab-separated; names as sent, with bytes outside printable ASCII as\n"
+	  "\\xHH. Seven days are kept, in a file under the daemon's --history-mb.",
+	  cmd_history, 1, history_opts },
 	{ "verify", "[OBJ]", "Load OBJ into the kernel through the verifier, then unload it.",
 	  cmd_verify, 0, NULL },
 	{ "help", "[COMMAND]", "Show help.", cmd_help, 0, help_opts },

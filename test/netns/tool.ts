@@ -43,9 +43,9 @@ export interface Daemon {
  * given (`ip netns exec` execs it: the PID is the daemon's), and wait for
  * its socket.
  */
-export async function startDaemon(t: Topo, env: Record<string, string> = {}, ns?: string): Promise<Daemon> {
+export async function startDaemon(t: Topo, env: Record<string, string> = {}, ns?: string, extra: string[] = []): Promise<Daemon> {
   let out = '';
-  const args = ['daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock];
+  const args = ['daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock, ...extra];
   const p: ResultPromise = execa(ns ? 'ip' : tool, ns ? ['netns', 'exec', ns, tool, ...args] : args, {
     reject: false, buffer: false, env: { ...process.env, ...t.env, ...env },
   });
