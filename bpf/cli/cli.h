@@ -52,6 +52,7 @@ struct cmd_opts {
 	const char *since;      /* history */
 	const char *step;       /* history */
 	const char *group;      /* history */
+	const char *format;     /* export */
 	const char *file;       /* subscribe update */
 	int from_socket;        /* not an option: the command came over the socket */
 };
@@ -104,5 +105,7 @@ int cmd_client(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_schedule(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_subscribe(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_history(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_export(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_policy(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 
 #endif

@@ -88,6 +88,10 @@ static const struct opt_def subscribe_opts[] = {
 	    0),
 	OPT_END
 };
+static const struct opt_def export_opts[] = {
+	OPT("format", OPT_STR, format, "json|csv", "the format (default json)", 0),
+	OPT("since", OPT_STR, since, "SECONDS", "history: events from this time on", 0), OPT_END
+};
 static const struct opt_def schedule_opts[] = {
 	OPT("at", OPT_STR, at, "'YYYY-MM-DD HH:MM'|@SECONDS",
 	    "apply: the groups as they are at that local time (or moment), instead of now", 0),
@@ -253,6 +257,22 @@ static const struct cmd cmds[] = {
 	  "line, tab-separated; names as sent, with bytes outside printable ASCII as\n"
 	  "\\xHH. Seven days are kept, in a file under the daemon's --history-mb.",
 	  cmd_history, 1, history_opts },
+	{ "export", "policy|lists|history",
+	  "Print the policy (categories with their subscriptions, groups with their\n"
+	  "clients and windows), the lists (name, category, subdomains) or the event\n"
+	  "history as JSON (one document; names as sent, bytes outside printable ASCII\n"
+	  "as \\u00XX) or CSV (RFC 4180, a header line; a field that starts with = + -\n"
+	  "or @ gets a leading ' so that no spreadsheet runs it).",
+	  cmd_export, 1, export_opts },
+	{ "policy", "import|check FILE",
+	  "Take a policy export (export policy, JSON; schemas/xdp-sni-policy.schema.json\n"
+	  "in the source) back in. Everything is checked first (unknown keys, names,\n"
+	  "categories the groups use, clients, windows, URLs); check stops there. import\n"
+	  "then replaces the groups, their clients and windows and the subscriptions,\n"
+	  "and creates the categories the file names; categories it does not name keep\n"
+	  "their names (category del removes one). FILE may be '-'; over the control\n"
+	  "socket it must be, the document ending with a line '.'.",
+	  cmd_policy, 1, NULL },
 	{ "verify", "[OBJ]", "Load OBJ into the kernel through the verifier, then unload it.",
 	  cmd_verify, 0, NULL },
 	{ "help", "[COMMAND]", "Show help.", cmd_help, 0, help_opts },

@@ -129,12 +129,28 @@ describe('event history (SQLite, the daemon)', () => {
     expect(rows(await ask(t, 'history events --name elpmaxe')).length).toBe(1);
   });
 
+  it('exports the history as CSV and JSON: every event, names as sent (escaped), no formula a spreadsheet would run', async () => {
+    await send(['=cmd.test', '+sum.test'], CLIENT4);
+    await waitFor(async () => rows(await ask(t, 'history info'))[1]?.[0] === '303', 10_000, 'two more events');
+    const csv = (await must(['export', 'history', '--format', 'csv'])).split('\r\n');
+    expect(csv[0]).toBe('id,time,client,group,categories,verdict,name');
+    expect(csv.length).toBe(1 + 303);
+    expect(csv).toContainEqual(expect.stringMatching(/,"pass","\\xe2\\x80\\xaeelpmaxe\.knab"$/));
+    expect(csv).toContainEqual(expect.stringMatching(/,"'=cmd\.test"$/));
+    expect(csv).toContainEqual(expect.stringMatching(/,"'\+sum\.test"$/));
+    const j = JSON.parse(await must(['export', 'history']));
+    expect(j.events.length).toBe(303);
+    const odd = j.events.find((e: { name: string }) => e.name.endsWith('elpmaxe.knab'));
+    expect(Buffer.from(odd.name, 'latin1').toString('utf8')).toBe('\u202eelpmaxe.knab'); // the bytes as sent
+    expect(j.events.find((e: { name: string }) => e.name === 'bad.test')).toMatchObject({ client: CLIENT4, group: 'default', categories: 'blocklist', verdict: 'block' });
+  });
+
   it('survives a restart of the daemon', async () => {
     await stop();
     daemon = await startDaemon(t);
-    expect(rows(await ask(t, 'history info'))[1][0]).toBe('301');
+    expect(rows(await ask(t, 'history info'))[1][0]).toBe('303');
     await send(['after.restart.test'], CLIENT4);
-    await waitFor(async () => rows(await ask(t, 'history info'))[1]?.[0] === '302', 10_000, 'a new event');
+    await waitFor(async () => rows(await ask(t, 'history info'))[1]?.[0] === '304', 10_000, 'a new event');
   });
 
   it('a SIGKILL while writing leaves a consistent file: whole transactions, totals equal to the events', async () => {
@@ -149,7 +165,7 @@ describe('event history (SQLite, the daemon)', () => {
     const totals = Number(await sql("SELECT sum(n) FROM minutes WHERE cat = '*'"));
     console.log(`killed while writing: ${events} events kept, per-minute totals ${totals}`);
     expect(events).toBeGreaterThan(1500);
-    expect(events).toBeLessThan(6302);
+    expect(events).toBeLessThan(6305);
     expect(totals).toBe(events);
     // a new daemon adopts the pinned rings: the events the dead one had not
     // taken yet come in now, and the two tables still agree
