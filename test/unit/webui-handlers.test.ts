@@ -1,14 +1,15 @@
 // The web UI's request handler against an in-memory stand-in for the
 // xdp-sni control socket: rendering, validation, CSRF, escaping, paging,
 // all-or-nothing imports.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handle, LOGIN_COOKIE, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
 import { hashPassword } from '../../lib/password.js';
 import type { Config } from '../../webui/src/config.js';
-import type { Ctl } from '../../webui/src/ctl.js';
+import { socketCtl, type Ctl } from '../../webui/src/ctl.js';
 import { parseCookies, type Req, type Res } from '../../webui/src/http.js';
 
 /** A daemon stand-in that speaks the control protocol's answers. */
@@ -412,5 +413,86 @@ describe('live log', () => {
     expect(r.body).toContain('green0 (native)');
     expect(r.body).toMatch(/<th>blocked<\/th><td>3<\/td>/);
     expect(r.body).toMatch(/2h 0m/);
+  });
+});
+
+describe('the daemon does not answer', () => {
+  // the real control-socket client against the three ways a daemon is gone:
+  // no socket (stopped), a socket nobody answers on (hung), a connection
+  // closed without an answer (died during the command)
+  const servers: Server[] = [];
+  const conns: Socket[] = [];
+  afterEach(async () => {
+    for (const c of conns.splice(0)) c.destroy();
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  });
+  async function listen(onConn: (c: Socket) => void): Promise<string> {
+    const path = join(dir, `ctl-${servers.length}.sock`);
+    // allowHalfOpen: the client's end of its command line must not close our side
+    const s = createServer({ allowHalfOpen: true }, (c) => {
+      conns.push(c);
+      onConn(c);
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(path, r));
+    return path;
+  }
+  const saved = { enabled: true, ports: '443,8443', mode: 'monitor', rst: false, unreadable: 'pass', exempt: ['192.0.2.0/24'] };
+  const ways: [string, () => Promise<Ctl>][] = [
+    ['no socket', async () => socketCtl(join(dir, 'gone.sock'))],
+    ['no answer', async () => socketCtl(await listen(() => undefined), 300)],
+    ['closed', async () => socketCtl(await listen((c) => c.destroy()))],
+  ];
+  const forms = (body: string) => [...body.matchAll(/<form method="post" action="\/action"/g)].length;
+
+  for (const [way, make] of ways) {
+    it(`says so, shows the saved settings as saved and offers no controls (${way})`, async () => {
+      const s = await login(); // with the working stand-in
+      mkdirSync(cfg.stateDir, { recursive: true });
+      writeFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), JSON.stringify(saved));
+      deps.ctl = await make();
+
+      const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+      expect(home.status).toBe(503);
+      expect(home.body).toContain('daemon is not answering');
+      expect(home.body).toContain('may still be enforcing');
+      expect(home.body).not.toMatch(/not loaded/i);
+      expect(forms(home.body)).toBe(0); // no Enable, mode, ports or exemption forms
+      expect(home.body).not.toMatch(/id="(enable|disable)"/);
+      const savedBox = /<section[^>]*id="saved"[\s\S]*?<\/section>/.exec(home.body)?.[0] ?? '';
+      expect(savedBox).toMatch(/saved/i);
+      for (const v of ['monitor', '443,8443', '192.0.2.0/24']) expect(savedBox).toContain(v);
+      expect(savedBox).toMatch(/TCP reset<\/dt><dd>off/);
+      expect(savedBox).toMatch(/Unreadable hellos<\/dt><dd>pass/);
+      expect(home.body).not.toMatch(/class="counters"|Names listed/); // counts it does not know
+
+      const list = await handle(req('GET', '/list', { cookies: s.cookies }), deps);
+      expect(list.status).toBe(503);
+      expect(list.body).toContain('daemon is not answering');
+      expect(list.body).not.toMatch(/in total|no names/);
+      expect(forms(list.body)).toBe(0);
+
+      const log = await handle(req('GET', '/log', { cookies: s.cookies }), deps);
+      expect(log.body).toContain('daemon is not answering');
+      const part = await handle(req('GET', '/log?partial=1', { cookies: s.cookies }), deps);
+      expect(part.body).toContain('daemon is not answering');
+
+      const add = await post(s, { do: 'add', name: 'new.example' });
+      expect(add.status).toBe(503);
+      expect(add.body).toContain('daemon is not answering');
+      expect(forms(add.body)).toBe(0);
+      const mode = await post(s, { do: 'mode', mode: 'block', rst: 'on' });
+      expect(mode.status).toBe(503);
+      expect(forms(mode.body)).toBe(0);
+      expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toEqual(saved);
+    });
+  }
+
+  it('with nothing saved in the UI it says that, and never claims a setting', async () => {
+    const s = await login();
+    deps.ctl = socketCtl(join(dir, 'gone.sock'));
+    const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    expect(home.body).toMatch(/No settings have been saved in this web UI/);
+    expect(home.body).not.toMatch(/id="(mode|rst|state)"/);
   });
 });

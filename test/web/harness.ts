@@ -4,7 +4,7 @@
 // lighttpd on 127.0.0.1 running the bundled CGI over HTTPS. Everything runs
 // as root (the daemon's socket is 0600 root; see the README). Every process is
 // killed by PID and every namespace, pin and file removed on cleanup.
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { mkdirSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { request } from 'node:https';
@@ -22,6 +22,10 @@ export interface Web {
   port: number;
   stateDir: string;
   ctl: (line: string) => Promise<string>;
+  /** Stop the daemon (SIGTERM, by PID, as systemctl stop does) and wait for it to exit. */
+  stopDaemon: () => Promise<void>;
+  /** Start it again; it adopts the pinned program and maps. */
+  startDaemon: () => Promise<void>;
   cleanup: () => Promise<void>;
 }
 
@@ -58,11 +62,23 @@ export async function startWeb(): Promise<Web> {
     const a = await execa('ip', ['netns', 'exec', t.f, tool, 'attach', '--dev', 'f0', '--mode', 'native'], { reject: false, env: { ...process.env, ...t.env } });
     if (a.exitCode !== 0) throw new Error(`attach failed: ${a.stderr}`);
     // the daemon in the firewall namespace, so that `status` sees f0
-    const d = execa('ip', ['netns', 'exec', t.f, tool, 'daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], { reject: false, buffer: false, env: { ...process.env, ...t.env } });
-    t.procs.push({ name: 'daemon', p: d });
-    d.stdout?.resume();
-    d.stderr?.resume();
-    await waitFor(async () => (await ask(t.ctlSock, 'ping', 2000).catch(() => '')).includes('pong'), 15_000, 'daemon control socket');
+    // (`ip netns exec` execs the tool: the PID is the daemon's)
+    let daemon: ResultPromise | undefined;
+    const startDaemon = async () => {
+      const d = execa('ip', ['netns', 'exec', t.f, tool, 'daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], { reject: false, buffer: false, env: { ...process.env, ...t.env } });
+      t.procs.push({ name: 'daemon', p: d });
+      d.stdout?.resume();
+      d.stderr?.resume();
+      daemon = d;
+      await waitFor(async () => (await ask(t.ctlSock, 'ping', 2000).catch(() => '')).includes('pong'), 15_000, 'daemon control socket');
+    };
+    const stopDaemon = async () => {
+      if (!daemon?.pid) throw new Error('no daemon to stop');
+      process.kill(daemon.pid, 'SIGTERM');
+      await daemon;
+      daemon = undefined;
+    };
+    await startDaemon();
 
     // the web UI, built the way the packages stage builds it
     const root = join(t.dir, 'webui');
@@ -103,7 +119,7 @@ export async function startWeb(): Promise<Web> {
     l.stderr?.resume();
     const base = `https://127.0.0.1:${port}`;
     await waitFor(async () => (await fetchRaw(`${base}/login`).then((r) => r.status === 200, () => false)), 15_000, 'lighttpd');
-    Object.assign(web, { base, port, stateDir, ctl: (line: string) => ask(t.ctlSock, line), cleanup });
+    Object.assign(web, { base, port, stateDir, ctl: (line: string) => ask(t.ctlSock, line), stopDaemon, startDaemon, cleanup });
     return web as Web;
   } catch (e) {
     await cleanup();

@@ -189,6 +189,56 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     }
   });
 
+  it('with the daemon stopped: the pages say so, show the saved settings as saved, offer no controls and no counts; the program still blocks', async () => {
+    const savedFile = join(w.stateDir, 'xdp-sni.settings.json');
+    await w.ctl('add blocked.example');
+    try {
+      // a setting saved through the page, while the daemon runs
+      await page.goto(`${w.base}/`);
+      await page.fill('input[name=ports]', '443, 8443');
+      await page.click('form:has(input[name=ports]) button');
+      await expect.poll(() => page.textContent('.flash')).toContain('443,8443');
+      expect((await clientCurl(w.t, 'blocked.example')).err).toMatch(/reset/i);
+      await w.stopDaemon();
+      try {
+        // what the daemon's exit leaves: the program attached and pinned, still blocking
+        const c = await clientCurl(w.t, 'blocked.example');
+        expect(c.code).not.toBe(0);
+        expect(c.err).toMatch(/reset/i);
+        expect(String((await execa('ip', ['-n', w.t.f, 'link', 'show', 'f0'])).stdout)).toMatch(/xdp/);
+
+        const home = await page.goto(`${w.base}/`);
+        expect(home?.status()).toBe(503);
+        const main = await page.textContent('main');
+        expect(main).toContain('The daemon is not answering');
+        expect(main).toContain('the data plane may still be enforcing the last settings');
+        expect(main).not.toMatch(/not loaded|Enable|Disable/);
+        expect(await page.locator('form[action="/action"]').count()).toBe(0);
+        expect(await page.textContent('#saved')).toMatch(/Watched TCP ports\s*443,8443/);
+        expect(await page.locator('.counters, #mode, #rst, #state, input[name=ports]').count()).toBe(0);
+        await shot('overview-daemon-down');
+
+        const list = await page.goto(`${w.base}/list`);
+        expect(list?.status()).toBe(503);
+        expect(await page.textContent('main')).not.toMatch(/in total|no names/);
+        expect(await page.textContent('#unknown')).toContain('The daemon is not answering');
+        expect(await page.locator('form[action="/action"]').count()).toBe(0);
+
+        await page.goto(`${w.base}/log`);
+        expect(await page.textContent('#unknown')).toContain('The daemon is not answering');
+      } finally {
+        await w.startDaemon();
+      }
+      await page.goto(`${w.base}/`);
+      expect(await page.textContent('#attached')).toContain('f0 (native)');
+      expect(await page.locator('#unknown').count()).toBe(0);
+    } finally {
+      await w.ctl('ports 443');
+      await w.ctl('del blocked.example');
+      rmSync(savedFile, { force: true });
+    }
+  });
+
   it('100,000 names with the real daemon: the list page stays usable; a 1,000-line import through the page', async () => {
     const file = join(w.t.dir, 'big.list');
     writeFileSync(file, Array.from({ length: 100_000 }, (_, i) => `big${String(i).padStart(6, '0')}.example\n`).join(''));

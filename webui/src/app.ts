@@ -8,7 +8,7 @@ import { writeFileAtomicAfter } from '../../lib/atomic-write.js';
 import { verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
 import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
-import { DaemonError, must, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
+import { DaemonDown, DaemonError, must, NotLoaded, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
 import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, type Normalised } from './domains.js';
 import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
 import { BadRequest, parseForm, type Form, type Req, type Res } from './http.js';
@@ -79,7 +79,7 @@ export function readSaved(cfg: Config): Saved | undefined {
 
 async function current(d: Deps): Promise<{ status: Status; exempt: string[]; saved: Saved }> {
   const st = await d.ctl(['status']);
-  if (st.rc === 3) throw new DaemonError('the xdp-sni data plane is not loaded (no pinned maps)');
+  if (st.rc === 3) throw new NotLoaded('the xdp-sni data plane is not loaded (no pinned maps)');
   if (st.rc !== 0) throw new DaemonError(`the daemon refused 'status' (rc=${st.rc})`);
   const status = parseStatus(st.rc, st.out);
   const exempt = parseExempt(await must(d.ctl, ['exempt', 'list']));
@@ -218,32 +218,49 @@ function base(c: Ctx, nav: string, title: string, extra: Record<string, unknown>
   return { authed: true, nav, title, csrf: c.s.csrf, flash, ...extra };
 }
 
+/** Why the live state is unknown, for the pages (unknown.hbs). */
+interface Unknown {
+  down: boolean;
+  unloaded: boolean;
+  message: string;
+}
+
+function unknownFrom(e: DaemonError): Unknown {
+  return { down: e instanceof DaemonDown, unloaded: e instanceof NotLoaded, message: e.message };
+}
+
+/** The HTTP status of a page whose daemon call failed. */
+function failStatus(e: DaemonError): number {
+  return e instanceof DaemonDown || e instanceof NotLoaded ? 503 : 502;
+}
+
 async function overview(c: Ctx, error?: string, status = 200): Promise<Res> {
   let cur: Awaited<ReturnType<typeof current>> | undefined;
+  let unknown: Unknown | undefined;
   let err = error;
   try {
     cur = await current(c.d);
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
-    err = [error, e.message].filter(Boolean).join('\n');
-    status = status === 200 ? 503 : status;
+    // nothing on the page may pose as live: no state, counts or controls, only what was saved
+    unknown = unknownFrom(e);
+    err = error ?? e.message;
+    status = status === 200 ? failStatus(e) : status;
   }
   const log = readEvents(c.d.cfg.logFiles, c.d.cfg.logTailBytes, c.now);
   const uptime = log.daemonStarted !== undefined ? `${fmtDuration(c.now - log.daemonStarted)} (since ${fmtTime(log.daemonStarted)})` : 'unknown (no start in the log)';
-  const counters = Object.entries(cur?.status.counters ?? {}).map(([name, value]) => ({ name, value }));
-  return res(
-    status,
-    page('overview', base(c, 'overview', 'xdp-sni', {
-      error: err,
-      status: cur?.status ?? { loaded: false },
-      enabled: cur?.saved.enabled,
-      ports: cur?.saved.ports,
-      exempt: cur?.exempt ?? [],
-      counters,
-      uptime,
-      ...activity(log.events, c.now),
-    })),
-  );
+  const live = cur
+    ? {
+        known: true,
+        status: cur.status,
+        enabled: cur.saved.enabled,
+        ports: cur.saved.ports,
+        exempt: cur.exempt,
+        counters: Object.entries(cur.status.counters).map(([name, value]) => ({ name, value })),
+        uptime,
+      }
+    : { known: false, unknown, saved: readSaved(c.d.cfg) };
+  return res(status, page('overview', base(c, 'overview', 'xdp-sni', { error: err, ...live, ...activity(log.events, c.now) })));
 }
 
 interface ListView {
@@ -256,14 +273,17 @@ interface ListView {
 
 async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
   let entries: Entry[] = [];
+  let unknown: Unknown | undefined;
   let error = v.error;
   let status = v.status ?? 200;
   try {
     entries = await listEntries(c.d);
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
-    error = [error, e.message].filter(Boolean).join('\n');
-    status = 503;
+    // the list is unknown: no count, no rows, no forms that cannot work
+    unknown = unknownFrom(e);
+    error = error ?? e.message;
+    status = failStatus(e);
   }
   const q = (c.req.query.get('q') ?? '').trim().toLowerCase().slice(0, 253);
   const matching = q ? entries.filter((e) => e.name.includes(q)) : entries;
@@ -281,6 +301,8 @@ async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
     status,
     page('list', base(c, 'list', 'Blocklist', {
       error,
+      known: !unknown,
+      unknown,
       rows: matching.slice((pg - 1) * PAGE_SIZE, pg * PAGE_SIZE),
       total: entries.length,
       matching: matching.length,
@@ -298,7 +320,19 @@ async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
   );
 }
 
-function logView(c: Ctx) {
+/** The daemon's answer to a ping, for the log page: undefined when it answers. */
+async function daemonSilence(d: Deps): Promise<Unknown | undefined> {
+  try {
+    await d.ctl(['ping']);
+    return undefined;
+  } catch (e) {
+    if (e instanceof DaemonDown) return unknownFrom(e);
+    throw e;
+  }
+}
+
+async function logView(c: Ctx) {
+  const silent = await daemonSilence(c.d);
   const f = readFilter(c.req.query);
   const log = readEvents(c.d.cfg.logFiles, c.d.cfg.logTailBytes, c.now);
   const matching = filterEvents(log.events, f);
@@ -309,6 +343,7 @@ function logView(c: Ctx) {
   if (f.verdict) u.set('verdict', f.verdict);
   u.set('partial', '1');
   return {
+    silent,
     filter: f,
     verdicts: VERDICTS,
     events: shown.map((e) => ({ ...e, time: fmtTime(e.t) })),
@@ -439,7 +474,7 @@ async function action(c: Ctx, form: Form): Promise<Res> {
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
     const msg = `Not applied: ${e.message}`;
-    return LIST_ACTIONS.has(what) ? await listPage(c, { error: msg, status: 502 }) : await overview(c, msg, 502);
+    return LIST_ACTIONS.has(what) ? await listPage(c, { error: msg, status: failStatus(e) }) : await overview(c, msg, failStatus(e));
   }
 }
 
@@ -471,7 +506,7 @@ async function importList(c: Ctx, form: Form): Promise<Res> {
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
     report.added = r.accepted.filter((n) => !have.has(n.name)).length;
-    return await listPage(c, { report, error: `Not imported: ${e.message}`, status: 502 });
+    return await listPage(c, { report, error: `Not imported: ${e.message}`, status: failStatus(e) });
   }
   return await listPage(c, { report });
 }
@@ -547,7 +582,7 @@ export async function handle(req: Req, d: Deps): Promise<Res> {
       case '/list':
         return await listPage(c);
       case '/log': {
-        const v = logView(c);
+        const v = await logView(c);
         if (req.query.get('partial') === '1') return res(200, render('livepart', v));
         return res(200, page('log', base(c, 'log', 'Live log', { ...v, live: true })));
       }
