@@ -496,3 +496,48 @@ describe('the daemon does not answer', () => {
     expect(home.body).not.toMatch(/id="(mode|rst|state)"/);
   });
 });
+
+describe('names sent by clients are shown as sent', () => {
+  const RLO = '\u202E'; // RIGHT-TO-LEFT OVERRIDE: "\u202Eelpmaxe.knab" reads as "bank.example"
+  const line = (t: string, sni: Buffer) =>
+    Buffer.concat([Buffer.from(`${t} fw xdp-sni[42]: sni=`), sni, Buffer.from(' verdict=block src=10.77.1.2:40000 dst=10.77.2.2:443 segments=1 ech=0 rst=1\n')]);
+
+  it('escapes bidi, invisible and non-ASCII characters and bytes that are not UTF-8, in the log and the top lists; search finds both forms', async () => {
+    const iso = new Date(Date.now() - 60_000).toISOString();
+    writeFileSync(cfg.logFiles[0], Buffer.concat([
+      line(iso, Buffer.from(`${RLO}elpmaxe.knab.evil.example`)),
+      line(iso, Buffer.from('pay\u200Bpal.evil.example')), // ZERO WIDTH SPACE
+      line(iso, Buffer.concat([Buffer.from('bad'), Buffer.from([0xff, 0xc0, 0xaf]), Buffer.from('.evil.example')])),
+      line(iso, Buffer.from('back\\x41slash.evil.example')), // a literal backslash cannot pose as an escape
+    ]));
+    const s = await login();
+    const r = await handle(req('GET', '/log', { cookies: s.cookies }), deps);
+    const events = /<table class="log" id="events">[\s\S]*?<\/table>/.exec(r.body)![0];
+    const top = /<table id="top-names">[\s\S]*?<\/table>/.exec(r.body)![0];
+    for (const t of [events, top]) expect(t).not.toMatch(/[^\x20-\x7e\n]/); // nothing outside printable ASCII reaches them as itself
+    expect(r.body).toContain('<td class="name"><span class="esc">\\u202E</span>elpmaxe.knab.evil.example</td>');
+    expect(r.body).toContain('pay<span class="esc">\\u200B</span>pal.evil.example');
+    expect(r.body).toContain('bad<span class="esc">\\xFF\\xC0\\xAF</span>.evil.example');
+    expect(r.body).toContain('back<span class="esc">\\\\</span>x41slash.evil.example');
+    expect(top).toContain('<span class="esc">\\u202E</span>elpmaxe.knab.evil.example');
+    const count = async (q: string) => /(\d+) of (\d+) matching/.exec((await handle(req('GET', `/log?partial=1&name=${encodeURIComponent(q)}`, { cookies: s.cookies }), deps)).body)![2];
+    expect(await count('elpmaxe')).toBe('1');
+    expect(await count('\\u202e')).toBe('1'); // what is displayed
+    expect(await count(`${RLO}elp`)).toBe('1'); // the raw name
+    expect(await count('\\xff')).toBe('1');
+    expect(await count('pay\\u200Bpal')).toBe('1');
+  });
+});
+
+describe('pasted text is shown as pasted', () => {
+  it('an import report and an add error escape bidi and non-ASCII characters', async () => {
+    const s = await login();
+    const r = await post(s, { do: 'import', list: 'ok.example\n\u202Eelpmaxe.knab\n' });
+    const table = /<table class="rejected">[\s\S]*?<\/table>/.exec(r.body)![0];
+    expect(table).toContain('<td class="name"><span class="esc">\\u202E</span>elpmaxe.knab</td>');
+    expect(table).not.toContain('\u202E');
+    const a = await post(s, { do: 'add', name: 'x\u202E.example' });
+    expect(a.status).toBe(400);
+    expect(/<p class="error"[^>]*>[^<]*/.exec(a.body)![0]).toContain("bad domain &#x27;x\\u202E.example&#x27;");
+  });
+});

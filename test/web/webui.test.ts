@@ -133,6 +133,23 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     await shot('log-script-inert');
   });
 
+  it('a captured server name with a bidi override is shown escaped, not reversed, and search finds it', async () => {
+    const name = '\u202Eelpmaxe.knab.evil.example'; // would read as "elpmaxe.live.bank.example"
+    await sendHello(w.t, clientHello(Buffer.from(name)));
+    await waitFor(() => syslog(w.t).includes(`sni=${name} verdict=block`), 15_000, 'the bidi SNI in syslog');
+    const cell = () => page.locator('#events td.name', { hasText: 'elpmaxe.knab.evil.example' });
+    for (const q of ['elpmaxe', '\\u202e', '\u202Eelp']) {
+      // what is displayed, and the name as sent
+      await page.goto(`${w.base}/log?name=${encodeURIComponent(q)}`);
+      await expect.poll(() => cell().count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+    }
+    expect(await cell().first().textContent()).toBe('\\u202Eelpmaxe.knab.evil.example');
+    expect(await cell().first().locator('span.esc').textContent()).toBe('\\u202E');
+    expect(await page.textContent('#events')).not.toContain('\u202E');
+    expect(await page.textContent('#top-names')).toContain('\\u202Eelpmaxe.knab.evil.example');
+    await shot('log-bidi-escaped');
+  });
+
   it('removes the name; the client passes again', async () => {
     await page.goto(`${w.base}/list?q=live`);
     await page.click('button[aria-label="Remove live.example"]');

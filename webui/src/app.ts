@@ -13,6 +13,7 @@ import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImpo
 import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
 import { BadRequest, parseForm, type Form, type Req, type Res } from './http.js';
 import { page, render } from './render.js';
+import { visibleText } from './visible.js';
 
 export interface Deps {
   cfg: Config;
@@ -377,7 +378,7 @@ async function action(c: Ctx, form: Form): Promise<Res> {
         try {
           n = normaliseDomain(raw, form.fields.get('subdomains') === '1');
         } catch (e) {
-          if (e instanceof InputError) return await listPage(c, { error: `Not added: bad domain '${raw}': ${e.message}`, status: 400, addName: raw, addSub: form.fields.get('subdomains') === '1' });
+          if (e instanceof InputError) return await listPage(c, { error: `Not added: bad domain '${visibleText(raw)}': ${e.message}`, status: 400, addName: raw, addSub: form.fields.get('subdomains') === '1' });
           throw e;
         }
         const existing = await listEntries(c.d);
@@ -391,7 +392,7 @@ async function action(c: Ctx, form: Form): Promise<Res> {
         try {
           n = normaliseDomain(raw);
         } catch (e) {
-          if (e instanceof InputError) return await listPage(c, { error: `Not removed: bad domain '${raw}': ${e.message}`, status: 400 });
+          if (e instanceof InputError) return await listPage(c, { error: `Not removed: bad domain '${visibleText(raw)}': ${e.message}`, status: 400 });
           throw e;
         }
         const existing = await listEntries(c.d);
