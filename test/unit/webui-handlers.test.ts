@@ -541,3 +541,42 @@ describe('pasted text is shown as pasted', () => {
     expect(/<p class="error"[^>]*>[^<]*/.exec(a.body)![0]).toContain("bad domain &#x27;x\\u202E.example&#x27;");
   });
 });
+
+describe('a refused import', () => {
+  // (the first newline after <textarea> is not part of the text)
+  const textarea = (body: string) => /<textarea name="list"[^>]*>\n?([\s\S]*?)<\/textarea>/.exec(body)?.[1];
+
+  it('keeps the pasted text in the form, escaped, with its checkboxes', async () => {
+    const s = await login();
+    const text = 'ads.example\n<script>alert(1)</script>\nbad name here\n';
+    const r = await post(s, { do: 'import', list: text, subdomains: '1' });
+    expect(r.status).toBe(400);
+    expect(textarea(r.body)).toBe('ads.example\n&lt;script&gt;alert(1)&lt;/script&gt;\nbad name here\n');
+    expect(r.body).not.toContain('<script>alert(1)');
+    expect(r.body).toMatch(/<input type="checkbox" name="subdomains" value="1" id="import-sub" checked>/);
+    // too many names, and a daemon that fails half-way: kept too
+    deps.cfg = { ...cfg, importMax: 1 };
+    const many = await post(s, { do: 'import', list: 'a.example\nb.example' });
+    expect(many.status).toBe(400);
+    expect(textarea(many.body)).toBe('a.example\nb.example');
+    deps.cfg = cfg;
+    daemon.failAddAfter = 0;
+    const failed = await post(s, { do: 'import', list: 'c.example', skipbad: '1' });
+    expect(failed.status).toBe(502);
+    expect(textarea(failed.body)).toBe('c.example');
+    expect(failed.body).toMatch(/name="skipbad" value="1" id="import-skipbad" checked>/);
+    // an import that worked starts empty again
+    daemon.failAddAfter = Infinity;
+    const ok = await post(s, { do: 'import', list: 'd.example' });
+    expect(ok.status).toBe(200);
+    expect(textarea(ok.body)).toBe('');
+  });
+
+  it('with the daemon not answering, the text stays on the page, read-only', async () => {
+    const s = await login();
+    deps.ctl = socketCtl(join(dir, 'gone.sock'));
+    const r = await post(s, { do: 'import', list: 'kept.example\n' });
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/<textarea name="list"[^>]*readonly[^>]*>\nkept\.example\n<\/textarea>/);
+  });
+});

@@ -270,6 +270,10 @@ interface ListView {
   report?: Record<string, unknown>;
   addName?: string;
   addSub?: boolean;
+  /** the import form as it was sent, when the import was refused */
+  importText?: string;
+  importSub?: boolean;
+  importSkipBad?: boolean;
 }
 
 async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
@@ -316,6 +320,9 @@ async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
       report: v.report,
       addName: v.addName,
       addSub: v.addSub,
+      importText: v.importText,
+      importSub: v.importSub,
+      importSkipBad: v.importSkipBad,
       importMax: c.d.cfg.importMax,
     })),
   );
@@ -481,11 +488,14 @@ async function action(c: Ctx, form: Form): Promise<Res> {
 
 async function importList(c: Ctx, form: Form): Promise<Res> {
   const file = form.files.get('file');
-  if (file && file.data.includes(0)) return await listPage(c, { error: `Nothing imported: ${file.filename || 'the file'} is not a text file.`, status: 400 });
-  const text = [field(form, 'list', 8 << 20), file?.data.toString('utf8') ?? ''].filter((s) => s.trim()).join('\n');
-  if (!text.trim()) return await listPage(c, { error: 'Nothing imported: paste names or choose a file.', status: 400 });
-  const r = parseImport(text, form.fields.get('subdomains') === '1');
-  const skipBad = form.fields.get('skipbad') === '1';
+  const pasted = field(form, 'list', 8 << 20);
+  // a refused import keeps what was pasted (a file cannot be given back)
+  const keep: ListView = { importText: pasted, importSub: form.fields.get('subdomains') === '1', importSkipBad: form.fields.get('skipbad') === '1' };
+  const refuse = (error: string, status: number, report?: Record<string, unknown>) => listPage(c, { ...keep, report, error, status });
+  if (file && file.data.includes(0)) return await refuse(`Nothing imported: ${file.filename || 'the file'} is not a text file.`, 400);
+  const text = [pasted, file?.data.toString('utf8') ?? ''].filter((s) => s.trim()).join('\n');
+  if (!text.trim()) return await refuse('Nothing imported: paste names or choose a file.', 400);
+  const r = parseImport(text, keep.importSub);
   const report: Record<string, unknown> = {
     acceptedLines: r.acceptedLines,
     names: r.accepted.length,
@@ -497,17 +507,18 @@ async function importList(c: Ctx, form: Form): Promise<Res> {
     ignored: r.ignored,
     applied: false,
   };
-  if (r.rejected.length && !skipBad) return await listPage(c, { report, error: `Nothing imported: ${r.rejected.length} bad line(s). Fix them, or tick "import the valid lines".`, status: 400 });
-  if (r.accepted.length > c.d.cfg.importMax) return await listPage(c, { report, error: `Nothing imported: ${r.accepted.length} names; at most ${c.d.cfg.importMax} per import.`, status: 400 });
-  const existing = await listEntries(c.d);
-  const have = new Set(existing.map((e) => e.name));
+  if (r.rejected.length && !keep.importSkipBad) return await refuse(`Nothing imported: ${r.rejected.length} bad line(s). Fix them, or tick "import the valid lines".`, 400, report);
+  if (r.accepted.length > c.d.cfg.importMax) return await refuse(`Nothing imported: ${r.accepted.length} names; at most ${c.d.cfg.importMax} per import.`, 400, report);
+  let have = new Set<string>();
   try {
+    const existing = await listEntries(c.d);
+    have = new Set(existing.map((e) => e.name));
     const out = await addNames(c.d, r.accepted, existing);
     Object.assign(report, out, { applied: true });
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
     report.added = r.accepted.filter((n) => !have.has(n.name)).length;
-    return await listPage(c, { report, error: `Not imported: ${e.message}`, status: failStatus(e) });
+    return await refuse(`Not imported: ${e.message}`, failStatus(e), report);
   }
   return await listPage(c, { report });
 }
