@@ -580,3 +580,33 @@ describe('a refused import', () => {
     expect(r.body).toMatch(/<textarea name="list"[^>]*readonly[^>]*>\nkept\.example\n<\/textarea>/);
   });
 });
+
+describe('the log pages past 200 events', () => {
+  it('pages of 200, newest first, with older and newer links that keep the filter', async () => {
+    const now = Date.now();
+    const lines = Array.from({ length: 450 }, (_, i) =>
+      `${new Date(now - (450 - i) * 1000).toISOString()} fw xdp-sni[42]: sni=ev${String(i).padStart(3, '0')}.example verdict=block src=10.77.1.2:40000 dst=10.77.2.2:443 segments=1 ech=0 rst=1`);
+    writeFileSync(cfg.logFiles[0], `${lines.join('\n')}\n`);
+    const s = await login();
+    const get = async (q: string) => (await handle(req('GET', `/log?${q}`, { cookies: s.cookies }), deps)).body;
+    const events = (b: string) => /<table class="log" id="events">[\s\S]*?<\/table>/.exec(b)![0];
+    const rows = (b: string) => [...events(b).matchAll(/<td class="name">ev(\d+)\.example<\/td>/g)].map((m) => Number(m[1]));
+    const links = (b: string) => Object.fromEntries([...b.matchAll(/<a href="([^"]+)" rel="(prev|next)"/g)].map((m) => [m[2], m[1].replace(/&amp;/g, '&').replace(/&#x3D;/g, '=')]));
+
+    const p1 = await get('verdict=block');
+    expect(rows(p1)).toEqual(Array.from({ length: 200 }, (_, i) => 449 - i));
+    expect(links(p1)).toEqual({ next: '/log?verdict=block&page=2' });
+    expect(p1).toContain('id="auto"'); // the newest page refreshes itself
+    const p2 = await get('verdict=block&page=2');
+    expect(rows(p2)).toEqual(Array.from({ length: 200 }, (_, i) => 249 - i));
+    expect(links(p2)).toEqual({ prev: '/log?verdict=block', next: '/log?verdict=block&page=3' });
+    expect(p2).not.toContain('id="auto"'); // an older page stays still
+    const p3 = await get('verdict=block&page=3');
+    expect(rows(p3)).toEqual(Array.from({ length: 50 }, (_, i) => 49 - i));
+    expect(links(p3)).toEqual({ prev: '/log?verdict=block&page=2' });
+    expect(p3).toMatch(/page 3 of 3/);
+    expect(rows(await get('verdict=block&page=99'))).toEqual(rows(p3));
+    const part = await get('verdict=block&page=2&partial=1');
+    expect(rows(part)).toEqual(rows(p2));
+  });
+});

@@ -24,6 +24,8 @@ export interface Deps {
 export const SESSION_COOKIE = '__Host-xdpfire';
 export const LOGIN_COOKIE = '__Host-xdpfire-login';
 export const PAGE_SIZE = 100;
+/** events per page of the live log */
+export const LOG_PAGE = 200;
 
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -344,12 +346,21 @@ async function logView(c: Ctx) {
   const f = readFilter(c.req.query);
   const log = readEvents(c.d.cfg.logFiles, c.d.cfg.logTailBytes, c.now);
   const matching = filterEvents(log.events, f);
-  const shown = matching.slice(-200).reverse();
-  const u = new URLSearchParams();
-  if (f.name) u.set('name', f.name);
-  if (f.client) u.set('client', f.client);
-  if (f.verdict) u.set('verdict', f.verdict);
-  u.set('partial', '1');
+  // page 1 is the newest LOG_PAGE events (and refreshes itself); higher pages go back in time
+  const pages = Math.max(1, Math.ceil(matching.length / LOG_PAGE));
+  const pg = Math.min(pages, Math.max(1, Number.parseInt(c.req.query.get('page') ?? '1', 10) || 1));
+  const end = matching.length - (pg - 1) * LOG_PAGE;
+  const shown = matching.slice(Math.max(0, end - LOG_PAGE), end).reverse();
+  const url = (p: number, partial = false) => {
+    const u = new URLSearchParams();
+    if (f.name) u.set('name', f.name);
+    if (f.client) u.set('client', f.client);
+    if (f.verdict) u.set('verdict', f.verdict);
+    if (p > 1) u.set('page', String(p));
+    if (partial) u.set('partial', '1');
+    const q = u.toString();
+    return `/log${q ? `?${q}` : ''}`;
+  };
   return {
     silent,
     filter: f,
@@ -357,8 +368,15 @@ async function logView(c: Ctx) {
     events: shown.map((e) => ({ ...e, time: fmtTime(e.t) })),
     shown: shown.length,
     matching: matching.length,
+    first: matching.length - end + 1,
+    last: matching.length - end + shown.length,
+    page: pg,
+    pages,
+    newer: pg > 1 ? url(pg - 1) : undefined,
+    older: pg < pages ? url(pg + 1) : undefined,
+    newest: pg === 1,
     updated: fmtTime(c.now),
-    liveUrl: `/log?${u}`,
+    liveUrl: url(pg, true),
     ...activity(log.events, c.now),
   };
 }
@@ -596,7 +614,7 @@ export async function handle(req: Req, d: Deps): Promise<Res> {
       case '/log': {
         const v = await logView(c);
         if (req.query.get('partial') === '1') return res(200, render('livepart', v));
-        return res(200, page('log', base(c, 'log', 'Live log', { ...v, live: true })));
+        return res(200, page('log', base(c, 'log', 'Live log', { ...v, live: v.newest })));
       }
       default:
         return res(404, page('error', { authed: true, csrf: s.csrf, title: 'Not found', heading: 'Not found', message: req.path }));
