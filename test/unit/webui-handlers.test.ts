@@ -6,11 +6,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handle, LOGIN_COOKIE, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
+import { handle, LOGIN_COOKIE, SECURITY_HEADERS, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
 import { hashPassword } from '../../lib/password.js';
 import type { Config } from '../../webui/src/config.js';
 import { socketCtl, type Ctl } from '../../webui/src/ctl.js';
-import { parseCookies, type Req, type Res } from '../../webui/src/http.js';
+import { MAX_BODY, parseCookies, type Req, type Res } from '../../webui/src/http.js';
 
 /** A daemon stand-in that speaks the control protocol's answers. */
 class FakeDaemon {
@@ -608,5 +608,27 @@ describe('the log pages past 200 events', () => {
     expect(rows(await get('verdict=block&page=99'))).toEqual(rows(p3));
     const part = await get('verdict=block&page=2&partial=1');
     expect(rows(part)).toEqual(rows(p2));
+  });
+});
+
+describe('lighttpd answers errors with the same headers, and the size limit is stated', () => {
+  const conf = readFileSync(join(process.cwd(), 'webui', 'lighttpd', 'webui.conf'), 'utf8');
+
+  it('webui.conf sets every security header the CGI sets, with the same value, on every response', () => {
+    const block = /setenv\.set-response-header\s*=\s*\(([\s\S]*?)\n\)/.exec(conf)?.[1] ?? '';
+    const set = Object.fromEntries([...block.matchAll(/"([^"]+)"\s*=>\s*"([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    expect(set).toEqual(Object.fromEntries(SECURITY_HEADERS));
+    // its own error pages (400, 413, 431, 500) are made before mod_setenv runs: they go through the error handler
+    expect(conf).toMatch(/^server\.error-handler\s*=\s*"\/static\/error\.html"/m);
+  });
+
+  it('the upload limit: lighttpd refuses what the CGI would, and the import form says how much', async () => {
+    const kib = Number(/^server\.max-request-size\s*=\s*(\d+)/m.exec(conf)?.[1]);
+    expect(kib * 1024).toBe(MAX_BODY); // lighttpd's figure is in KiB
+    const s = await login();
+    const page = await handle(req('GET', '/list', { cookies: s.cookies }), deps);
+    expect(page.body).toMatch(/at most 8 MiB/);
+    const html = readFileSync(join(process.cwd(), 'webui', 'static', 'error.html'), 'utf8');
+    expect(html).toMatch(/at most 8 MiB/);
   });
 });

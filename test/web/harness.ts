@@ -8,6 +8,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdirSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { request } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { buildBpf, tool, repoRoot } from '../bpf/lib.js';
 import { setup, waitFor, nsExec, SERVER4, type Topo } from '../netns/topology.js';
@@ -86,7 +87,7 @@ export async function startWeb(): Promise<Web> {
     mkdirSync(join(root, 'htdocs', 'static'), { recursive: true });
     copyFileSync(join(tree, 'webui.cjs'), join(root, 'htdocs', 'index.cgi'));
     chmodSync(join(root, 'htdocs', 'index.cgi'), 0o755);
-    for (const f of ['app.css', 'live.js']) copyFileSync(join(tree, f), join(root, 'htdocs', 'static', f));
+    for (const f of ['app.css', 'live.js', 'error.html']) copyFileSync(join(tree, f), join(root, 'htdocs', 'static', f));
     const stateDir = join(t.dir, 'webui-state');
     mkdirSync(stateDir, { mode: 0o700 });
     writeFileSync(join(t.dir, 'webui.passwd'), `${hashPassword(PASSWORD)}\n`, { mode: 0o640 });
@@ -145,6 +146,27 @@ export function fetchRaw(url: string, o: { method?: string; headers?: Record<str
     r.on('error', reject);
     r.setTimeout(30_000, () => r.destroy(new Error(`timeout: ${url}`)));
     r.end(o.body);
+  });
+}
+
+/** Bytes as sent, over TLS (for requests node's client will not make); the status and headers of the answer. */
+export function rawRequest(port: number, bytes: string): Promise<RawRes> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => s.end(bytes));
+    s.setTimeout(30_000, () => s.destroy(new Error('timeout')));
+    s.on('data', (b: Buffer) => (text += b.toString('latin1')));
+    s.on('error', reject);
+    s.on('close', () => {
+      const [head, ...body] = text.split('\r\n\r\n');
+      const [status, ...lines] = head.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const l of lines) {
+        const i = l.indexOf(':');
+        if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+      }
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(status)?.[1] ?? 0), headers, body: body.join('\r\n\r\n') });
+    });
   });
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientHello, repoRoot, tool } from '../bpf/lib.js';
 import { syslog, waitFor } from '../netns/topology.js';
-import { clientCurl, fetchRaw, PASSWORD, sendHello, startWeb, type Web } from './harness.js';
+import { clientCurl, fetchRaw, PASSWORD, rawRequest, sendHello, startWeb, type Web } from './harness.js';
 
 const ART = join(repoRoot, 'test-artifacts', 'web');
 const XSS = '<script>alert(1)</script>.evil.example';
@@ -279,6 +279,51 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     writeFileSync(join(ART, 'big-list.txt'), text);
     console.log(text);
   }, 900_000);
+
+  it("lighttpd's own error responses (413, 431, 400, 500) carry the security headers and state the limit", async () => {
+    const expectHeaders = (h: Record<string, string | string[] | undefined>, what: string) => {
+      expect(h['content-security-policy'], what).toContain("frame-ancestors 'none'");
+      expect(h['x-frame-options'], what).toBe('DENY');
+      expect(h['x-content-type-options'], what).toBe('nosniff');
+      expect(h['referrer-policy'], what).toBe('same-origin');
+      expect(h['cache-control'], what).toBe('no-store');
+      expect(h['cross-origin-opener-policy'], what).toBe('same-origin');
+    };
+    // an import over 8 MiB through the page: lighttpd refuses it before the CGI runs
+    await page.goto(`${w.base}/list`);
+    expect(await page.textContent('form[enctype]')).toMatch(/at most 8 MiB/);
+    await page.setInputFiles('input[name=file]', { name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.alloc(9 << 20, 'a.example\n') });
+    const [big] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/action')), page.click('form[enctype] button[type=submit]')]);
+    expect(big.status()).toBe(413);
+    expectHeaders(await big.allHeaders(), '413 (Chromium)');
+    await page.waitForLoadState();
+    expect(await page.textContent('body')).toMatch(/at most 8 MiB/);
+    await shot('error-413');
+    // the same over HTTP/1.1, by Content-Length alone
+    const r413 = await fetchRaw(`${w.base}/action`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': String((8 << 20) + 1) }, body: 'x' });
+    expect(r413.status).toBe(413);
+    expectHeaders(r413.headers, '413');
+    // request headers over lighttpd's 8 KiB
+    const r431 = await fetchRaw(`${w.base}/`, { headers: { 'x-big': 'a'.repeat(9000) } });
+    expect(r431.status).toBe(431);
+    expectHeaders(r431.headers, '431');
+    // a header line HTTP does not allow
+    const r400 = await rawRequest(w.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n');
+    expect(r400.status).toBe(400);
+    expectHeaders(r400.headers, '400');
+    // a CGI that dies without a word: lighttpd's own 500
+    const cgi = join(w.t.dir, 'webui', 'htdocs', 'index.cgi');
+    const real = readFileSync(cgi);
+    writeFileSync(cgi, 'process.exit(3);\n');
+    try {
+      const r500 = await fetchRaw(`${w.base}/`);
+      expect(r500.status).toBe(500);
+      expectHeaders(r500.headers, '500');
+    } finally {
+      writeFileSync(cgi, real);
+    }
+    expect((await fetchRaw(`${w.base}/login`)).status).toBe(200);
+  });
 
   it('render cost on the host (CGI through lighttpd, nodejs start included)', async () => {
     // log in with a plain client to time the pages without the browser

@@ -11,7 +11,7 @@ import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js
 import { DaemonDown, DaemonError, must, NotLoaded, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
 import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, type Normalised } from './domains.js';
 import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
-import { BadRequest, parseForm, type Form, type Req, type Res } from './http.js';
+import { BadRequest, MAX_BODY, parseForm, type Form, type Req, type Res } from './http.js';
 import { page, render } from './render.js';
 import { visibleText } from './visible.js';
 
@@ -29,7 +29,8 @@ export const LOG_PAGE = 200;
 
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const SECURITY_HEADERS: [string, string][] = [
+/** Every response's; webui.conf sets the same on lighttpd's own (a unit test compares them). */
+export const SECURITY_HEADERS: [string, string][] = [
   ['Content-Security-Policy', CSP],
   ['X-Frame-Options', 'DENY'],
   ['X-Content-Type-Options', 'nosniff'],
@@ -326,6 +327,7 @@ async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
       importSub: v.importSub,
       importSkipBad: v.importSkipBad,
       importMax: c.d.cfg.importMax,
+      uploadLimit: `${MAX_BODY / (1 << 20)} MiB`,
     })),
   );
 }
