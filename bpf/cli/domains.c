@@ -430,6 +430,9 @@ int parse_list_file(const char *file, int subdomains, struct parsed *p)
 	}
 	while (getline(&line, &cap, f) >= 0) {
 		lineno++;
+		/* a UTF-8 byte order mark is not part of the first line */
+		if (lineno == 1 && !strncmp(line, "\xef\xbb\xbf", 3))
+			memmove(line, line + 3, strlen(line + 3) + 1);
 		line[strcspn(line, "#\r\n")] = 0;
 		parse_list_line(line, file, lineno, subdomains, p);
 	}

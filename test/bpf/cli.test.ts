@@ -121,6 +121,14 @@ describe('xdp-sni tool', () => {
     expect(l.some((x) => x.startsWith('localhost'))).toBe(false);
   });
 
+  it('import: a UTF-8 byte order mark does not reject the first line', async () => {
+    const f = join(dir, 'bom.txt');
+    writeFileSync(f, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom-first.example\nbom-second.example\n')]));
+    const r = await t('import', f);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await listed()).toEqual(expect.arrayContaining(['bom-first.example exact', 'bom-second.example exact']));
+  });
+
   it('mode, rst, ports and exemptions are stored in the pinned settings', async () => {
     expect((await t('mode', 'monitor')).code).toBe(0);
     expect((await t('rst', 'off')).code).toBe(0);

@@ -11,6 +11,7 @@ import { hashPassword } from '../../lib/password.js';
 import type { Config } from '../../webui/src/config.js';
 import { socketCtl, type Ctl } from '../../webui/src/ctl.js';
 import { MAX_BODY, parseCookies, type Req, type Res } from '../../webui/src/http.js';
+import { parseImport } from '../../webui/src/domains.js';
 
 /** A daemon stand-in that speaks the control protocol's answers. */
 class FakeDaemon {
@@ -630,5 +631,24 @@ describe('lighttpd answers errors with the same headers, and the size limit is s
     expect(page.body).toMatch(/at most 8 MiB/);
     const html = readFileSync(join(process.cwd(), 'webui', 'static', 'error.html'), 'utf8');
     expect(html).toMatch(/at most 8 MiB/);
+  });
+});
+
+describe('import edge cases', () => {
+  it('a UTF-8 byte order mark does not reject the first line (pasted, or at the start of a file)', async () => {
+    expect(parseImport('\uFEFFfirst.example\nsecond.example\n')).toMatchObject({ rejected: [], accepted: [{ name: 'first.example' }, { name: 'second.example' }] });
+    expect(parseImport('first.example\n\uFEFFsecond.example\n').rejected.map((x) => x.line)).toEqual([2]); // only at the start
+    const s = await login();
+    const b = '----xdpfire';
+    const body = Buffer.concat([
+      Buffer.from([`--${b}`, 'Content-Disposition: form-data; name="csrf"', '', s.csrf, `--${b}`, 'Content-Disposition: form-data; name="do"', '', 'import',
+        `--${b}`, 'Content-Disposition: form-data; name="list"', '', '\uFEFFpasted.example',
+        `--${b}`, 'Content-Disposition: form-data; name="file"; filename="list.txt"', 'Content-Type: text/plain', '', ''].join('\r\n')),
+      Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom-file.example\r\nsecond.example\r\n'),
+      Buffer.from(`\r\n--${b}--\r\n`),
+    ]);
+    const r = await handle(req('POST', '/action', { cookies: s.cookies, body, contentType: `multipart/form-data; boundary=${b}`, headers: { origin: `https://${HOST}` } }), deps);
+    expect(r.status).toBe(200);
+    expect([...daemon.names.keys()].sort()).toEqual(['bom-file.example', 'pasted.example', 'second.example']);
   });
 });

@@ -127,6 +127,19 @@ describe('domains.c', () => {
     expect((await run('parse', join(dir, 'missing.txt'))).err).toMatch(/^xdp-sni: cannot open .*missing\.txt: No such file/);
   });
 
+  it('a UTF-8 byte order mark before the first line is not part of it (only there)', async () => {
+    const f = join(dir, 'bom.txt');
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    writeFileSync(f, Buffer.concat([bom, Buffer.from('first.example\nsecond.example\n')]));
+    expect((await run('parse', f)).out).toEqual(['first.example\texact', 'second.example\texact', 'bad 0']);
+    writeFileSync(f, Buffer.concat([bom, Buffer.from('0.0.0.0 hosts.example\n')]));
+    expect((await run('parse', f)).out).toEqual(['hosts.example\texact', 'bad 0']);
+    writeFileSync(f, Buffer.concat([Buffer.from('first.example\n'), bom, Buffer.from('second.example\n')]));
+    const mid = await run('parse', f);
+    expect(mid.out).toEqual(['first.example\texact', 'bad 1']);
+    expect(mid.err).toContain(`${f}:2: bad domain`);
+  });
+
   it('keeps the state file: flags merge, order stays', async () => {
     const state = join(dir, 'state');
     expect((await run('state', state, 'b.example', 'a.example:sub')).out).toEqual(['b.example\texact', 'a.example\tsubdomains']);

@@ -9,7 +9,7 @@ import { verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
 import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
 import { DaemonDown, DaemonError, must, NotLoaded, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
-import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, type Normalised } from './domains.js';
+import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, stripBom, type Normalised } from './domains.js';
 import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
 import { BadRequest, MAX_BODY, parseForm, type Form, type Req, type Res } from './http.js';
 import { page, render } from './render.js';
@@ -513,7 +513,8 @@ async function importList(c: Ctx, form: Form): Promise<Res> {
   const keep: ListView = { importText: pasted, importSub: form.fields.get('subdomains') === '1', importSkipBad: form.fields.get('skipbad') === '1' };
   const refuse = (error: string, status: number, report?: Record<string, unknown>) => listPage(c, { ...keep, report, error, status });
   if (file && file.data.includes(0)) return await refuse(`Nothing imported: ${file.filename || 'the file'} is not a text file.`, 400);
-  const text = [pasted, file?.data.toString('utf8') ?? ''].filter((s) => s.trim()).join('\n');
+  // each part may start with a byte order mark: a file's would land inside the text
+  const text = [pasted, file?.data.toString('utf8') ?? ''].map(stripBom).filter((s) => s.trim()).join('\n');
   if (!text.trim()) return await refuse('Nothing imported: paste names or choose a file.', 400);
   const r = parseImport(text, keep.importSub);
   const report: Record<string, unknown> = {

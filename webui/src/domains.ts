@@ -68,12 +68,18 @@ export interface ImportResult {
   ignored: number;
 }
 
+/** Without a leading UTF-8 byte order mark (U+FEFF), which is not part of the first line. */
+export function stripBom(text: string): string {
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+
 /**
  * Parse a pasted or uploaded list: one name per line ("NAME", "NAME
  * subdomains", "*.NAME") or hosts-file lines ("ADDRESS NAME..."; localhost
  * names skipped). '#' starts a comment. Same rules as `xdp-sni import`.
  */
 export function parseImport(text: string, subdomains = false): ImportResult {
+  text = stripBom(text);
   const names = new Map<string, Normalised>();
   const rejected: ImportResult['rejected'] = [];
   let ignored = 0;
