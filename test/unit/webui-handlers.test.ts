@@ -11,7 +11,7 @@ import { hashPassword } from '../../lib/password.js';
 import type { Config } from '../../webui/src/config.js';
 import { socketCtl, type Ctl } from '../../webui/src/ctl.js';
 import { MAX_BODY, parseCookies, type Req, type Res } from '../../webui/src/http.js';
-import { parseImport } from '../../webui/src/domains.js';
+import { normaliseDomain, parseImport } from '../../webui/src/domains.js';
 
 /** A daemon stand-in that speaks the control protocol's answers. */
 class FakeDaemon {
@@ -650,5 +650,24 @@ describe('import edge cases', () => {
     const r = await handle(req('POST', '/action', { cookies: s.cookies, body, contentType: `multipart/form-data; boundary=${b}`, headers: { origin: `https://${HOST}` } }), deps);
     expect(r.status).toBe(200);
     expect([...daemon.names.keys()].sort()).toEqual(['bom-file.example', 'pasted.example', 'second.example']);
+  });
+});
+
+describe('an IPv4 address is not a name', () => {
+  it('is refused with the reason, in the add form and in an import; one listed before can still be removed', async () => {
+    expect(() => normaliseDomain('10.0.0.1')).toThrow(/an IPv4 address \(dotted quad\) is not a server name: .*RFC 6066/);
+    for (const n of ['*.10.0.0.1', '192.168.001.001.', '999.1.1.1']) expect(() => normaliseDomain(n), n).toThrow(/IPv4/);
+    for (const n of ['1.2.3.4.example', '1.2.3', 'x1.2.3.4']) expect(normaliseDomain(n).name).toBe(n);
+    const s = await login();
+    const r = await post(s, { do: 'add', name: '192.0.2.1' });
+    expect(r.status).toBe(400);
+    expect(r.body).toContain('an IPv4 address (dotted quad) is not a server name');
+    const imp = await post(s, { do: 'import', list: '0.0.0.0 10.1.2.3 ok.example\n' });
+    expect(imp.status).toBe(400);
+    expect(imp.body).toMatch(/bad domain &#x27;10\.1\.2\.3&#x27;: an IPv4 address/);
+    expect(daemon.calls.some((c) => c[0] === 'add')).toBe(false);
+    daemon.names.set('10.9.8.7', 'exact');
+    expect((await post(s, { do: 'del', name: '10.9.8.7' })).status).toBe(303);
+    expect(daemon.names.has('10.9.8.7')).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ import { verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
 import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
 import { DaemonDown, DaemonError, must, NotLoaded, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
-import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, stripBom, type Normalised } from './domains.js';
+import { DottedQuadError, InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, stripBom, type Normalised } from './domains.js';
 import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
 import { BadRequest, MAX_BODY, parseForm, type Form, type Req, type Res } from './http.js';
 import { page, render } from './render.js';
@@ -419,8 +419,9 @@ async function action(c: Ctx, form: Form): Promise<Res> {
         try {
           n = normaliseDomain(raw);
         } catch (e) {
-          if (e instanceof InputError) return await listPage(c, { error: `Not removed: bad domain '${visibleText(raw)}': ${e.message}`, status: 400 });
-          throw e;
+          if (e instanceof DottedQuadError) n = e.normalised; // listed by an older version: removable
+          else if (e instanceof InputError) return await listPage(c, { error: `Not removed: bad domain '${visibleText(raw)}': ${e.message}`, status: 400 });
+          else throw e;
         }
         const existing = await listEntries(c.d);
         if (!existing.some((e) => e.name === n.name)) return await listPage(c, { error: `Not removed: ${n.name} is not listed.`, status: 409 });

@@ -1,7 +1,8 @@
 // Domain and input rules, the same as the xdp-sni CLI (normalise_domain and
 // parse_list_file in bpf/cli/domains.c): at most 253 bytes after removing a
 // leading "*." and a trailing dot, labels of 1..63 bytes of letters, digits,
-// '-' (not first or last) and '_', ASCII only (IDNs as punycode), lowercased.
+// '-' (not first or last) and '_', ASCII only (IDNs as punycode), lowercased,
+// and not a dotted-quad IPv4 address.
 import { isIPv4, isIPv6 } from 'node:net';
 
 export const NAME_MAX = 253;
@@ -12,6 +13,12 @@ export interface Normalised {
 }
 
 export class InputError extends Error {}
+/** A dotted-quad IPv4 address: refused as a name, but one listed before may be removed. */
+export class DottedQuadError extends InputError {
+  constructor(readonly normalised: Normalised) {
+    super('an IPv4 address (dotted quad) is not a server name: a ClientHello never carries an address as its name (RFC 6066), so it would never match');
+  }
+}
 
 /** Validate and normalise one name; throws InputError with the CLI's reason. */
 export function normaliseDomain(input: string, subdomains = false): Normalised {
@@ -46,6 +53,7 @@ export function normaliseDomain(input: string, subdomains = false): Normalised {
     out += ch.toLowerCase();
   }
   if (out.endsWith('-')) throw new InputError("label ends with '-'");
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(out)) throw new DottedQuadError({ name: out, subdomains });
   return { name: out, subdomains };
 }
 
