@@ -671,3 +671,21 @@ describe('an IPv4 address is not a name', () => {
     expect(daemon.names.has('10.9.8.7')).toBe(false);
   });
 });
+
+describe('an import without names', () => {
+  it('says that no names were found, never "Imported.", and changes nothing', async () => {
+    const s = await login();
+    for (const [form, why] of [
+      [{ list: '# just\n# comments\n\n' }, /no names found: 3 line\(s\) without a name/],
+      [{ list: '127.0.0.1 localhost\n::1 ip6-localhost\n' }, /no names found: 2 line\(s\) without a name/],
+      [{ list: 'bad name\n# c\n', skipbad: '1' }, /no names found: 1 line\(s\) without a name and 1 bad line/],
+    ] as [Record<string, string>, RegExp][]) {
+      const before = daemon.calls.length;
+      const r = await post(s, { do: 'import', ...form });
+      expect(r.status, form.list).toBe(400);
+      expect(r.body).not.toContain('Imported.');
+      expect(r.body).toMatch(why);
+      expect(daemon.calls.slice(before)).toEqual([['list']]); // the page's list: no add, no del
+    }
+  });
+});

@@ -530,6 +530,8 @@ async function importList(c: Ctx, form: Form): Promise<Res> {
     applied: false,
   };
   if (r.rejected.length && !keep.importSkipBad) return await refuse(`Nothing imported: ${r.rejected.length} bad line(s). Fix them, or tick "import the valid lines".`, 400, report);
+  if (r.accepted.length === 0)
+    return await refuse(`Nothing imported: no names found: ${r.ignored} line(s) without a name${r.rejected.length ? ` and ${r.rejected.length} bad line(s)` : ''}.`, 400, report);
   if (r.accepted.length > c.d.cfg.importMax) return await refuse(`Nothing imported: ${r.accepted.length} names; at most ${c.d.cfg.importMax} per import.`, 400, report);
   let have = new Set<string>();
   try {
