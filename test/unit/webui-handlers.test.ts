@@ -412,7 +412,7 @@ describe('live log', () => {
     const s = await login();
     const r = await handle(req('GET', '/', { cookies: s.cookies }), deps);
     expect(r.body).toContain('green0 (native)');
-    expect(r.body).toMatch(/<th>blocked<\/th><td>3<\/td>/);
+    expect(r.body).toMatch(/<th>Blocked <code class="raw">blocked<\/code><\/th><td class="num">3<\/td>/);
     expect(r.body).toMatch(/2h 0m/);
   });
 });
@@ -687,5 +687,35 @@ describe('an import without names', () => {
       expect(r.body).toMatch(why);
       expect(daemon.calls.slice(before)).toEqual([['list']]); // the page's list: no add, no del
     }
+  });
+});
+
+describe('the counters', () => {
+  it('each has a short label and an explanation on the overview, with its raw name kept', async () => {
+    const header = readFileSync(join(process.cwd(), 'bpf', 'xdp_sni.h'), 'utf8');
+    const names = [...(/#define XSNI_COUNTER_NAMES \{([^}]*)\}/.exec(header)?.[1] ?? '').matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThanOrEqual(19);
+    const status = daemon.ctl;
+    deps.ctl = async (args) => {
+      const r = await status(args);
+      if (args[0] !== 'status') return r;
+      // every counter the data plane has, as `status` prints them, and one it may get later
+      return { rc: 0, out: r.out.replace(/^packets .*\nblocked .*\n/m, `${[...names, 'new_counter'].map((n, i) => `${n.padEnd(17)}${1000 + i}`).join('\n')}\n`) };
+    };
+    const s = await login();
+    const r = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    const rows = [...(/<table class="counters"[\s\S]*?<\/table>/.exec(r.body)?.[0] ?? '').matchAll(/<tr><th>([^<]+) <code class="raw">([a-z_]+)<\/code><\/th><td class="num">(\d+)<\/td><td class="hint">([^<]+)<\/td><\/tr>/g)];
+    expect(rows.map((m) => m[2])).toEqual([...names, 'new_counter']);
+    for (const [, label, name, value, explain] of rows) {
+      expect(Number(value)).toBe(1000 + [...names, 'new_counter'].indexOf(name));
+      if (name === 'new_counter') {
+        expect(explain).toMatch(/no description/);
+        continue;
+      }
+      expect(label, name).not.toBe(name); // a human label, not the raw name again
+      expect(label.length, name).toBeLessThanOrEqual(30);
+      expect(explain.length, name).toBeGreaterThan(20);
+    }
+    expect(rows.find((m) => m[2] === 'rst_sent')![1]).toBe('Resets sent to clients');
   });
 });

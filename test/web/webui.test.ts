@@ -164,6 +164,10 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     await page.goto(`${w.base}/`);
     expect(Number(await page.getAttribute('#chart', 'data-blocked'))).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#top-clients')).toContain('10.77.1.2');
+    // the real daemon's counters, each with its label, explanation and raw name
+    const counters = await page.textContent('.counters');
+    for (const c of ['Blocked blocked', 'Resets sent to clients rst_sent', 'Unreadable hellos unreadable']) expect(counters?.replace(/\s+/g, ' ')).toContain(c);
+    expect(counters).toContain('TCP resets sent back to clients');
     await shot('overview');
     await page.selectOption('select[name=mode]', 'monitor');
     await page.click('form:has(select[name=mode]) button');

@@ -7,6 +7,7 @@ import { LoginLimiter, safeEqual, SessionStore, newToken, type Session } from '.
 import { writeFileAtomicAfter } from '../../lib/atomic-write.js';
 import { verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
+import { describeCounters } from './counters.js';
 import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
 import { DaemonDown, DaemonError, must, NotLoaded, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
 import { DottedQuadError, InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, stripBom, type Normalised } from './domains.js';
@@ -260,7 +261,7 @@ async function overview(c: Ctx, error?: string, status = 200): Promise<Res> {
         enabled: cur.saved.enabled,
         ports: cur.saved.ports,
         exempt: cur.exempt,
-        counters: Object.entries(cur.status.counters).map(([name, value]) => ({ name, value })),
+        counters: describeCounters(cur.status.counters),
         uptime,
       }
     : { known: false, unknown, saved: readSaved(c.d.cfg) };
