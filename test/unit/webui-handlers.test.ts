@@ -1,7 +1,7 @@
 // The web UI's request handler against an in-memory stand-in for the
 // xdp-sni control socket: rendering, validation, CSRF, escaping, paging,
 // all-or-nothing imports.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,7 @@ beforeEach(() => {
   daemon = new FakeDaemon();
   deps = { cfg, ctl: daemon.ctl };
 });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function req(method: string, url: string, o: { cookies?: Record<string, string>; form?: Record<string, string>; headers?: Record<string, string>; body?: Buffer; contentType?: string } = {}): Req {
   const u = new URL(url, `https://${HOST}`);
