@@ -51,6 +51,43 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XSNI_DOM_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xsni_dcats);
+} xsni_domcats SEC(".maps");
+
+/* the groups' policies: a global array read with one load (the tool pins
+ * it as XSNI_MAP_GROUPS); group 0 blocks the default category */
+struct xsni_group xsni_groups[XSNI_GROUPS_MAX] SEC(".data.groups") = {
+	[0] = { .block = 1u << XSNI_CAT_DEFAULT },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XSNI_CLIENTS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xsni_lpm4);
+	__type(value, __u32);
+} xsni_clients4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XSNI_CLIENTS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xsni_lpm6);
+	__type(value, __u32);
+} xsni_clients6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XSNI_CLIENTS_MAX);
+	__type(key, __u64);
+	__type(value, __u32);
+} xsni_clientmac SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XSNI_BLOOM_WORDS);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
@@ -665,20 +702,23 @@ __attribute__((noinline)) int xsni_fast_scan(struct xdp_md *ctx, __u32 pay_off, 
  * '.' the hash so far is that of the parent domain to its right, with k
  * labels. It is looked up only if some "subdomains" entry has k labels
  * (settings.sub_labels) and its Bloom bit is set; the whole name, the same
- * way at the end. An unlisted name thus usually costs no hash-map lookup. */
+ * way at the end. An unlisted name thus usually costs no hash-map lookup.
+ * The result is the union of the categories found: those that list a
+ * parent with its subdomains, and every one that lists the name itself. */
 struct mstate {
 	__u8 *name; /* map value memory, at least 256 bytes */
 	__u64 h;
 	__u64 sub_labels;
 	__u32 len;
 	__u32 labels;
-	__u32 matched;
+	__u32 cats;
 };
 
-/* the flags of key h in bucket b, or 0 */
-static __always_inline __u32 bucket_flags(__u32 b, __u64 h)
+/* the categories of key h in bucket b (xsni_cats layout), or 0 */
+static __always_inline __u64 bucket_cats(__u32 b, __u64 h)
 {
 	struct xsni_dbucket *bk = bpf_map_lookup_elem(&xsni_domains, &b);
+	struct xsni_dcats *dc;
 	__u64 key = h & ~XSNI_DOM_FLAGS;
 	int i;
 
@@ -686,22 +726,24 @@ static __always_inline __u32 bucket_flags(__u32 b, __u64 h)
 		return 0;
 #pragma unroll
 	for (i = 0; i < XSNI_DOM_SLOTS; i++)
-		if ((bk->slot[i] & ~XSNI_DOM_FLAGS) == key)
-			return bk->slot[i] & XSNI_DOM_FLAGS;
+		if (bk->slot[i] && (bk->slot[i] & ~XSNI_DOM_FLAGS) == key) {
+			dc = bpf_map_lookup_elem(&xsni_domcats, &b);
+			return dc ? dc->m[i] : 0;
+		}
 	return 0;
 }
 
-static __always_inline int listed(__u64 h, __u32 want)
+static __always_inline __u64 name_cats(__u64 h)
 {
-	__u32 bit = xsni_bloom_bit(h), w = bit >> 6, f;
-	__u64 *word = bpf_map_lookup_elem(&xsni_bloom, &w);
+	__u32 bit = xsni_bloom_bit(h), w = bit >> 6;
+	__u64 *word = bpf_map_lookup_elem(&xsni_bloom, &w), c;
 
 	if (!word || !((*word >> (bit & 63)) & 1))
 		return 0;
-	f = bucket_flags(xsni_dom_b1(h), h);
-	if (!f)
-		f = bucket_flags(xsni_dom_b2(h), h);
-	return (f & want) != 0;
+	c = bucket_cats(xsni_dom_b1(h), h);
+	if (!c)
+		c = bucket_cats(xsni_dom_b2(h), h);
+	return c;
 }
 
 static __always_inline void match_char(struct mstate *m, __u32 i)
@@ -715,9 +757,8 @@ static __always_inline void match_char(struct mstate *m, __u32 i)
 	}
 	if (c == '.') {
 		m->labels++;
-		if (!m->matched && ((m->sub_labels >> (m->labels & 63)) & 1) &&
-		    listed(m->h, XSNI_DOM_SUBDOMAINS))
-			m->matched = 1;
+		if ((m->sub_labels >> (m->labels & 63)) & 1)
+			m->cats |= XSNI_CATS_SUB(name_cats(m->h));
 	}
 	m->h = XSNI_HASH_STEP(m->h, c);
 }
@@ -739,7 +780,8 @@ static long match_step(__u32 i, void *data)
 	return 0;
 }
 
-static __always_inline int match_name(__u8 *name, __u32 len, __u64 sub_labels)
+/* the categories that list the name (0: none) */
+static __always_inline __u32 match_name(__u8 *name, __u32 len, __u64 sub_labels)
 {
 	struct mstate m = {
 		.name = name,
@@ -747,11 +789,11 @@ static __always_inline int match_name(__u8 *name, __u32 len, __u64 sub_labels)
 		.sub_labels = sub_labels,
 		.len = len,
 	};
+	__u64 c;
 
 	bpf_loop((XSNI_NAME_MAX + 7) / 8, match_step, &m, 0);
-	if (!m.matched && listed(m.h, XSNI_DOM_EXACT | XSNI_DOM_SUBDOMAINS))
-		m.matched = 1;
-	return m.matched;
+	c = name_cats(m.h);
+	return m.cats | XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
 }
 
 /* ---- RST ------------------------------------------------------------- */
@@ -1211,6 +1253,40 @@ static __noinline int is_exempt(struct xdp_md *ctx, struct pkt *pk, struct xsni_
 	}
 }
 
+/* the client's group: its Ethernet source address, else the longest
+ * prefix that holds its IP source address, else 0 (the default group) */
+static __noinline __u32 client_group(struct xdp_md *ctx, struct pkt *pk, __u32 flags)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 *g;
+
+	if ((flags & XSNI_SET_CLIENTMAC) && data + 12 <= end) {
+		__u64 mac = 0;
+
+		__builtin_memcpy(&mac, data + 6, 6);
+		g = bpf_map_lookup_elem(&xsni_clientmac, &mac);
+		if (g)
+			return *g;
+	}
+	if (pk->v6 && (flags & XSNI_SET_CLIENTS6)) {
+		struct xsni_lpm6 k6 = { .prefixlen = 128 };
+
+		__builtin_memcpy(k6.addr, pk->key.saddr, 16);
+		g = bpf_map_lookup_elem(&xsni_clients6, &k6);
+		if (g)
+			return *g;
+	} else if (!pk->v6 && (flags & XSNI_SET_CLIENTS4)) {
+		struct xsni_lpm4 k4 = { .prefixlen = 32 };
+
+		__builtin_memcpy(k4.addr, &pk->key.saddr[12], 4);
+		g = bpf_map_lookup_elem(&xsni_clients4, &k4);
+		if (g)
+			return *g;
+	}
+	return 0;
+}
+
 /* The name is read: match, verdict, event, flow mark, RST. */
 static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *hl)
 {
@@ -1219,7 +1295,8 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 	__u64 *mp = pk->mp;
 	struct xsni_flow_key *k = &pk->key;
 	struct xsni_event *ev = hl->ev;
-	__u32 len = hl->len & 0x1ff, verdict = XSNI_V_PASS, matched;
+	__u32 len = hl->len & 0x1ff, verdict = XSNI_V_PASS, matched, cats = 0, group = 0;
+	struct xsni_group *gp;
 	int action = XDP_PASS;
 
 	if (!set || !cnt || !mp)
@@ -1253,7 +1330,12 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 		cnt->c[XSNI_CNT_SNI_FOUND]++;
 		if (hl->segments > 1)
 			cnt->c[XSNI_CNT_SNI_MULTISEG]++;
-		matched = match_name(hl->name, len, set->sub_labels);
+		cats = match_name(hl->name, len, set->sub_labels);
+		if (set->flags & (XSNI_SET_CLIENTS4 | XSNI_SET_CLIENTS6 | XSNI_SET_CLIENTMAC))
+			group = client_group(ctx, pk, set->flags) & (XSNI_GROUPS_MAX - 1);
+		gp = &xsni_groups[group];
+		matched = (cats & gp->block) ||
+			  ((gp->flags & XSNI_GRP_ALLOW_ONLY) && !(cats & gp->allow));
 		if (matched) {
 			cnt->c[XSNI_CNT_MATCHED]++;
 			verdict = set->mode == XSNI_MODE_BLOCK ? XSNI_V_BLOCK : XSNI_V_MONITOR;
@@ -1267,7 +1349,7 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 	}
 
 	/* the verdict is decided; the event is best effort */
-	if (matched || (set->flags & XSNI_SET_LOG_ALL)) {
+	if (matched || cats || (set->flags & XSNI_SET_LOG_ALL)) {
 		/* the ECH flag and a second server_name: the rest of the
 		 * extensions in this segment */
 		if (hl->fast && !pk->f.scanned) {
@@ -1302,9 +1384,11 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 						  (set->flags & XSNI_SET_RST) ?
 					  1 :
 					  0;
-			ev->pad = 0;
+			ev->group = group;
 			ev->sni_len = len;
 			ev->ifindex = ctx->ingress_ifindex;
+			ev->cats = cats;
+			ev->pad = 0;
 			if (len < XSNI_EVENT_NAME)
 				ev->sni[len & 0xff] = 0;
 			ev_publish(&hl->er);

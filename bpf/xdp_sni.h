@@ -55,6 +55,9 @@ enum xsni_mode {
 #define XSNI_SET_EXEMPT6    (1u << 3) /* xsni_exempt6 is not empty */
 /* block mode: block a ClientHello that yields no name (UNREADABLE=block) */
 #define XSNI_SET_UNREADABLE (1u << 4)
+#define XSNI_SET_CLIENTS4   (1u << 5) /* xsni_clients4 is not empty (kept by the tool) */
+#define XSNI_SET_CLIENTS6   (1u << 6) /* xsni_clients6 is not empty */
+#define XSNI_SET_CLIENTMAC  (1u << 7) /* xsni_clientmac is not empty */
 
 struct xsni_settings {
 	__u32 mode;            /* enum xsni_mode */
@@ -128,6 +131,55 @@ static inline __u32 xsni_dom_b2(__u64 h)
 #define XSNI_HASH_PRIME      0x100000001b3ULL
 #define XSNI_HASH_STEP(h, c) (((h) ^ (__u64)(__u8)(c)) * XSNI_HASH_PRIME)
 
+/* Categories: a name belongs to up to XSNI_CATS_MAX named lists (category
+ * 0 is the default "blocklist"), for itself, or for itself and its
+ * subdomains. Per slot of the domain table, "xsni_domcats" (an mmapable
+ * array of one struct per bucket, same index) holds the name's category
+ * bits: the low 32 the categories that list the name exactly, the high 32
+ * those that list its subdomains too. A slot's flags are the union (EXACT
+ * if the low half is not 0, SUBDOMAINS if the high half is not 0). The tool
+ * writes a slot's categories before its key, and clears a key before its
+ * categories change: a reader that sees a key sees that key's categories
+ * (x86 keeps stores in order, and loads in order). */
+#define XSNI_CATS_MAX         32
+#define XSNI_CAT_DEFAULT      0 /* "blocklist": what add/del/import change by default */
+#define XSNI_CATS_EXACT(m)    ((__u32)(m))
+#define XSNI_CATS_SUB(m)      ((__u32)((m) >> 32))
+#define XSNI_CATS(exact, sub) ((__u64)(exact) | ((__u64)(sub) << 32))
+
+struct xsni_dcats {
+	__u64 m[XSNI_DOM_SLOTS];
+};
+
+static inline __u32 xsni_cats_flags(__u64 m)
+{
+	return (XSNI_CATS_EXACT(m) ? XSNI_DOM_EXACT : 0) |
+	       (XSNI_CATS_SUB(m) ? XSNI_DOM_SUBDOMAINS : 0);
+}
+
+/* ---- client groups and their policy -------------------------------------
+ * A ClientHello's source picks a group: its Ethernet source address in
+ * "xsni_clientmac" (key: the 6 bytes in the low bytes of a u64, as they
+ * sit in the frame), else the longest prefix that holds its address in
+ * "xsni_clients4"/"xsni_clients6", else group 0, the default. Each map is
+ * looked up only when settings.flags says it holds something.
+ *
+ * A group's policy ("xsni_groups", a global array indexed by group):
+ * the name is blocked when one of its categories is in `block`, or, in
+ * allow-list mode, when none of them is in `allow`. The tool rewrites a
+ * group's entry when the admin changes it and when a schedule window
+ * opens or closes; nothing is evaluated by time per packet. */
+#define XSNI_GROUPS_MAX     64
+#define XSNI_CLIENTS_MAX    4096
+#define XSNI_GRP_ALLOW_ONLY (1u << 0) /* allow-list mode */
+
+struct xsni_group {
+	__u32 block; /* category bits */
+	__u32 allow; /* category bits (allow-list mode) */
+	__u32 flags; /* XSNI_GRP_* */
+	__u32 pad;
+};
+
 /* A one-hash Bloom filter in front of the domain map (array "xsni_bloom",
  * XSNI_BLOOM_WORDS u64 words, mmapable): bit (h >> 8) % (64 * words) is
  * set for the hash h of every listed name. A name whose bit is clear is
@@ -159,7 +211,8 @@ enum xsni_counter {
 	XSNI_CNT_CLIENTHELLOS,    /* ClientHello handshake headers seen    */
 	XSNI_CNT_SNI_FOUND,       /* host_name read completely             */
 	XSNI_CNT_SNI_MULTISEG,    /* ... of which needed >1 TCP segment    */
-	XSNI_CNT_MATCHED,         /* SNI on the list (monitor or block)    */
+	XSNI_CNT_MATCHED,         /* blocked by the group's policy (monitor
+	                             or block)                             */
 	XSNI_CNT_BLOCKED,         /* ClientHellos blocked                  */
 	XSNI_CNT_DROPPED_LATER,   /* later packets of blocked flows dropped */
 	XSNI_CNT_RST_SENT,        /* TCP RSTs sent to clients (XDP_TX)     */
@@ -309,10 +362,11 @@ struct xsni_evhdr {
 };
 
 enum xsni_verdict {
-	XSNI_V_PASS = 0,         /* not listed (only with XSNI_SET_LOG_ALL) */
-	XSNI_V_MONITOR = 1,      /* listed, monitor mode: passed            */
-	XSNI_V_BLOCK = 2,        /* listed, block mode: dropped             */
-	XSNI_V_EXEMPT = 3,       /* listed, source exempt: passed           */
+	XSNI_V_PASS = 0,         /* not blocked by the group's policy (only
+	                            with XSNI_SET_LOG_ALL, or when listed) */
+	XSNI_V_MONITOR = 1,      /* blocked by policy, monitor mode: passed */
+	XSNI_V_BLOCK = 2,        /* blocked by policy, block mode: dropped  */
+	XSNI_V_EXEMPT = 3,       /* blocked by policy, source exempt: passed */
 	XSNI_V_UNREAD_PASS = 4,  /* no name could be read: passed          */
 	XSNI_V_UNREAD_BLOCK = 5, /* no name could be read: dropped         */
 	XSNI_V_MAX,
@@ -334,26 +388,34 @@ struct xsni_event {
 	__u8 segments; /* TCP segments used to read the SNI */
 	__u8 ech;      /* encrypted_client_hello extension seen */
 	__u8 rst;      /* a RST was sent */
-	__u8 pad;
+	__u8 group;    /* the client's group */
 	__u16 sni_len;
 	__u32 ifindex;
+	__u32 cats; /* the name's categories (those that list it or a parent) */
+	__u32 pad;
 	char sni[XSNI_EVENT_NAME];
 };
 
 /* map names (also the pin file names under the pin directory) */
-#define XSNI_MAP_SETTINGS "xsni_settings" /* pin name */
-#define XSNI_SEC_SETTINGS ".data.xsni"    /* its map in the object */
-#define XSNI_MAP_DOMAINS  "xsni_domains"
-#define XSNI_MAP_EXEMPT4  "xsni_exempt4"
-#define XSNI_MAP_EXEMPT6  "xsni_exempt6"
-#define XSNI_MAP_COUNTERS "xsni_counters"
-#define XSNI_MAP_MARKS    "xsni_marks"  /* pin name */
-#define XSNI_SEC_MARKS    ".data.marks" /* its map in the object */
-#define XSNI_MAP_HELLOS   "xsni_hellos"
-#define XSNI_MAP_HNAMES   "xsni_hnames"
-#define XSNI_MAP_BLOOM    "xsni_bloom"
-#define XSNI_MAP_EVHDR    "xsni_evhdr"
-#define XSNI_MAP_EVENTS   "xsni_events"
-#define XSNI_PROG_NAME    "xdp_sni"
+#define XSNI_MAP_SETTINGS  "xsni_settings" /* pin name */
+#define XSNI_SEC_SETTINGS  ".data.xsni"    /* its map in the object */
+#define XSNI_MAP_DOMAINS   "xsni_domains"
+#define XSNI_MAP_DOMCATS   "xsni_domcats"
+#define XSNI_MAP_GROUPS    "xsni_groups"  /* pin name */
+#define XSNI_SEC_GROUPS    ".data.groups" /* its map in the object */
+#define XSNI_MAP_CLIENTS4  "xsni_clients4"
+#define XSNI_MAP_CLIENTS6  "xsni_clients6"
+#define XSNI_MAP_CLIENTMAC "xsni_clientmac"
+#define XSNI_MAP_EXEMPT4   "xsni_exempt4"
+#define XSNI_MAP_EXEMPT6   "xsni_exempt6"
+#define XSNI_MAP_COUNTERS  "xsni_counters"
+#define XSNI_MAP_MARKS     "xsni_marks"  /* pin name */
+#define XSNI_SEC_MARKS     ".data.marks" /* its map in the object */
+#define XSNI_MAP_HELLOS    "xsni_hellos"
+#define XSNI_MAP_HNAMES    "xsni_hnames"
+#define XSNI_MAP_BLOOM     "xsni_bloom"
+#define XSNI_MAP_EVHDR     "xsni_evhdr"
+#define XSNI_MAP_EVENTS    "xsni_events"
+#define XSNI_PROG_NAME     "xdp_sni"
 
 #endif /* XDP_SNI_H */

@@ -1,6 +1,6 @@
 // The admin password's hash: scrypt, stored as "scrypt$N$r$p$salt$hash".
-// Shared by the web UI (login), the installer (sets it) and the build (the
-// live image's default).
+// Shared by the web UI (login, password change), the installer (sets it) and
+// the build (the live image's default).
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 
 // N=2^14, r=8, p=1: about 16 MB and 50 ms on a PC; the login is rate limited.
@@ -20,4 +20,13 @@ export function verifyPassword(password: string, stored: string): boolean {
   const want = Buffer.from(m[5], 'base64');
   const got = scryptSync(password.normalize('NFC'), Buffer.from(m[4], 'base64'), want.length, { N, r, p, maxmem: 256 * 1024 * 1024 });
   return want.length === got.length && timingSafeEqual(want, got);
+}
+
+/** Why a new admin password is too weak, or undefined when it is strong enough (the installer's and the web UI's rule). */
+export function passwordProblem(pw: string): string | undefined {
+  if (pw.length >= 16) return undefined;
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(pw)).length;
+  if (pw.length < 10) return `too short (${pw.length} characters; at least 10, or 16 of any kind)`;
+  if (classes < 3) return 'needs characters from 3 of: lower case, upper case, digits, others (or 16 characters of any kind)';
+  return undefined;
 }

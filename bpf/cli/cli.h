@@ -39,6 +39,21 @@ struct cmd_opts {
 	const char *unreadable; /* replay: pass|block */
 	int no_drain;           /* replay */
 	int list;               /* help (hidden) */
+	const char *category;   /* add, del, list, import */
+	const char *at;         /* schedule apply */
+	int replace;            /* import */
+	const char *every;      /* subscribe add */
+	int history_mb;         /* daemon */
+	int limit;              /* history */
+	const char *before;     /* history */
+	const char *name;       /* history */
+	const char *client;     /* history */
+	const char *verdict;    /* history */
+	const char *since;      /* history */
+	const char *step;       /* history */
+	const char *group;      /* history */
+	const char *file;       /* subscribe update */
+	int from_socket;        /* not an option: the command came over the socket */
 };
 
 /* a handler's answer to wrong positionals: the usage line, exit status 2 */
@@ -83,5 +98,11 @@ int cmd_detach(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_verify(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_category(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_group(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_client(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_schedule(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_subscribe(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_history(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 
 #endif

@@ -2,6 +2,7 @@
 /* `xdp-sni daemon`: events to syslog and stdout, and the control socket. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,7 +10,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -17,16 +20,157 @@
 #include "events.h"
 #include "log.h"
 #include "maps.h"
+#include "domains.h"
+#include "policy.h"
+#include "policy_maps.h"
+#include "subscribe.h"
+#include "history.h"
+
+/* the policy as last read: names for the event lines, windows to apply */
+static struct policy pol;
+static time_t pol_minute;
+
+/* the event history (NULL if it cannot be opened: events still reach syslog) */
+static struct history *hist;
+
+static void history_add(const struct xsni_event *e)
+{
+	char src[64], dst[64], cats[400];
+	const char *grp = pol.groups[e->group % XSNI_GROUPS_MAX].name;
+	char num[12];
+
+	if (!hist)
+		return;
+	event_addrs(e, src, dst, sizeof(src));
+	policy_cat_names(&pol, e->cats, cats, sizeof(cats));
+	if (!grp[0]) {
+		snprintf(num, sizeof(num), "%u", e->group);
+		grp = num;
+	}
+	hist_add(hist, time(NULL), src, grp, cats, verdict_name(e->verdict), e->sni,
+		 e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME);
+}
 
 static void on_event(void *ctx, const struct xsni_event *e)
 {
 	const char *syslog_path = ctx;
-	char line[512];
+	char line[768];
 
-	format_event(e, line, sizeof(line));
+	history_add(e);
+	format_event(e, &pol, line, sizeof(line));
 	syslog_send(syslog_path, line);
 	printf("%s\n", line);
 	fflush(stdout);
+}
+
+/* List subscriptions: one update at a time, in a child (`xdp-sni subscribe
+ * update CAT`, this same program), never waited for here; its outcome is
+ * read from its status file and logged when it ends. */
+static pid_t sub_pid;
+static char sub_cat[POLICY_NAME_MAX];
+
+static void subs_reap(const char *syslog_path)
+{
+	struct sub_status s;
+	char line[512];
+	int st;
+
+	if (!sub_pid || waitpid(sub_pid, &st, WNOHANG) != sub_pid)
+		return;
+	sub_pid = 0;
+	sub_status_read(sub_cat, &s);
+	if (s.error[0])
+		snprintf(line, sizeof(line), "subscription %s: %s", sub_cat, s.error);
+	else
+		snprintf(line, sizeof(line), "subscription %s: %zu names (%d bad lines skipped)",
+			 sub_cat, s.names, s.bad);
+	syslog_send(syslog_path, line);
+}
+
+static void subs_start(time_t now)
+{
+	int c;
+
+	if (sub_pid)
+		return;
+	for (c = 0; c < XSNI_CATS_MAX; c++) {
+		pid_t pid;
+
+		if (!pol.cats[c][0] || !pol.subs[c].url[0] ||
+		    !sub_due(pol.cats[c], pol.subs[c].every_min, now))
+			continue;
+		snprintf(sub_cat, sizeof(sub_cat), "%s", pol.cats[c]);
+		fflush(stdout);
+		fflush(stderr);
+		pid = fork();
+		if (pid == 0) {
+			char *const argv[] = { "xdp-sni",
+					       "--pin-dir",
+					       (char *)g.pin_dir,
+					       "--state-dir",
+					       (char *)g.state_dir,
+					       "subscribe",
+					       "update",
+					       sub_cat,
+					       NULL };
+			int nul = open("/dev/null", O_RDWR);
+
+			dup2(nul, 0);
+			dup2(nul, 1);
+			execv("/proc/self/exe", argv);
+			_exit(127);
+		}
+		if (pid > 0)
+			sub_pid = pid;
+		return;
+	}
+}
+
+/* Re-read the policy and write the groups as they are now: at every new
+ * minute (schedule windows open and close on minutes) and after every
+ * command. Each change of a group's policy in force is logged once. */
+static void policy_tick(const char *syslog_path, int force)
+{
+	static struct xsni_group last[XSNI_GROUPS_MAX];
+	struct xsni_group now_in_force[XSNI_GROUPS_MAX];
+	time_t now = time(NULL);
+	struct policy p;
+	struct tm tm;
+	int lock, i;
+
+	if (!force && now / 60 == pol_minute)
+		return;
+	pol_minute = now / 60;
+	lock = dl_lock(g.state_dir);
+	if (!policy_load(&p, g.state_dir)) {
+		policy_free(&pol);
+		pol = p;
+	} else {
+		policy_free(&p); /* a bad file: the last good policy stays */
+	}
+	policy_write_pinned(&pol, now);
+	dl_unlock(lock);
+	localtime_r(&now, &tm);
+	policy_effective(&pol, &tm, now_in_force);
+	for (i = 0; i < XSNI_GROUPS_MAX; i++) {
+		const struct xsni_group *e = &now_in_force[i];
+		char b[400], a[400], line[900];
+
+		if (!pol.groups[i].name[0] || !memcmp(&last[i], e, sizeof(*e)))
+			continue;
+		policy_cat_names(&pol, e->block, b, sizeof(b));
+		policy_cat_names(&pol, e->allow, a, sizeof(a));
+		snprintf(line, sizeof(line), "policy group=%s mode=%s block=%s allow=%s",
+			 pol.groups[i].name,
+			 e->flags & XSNI_GRP_ALLOW_ONLY ? "allow-only" : "blocklist", b, a);
+		syslog_send(syslog_path, line);
+	}
+	memcpy(last, now_in_force, sizeof(last));
+	subs_start(now);
+	if (!force) {
+		hist_flush(hist);
+		hist_trim(hist, now);
+	}
 }
 
 static volatile sig_atomic_t stop;
@@ -47,6 +191,8 @@ static int run_child(int cfd, const struct cmd *c, int argc, char **args)
 	fflush(stderr);
 	pid = fork();
 	if (pid == 0) {
+		/* stdin too: `import -` reads the names that follow the line */
+		dup2(cfd, 0);
 		dup2(cfd, 1);
 		dup2(cfd, 2);
 		rc = cmd_run(c, argc, args, stdout, 1);
@@ -64,14 +210,32 @@ static void serve_client(int cfd)
 {
 	char buf[1024], *args[32], *save = NULL, *tok;
 	const struct cmd *c;
-	int n, argc = 0, i;
+	int n = 0, argc = 0, i, line = 0;
+	struct timeval tv = { .tv_sec = 5 };
 
-	n = read(cfd, buf, sizeof(buf) - 1);
-	if (n <= 0) {
+	/* the line, a byte at a time: what follows it (an import's names)
+	 * stays on the connection for the command; a client that sends no
+	 * line within 5 s is dropped */
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (n < (int)sizeof(buf) - 1) {
+		ssize_t r = read(cfd, buf + n, 1);
+
+		if (r <= 0)
+			break;
+		if (buf[n] == '\n') {
+			line = 1;
+			break;
+		}
+		n++;
+	}
+	if (!line && n == 0) {
 		close(cfd);
 		return;
 	}
 	buf[n] = 0;
+	/* a command reading a stream may wait up to 30 s for each piece */
+	tv.tv_sec = 30;
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	buf[strcspn(buf, "\r\n")] = 0;
 	for (tok = strtok_r(buf, " \t", &save); tok && argc < 31;
 	     tok = strtok_r(NULL, " \t", &save))
@@ -108,6 +272,32 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	int lfd;
 
 	ensure_maps();
+	{
+		/* the table follows the saved list (a change that died half-way
+		 * is undone here) */
+		size_t gone = resync_domains_pinned();
+
+		if (gone)
+			fprintf(stderr,
+				"xdp-sni daemon: %zu name(s) in the kernel's table were "
+				"not in the saved list: removed\n",
+				gone);
+	}
+	policy_init(&pol);
+	policy_tick(co->syslog, 1);
+	{
+		char path[4096];
+		long mb = co->history_mb > 0 ? co->history_mb : HIST_DEFAULT_MB;
+
+		snprintf(path, sizeof(path), "%s/history.db", g.state_dir);
+		hist = hist_open(path, mb << 20);
+		if (!hist)
+			fprintf(stderr,
+				"xdp-sni daemon: no event history (%s); events still go "
+				"to syslog\n",
+				path);
+		hist_trim(hist, time(NULL));
+	}
 	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS), on_event,
 			 (void *)co->syslog);
 	if (!ev)
@@ -137,12 +327,28 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-			if (cfd >= 0)
+			if (cfd >= 0) {
 				serve_client(cfd);
+				policy_tick(co->syslog, 1);
+			}
+		}
+		policy_tick(co->syslog, 0);
+		subs_reap(co->syslog);
+		{
+			/* the history: one transaction a second at most */
+			static time_t flushed;
+			time_t now = time(NULL);
+
+			if (hist_queued(hist) && now != flushed) {
+				hist_flush(hist);
+				flushed = now;
+			}
 		}
 	}
 	events_drain(ev);
 	events_close(ev);
+	hist_flush(hist);
+	hist_close(hist);
 	close(lfd);
 	unlink(co->socket);
 	return 0;

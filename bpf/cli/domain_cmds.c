@@ -13,16 +13,33 @@
 #include "log.h"
 #include "maps.h"
 #include "domtable.h"
+#include "policy.h"
+
+/* the bit of --category (default "blocklist"), or -1 after a message */
+static int category_bit(const struct cmd_opts *co)
+{
+	struct policy p;
+	int c;
+
+	if (!co->category)
+		return XSNI_CAT_DEFAULT;
+	if (policy_load(&p, g.state_dir))
+		return -1;
+	c = policy_cat(&p, co->category);
+	policy_free(&p);
+	if (c < 0)
+		warn("no category '%.40s' (see `xdp-sni category list`)", co->category);
+	return c;
+}
 
 /* The end of a change to the list: the filter and the state file follow
  * the table, then everything is let go, the lock last. */
-static void list_done(struct domlist *dl, struct domtable *dt, int fd, int lock)
+static void list_done(struct domlist *dl, struct domtable *dt, int lock)
 {
 	sync_filter_pinned(dl);
 	dl_save_state(dl, g.state_dir);
 	dt_close(dt);
 	dl_free(dl);
-	close(fd);
 	dl_unlock(lock);
 }
 
@@ -32,7 +49,7 @@ int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	struct domlist dl = {};
 	struct domtable *dt;
 	struct dom *d;
-	int sub = co->subdomains, fd, i, lock;
+	int sub = co->subdomains, i, lock, cat;
 
 	if (argc < 1)
 		return CMD_USAGE;
@@ -47,24 +64,26 @@ int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			return 1;
 		}
 	}
+	cat = category_bit(co);
+	if (cat < 0)
+		return 1;
 	ensure_maps();
 	lock = dl_lock(g.state_dir);
-	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
-	dt = map_domtable(fd);
+	dt = pinned_domtable();
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < argc; i++) {
 		int is_new;
 
 		sub = co->subdomains;
 		normalise_domain(argv[i], name, &sub, err, sizeof(err));
-		d = dl_add(&dl, name, sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, &is_new);
+		d = dl_add(&dl, name, cat_bits(cat, sub), &is_new);
 		if (is_new && dl_live(&dl) > XSNI_DOMAINS_MAX)
 			die("the list is full (%d names)", XSNI_DOMAINS_MAX);
-		if (dt_put(dt, d->h, d->flags))
+		if (dt_put(dt, d->h, d->cats))
 			die("the domain table is full");
-		fprintf(o, "added %s (%s)\n", name, flags_str(d->flags));
+		fprintf(o, "added %s (%s)\n", name, flags_str(cat_flags(d->cats, cat)));
 	}
-	list_done(&dl, dt, fd, lock);
+	list_done(&dl, dt, lock);
 	return 0;
 }
 
@@ -73,7 +92,8 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	char name[XSNI_NAME_MAX + 8], err[160];
 	struct domlist dl = {};
 	struct domtable *dt;
-	int fd, i, sub = 0, rc = 0, lock;
+	int i, sub = 0, rc = 0, lock, cat;
+	__u64 mask;
 
 	if (argc < 1)
 		return CMD_USAGE;
@@ -82,9 +102,12 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			warn("bad domain '%.60s': %s", argv[i], err);
 			return 1;
 		}
+	cat = category_bit(co);
+	if (cat < 0)
+		return 1;
+	mask = XSNI_CATS(1u << cat, 1u << cat);
 	lock = dl_lock(g.state_dir);
-	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
-	dt = map_domtable(fd);
+	dt = pinned_domtable();
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < argc; i++) {
 		struct dom *d;
@@ -93,16 +116,24 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		normalise_domain(argv[i], name, &sub, err, sizeof(err));
 		h = domain_hash(name, strlen(name));
 		d = dl_find(&dl, h);
-		if (!dt_del(dt, h) && !d) {
-			warn("%s is not listed", name);
+		if (!d || !(d->cats & mask)) {
+			warn("%s is not listed%s%s", name, co->category ? " in " : "",
+			     co->category ? co->category : "");
 			rc = 1;
 			continue;
 		}
-		if (d)
+		/* out of this category; out of the table when in none */
+		d->cats &= ~mask;
+		if (d->cats) {
+			if (dt_put(dt, h, d->cats))
+				die("the domain table is full");
+		} else {
+			dt_del(dt, h);
 			dl_del(d);
+		}
 		fprintf(o, "deleted %s\n", name);
 	}
-	list_done(&dl, dt, fd, lock);
+	list_done(&dl, dt, lock);
 	return rc;
 }
 
@@ -111,68 +142,163 @@ int cmd_list(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	struct domlist dl = {};
 	struct domtable *dt;
 	size_t i;
-	int fd = map_fd_or_die(XSNI_MAP_DOMAINS);
+	int cat = category_bit(co);
 
-	dt = map_domtable(fd);
+	if (cat < 0)
+		return 1;
+	dt = pinned_domtable();
 	dl_load_state(&dl, g.state_dir);
 	for (i = 0; i < dl.n; i++) {
-		if (!dl.v[i].name)
-			continue;
-		__u32 f = dt_get(dt, dl.v[i].h);
+		__u32 f, want = cat_flags(dl.v[i].cats, cat);
 
+		if (!dl.v[i].name || !want)
+			continue;
+		f = cat_flags(dt_get(dt, dl.v[i].h), cat);
 		if (!f)
 			fprintf(o, "%s\t%s\t(not in the kernel map)\n", dl.v[i].name,
-				flags_str(dl.v[i].flags));
+				flags_str(want));
 		else
 			fprintf(o, "%s\t%s\n", dl.v[i].name, flags_str(f));
 	}
 	dt_close(dt);
 	dl_free(&dl);
-	close(fd);
 	return 0;
+}
+
+/* --replace: the category loses every name first (old[i] keeps entry i's
+ * categories); the file's names get it back */
+static __u64 *take_category(struct domlist *dl, unsigned int cat)
+{
+	__u64 mask = XSNI_CATS(1u << cat, 1u << cat), *old = calloc(dl->n + 1, sizeof(*old));
+	size_t i;
+
+	if (!old)
+		die("out of memory");
+	for (i = 0; i < dl->n; i++) {
+		old[i] = dl->v[i].cats;
+		dl->v[i].cats &= ~mask;
+	}
+	return old;
+}
+
+int import_list(const struct import_req *q, struct import_res *res)
+{
+	struct parsed p = {};
+	struct timespec t0, t1;
+	size_t n_old = 0, removed = 0, i;
+	__u64 *old = NULL, mask = XSNI_CATS(1u << q->cat, 1u << q->cat);
+	int lock;
+
+	memset(res, 0, sizeof(*res));
+	p.cat = q->cat;
+	p.need_end = q->need_end;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ensure_maps();
+	/* the file's names go straight into the saved list, in memory; the
+	 * kernel and the state file are written only if the file is good */
+	lock = dl_lock(g.state_dir);
+	dl_load_state(&p.dl, g.state_dir);
+	if (q->replace) {
+		n_old = p.dl.n;
+		old = take_category(&p.dl, q->cat);
+	}
+	if (parse_list_file(q->file, q->subdomains, &p))
+		goto refused;
+	res->names = p.names;
+	res->bad = p.bad;
+	if (p.need_end && !p.ended) {
+		warn("the list stopped before its end line '.'; nothing imported");
+		goto refused;
+	}
+	if (p.bad && q->max_bad_pct < 0) {
+		warn("%d bad line(s) in %s; nothing imported "
+		     "(use --skip-bad to import the valid names)",
+		     p.bad, q->file);
+		goto refused;
+	}
+	if (!p.names) {
+		warn("no names in %s (only comments, blank or bad lines); nothing imported",
+		     q->file);
+		goto refused;
+	}
+	if (q->max_bad_pct >= 0 && p.bad * 100.0 > q->max_bad_pct * (double)(p.bad + p.names)) {
+		warn("%s: %d of %zu lines are bad (more than %d%%): not a list; nothing imported",
+		     q->file, p.bad, p.bad + p.names, q->max_bad_pct);
+		goto refused;
+	}
+	if (dl_live(&p.dl) > XSNI_DOMAINS_MAX) {
+		warn("%s: the list would hold %zu names, more than %d; nothing imported", q->file,
+		     dl_live(&p.dl), XSNI_DOMAINS_MAX);
+		goto refused;
+	}
+	for (i = 0; i < n_old; i++)
+		if (p.dl.v[i].name && (old[i] & mask) && !(p.dl.v[i].cats & mask))
+			removed++;
+	if (q->replace) {
+		/* new to the category: the parser saw it emptied */
+		p.added = 0;
+		for (i = 0; i < p.dl.n; i++)
+			if (p.dl.v[i].name && (p.dl.v[i].cats & mask) &&
+			    (i >= n_old || !(old[i] & mask)))
+				p.added++;
+	}
+	if (p.changed || removed) {
+		struct domtable *dt = pinned_domtable();
+
+		/* the new and changed entries first, then those the file
+		 * dropped: a name in the list before and after is never absent */
+		map_put_domains(dt, &p.dl);
+		for (i = 0; i < n_old; i++) {
+			struct dom *d = &p.dl.v[i];
+
+			if (!d->name || d->cats)
+				continue;
+			dt_del(dt, d->h);
+			dl_del(d);
+		}
+		dt_close(dt);
+	}
+	sync_filter_pinned(&p.dl);
+	dl_save_state(&p.dl, g.state_dir);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->added = p.added;
+	res->removed = removed;
+	res->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	free(old);
+	dl_free(&p.dl);
+	dl_unlock(lock);
+	return 0;
+refused:
+	free(old);
+	dl_free(&p.dl);
+	dl_unlock(lock);
+	return 1;
 }
 
 int cmd_import(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	struct parsed p = {};
-	struct timespec t0, t1;
-	int fd, lock;
+	struct import_req q = { .subdomains = co->subdomains, .replace = co->replace };
+	struct import_res r;
+	int cat = category_bit(co);
 
 	if (argc != 1)
 		return CMD_USAGE;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ensure_maps();
-	/* the file's names go straight into the saved list, in memory; the
-	 * kernel and the state file are written only if every line is good */
-	lock = dl_lock(g.state_dir);
-	dl_load_state(&p.dl, g.state_dir);
-	if (parse_list_file(argv[0], co->subdomains, &p)) {
-		dl_unlock(lock);
+	if (cat < 0)
 		return 1;
+	/* over the socket the names come on the connection, never from a file
+	 * the daemon would open as root */
+	if (co->from_socket && strcmp(argv[0], "-")) {
+		warn("over the control socket, import takes '-' (the names follow on the "
+		     "connection, ending with a line '.')");
+		return 2;
 	}
-	if (p.bad && !co->skip_bad) {
-		warn("%d bad line(s) in %s; nothing imported "
-		     "(use --skip-bad to import the valid names)",
-		     p.bad, argv[0]);
-		dl_unlock(lock);
+	q.file = argv[0];
+	q.cat = cat;
+	q.need_end = co->from_socket;
+	q.max_bad_pct = co->skip_bad ? 100 : -1;
+	if (import_list(&q, &r))
 		return 1;
-	}
-	if (dl_live(&p.dl) > XSNI_DOMAINS_MAX) {
-		warn("%s: the list would hold %zu names, more than %d; nothing imported", argv[0],
-		     dl_live(&p.dl), XSNI_DOMAINS_MAX);
-		dl_unlock(lock);
-		return 1;
-	}
-	fd = map_fd_or_die(XSNI_MAP_DOMAINS);
-	if (p.changed)
-		map_put_domains(fd, &p.dl);
-	sync_filter_pinned(&p.dl);
-	dl_save_state(&p.dl, g.state_dir);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(o, "imported %zu names (%zu new, %d bad lines skipped) in %.3f s\n", p.names,
-		p.added, p.bad, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-	close(fd);
-	dl_free(&p.dl);
-	dl_unlock(lock);
+	fprintf(o, "imported %zu names (%zu new, %zu removed, %d bad lines skipped) in %.3f s\n",
+		r.names, r.added, r.removed, r.bad, r.seconds);
 	return 0;
 }

@@ -219,19 +219,19 @@ struct dom *dl_find(struct domlist *dl, __u64 h)
 	return NULL;
 }
 
-struct dom *dl_add(struct domlist *dl, const char *name, __u32 flags, int *added)
+struct dom *dl_add(struct domlist *dl, const char *name, __u64 cats, int *added)
 {
-	return dl_add_hashed(dl, name, domain_hash(name, strlen(name)), flags, added);
+	return dl_add_hashed(dl, name, domain_hash(name, strlen(name)), cats, added);
 }
 
-struct dom *dl_add_hashed(struct domlist *dl, const char *name, __u64 h, __u32 flags, int *added)
+struct dom *dl_add_hashed(struct domlist *dl, const char *name, __u64 h, __u64 cats, int *added)
 {
 	struct dom *d = dl_find(dl, h);
 
 	if (added)
 		*added = !d;
 	if (d) {
-		d->flags |= flags;
+		d->cats |= cats;
 		return d;
 	}
 	if (dl->n == dl->cap) {
@@ -244,7 +244,7 @@ struct dom *dl_add_hashed(struct domlist *dl, const char *name, __u64 h, __u32 f
 		dl_reindex(dl, dl->idx_cap ? dl->idx_cap * 2 : 2048);
 	d = &dl->v[dl->n];
 	d->h = h;
-	d->flags = flags;
+	d->cats = cats;
 	d->name = dl_strdup(dl, name);
 	dl_index_put(dl, h, dl->n++);
 	return d;
@@ -284,20 +284,26 @@ void dl_load_state(struct domlist *dl, const char *state_dir)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		char *tab = strchr(line, '\t');
-		__u32 flags = XSNI_DOM_EXACT;
+		char *tab = strchr(line, '\t'), *tab2;
+		__u64 cats = cat_bits(XSNI_CAT_DEFAULT, 0);
 
 		line[strcspn(line, "\n")] = 0;
 		if (tab) {
 			*tab++ = 0;
-			flags = 0;
-			if (strstr(tab, "exact"))
-				flags |= XSNI_DOM_EXACT;
-			if (strstr(tab, "subdomains"))
-				flags |= XSNI_DOM_SUBDOMAINS;
+			tab2 = strchr(tab, '\t');
+			if (tab2) {
+				*tab2++ = 0;
+				cats = strtoull(tab2, NULL, 16);
+			} else {
+				cats = 0;
+				if (strstr(tab, "exact"))
+					cats |= cat_bits(XSNI_CAT_DEFAULT, 0);
+				if (strstr(tab, "subdomains"))
+					cats |= cat_bits(XSNI_CAT_DEFAULT, 1);
+			}
 		}
-		if (line[0])
-			dl_add(dl, line, flags, NULL);
+		if (line[0] && cats)
+			dl_add(dl, line, cats, NULL);
 	}
 	fclose(f);
 }
@@ -317,7 +323,9 @@ void dl_save_state(struct domlist *dl, const char *state_dir)
 		die("cannot write %s: %s", tmp, strerror(errno));
 	for (i = 0; i < dl->n; i++)
 		if (dl->v[i].name)
-			fprintf(f, "%s\t%s\n", dl->v[i].name, flags_str(dl->v[i].flags));
+			fprintf(f, "%s\t%s\t%llx\n", dl->v[i].name,
+				flags_str(xsni_cats_flags(dl->v[i].cats)),
+				(unsigned long long)dl->v[i].cats);
 	if (fclose(f) || rename(tmp, path))
 		die("cannot write %s: %s", path, strerror(errno));
 }
@@ -424,15 +432,15 @@ static void parse_list_line(char *s, const char *file, long lineno, int subdomai
 			continue;
 		}
 		{
-			__u32 f = sub ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT;
+			__u64 f = cat_bits(p->cat, sub);
 			__u64 h = domain_hash(name, strlen(name));
 			struct dom *d = dl_find(&p->dl, h);
-			int is_new = !d;
+			int is_new = !d || !(d->cats & XSNI_CATS(1u << p->cat, 1u << p->cat));
 
-			if (!d || (d->flags | f) != d->flags)
+			if (!d || (d->cats | f) != d->cats)
 				p->changed++;
 			if (d)
-				d->flags |= f;
+				d->cats |= f;
 			else
 				dl_add_hashed(&p->dl, name, h, f, NULL);
 			p->names++;
@@ -446,14 +454,25 @@ int parse_list_file(const char *file, int subdomains, struct parsed *p)
 	char *line = NULL;
 	size_t cap = 0;
 	long lineno = 0;
+	ssize_t len;
 	FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
 
 	if (!f) {
 		warn("cannot open %s: %s", file, strerror(errno));
 		return -1;
 	}
-	while (getline(&line, &cap, f) >= 0) {
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		if ((size_t)len != strlen(line)) {
+			/* a NUL byte: binary data, never a name */
+			fprintf(stderr, "%s:%ld: not text (a NUL byte)\n", file, lineno);
+			p->bad++;
+			continue;
+		}
+		if (p->need_end && !strcmp(line, ".\n")) {
+			p->ended = 1;
+			break;
+		}
 		/* a UTF-8 byte order mark is not part of the first line */
 		if (lineno == 1 && !strncmp(line, "\xef\xbb\xbf", 3))
 			memmove(line, line + 3, strlen(line + 3) + 1);

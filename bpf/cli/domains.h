@@ -23,11 +23,25 @@ int normalise_arg(const char *in, char *out, int *subdomains, char *err, size_t 
 /* flags as written in the state file and by `list` */
 const char *flags_str(__u32 flags);
 
+/* a listed name: its hash and its categories (xsni_dcats layout: the low
+ * 32 bits list the name, the high 32 the name and its subdomains) */
 struct dom {
 	__u64 h;
-	__u32 flags;
+	__u64 cats;
 	char *name; /* NULL once deleted */
 };
+
+/* the categories of one entry of category CAT */
+static inline __u64 cat_bits(unsigned int cat, int subdomains)
+{
+	return subdomains ? XSNI_CATS(0, 1u << cat) : XSNI_CATS(1u << cat, 0);
+}
+
+/* the flags an entry has in category CAT (all categories: xsni_cats_flags) */
+static inline __u32 cat_flags(__u64 cats, unsigned int cat)
+{
+	return xsni_cats_flags(cats & XSNI_CATS(1u << cat, 1u << cat));
+}
 
 struct domlist {
 	struct dom *v;
@@ -38,10 +52,10 @@ struct domlist {
 };
 
 struct dom *dl_find(struct domlist *dl, __u64 h);
-/* Add NAME (normalised) or OR FLAGS into its entry; *added tells whether it is new. */
-struct dom *dl_add(struct domlist *dl, const char *name, __u32 flags, int *added);
+/* Add NAME (normalised) or OR CATS into its entry; *added tells whether it is new. */
+struct dom *dl_add(struct domlist *dl, const char *name, __u64 cats, int *added);
 /* the same, with the hash already known */
-struct dom *dl_add_hashed(struct domlist *dl, const char *name, __u64 h, __u32 flags, int *added);
+struct dom *dl_add_hashed(struct domlist *dl, const char *name, __u64 h, __u64 cats, int *added);
 /* forget an entry (its slot stays, with name NULL) */
 void dl_del(struct dom *d);
 void dl_free(struct domlist *dl);
@@ -52,12 +66,17 @@ size_t dl_live(const struct domlist *dl);
 int dl_lock(const char *state_dir);
 void dl_unlock(int fd);
 
-/* STATE_DIR/domains.list: "NAME<TAB>FLAGS" lines. A missing file is empty. */
+/* STATE_DIR/domains.list: "NAME<TAB>FLAGS<TAB>CATS" lines, CATS in hex (a
+ * line without it, from before categories, is in category 0). A missing
+ * file is empty. */
 void dl_load_state(struct domlist *dl, const char *state_dir);
 void dl_save_state(struct domlist *dl, const char *state_dir);
 
 struct parsed {
 	struct domlist dl; /* may start with entries: the names are added to them */
+	unsigned int cat;  /* the category the file's names go into */
+	int need_end;      /* a stream: it must end with a line "." */
+	int ended;         /* ... and it did */
 	int bad;           /* bad lines, each reported on stderr as FILE:LINE */
 	size_t names;      /* names read */
 	size_t added;      /* ... not in dl before */
@@ -67,5 +86,23 @@ struct parsed {
 /* Parse a list file ("-" is stdin): "NAME", "NAME subdomains", "*.NAME" or
  * hosts lines "IP NAME...". -1 if it cannot be opened. */
 int parse_list_file(const char *file, int subdomains, struct parsed *p);
+
+/* An import into the pinned table and the saved list (domain_cmds.c):
+ * all of it or nothing. */
+struct import_req {
+	const char *file; /* "-": stdin */
+	unsigned int cat;
+	int subdomains;
+	int replace;     /* the category holds exactly the file's names */
+	int need_end;    /* a stream that must end with a line "." */
+	int max_bad_pct; /* -1: no bad line at all; else the share tolerated */
+};
+struct import_res {
+	size_t names, added, removed;
+	int bad;
+	double seconds;
+};
+/* 0, or 1 after a message: nothing changed */
+int import_list(const struct import_req *q, struct import_res *r);
 
 #endif

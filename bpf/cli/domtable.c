@@ -4,6 +4,8 @@
  * store, so the program sees each slot either before or after it. An
  * entry that must move to its other bucket (cuckoo displacement) is
  * written there first and cleared here second: it is never missing.
+ * A slot's categories (xsni_domcats, same index) are written before its
+ * key, so a reader that finds a key reads that key's categories.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,36 +16,44 @@
 
 struct domtable {
 	struct xsni_dbucket *b;
-	size_t len;
+	struct xsni_dcats *c; /* the categories, per slot */
+	size_t len, clen;
 };
 
 #define KEY(h)    ((h) & ~XSNI_DOM_FLAGS)
 #define MAX_KICKS 500
 
-struct domtable *dt_open(int fd)
+static void *map_all(int fd, __u32 value_size, size_t *len)
 {
 	struct bpf_map_info info = {};
 	__u32 ilen = sizeof(info);
-	struct domtable *dt;
 	void *p;
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
 		return NULL;
-	if (info.max_entries != XSNI_DOM_BUCKETS ||
-	    info.value_size != sizeof(struct xsni_dbucket)) {
+	if (info.max_entries != XSNI_DOM_BUCKETS || info.value_size != value_size) {
 		errno = EINVAL;
 		return NULL;
 	}
-	dt = calloc(1, sizeof(*dt));
+	*len = (size_t)XSNI_DOM_BUCKETS * value_size;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+struct domtable *dt_open(int fd, int cats_fd)
+{
+	struct domtable *dt = calloc(1, sizeof(*dt));
+
 	if (!dt)
 		return NULL;
-	dt->len = (size_t)XSNI_DOM_BUCKETS * sizeof(struct xsni_dbucket);
-	p = mmap(NULL, dt->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
+	dt->b = map_all(fd, sizeof(struct xsni_dbucket), &dt->len);
+	dt->c = dt->b ? map_all(cats_fd, sizeof(struct xsni_dcats), &dt->clen) : NULL;
+	if (!dt->c) {
+		if (dt->b)
+			munmap(dt->b, dt->len);
 		free(dt);
 		return NULL;
 	}
-	dt->b = p;
 	return dt;
 }
 
@@ -52,12 +62,36 @@ void dt_close(struct domtable *dt)
 	if (!dt)
 		return;
 	munmap(dt->b, dt->len);
+	munmap(dt->c, dt->clen);
 	free(dt);
 }
 
 static void store(__u64 *slot, __u64 v)
 {
 	__atomic_store_n(slot, v, __ATOMIC_RELEASE);
+}
+
+/* the categories word of a slot of the key table */
+static __u64 *cats_of(const struct domtable *dt, const __u64 *slot)
+{
+	size_t i = slot - &dt->b[0].slot[0];
+
+	return &dt->c[i / XSNI_DOM_SLOTS].m[i % XSNI_DOM_SLOTS];
+}
+
+/* Write key v with categories c into an empty slot: categories first. */
+static void fill(const struct domtable *dt, __u64 *slot, __u64 v, __u64 c)
+{
+	store(cats_of(dt, slot), c);
+	store(slot, v);
+}
+
+/* Move the entry of slot src into the empty slot dst: it is in both for a
+ * moment, never in neither; src ends empty. */
+static void move(const struct domtable *dt, __u64 *dst, __u64 *src)
+{
+	fill(dt, dst, *src, *cats_of(dt, src));
+	store(src, 0);
 }
 
 /* the slot holding key h in bucket b, or NULL */
@@ -91,28 +125,33 @@ static __u64 *find(const struct domtable *dt, __u64 h)
 	return s ? s : find_in(dt, xsni_dom_b2(h), h);
 }
 
-__u32 dt_get(const struct domtable *dt, __u64 h)
+__u64 dt_get(const struct domtable *dt, __u64 h)
 {
 	__u64 *s = find(dt, h);
 
-	return s ? (__u32)(*s & XSNI_DOM_FLAGS) : 0;
+	return s ? *cats_of(dt, s) : 0;
 }
 
-int dt_put(struct domtable *dt, __u64 h, __u32 flags)
+int dt_put(struct domtable *dt, __u64 h, __u64 cats)
 {
-	__u64 v = KEY(h) | (flags & XSNI_DOM_FLAGS), *s;
+	__u64 v = KEY(h) | xsni_cats_flags(cats), *s;
 	__u32 b;
 	int kick;
 
-	if (!(flags & XSNI_DOM_FLAGS))
+	if (!cats)
 		return -1;
 	s = find(dt, h);
-	if (!s)
-		s = free_in(dt, xsni_dom_b1(h));
+	if (s) {
+		/* the categories change in place, then the flags: one store each */
+		store(cats_of(dt, s), cats);
+		store(s, v);
+		return 0;
+	}
+	s = free_in(dt, xsni_dom_b1(h));
 	if (!s)
 		s = free_in(dt, xsni_dom_b2(h));
 	if (s) {
-		store(s, v);
+		fill(dt, s, v, cats);
 		return 0;
 	}
 	/* both buckets full: move an entry of the first bucket to its other
@@ -125,8 +164,8 @@ int dt_put(struct domtable *dt, __u64 h, __u32 flags)
 		__u64 *dst = free_in(dt, alt);
 
 		if (dst) {
-			store(dst, old); /* the victim is in both for a moment */
-			store(victim, v);
+			move(dt, dst, victim);
+			fill(dt, victim, v, cats);
 			return 0;
 		}
 		/* put v in the victim's place after the victim has moved on:
@@ -141,9 +180,9 @@ int dt_put(struct domtable *dt, __u64 h, __u32 flags)
 			__u64 *ndst = free_in(dt, nalt);
 
 			if (ndst) {
-				store(ndst, nold); /* next moves to its other bucket */
-				store(next, old);  /* the victim moves into its slot */
-				store(victim, v);  /* v takes the victim's */
+				move(dt, ndst, next);      /* next moves to its other bucket */
+				move(dt, next, victim);    /* the victim moves into its slot */
+				fill(dt, victim, v, cats); /* v takes the victim's */
 				return 0;
 			}
 		}
@@ -159,6 +198,7 @@ int dt_del(struct domtable *dt, __u64 h)
 	if (!s)
 		return 0;
 	store(s, 0);
+	store(cats_of(dt, s), 0);
 	return 1;
 }
 
@@ -171,4 +211,29 @@ size_t dt_count(const struct domtable *dt)
 		for (i = 0; i < XSNI_DOM_SLOTS; i++)
 			n += dt->b[b].slot[i] != 0;
 	return n;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t dt_retain(struct domtable *dt, const __u64 *keys, size_t n)
+{
+	size_t b, removed = 0;
+	int i;
+
+	for (b = 0; b < XSNI_DOM_BUCKETS; b++)
+		for (i = 0; i < XSNI_DOM_SLOTS; i++) {
+			__u64 *s = &dt->b[b].slot[i], k = KEY(*s);
+
+			if (!*s || bsearch(&k, keys, n, sizeof(*keys), cmp_key))
+				continue;
+			store(s, 0);
+			store(cats_of(dt, s), 0);
+			removed++;
+		}
+	return removed;
 }

@@ -12,15 +12,18 @@
 
 struct domtable;
 
-/* map the table of map fd; NULL with errno */
-struct domtable *dt_open(int fd);
+/* map the table of map fd and its categories (map cats_fd); NULL with errno */
+struct domtable *dt_open(int fd, int cats_fd);
 void dt_close(struct domtable *dt);
-/* the flags of key h, 0 if absent */
-__u32 dt_get(const struct domtable *dt, __u64 h);
-/* add h or replace its flags (non-zero): 0, or -1 when the table is full */
-int dt_put(struct domtable *dt, __u64 h, __u32 flags);
+/* the categories of key h (xsni_dcats layout), 0 if absent */
+__u64 dt_get(const struct domtable *dt, __u64 h);
+/* add h or replace its categories (non-zero): 0, or -1 when the table is full */
+int dt_put(struct domtable *dt, __u64 h, __u64 cats);
 /* 1 if h was there */
 int dt_del(struct domtable *dt, __u64 h);
 size_t dt_count(const struct domtable *dt);
+/* remove every key that is not among the n sorted keys (flag bits clear);
+ * returns how many went */
+size_t dt_retain(struct domtable *dt, const __u64 *keys, size_t n);
 
 #endif

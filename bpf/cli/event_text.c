@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "event_text.h"
+#include "policy.h"
 
 static const char *verdict_names[] = XSNI_VERDICT_NAMES;
 
@@ -20,15 +21,26 @@ void event_addrs(const struct xsni_event *e, char *src, char *dst, size_t len)
 	inet_ntop(af, e->family == 6 ? e->daddr : e->daddr + 12, dst, len);
 }
 
-void format_event(const struct xsni_event *e, char *buf, size_t len)
+void format_event(const struct xsni_event *e, const struct policy *p, char *buf, size_t len)
 {
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], grp[40], cats[400];
 	const char *lb = e->family == 6 ? "[" : "", *rb = e->family == 6 ? "]" : "";
 
 	event_addrs(e, s, d, sizeof(s));
+	if (p && p->groups[e->group % XSNI_GROUPS_MAX].name[0])
+		snprintf(grp, sizeof(grp), "%s", p->groups[e->group % XSNI_GROUPS_MAX].name);
+	else
+		snprintf(grp, sizeof(grp), "%u", e->group);
+	if (p)
+		policy_cat_names(p, e->cats, cats, sizeof(cats));
+	else if (e->cats)
+		snprintf(cats, sizeof(cats), "0x%x", e->cats);
+	else
+		snprintf(cats, sizeof(cats), "-");
 	snprintf(buf, len,
-		 "sni=%.*s verdict=%s src=%s%s%s:%u dst=%s%s%s:%u segments=%u ech=%u rst=%u",
+		 "sni=%.*s verdict=%s src=%s%s%s:%u dst=%s%s%s:%u segments=%u ech=%u rst=%u "
+		 "group=%s cats=%s",
 		 (int)(e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME), e->sni,
 		 verdict_name(e->verdict), lb, s, rb, e->sport, lb, d, rb, e->dport, e->segments,
-		 e->ech, e->rst);
+		 e->ech, e->rst, grp, cats);
 }

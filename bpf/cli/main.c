@@ -52,12 +52,46 @@ static const struct opt_def daemon_opts[] = {
 	    "control socket (env XDP_SNI_SOCKET, default " DEFAULT_SOCKET ")", 0),
 	OPT("syslog-socket", OPT_STR, syslog, "PATH",
 	    "syslog datagram socket (default " DEFAULT_SYSLOG ")", 0),
+	OPT("history-mb", OPT_INT, history_mb, "MB",
+	    "the event history's disk cap (STATE_DIR/history.db; default 50)", 0),
 	OPT_END
 };
-static const struct opt_def add_opts[] = { OPT_SUBDOMAINS("the names"), OPT_END };
+static const struct opt_def history_opts[] = {
+	OPT("since", OPT_STR, since, "SECONDS", "from this time (seconds since the epoch)", 0),
+	OPT("before", OPT_STR, before, "ID", "events: older than this event id (paging)", 0),
+	OPT("limit", OPT_INT, limit, "N", "at most N records (events: 200; top: 10)", 0),
+	OPT("name", OPT_STR, name, "TEXT", "events: names that contain TEXT", 0),
+	OPT("client", OPT_STR, client, "ADDR",
+	    "events: clients that start with ADDR; summary: one client", 0),
+	OPT("verdict", OPT_STR, verdict, "V", "only this verdict", 0),
+	OPT("group", OPT_STR, group, "NAME", "only this group", 0),
+	OPT("category", OPT_STR, category, "NAME", "summary: one category's events", 0),
+	OPT("step", OPT_STR, step, "60|3600|86400", "summary: the bucket, in seconds (default 60)",
+	    0),
+	OPT_END
+};
+#define OPT_CATEGORY \
+	OPT("category", OPT_STR, category, "NAME", "the category (default blocklist)", 0)
+static const struct opt_def add_opts[] = { OPT_SUBDOMAINS("the names"), OPT_CATEGORY, OPT_END };
+static const struct opt_def cat_opts[] = { OPT_CATEGORY, OPT_END };
 static const struct opt_def import_opts[] = {
 	OPT_SUBDOMAINS("every name of the file:"),
-	OPT_SKIP_BAD("import the valid names when some lines are bad"), OPT_END
+	OPT_SKIP_BAD("import the valid names when some lines are bad"), OPT_CATEGORY,
+	OPT("replace", OPT_FLAG, replace, NULL,
+	    "the category holds exactly the file's names afterwards", 0),
+	OPT_END
+};
+static const struct opt_def subscribe_opts[] = {
+	OPT("every", OPT_STR, every, "30m..30d", "add: fetch this often (default 1d)", 0),
+	OPT("file", OPT_STR, file, "FILE",
+	    "update: take the list from FILE instead of the web (offline), with the same checks",
+	    0),
+	OPT_END
+};
+static const struct opt_def schedule_opts[] = {
+	OPT("at", OPT_STR, at, "'YYYY-MM-DD HH:MM'|@SECONDS",
+	    "apply: the groups as they are at that local time (or moment), instead of now", 0),
+	OPT_END
 };
 static const struct opt_def json_opts[] = { OPT_JSON, OPT_END };
 static const struct opt_def replay_opts[] = {
@@ -105,18 +139,28 @@ static const struct cmd cmds[] = {
 	  "adopts the pinned state.",
 	  cmd_daemon, 0, daemon_opts },
 	{ "add", "DOMAIN...",
-	  "Add names. --subdomains (or a leading '*.') also matches every name below.\n"
-	  "Names are validated (length <= 253, labels <= 63, letters, digits, '-',\n"
-	  "'_'); IDNs must be given as punycode (xn--...). A bad name changes nothing.",
+	  "Add names to a category (default blocklist). --subdomains (or a leading\n"
+	  "'*.') also matches every name below. Names are validated (length <= 253,\n"
+	  "labels <= 63, letters, digits, '-', '_'); IDNs must be given as punycode\n"
+	  "(xn--...). A bad name changes nothing.",
 	  cmd_add, 1, add_opts },
-	{ "del", "DOMAIN...", "Remove names.", cmd_del, 1, NULL },
-	{ "list", "", "Print the listed names and their flags.", cmd_list, 1, NULL },
+	{ "del", "DOMAIN...",
+	  "Remove names from a category (default blocklist); a name in no category\n"
+	  "any more leaves the table.",
+	  cmd_del, 1, cat_opts },
+	{ "list", "", "Print the names of a category (default blocklist) and their flags.",
+	  cmd_list, 1, cat_opts },
 	{ "import", "FILE",
-	  "Add every name of FILE: one name per line ('name' or 'name subdomains'\n"
-	  "or '*.name'), or hosts-file lines ('0.0.0.0 name [name...]'). '#' starts a\n"
-	  "comment. Bad lines are reported as FILE:LINE; unless --skip-bad is given,\n"
-	  "nothing is imported when a line is bad. FILE may be '-' for stdin.",
-	  cmd_import, 0, import_opts },
+	  "Add every name of FILE to a category (default blocklist): one name per\n"
+	  "line ('name' or 'name subdomains' or '*.name'), or hosts-file lines\n"
+	  "('0.0.0.0 name [name...]'). '#' starts a comment; a leading UTF-8 BOM is\n"
+	  "ignored. Bad lines are reported as FILE:LINE; unless --skip-bad is given,\n"
+	  "nothing is imported when a line is bad. With --replace the category holds\n"
+	  "exactly the file's names afterwards. FILE may be '-' for stdin. Over the\n"
+	  "control socket FILE must be '-': the names follow the command line on the\n"
+	  "same connection and end with a line '.'; a stream that stops before it\n"
+	  "imports nothing.",
+	  cmd_import, 1, import_opts },
 	{ "stats", "", "Print the per-CPU counters, summed.", cmd_stats, 1, json_opts },
 	{ "status", "",
 	  "Print mode, RST, ports, number of names, the interfaces running xdp_sni and\n"
@@ -159,6 +203,56 @@ static const struct cmd cmds[] = {
 	  "name map --blocklist fills). --no-drain makes the event rings look full\n"
 	  "and never reads them (events are then lost, verdicts not).",
 	  cmd_replay, 0, replay_opts },
+	{ "category", "list | category add|del NAME",
+	  "Categories are named lists (at most 32); a name can be in several.\n"
+	  "'blocklist' always exists. list prints each with its number of names; del\n"
+	  "takes the category out of every group and window and its names out of the\n"
+	  "table (those in no other category).",
+	  cmd_category, 1, NULL },
+	{ "group",
+	  "list | group add|del NAME | group block|allow NAME CATS |\n"
+	  "       group mode NAME blocklist|allow-only",
+	  "Client groups (at most 64; 'default' always exists and takes every client\n"
+	  "that no `client` line puts elsewhere). A group blocks the names of its\n"
+	  "'block' categories; in allow-only mode it blocks every name that is in none\n"
+	  "of its 'allow' categories. CATS is a comma-separated list, or '-' for none.\n"
+	  "A new group starts with the default group's policy.",
+	  cmd_group, 1, NULL },
+	{ "client", "list | client add GROUP ADDR | client del ADDR",
+	  "Put a client in a group: ADDR is an IPv4 or IPv6 address or prefix (the\n"
+	  "longest prefix that holds a source wins) or a MAC address (which wins over\n"
+	  "any prefix).",
+	  cmd_client, 1, NULL },
+	{ "schedule",
+	  "list | schedule add GROUP DAYS HH:MM-HH:MM block|allow-only CATS |\n"
+	  "       schedule del N | schedule apply",
+	  "Weekly windows, in the box's local time: during the window the group also\n"
+	  "blocks CATS, or (allow-only) passes only the names in CATS. DAYS is mon-fri,\n"
+	  "sat,sun, daily, weekdays or weekend; a span may run over midnight. The\n"
+	  "daemon applies the windows at every minute; apply does it once (with --at,\n"
+	  "as at that time).",
+	  cmd_schedule, 1, schedule_opts },
+	{ "subscribe", "list | subscribe add CAT URL | subscribe del CAT | subscribe update CAT",
+	  "A category that follows a plain or hosts-format list on the web (http or\n"
+	  "https). The daemon fetches it when added and then every --every (after a\n"
+	  "failure, within the hour), one download at a time, with curl (at most 64\n"
+	  "MiB and 300 s). A download that fails, is cut short, holds no names, or has\n"
+	  "more than 10% bad lines changes nothing; otherwise the category becomes\n"
+	  "exactly its names (as import --replace) and the file is kept as the last\n"
+	  "good copy. list shows each one's last good update, its names and the last\n"
+	  "error. update does it now; with --file it takes a local file (offline).\n"
+	  "del leaves the category's names in place.",
+	  cmd_subscribe, 1, subscribe_opts },
+	{ "history",
+	  "events | history summary | history top names|clients|categories |\n"
+	  "       history clients | history info",
+	  "The event history (SQLite, STATE_DIR/history.db, written by the daemon): the\n"
+	  "recent events (newest first, paged with --before), events per time bucket\n"
+	  "and verdict, the top names, clients or categories, each client's group,\n"
+	  "events, blocked events and last minute, and the table sizes. One record a\n"
+	  "line, tab-separated; names as sent, with bytes outside printable ASCII as\n"
+	  "\\xHH. Seven days are kept, in a file under the daemon's --history-mb.",
+	  cmd_history, 1, history_opts },
 	{ "verify", "[OBJ]", "Load OBJ into the kernel through the verifier, then unload it.",
 	  cmd_verify, 0, NULL },
 	{ "help", "[COMMAND]", "Show help.", cmd_help, 0, help_opts },
@@ -284,6 +378,7 @@ int cmd_run(const struct cmd *c, int argc, char **argv, FILE *o, int from_socket
 		return 2;
 	if (help)
 		return help_for(c, o);
+	co.from_socket = from_socket;
 	rc = c->run(n, argv, o, &co);
 	if (rc == CMD_USAGE) {
 		usage_line(stderr, "usage: xdp-sni ", c);

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -18,6 +19,7 @@
 #include "maps.h"
 #include "events.h"
 #include "domtable.h"
+#include "policy_maps.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 
@@ -113,6 +115,8 @@ struct bpf_map *obj_map(struct bpf_object *obj, const char *name)
 {
 	if (!strcmp(name, XSNI_MAP_SETTINGS))
 		name = XSNI_SEC_SETTINGS;
+	else if (!strcmp(name, XSNI_MAP_GROUPS))
+		name = XSNI_SEC_GROUPS;
 	else if (!strcmp(name, XSNI_MAP_MARKS))
 		name = XSNI_SEC_MARKS;
 	return bpf_object__find_map_by_name(obj, name);
@@ -126,9 +130,23 @@ int obj_map_fd(struct bpf_object *obj, const char *name)
 /* every map the tool, the daemon or a reloaded program shares; the
  * program's per-CPU work space is not among them */
 static const char *maps_to_pin[] = {
-	XSNI_MAP_SETTINGS, XSNI_MAP_DOMAINS,  XSNI_MAP_BLOOM,  XSNI_MAP_EXEMPT4,
-	XSNI_MAP_EXEMPT6,  XSNI_MAP_COUNTERS, XSNI_MAP_MARKS,  XSNI_MAP_HELLOS,
-	XSNI_MAP_HNAMES,   XSNI_MAP_EVHDR,    XSNI_MAP_EVENTS, NULL,
+	XSNI_MAP_SETTINGS,
+	XSNI_MAP_DOMAINS,
+	XSNI_MAP_DOMCATS,
+	XSNI_MAP_BLOOM,
+	XSNI_MAP_EXEMPT4,
+	XSNI_MAP_EXEMPT6,
+	XSNI_MAP_GROUPS,
+	XSNI_MAP_CLIENTS4,
+	XSNI_MAP_CLIENTS6,
+	XSNI_MAP_CLIENTMAC,
+	XSNI_MAP_COUNTERS,
+	XSNI_MAP_MARKS,
+	XSNI_MAP_HELLOS,
+	XSNI_MAP_HNAMES,
+	XSNI_MAP_EVHDR,
+	XSNI_MAP_EVENTS,
+	NULL,
 };
 
 struct bpf_object *open_obj_pinned(void)
@@ -179,10 +197,23 @@ void ensure_maps(void)
 	if (bpf_map_update_elem(obj_map_fd(obj, XSNI_MAP_SETTINGS), &zero, &s, 0))
 		die("cannot write settings: %s", strerror(errno));
 	dl_load_state(&dl, g.state_dir);
-	if (dl.n)
-		map_put_domains(obj_map_fd(obj, XSNI_MAP_DOMAINS), &dl);
+	if (dl.n) {
+		struct domtable *dt = map_domtable(obj_map_fd(obj, XSNI_MAP_DOMAINS),
+						   obj_map_fd(obj, XSNI_MAP_DOMCATS));
+
+		map_put_domains(dt, &dl);
+		dt_close(dt);
+	}
 	map_sync_filter(obj_map_fd(obj, XSNI_MAP_BLOOM), obj_map_fd(obj, XSNI_MAP_SETTINGS), &dl);
 	dl_free(&dl);
+	{
+		struct policy p;
+
+		/* a bad policy file leaves the defaults (and says why) */
+		policy_load(&p, g.state_dir);
+		policy_write_obj(obj, &p, time(NULL));
+		policy_free(&p);
+	}
 	bpf_object__close(obj);
 }
 
@@ -243,25 +274,36 @@ void print_counters(FILE *o, const __u64 *c, int json)
 }
 
 /* ---- domains and exemptions ---------------------------------------------- */
-struct domtable *map_domtable(int fd)
+struct domtable *map_domtable(int fd, int cats_fd)
 {
-	struct domtable *dt = dt_open(fd);
+	struct domtable *dt = dt_open(fd, cats_fd);
 
 	if (!dt)
 		die("cannot map the domain table: %s", strerror(errno));
 	return dt;
 }
 
-/* every live entry of dl into the domain table */
-void map_put_domains(int fd, struct domlist *dl)
+struct domtable *pinned_domtable(void)
 {
-	struct domtable *dt = map_domtable(fd);
+	int fd = map_fd_or_die(XSNI_MAP_DOMAINS), cfd = map_fd_or_die(XSNI_MAP_DOMCATS);
+	struct domtable *dt = map_domtable(fd, cfd);
+
+	/* the mappings keep the maps */
+	close(fd);
+	close(cfd);
+	return dt;
+}
+
+/* every live entry of dl into the domain table */
+void map_put_domains(struct domtable *dt, struct domlist *dl)
+{
 	size_t i;
 
+	/* (an entry with no category left is on its way out: the caller
+	 * deletes it) */
 	for (i = 0; i < dl->n; i++)
-		if (dl->v[i].name && dt_put(dt, dl->v[i].h, dl->v[i].flags))
+		if (dl->v[i].name && dl->v[i].cats && dt_put(dt, dl->v[i].h, dl->v[i].cats))
 			die("the domain table is full");
-	dt_close(dt);
 }
 
 /* The Bloom filter in front of the domain map and the label counts of the
@@ -286,7 +328,7 @@ void map_sync_filter(int bloom_fd, int set_fd, const struct domlist *dl)
 			continue;
 		b = xsni_bloom_bit(d->h);
 		bits[b >> 6] |= 1ull << (b & 63);
-		if (d->flags & XSNI_DOM_SUBDOMAINS) {
+		if (XSNI_CATS_SUB(d->cats)) {
 			const char *c;
 			unsigned int k = 1;
 
@@ -319,6 +361,40 @@ void sync_filter_pinned(const struct domlist *dl)
 	map_sync_filter(b, s, dl);
 	close(b);
 	close(s);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t resync_domains_pinned(void)
+{
+	struct domlist dl = {};
+	struct domtable *dt;
+	size_t i, n = 0, removed;
+	__u64 *keys;
+	int lock = dl_lock(g.state_dir);
+
+	dt = pinned_domtable();
+	dl_load_state(&dl, g.state_dir);
+	keys = malloc((dl.n + 1) * sizeof(*keys));
+	if (!keys)
+		die("out of memory");
+	map_put_domains(dt, &dl);
+	for (i = 0; i < dl.n; i++)
+		if (dl.v[i].name)
+			keys[n++] = dl.v[i].h & ~XSNI_DOM_FLAGS;
+	qsort(keys, n, sizeof(*keys), cmp_u64);
+	removed = dt_retain(dt, keys, n);
+	sync_filter_pinned(&dl);
+	free(keys);
+	dt_close(dt);
+	dl_free(&dl);
+	dl_unlock(lock);
+	return removed;
 }
 
 /* settings.flags tells the program which exemption tries hold anything,

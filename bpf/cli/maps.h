@@ -35,13 +35,20 @@ void update_settings(void (*fn)(struct xsni_settings *, const void *), const voi
 /* the per-CPU counters, summed into out[XSNI_CNT_MAX] */
 void read_counters(int fd, __u64 *out);
 void print_counters(FILE *o, const __u64 *c, int json);
-/* the domain table of map fd, mapped (dies if it cannot be) */
-struct domtable *map_domtable(int fd);
+/* the domain table of map fd and its categories (map cats_fd), mapped
+ * (dies if it cannot be) */
+struct domtable *map_domtable(int fd, int cats_fd);
+/* the pinned one */
+struct domtable *pinned_domtable(void);
 /* every live entry of dl into the domain table */
-void map_put_domains(int fd, struct domlist *dl);
+void map_put_domains(struct domtable *dt, struct domlist *dl);
 /* the Bloom filter and settings.sub_labels from the whole list dl */
 void map_sync_filter(int bloom_fd, int set_fd, const struct domlist *dl);
 void sync_filter_pinned(const struct domlist *dl);
+/* The pinned table follows the state file: every listed name with its
+ * categories, no key the list lacks (an import that died half-way leaves
+ * some), and the filter. Returns the keys removed. */
+size_t resync_domains_pinned(void);
 /* add or delete p in the exemption map of its family: 0 or -1 (errno) */
 int map_exempt(int fd4, int fd6, const struct prefix *p, int add);
 /* the settings' XSNI_SET_EXEMPT4/6 flags from the tries' contents */

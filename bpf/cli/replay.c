@@ -21,6 +21,7 @@
 #include "log.h"
 #include "maps.h"
 #include "pcap.h"
+#include "domtable.h"
 
 /* kernel timing of a packet that sends an event: chunks that fit a ring */
 #define REPLAY_CHUNK (XSNI_EV_SLOTS / 2)
@@ -259,9 +260,11 @@ static void print_packet_json(FILE *o, const struct replay *r, int idx, int firs
 		json_str(o, e->sni, e->sni_len);
 		fprintf(o,
 			",\"event\":{\"verdict\":\"%s\",\"segments\":%u,\"ech\":%s,"
-			"\"rst\":%s,\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"family\":%u}",
+			"\"rst\":%s,\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"family\":%u,"
+			"\"group\":%u,\"cats\":%u}",
 			verdict_name(e->verdict), e->segments, e->ech ? "true" : "false",
-			e->rst ? "true" : "false", src, e->sport, dst, e->dport, e->family);
+			e->rst ? "true" : "false", src, e->sport, dst, e->dport, e->family,
+			e->group, e->cats);
 	}
 	if (changed) {
 		__u32 k;
@@ -283,7 +286,7 @@ static void print_packet_text(FILE *o, const struct replay *r, int idx, __u32 le
 	if (r->nev) {
 		char line[512];
 
-		format_event(&r->last, line, sizeof(line));
+		format_event(&r->last, NULL, line, sizeof(line));
 		fprintf(o, "\t%s", line);
 	}
 	fprintf(o, "\n");
@@ -341,8 +344,12 @@ static int setup_maps(struct replay *r, int pinned_list)
 		struct xsni_settings ps;
 		int fd = pinned_fd(XSNI_MAP_SETTINGS);
 
-		if (fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &ps))
+		/* ... and the policy's client maps */
+		if (fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &ps)) {
 			r->s.sub_labels = ps.sub_labels;
+			r->s.flags |= ps.flags &
+				      (XSNI_SET_CLIENTS4 | XSNI_SET_CLIENTS6 | XSNI_SET_CLIENTMAC);
+		}
 		if (fd >= 0)
 			close(fd);
 	}
@@ -357,7 +364,13 @@ static int setup_maps(struct replay *r, int pinned_list)
 			warn("%d bad line(s) in %s", p.bad, co->blocklist);
 			return 1;
 		}
-		map_put_domains(obj_map_fd(obj, XSNI_MAP_DOMAINS), &p.dl);
+		{
+			struct domtable *dt = map_domtable(obj_map_fd(obj, XSNI_MAP_DOMAINS),
+							   obj_map_fd(obj, XSNI_MAP_DOMCATS));
+
+			map_put_domains(dt, &p.dl);
+			dt_close(dt);
+		}
 		map_sync_filter(obj_map_fd(obj, XSNI_MAP_BLOOM), r->set_fd, &p.dl);
 		dl_free(&p.dl);
 	}
@@ -400,15 +413,26 @@ static int load(struct replay *r)
 
 		if (events_size_maps(r->obj))
 			die("%s has no event maps", file);
-		/* the current blocklist, unless one was given */
+		/* the current list and policy, unless a list was given */
 		if (!co->blocklist && dm && bm) {
-			int dfd = pinned_fd(XSNI_MAP_DOMAINS), bfd = pinned_fd(XSNI_MAP_BLOOM);
+			static const char *const shared[] = {
+				XSNI_MAP_DOMAINS,   XSNI_MAP_DOMCATS,  XSNI_MAP_BLOOM,
+				XSNI_MAP_GROUPS,    XSNI_MAP_CLIENTS4, XSNI_MAP_CLIENTS6,
+				XSNI_MAP_CLIENTMAC,
+			};
+			int fds[7], i, all = 1;
 
-			if (dfd >= 0 && bfd >= 0) {
-				if (bpf_map__reuse_fd(dm, dfd) || bpf_map__reuse_fd(bm, bfd))
-					die("cannot reuse the pinned domain maps");
-				pinned_list = 1;
+			for (i = 0; i < 7; i++) {
+				fds[i] = pinned_fd(shared[i]);
+				all &= fds[i] >= 0;
 			}
+			for (i = 0; i < 7 && all; i++)
+				if (bpf_map__reuse_fd(obj_map(r->obj, shared[i]), fds[i]))
+					die("cannot reuse the pinned map %s", shared[i]);
+			for (i = 0; i < 7; i++)
+				if (fds[i] >= 0)
+					close(fds[i]);
+			pinned_list = all;
 		}
 	}
 	if (bpf_object__load(r->obj))

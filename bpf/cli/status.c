@@ -55,7 +55,7 @@ int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct xsni_settings s;
 	__u64 c[XSNI_CNT_MAX];
-	int fd = pinned_fd(XSNI_MAP_SETTINGS), fdd, fdc;
+	int fd = pinned_fd(XSNI_MAP_SETTINGS), fdc;
 	size_t ndom;
 
 	if (fd < 0) {
@@ -66,10 +66,9 @@ int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		return 3;
 	}
 	read_settings(fd, &s);
-	fdd = map_fd_or_die(XSNI_MAP_DOMAINS);
 	fdc = map_fd_or_die(XSNI_MAP_COUNTERS);
 	{
-		struct domtable *dt = map_domtable(fdd);
+		struct domtable *dt = pinned_domtable();
 
 		ndom = dt_count(dt);
 		dt_close(dt);
@@ -80,7 +79,6 @@ int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	else
 		status_text(o, &s, ndom, c);
 	close(fd);
-	close(fdd);
 	close(fdc);
 	return 0;
 }

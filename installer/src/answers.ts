@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidFileError, parseJson, validateData } from '../../lib/json-file.js';
+import { passwordProblem } from '../../lib/password.js';
 import { ANSWERS_SCHEMA } from './paths.js';
 
 export interface Answers {
@@ -24,14 +25,8 @@ export type ResolvedAnswers = Required<Omit<Answers, 'xdpSni'>> & { xdpSni: { mo
 
 export const DEFAULTS = { keyboard: 'us', timezone: 'UTC', mode: 'block' as const };
 
-/** Why a password is too weak, or undefined when it is strong enough. */
-export function passwordProblem(pw: string): string | undefined {
-  if (pw.length >= 16) return undefined;
-  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(pw)).length;
-  if (pw.length < 10) return `too short (${pw.length} characters; at least 10, or 16 of any kind)`;
-  if (classes < 3) return 'needs characters from 3 of: lower case, upper case, digits, others (or 16 characters of any kind)';
-  return undefined;
-}
+// (the rule is shared with the web UI's password change)
+export { passwordProblem };
 
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);

@@ -78,6 +78,9 @@ export interface ReplayEvent {
   dst: string;
   dport: number;
   family: number;
+  /** the client's group (0: default) and the name's category bits */
+  group: number;
+  cats: number;
 }
 export interface ReplayPacket {
   index: number;
@@ -297,6 +300,7 @@ export interface FrameOpts {
   fragOffset?: number;         // IPv4 fragment offset (8-byte units)
   tcpOptions?: number;         // bytes of TCP options (NOPs)
   ttl?: number;                // IPv4 TTL / IPv6 hop limit (default 64)
+  srcMac?: string;             // Ethernet source (default 02:00:00:00:00:01)
 }
 
 export const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10;
@@ -357,6 +361,7 @@ export function tcpFrame(o: FrameOpts): Buffer {
   const vlans = o.vlans ?? [];
   const eth = Buffer.alloc(14 + 4 * vlans.length);
   Buffer.from([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]).copy(eth, 0);
+  if (o.srcMac) Buffer.from(o.srcMac.split(':').map((h) => parseInt(h, 16))).copy(eth, 6);
   let off = 12;
   vlans.forEach((id, i) => {
     eth.writeUInt16BE(vlans.length === 2 && i === 0 ? 0x88a8 : 0x8100, off);

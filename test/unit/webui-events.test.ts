@@ -29,6 +29,19 @@ describe('syslog parsing', () => {
     expect(filterEvents(p.events, { name: 'A.EX' }).length).toBe(1);
   });
 
+  it('reads the group and categories of lines written since policies came, and lines without them', () => {
+    const p = parseLog([
+      'Nov 26 17:29:20 fw xdp-sni[812]: sni=face.test verdict=block src=10.9.1.5:5000 dst=10.9.0.2:443 segments=1 ech=0 rst=1 group=kids cats=social,school',
+      'Nov 26 17:29:21 fw xdp-sni[812]: sni=x group=y verdict=pass src=10.9.1.5:5001 dst=10.9.0.2:443 segments=1 ech=0 rst=0 group=default cats=-',
+      'Nov 26 17:29:22 fw xdp-sni[812]: sni=old.test verdict=block src=10.9.1.5:5002 dst=10.9.0.2:443 segments=1 ech=0 rst=1',
+    ].join('\n'), now);
+    expect(p.events.map((e) => [e.sni, e.verdict, e.group, e.cats])).toEqual([
+      ['face.test', 'block', 'kids', 'social,school'],
+      ['x group=y', 'pass', 'default', '-'],
+      ['old.test', 'block', undefined, undefined],
+    ]);
+  });
+
   it('reads an unreadable hello (no name) and counts a blocked one as blocked', () => {
     const p = parseLog([
       'Nov 26 17:29:10 xdpfire xdp-sni[812]: sni= verdict=unreadable-block src=192.168.1.50:41000 dst=203.0.113.9:443 segments=2 ech=0 rst=1',

@@ -1,14 +1,19 @@
 // The web UI's request handler against an in-memory stand-in for the
 // xdp-sni control socket: rendering, validation, CSRF, escaping, paging,
 // all-or-nothing imports.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handle, LOGIN_COOKIE, SECURITY_HEADERS, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
-import { hashPassword } from '../../lib/password.js';
-import type { Config } from '../../webui/src/config.js';
+import { hashPassword, verifyPassword } from '../../lib/password.js';
+import { bundleWebui } from '../../webui/bundle.js';
+import { limiterDir, type Config } from '../../webui/src/config.js';
+import { LoginLimiter } from '../../webui/src/limiter.js';
+import { changePassword } from '../../webui/src/passwd.js';
+import { passwdClient, PasswdServiceError, serveOne } from '../../webui/src/passwd-service.js';
 import { socketCtl, type Ctl } from '../../webui/src/ctl.js';
 import { MAX_BODY, parseCookies, type Req, type Res } from '../../webui/src/http.js';
 import { normaliseDomain, parseImport } from '../../webui/src/domains.js';
@@ -85,9 +90,10 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'xdpfire-webui-'));
   writeFileSync(join(dir, 'passwd'), `${hashPassword('correct horse')}\n`);
   writeFileSync(join(dir, 'messages'), '');
-  cfg = { socket: '/nonexistent', stateDir: join(dir, 'state'), passwdFile: join(dir, 'passwd'), logFiles: [join(dir, 'messages')], logTailBytes: 1 << 20, importMax: 20000 };
+  cfg = { socket: '/nonexistent', stateDir: join(dir, 'state'), passwdFile: join(dir, 'passwd'), passwdSocket: join(dir, 'passwd.sock'), logFiles: [join(dir, 'messages')], logTailBytes: 1 << 20, importMax: 20000 };
   daemon = new FakeDaemon();
-  deps = { cfg, ctl: daemon.ctl };
+  // password changes: what the root helper runs, in process
+  deps = { cfg, ctl: daemon.ctl, passwd: (current, next) => changePassword(cfg.passwdFile, current, next) };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -109,11 +115,11 @@ function setCookies(r: Res): Record<string, string> {
   return Object.fromEntries(header(r, 'Set-Cookie').map((c) => Object.entries(parseCookies(c.split(';')[0]))[0]));
 }
 
-async function login(): Promise<{ cookies: Record<string, string>; csrf: string }> {
+async function login(password = 'correct horse'): Promise<{ cookies: Record<string, string>; csrf: string }> {
   const g = await handle(req('GET', '/login'), deps);
   const lc = setCookies(g)[LOGIN_COOKIE];
   const token = /name="csrf" value="([^"]+)"/.exec(g.body)![1];
-  const p = await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: token, user: 'admin', password: 'correct horse' } }), deps);
+  const p = await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: token, user: 'admin', password } }), deps);
   expect(p.status).toBe(303);
   const cookies = { [SESSION_COOKIE]: setCookies(p)[SESSION_COOKIE] };
   const home = await handle(req('GET', '/', { cookies }), deps);
@@ -167,6 +173,50 @@ describe('authentication', () => {
     expect((await handle(other, deps)).status).toBe(303);
   });
 
+  it('concurrent logins from two addresses, each a CGI process of its own: exactly 5 per address are checked; an idle third address is not touched', async () => {
+    // C has 4 failures before the bursts and sends nothing during them
+    const g = await handle(req('GET', '/login'), deps);
+    const lc = setCookies(g)[LOGIN_COOKIE];
+    const fromC = (password: string) => handle({ ...req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password } }), remoteAddr: '192.0.2.3' }, deps);
+    for (let i = 0; i < 4; i++) expect((await fromC(`c${i}`)).status).toBe(403);
+    const cFile = new LoginLimiter(limiterDir(cfg)).file('192.0.2.3');
+    const cBefore = { text: readFileSync(cFile, 'utf8'), mtime: statSync(cFile).mtimeMs };
+
+    // the real CGI program, bundled as for the box, one process per request as lighttpd runs it
+    const cgi = await bundleWebui(join(dir, 'bundle'));
+    const per = 8;
+    const body = (i: number) => new URLSearchParams({ csrf: lc, user: 'admin', password: `wrong${i}` }).toString();
+    const jobs = ['192.0.2.1', '192.0.2.2'].flatMap((addr) =>
+      Array.from({ length: per }, (_, i) =>
+        execa(process.execPath, [cgi], {
+          reject: false,
+          env: {
+            REQUEST_METHOD: 'POST', REQUEST_URI: '/login', REMOTE_ADDR: addr, HTTP_HOST: HOST, HTTP_COOKIE: `${LOGIN_COOKIE}=${lc}`,
+            CONTENT_TYPE: 'application/x-www-form-urlencoded', CONTENT_LENGTH: String(body(i).length),
+            XDPFIRE_WEBUI_STATE: cfg.stateDir, XDPFIRE_WEBUI_PASSWD: cfg.passwdFile, XDPFIRE_WEBUI_SOCKET: '/nonexistent',
+          },
+          extendEnv: false,
+        }),
+      ),
+    );
+    // start them together: send the bodies once every process waits in read(0, ...) for its request
+    const reading = (pid?: number) => { try { return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('0 0x0 '); } catch { return false; } };
+    const deadline = Date.now() + 45_000;
+    while (!jobs.every((j) => reading(j.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    jobs.forEach((j, n) => j.stdin?.end(body(n % per)));
+    const results = await Promise.all(jobs);
+    expect(results.filter((r) => r.exitCode !== 0).map((r) => r.stderr)).toEqual([]);
+    const statuses = (a: number) => results.slice(a * per, (a + 1) * per).map((r) => Number(/^Status: (\d+)/.exec(String(r.stdout))?.[1])).sort();
+    // 403 = the password was checked (and recorded as wrong); 429 = refused unchecked
+    expect(statuses(0)).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+    expect(statuses(1)).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+
+    // C's record was not read-and-rewritten by anyone: same bytes, same mtime; one more failure locks it
+    expect({ text: readFileSync(cFile, 'utf8'), mtime: statSync(cFile).mtimeMs }).toEqual(cBefore);
+    expect((await fromC('c4')).status).toBe(403);
+    expect((await fromC('correct horse')).status).toBe(429);
+  }, 60_000);
+
   it('logs out only with the CSRF token', async () => {
     const s = await login();
     const noTok = await handle(req('POST', '/logout', { cookies: s.cookies, form: {} }), deps);
@@ -174,6 +224,106 @@ describe('authentication', () => {
     const out = await handle(req('POST', '/logout', { cookies: s.cookies, form: { csrf: s.csrf } }), deps);
     expect(out.status).toBe(303);
     expect((await handle(req('GET', '/', { cookies: s.cookies }), deps)).status).toBe(303);
+  });
+});
+
+describe('password change', () => {
+  const NEW = 'N3w-admin-password';
+  const passwordPost = (s: { cookies: Record<string, string>; csrf: string }, form: Record<string, string>, headers: Record<string, string> = {}) =>
+    handle(req('POST', '/password', { cookies: s.cookies, form: { csrf: s.csrf, ...form }, headers: { origin: `https://${HOST}`, 'sec-fetch-site': 'same-origin', ...headers } }), deps);
+  const stillOld = () => verifyPassword('correct horse', readFileSync(cfg.passwdFile, 'utf8'));
+
+  it('the page asks for the current password and the new one twice; refused without the token, cross-site, mismatched, weak or with a wrong current password', async () => {
+    const s = await login();
+    const g = await handle(req('GET', '/password', { cookies: s.cookies }), deps);
+    expect(g.status).toBe(200);
+    for (const n of ['current', 'next', 'again', 'csrf']) expect(g.body).toContain(`name="${n}"`);
+    expect((await handle(req('GET', '/password'), deps)).status).toBe(303); // anonymous: to the login
+    const good = { current: 'correct horse', next: NEW, again: NEW };
+    expect((await handle(req('POST', '/password', { form: good, headers: { origin: `https://${HOST}` } }), deps)).status).toBe(403); // no session
+    expect((await passwordPost({ ...s, csrf: '' }, good)).status).toBe(403);
+    expect((await passwordPost(s, good, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await passwordPost(s, good, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    const mismatch = await passwordPost(s, { ...good, again: `${NEW}x` });
+    expect([mismatch.status, mismatch.body]).toEqual([400, expect.stringContaining('the two new passwords differ')]);
+    const weak = await passwordPost(s, { ...good, next: 'Sh0rt!', again: 'Sh0rt!' });
+    expect([weak.status, weak.body]).toEqual([400, expect.stringContaining('too short')]);
+    const wrong = await passwordPost(s, { ...good, current: 'not it' });
+    expect([wrong.status, wrong.body]).toEqual([403, expect.stringContaining('the current password is wrong')]);
+    expect(stillOld()).toBe(true);
+    // the session still works after all of it
+    expect((await handle(req('GET', '/', { cookies: s.cookies }), deps)).status).toBe(200);
+  });
+
+  it('a wrong current password counts against the address like a failed login', async () => {
+    const s = await login();
+    for (let i = 0; i < 5; i++) expect((await passwordPost(s, { current: `guess${i}`, next: NEW, again: NEW })).status).toBe(403);
+    const r = await passwordPost(s, { current: 'correct horse', next: NEW, again: NEW });
+    expect(r.status).toBe(429);
+    expect(stillOld()).toBe(true);
+  });
+
+  it('changes it (0640, atomically): every other session is refused, this browser gets a new one, the old password no longer logs in', async () => {
+    const a = await login();
+    const b = await login();
+    const r = await passwordPost(a, { current: 'correct horse', next: NEW, again: NEW });
+    expect(r.status).toBe(303);
+    expect(header(r, 'Location')).toEqual(['/']);
+    expect(verifyPassword(NEW, readFileSync(cfg.passwdFile, 'utf8'))).toBe(true);
+    expect(statSync(cfg.passwdFile).mode & 0o777).toBe(0o640);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    // the other session and the changing browser's old cookie: refused
+    expect((await handle(req('GET', '/', { cookies: b.cookies }), deps)).status).toBe(303);
+    expect((await handle(req('POST', '/action', { cookies: b.cookies, form: { csrf: b.csrf, do: 'add', name: 'x.example' }, headers: { origin: `https://${HOST}` } }), deps)).status).toBe(403);
+    expect((await handle(req('GET', '/', { cookies: a.cookies }), deps)).status).toBe(303);
+    // the new cookie works
+    const renewed = { [SESSION_COOKIE]: setCookies(r)[SESSION_COOKIE] };
+    expect(renewed[SESSION_COOKIE]).not.toBe(a.cookies[SESSION_COOKIE]);
+    const home = await handle(req('GET', '/', { cookies: renewed }), deps);
+    expect(home.status).toBe(200);
+    expect(home.body).toContain('Password changed');
+    // logins: the old password fails, the new one works
+    const g = await handle(req('GET', '/login'), deps);
+    const lc = setCookies(g)[LOGIN_COOKIE];
+    expect((await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password: 'correct horse' } }), deps)).status).toBe(403);
+    expect((await handle(req('POST', '/login', { cookies: { [LOGIN_COOKIE]: lc }, form: { csrf: lc, password: NEW } }), deps)).status).toBe(303);
+  });
+
+  it('`webui.cjs passwd` (as root on the box) ends every session', async () => {
+    const s = await login();
+    const r = await execa(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'webui', 'src', 'main.ts'), 'passwd', cfg.passwdFile], { input: `${NEW}\n`, reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(verifyPassword(NEW, readFileSync(cfg.passwdFile, 'utf8'))).toBe(true);
+    expect((await handle(req('GET', '/', { cookies: s.cookies }), deps)).status).toBe(303);
+    expect((await handle(req('GET', '/log?partial=1', { cookies: s.cookies }), deps)).status).toBe(401);
+  });
+
+  it('no password file: no session is valid', async () => {
+    const s = await login();
+    rmSync(cfg.passwdFile);
+    expect((await handle(req('GET', '/', { cookies: s.cookies }), deps)).status).toBe(303);
+  });
+
+  it('the root helper over its socket: checks the current password itself; the CGI side reports a missing or silent helper', async () => {
+    const sock = cfg.passwdSocket;
+    const srv = createServer((conn) => void serveOne(conn, conn, cfg.passwdFile).catch(() => conn.destroy()));
+    await new Promise<void>((r) => srv.listen(sock, () => r()));
+    try {
+      const client = passwdClient(sock);
+      expect(await client('wrong', NEW)).toMatchObject({ ok: false, why: 'wrong-current' });
+      expect(await client('correct horse', 'weak')).toMatchObject({ ok: false, why: 'weak' });
+      expect(stillOld()).toBe(true);
+      expect(await client('correct horse', NEW)).toEqual({ ok: true, fingerprint: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+      expect(verifyPassword(NEW, readFileSync(cfg.passwdFile, 'utf8'))).toBe(true);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+    await expect(passwdClient(sock)('a', 'b')).rejects.toThrow(PasswdServiceError);
+    // through the page: the error is shown, nothing changes
+    const s = await login(NEW);
+    const r = await handle(req('POST', '/password', { cookies: s.cookies, form: { csrf: s.csrf, current: NEW, next: 'An0ther-password', again: 'An0ther-password' }, headers: { origin: `https://${HOST}` } }), { cfg, ctl: daemon.ctl });
+    expect(r.status).toBe(503);
+    expect(r.body).toContain('password service');
   });
 });
 

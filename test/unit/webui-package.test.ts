@@ -37,6 +37,14 @@ describe('webui package', () => {
     expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui.service');
     expect(list).toContain('./usr/lib/systemd/system/xdp-sni.service.d/50-xdpfire-webui.conf');
     expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui-restore.service');
+    // the password change helper: a socket for the CGI (group www-data), a root service per connection
+    expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui-passwd.socket');
+    expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui-passwd@.service');
+    const sock = readFileSync(join(process.cwd(), 'packages', 'webui', 'units', 'xdpfire-webui-passwd.socket'), 'utf8');
+    for (const l of ['ListenStream=/run/xdpfire-webui-passwd.sock', 'SocketGroup=www-data', 'SocketMode=0660', 'Accept=yes']) expect(sock).toContain(l);
+    const svc = readFileSync(join(process.cwd(), 'packages', 'webui', 'units', 'xdpfire-webui-passwd@.service'), 'utf8');
+    expect(svc).toMatch(/^ExecStart=\/usr\/bin\/node \/usr\/lib\/xdpfire-webui\/htdocs\/index\.cgi passwd-helper$/m);
+    expect(svc).toMatch(/^StandardInput=socket$/m);
     // the drop-in never makes xdp-sni wait for (or fail because of) the web UI
     const dropin = readFileSync(join(process.cwd(), 'packages', 'webui', 'files', 'xdp-sni-dropin.conf'), 'utf8');
     for (const l of dropin.split('\n').filter((x) => /^Exec/.test(x))) expect(l).toMatch(/^Exec\w+=-\/usr\/bin\/systemctl --no-block start xdpfire-webui-restore\.service$/);

@@ -151,12 +151,12 @@ describe('domains.c', () => {
     expect(mid.err).toContain(`${f}:2: bad domain`);
   });
 
-  it('keeps the state file: flags merge, order stays', async () => {
+  it('keeps the state file: flags merge, order stays; the categories in hex (bit 0 exact, bit 32 subdomains: blocklist)', async () => {
     const state = join(dir, 'state');
     expect((await run('state', state, 'b.example', 'a.example:sub')).out).toEqual(['b.example\texact', 'a.example\tsubdomains']);
     expect((await run('state', state, 'a.example', 'c.example')).out).toEqual([
       'b.example\texact', 'a.example\texact,subdomains', 'c.example\texact',
     ]);
-    expect(readFileSync(join(state, 'domains.list'), 'utf8')).toBe('b.example\texact\na.example\texact,subdomains\nc.example\texact\n');
+    expect(readFileSync(join(state, 'domains.list'), 'utf8')).toBe('b.example\texact\t1\na.example\texact,subdomains\t100000001\nc.example\texact\t1\n');
   });
 });

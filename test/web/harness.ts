@@ -1,11 +1,12 @@
 // The web UI on the host for the web tests: the topology of the netns tests
 // (client / firewall / server namespaces, private bpffs and rsyslogd), a real
 // xdp-sni daemon in the firewall namespace with xdp_sni native on f0, and
-// lighttpd on 127.0.0.1 running the bundled CGI over HTTPS. Everything runs
+// lighttpd on 127.0.0.1 running the bundled CGI over HTTPS, and the root
+// helper for password changes behind its socket. Everything runs
 // as root (the daemon's socket is 0600 root; see the README). Every process is
 // killed by PID and every namespace, pin and file removed on cleanup.
 import { execa, type ResultPromise } from 'execa';
-import { mkdirSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, writeFileSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { request } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
@@ -22,6 +23,12 @@ export interface Web {
   base: string;
   port: number;
   stateDir: string;
+  /** the admin password's hash file the CGI reads */
+  passwdFile: string;
+  /** the bundled CGI program (webui.cjs) */
+  cgi: string;
+  /** lighttpd's PID (its children are the CGI processes) */
+  lighttpdPid: number;
   ctl: (line: string) => Promise<string>;
   /** Stop the daemon (SIGTERM, by PID, as systemctl stop does) and wait for it to exit. */
   stopDaemon: () => Promise<void>;
@@ -93,6 +100,15 @@ export async function startWeb(): Promise<Web> {
     writeFileSync(join(t.dir, 'webui.passwd'), `${hashPassword(PASSWORD)}\n`, { mode: 0o640 });
     await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
       '-keyout', join(t.dir, 'webui-key.pem'), '-out', join(t.dir, 'webui-cert.pem')]);
+    // the root helper for password changes, started per connection on its socket as systemd does on the box
+    // (xdpfire-webui-passwd.socket: Accept=yes, the connection on stdin/stdout)
+    const passwdSock = join(t.dir, 'passwd.sock');
+    const h = execa('systemd-socket-activate', ['--listen', passwdSock, '--accept', '--inetd', '-E', `XDPFIRE_WEBUI_PASSWD=${join(t.dir, 'webui.passwd')}`,
+      process.execPath, join(root, 'htdocs', 'index.cgi'), 'passwd-helper'], { reject: false, buffer: false });
+    t.procs.push({ name: 'passwd-helper', p: h });
+    h.stdout?.resume();
+    h.stderr?.resume();
+    await waitFor(() => existsSync(passwdSock), 15_000, 'the password helper socket');
     const port = await freePort();
     const conf = join(t.dir, 'lighttpd.conf');
     writeFileSync(conf, [
@@ -107,6 +123,7 @@ export async function startWeb(): Promise<Web> {
       `  "XDPFIRE_WEBUI_SOCKET" => "${t.ctlSock}",`,
       `  "XDPFIRE_WEBUI_STATE" => "${stateDir}",`,
       `  "XDPFIRE_WEBUI_PASSWD" => "${join(t.dir, 'webui.passwd')}",`,
+      `  "XDPFIRE_WEBUI_PASSWD_SOCKET" => "${passwdSock}",`,
       `  "XDPFIRE_WEBUI_LOGS" => "${t.syslogFile}",`,
       ')',
       `include "${join(repoRoot, 'webui', 'lighttpd', 'webui.conf')}"`,
@@ -120,7 +137,7 @@ export async function startWeb(): Promise<Web> {
     l.stderr?.resume();
     const base = `https://127.0.0.1:${port}`;
     await waitFor(async () => (await fetchRaw(`${base}/login`).then((r) => r.status === 200, () => false)), 15_000, 'lighttpd');
-    Object.assign(web, { base, port, stateDir, ctl: (line: string) => ask(t.ctlSock, line), stopDaemon, startDaemon, cleanup });
+    Object.assign(web, { base, port, stateDir, passwdFile: join(t.dir, 'webui.passwd'), cgi: join(root, 'htdocs', 'index.cgi'), lighttpdPid: l.pid, ctl: (line: string) => ask(t.ctlSock, line), stopDaemon, startDaemon, cleanup });
     return web as Web;
   } catch (e) {
     await cleanup();
@@ -134,10 +151,14 @@ export interface RawRes {
   body: string;
 }
 
-/** HTTPS to the test server (self-signed: not verified; loopback only). */
-export function fetchRaw(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawRes> {
+/**
+ * HTTPS to the test server (self-signed: not verified; loopback only).
+ * `fresh`: a connection of its own, closed after the answer (no keep-alive);
+ * `from`: the local address to connect from (another 127.x.y.z).
+ */
+export function fetchRaw(url: string, o: { method?: string; headers?: Record<string, string>; body?: string; fresh?: boolean; from?: string } = {}): Promise<RawRes> {
   return new Promise((resolve, reject) => {
-    const r = request(url, { method: o.method ?? 'GET', headers: o.headers, rejectUnauthorized: false }, (res) => {
+    const r = request(url, { method: o.method ?? 'GET', headers: o.headers, rejectUnauthorized: false, ...(o.fresh || o.from ? { agent: false } : {}), ...(o.from ? { localAddress: o.from } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));

@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { clientHello, repoRoot, tool } from '../bpf/lib.js';
 import { syslog, waitFor } from '../netns/topology.js';
 import { clientCurl, fetchRaw, PASSWORD, rawRequest, sendHello, startWeb, type Web } from './harness.js';
+import { verifyPassword } from '../../lib/password.js';
 
 const ART = join(repoRoot, 'test-artifacts', 'web');
 const XSS = '<script>alert(1)</script>.evil.example';
+const NEW_PASSWORD = 'N3w-web-test-password';
 
 let w: Web;
 let ctx: BrowserContext;
@@ -49,6 +51,15 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
   await w?.cleanup();
 }, 120_000);
+
+/** Log in with a plain client; the session cookie ("name=value"). */
+async function plainLogin(password: string): Promise<{ status: number; cookie: string }> {
+  const g = await fetchRaw(`${w.base}/login`);
+  const lc = String(g.headers['set-cookie']).split(';')[0];
+  const tok = /name="csrf" value="([^"]+)"/.exec(g.body)![1];
+  const p = await fetchRaw(`${w.base}/login`, { method: 'POST', headers: { cookie: lc, 'content-type': 'application/x-www-form-urlencoded', origin: w.base }, body: new URLSearchParams({ csrf: tok, user: 'admin', password }).toString() });
+  return { status: p.status, cookie: String(p.headers['set-cookie'] ?? '').split(';')[0] };
+}
 
 async function shot(name: string) {
   await page.screenshot({ path: join(ART, `${name}.png`), fullPage: true });
@@ -351,5 +362,44 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     const text = `render cost on the host (${new Date().toISOString()}), 5 requests each:\n${out.join('\n')}\n`;
     writeFileSync(join(ART, 'render-cost.txt'), text);
     console.log(text);
+  });
+  it('changes the password in the page (through the root helper): every other session is logged out, this browser stays in', async () => {
+    const other = await plainLogin(PASSWORD);
+    expect(other.status).toBe(303);
+    expect((await fetchRaw(`${w.base}/`, { headers: { cookie: other.cookie } })).status).toBe(200);
+    await page.goto(`${w.base}/`);
+    await page.click('a[href="/password"]');
+    await shot('password');
+    await page.fill('input[name=current]', PASSWORD);
+    await page.fill('input[name=next]', NEW_PASSWORD);
+    await page.fill('input[name=again]', NEW_PASSWORD);
+    await page.click('#change-password');
+    await expect.poll(() => page.textContent('.flash')).toContain('Password changed');
+    expect(new URL(page.url()).pathname).toBe('/');
+    await shot('password-changed');
+    // written by the helper as on the box: the new hash, 0640 root:www-data
+    const st = statSync(w.passwdFile);
+    const www = Number(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('www-data:'))?.split(':')[2]);
+    expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o640, 0, www]);
+    expect(verifyPassword(NEW_PASSWORD, readFileSync(w.passwdFile, 'utf8'))).toBe(true);
+    // the other session's cookie is refused; this browser goes on
+    const r = await fetchRaw(`${w.base}/`, { headers: { cookie: other.cookie } });
+    expect([r.status, r.headers.location]).toEqual([303, '/login']);
+    await page.goto(`${w.base}/list`);
+    expect(new URL(page.url()).pathname).toBe('/list');
+    expect((await plainLogin(PASSWORD)).status).toBe(403);
+    expect((await plainLogin(NEW_PASSWORD)).status).toBe(303);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('`index.cgi passwd` on the box ends every session, the browser\'s too', async () => {
+    const other = await plainLogin(NEW_PASSWORD);
+    expect(other.status).toBe(303);
+    const r = await execa(process.execPath, [w.cgi, 'passwd', w.passwdFile], { input: `${PASSWORD}\n`, reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await fetchRaw(`${w.base}/`, { headers: { cookie: other.cookie } })).status).toBe(303);
+    await page.goto(`${w.base}/`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    expect((await plainLogin(PASSWORD)).status).toBe(303);
   });
 });

@@ -3,22 +3,28 @@
 // the state directory and the control socket (both injectable for tests).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LoginLimiter, safeEqual, SessionStore, newToken, type Session } from './auth.js';
+import { safeEqual, SessionStore, newToken, type Session } from './auth.js';
 import { writeFileAtomicAfter } from '../../lib/atomic-write.js';
-import { verifyPassword } from '../../lib/password.js';
+import { passwordProblem, verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
 import { describeCounters } from './counters.js';
-import { limiterFile, sessionsDir, settingsFile, type Config } from './config.js';
+import { limiterDir, sessionsDir, settingsFile, type Config } from './config.js';
 import { DaemonDown, DaemonError, must, NotLoaded, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
 import { DottedQuadError, InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, stripBom, type Normalised } from './domains.js';
 import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
 import { BadRequest, MAX_BODY, parseForm, type Form, type Req, type Res } from './http.js';
+import { LoginLimiter } from './limiter.js';
+import { LockTimeout } from './lock.js';
+import { fingerprint, passwdFingerprint, type ChangeResult } from './passwd.js';
+import { passwdClient, PasswdServiceError, type PasswdChanger } from './passwd-service.js';
 import { page, render } from './render.js';
 import { visibleText } from './visible.js';
 
 export interface Deps {
   cfg: Config;
   ctl: Ctl;
+  /** changes the admin password; default: the root helper on cfg.passwdSocket */
+  passwd?: PasswdChanger;
   now?: () => number;
 }
 
@@ -548,6 +554,43 @@ async function importList(c: Ctx, form: Form): Promise<Res> {
   return await listPage(c, { report });
 }
 
+// ------------------------------------------------------------ password
+function passwordPage(c: Ctx, error?: string, status = 200): Res {
+  return res(status, page('password', base(c, 'password', 'Password', { error })));
+}
+
+/**
+ * Change the admin password: the current one (a wrong one counts against the
+ * address like a failed login), the new one twice. The root helper writes
+ * it; then every session made before, this one too, is refused (they carry
+ * the old file's fingerprint), and this browser gets a new session.
+ */
+async function changePasswordAction(c: Ctx, form: Form): Promise<Res> {
+  const current = field(form, 'current', 1024);
+  const next = field(form, 'next', 1024);
+  if (next !== field(form, 'again', 1024)) return passwordPage(c, 'Not changed: the two new passwords differ.', 400);
+  const weak = passwordProblem(next);
+  if (weak) return passwordPage(c, `Not changed: the new password is ${weak}.`, 400);
+  const limiter = new LoginLimiter(limiterDir(c.d.cfg));
+  const addr = c.req.remoteAddr ?? 'unknown';
+  if (!(await limiter.attempt(addr, c.now))) return passwordPage(c, 'Not changed: too many wrong passwords from this address. Try again in a few minutes.', 429);
+  let r: ChangeResult;
+  try {
+    r = await (c.d.passwd ?? passwdClient(c.d.cfg.passwdSocket))(current, next);
+  } catch (e) {
+    if (!(e instanceof PasswdServiceError)) throw e;
+    return passwordPage(c, `Not changed: ${e.message}.`, 503);
+  }
+  if (!r.ok) return passwordPage(c, `Not changed: ${r.message}.`, r.why === 'wrong-current' ? 403 : r.why === 'weak' ? 400 : 503);
+  await limiter.succeeded(addr, c.now);
+  const store = new SessionStore(sessionsDir(c.d.cfg));
+  store.destroy(c.sid);
+  const { id, s } = store.create(c.now, r.fingerprint);
+  s.flash = 'Password changed. Every other session is logged out.';
+  store.save(id, s);
+  return redirect('/', [cookie(SESSION_COOKIE, id)]);
+}
+
 // ------------------------------------------------------------ login
 function loginPage(req: Req, locked = false, error?: string, status = 200): Res {
   let token = req.cookies[LOGIN_COOKIE];
@@ -563,23 +606,20 @@ async function login(req: Req, d: Deps, now: number): Promise<Res> {
   const form = parseForm(req);
   const token = req.cookies[LOGIN_COOKIE];
   if (!token || !safeEqual(form.fields.get('csrf') ?? '', token)) return loginPage(req, false, 'Your login form expired; please try again.', 403);
-  const limiter = new LoginLimiter(limiterFile(d.cfg));
-  mkdirSync(d.cfg.stateDir, { recursive: true, mode: 0o700 });
-  const addr = req.remoteAddr ?? 'unknown';
-  if (limiter.blocked(addr, now)) return loginPage(req, true, undefined, 429);
   let stored = '';
   try {
     stored = readFileSync(d.cfg.passwdFile, 'utf8');
   } catch {
     return loginPage(req, false, `No admin password is set (${d.cfg.passwdFile} is missing).`, 503);
   }
+  const limiter = new LoginLimiter(limiterDir(d.cfg));
+  const addr = req.remoteAddr ?? 'unknown';
+  // Recorded as a failure before the password is looked at; refused unchecked when the address has used up its attempts.
+  if (!(await limiter.attempt(addr, now))) return loginPage(req, true, undefined, 429);
   const pw = (form.fields.get('password') ?? '').slice(0, 1024);
-  if ((form.fields.get('user') ?? 'admin') !== 'admin' || !verifyPassword(pw, stored)) {
-    limiter.fail(addr, now);
-    return loginPage(req, false, 'Wrong password.', 403);
-  }
-  limiter.reset(addr, now);
-  const { id } = new SessionStore(sessionsDir(d.cfg)).create(now);
+  if ((form.fields.get('user') ?? 'admin') !== 'admin' || !verifyPassword(pw, stored)) return loginPage(req, false, 'Wrong password.', 403);
+  await limiter.succeeded(addr, now);
+  const { id } = new SessionStore(sessionsDir(d.cfg)).create(now, fingerprint(stored));
   return redirect('/', [cookie(SESSION_COOKIE, id), cookie(LOGIN_COOKIE, '', 0)]);
 }
 
@@ -596,7 +636,7 @@ export async function handle(req: Req, d: Deps): Promise<Res> {
     if (req.path === '/login') return post ? await login(req, d, now) : loginPage(req);
     const store = new SessionStore(sessionsDir(d.cfg));
     const sid = req.cookies[SESSION_COOKIE];
-    const s = store.get(sid, now);
+    const s = store.get(sid, now, passwdFingerprint(d.cfg.passwdFile));
     if (!s || !sid) {
       if (post) return res(403, page('error', { title: 'Refused', heading: 'Not logged in', message: 'Log in first.' }));
       if (req.query.get('partial') === '1') return res(401, '');
@@ -611,6 +651,7 @@ export async function handle(req: Req, d: Deps): Promise<Res> {
         return redirect('/login', [cookie(SESSION_COOKIE, '', 0)]);
       }
       if (req.path === '/action') return await action(c, form);
+      if (req.path === '/password') return await changePasswordAction(c, form);
       return res(404, page('error', { title: 'Not found', heading: 'Not found', message: req.path }));
     }
     switch (req.path) {
@@ -618,6 +659,8 @@ export async function handle(req: Req, d: Deps): Promise<Res> {
         return await overview(c);
       case '/list':
         return await listPage(c);
+      case '/password':
+        return passwordPage(c);
       case '/log': {
         const v = await logView(c);
         if (req.query.get('partial') === '1') return res(200, render('livepart', v));
@@ -628,6 +671,7 @@ export async function handle(req: Req, d: Deps): Promise<Res> {
     }
   } catch (e) {
     if (e instanceof BadRequest) return res(400, page('error', { title: 'Bad request', heading: 'Bad request', message: e.message }));
+    if (e instanceof LockTimeout) return res(503, page('error', { title: 'Busy', heading: 'Busy', message: 'Too many requests at once; try again.' }), [['Retry-After', '5']]);
     throw e;
   }
 }

@@ -1,6 +1,7 @@
-// Admin password (an scrypt hash in a file, never the password), sessions
-// (random ids; the server keeps only their SHA-256, in files) and CSRF
-// tokens (one random token per session, compared in constant time).
+// Sessions (random ids; the server keeps only their SHA-256, in files), each
+// bound to the password file's fingerprint (passwd.ts: a session made before
+// the password changed is refused), and CSRF tokens (one random token per
+// session, compared in constant time).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ export interface Session {
   created: number;
   expires: number;
   csrf: string;
+  /** fingerprint of the password file when the session was made */
+  pw: string;
   flash?: string;
 }
 
@@ -31,20 +34,22 @@ export class SessionStore {
     return join(this.dir, createHash('sha256').update(id).digest('hex'));
   }
 
-  create(now: number): { id: string; s: Session } {
+  /** A new session under the password whose file has fingerprint `pw`. */
+  create(now: number, pw: string): { id: string; s: Session } {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.sweep(now);
     const id = newToken();
-    const s: Session = { created: now, expires: now + SESSION_TTL_MS, csrf: newToken() };
+    const s: Session = { created: now, expires: now + SESSION_TTL_MS, csrf: newToken(), pw };
     this.save(id, s);
     return { id, s };
   }
 
-  get(id: string | undefined, now: number): Session | undefined {
+  /** The session, if it exists, has not expired and was made under the current password (fingerprint `pw`). */
+  get(id: string | undefined, now: number, pw: string | undefined): Session | undefined {
     if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
     try {
       const s = JSON.parse(readFileSync(this.file(id), 'utf8')) as Session;
-      if (!(s.expires > now)) {
+      if (!(s.expires > now) || pw === undefined || typeof s.pw !== 'string' || !safeEqual(s.pw, pw)) {
         this.destroy(id);
         return undefined;
       }
@@ -77,44 +82,5 @@ export class SessionStore {
         /* raced */
       }
     }
-  }
-}
-
-/**
- * At most 5 failed logins per 10 minutes per client address, so that a
- * guessing LAN host does not lock the admin out from elsewhere.
- */
-export class LoginLimiter {
-  constructor(private file: string, private max = 5, private windowMs = 600_000) {}
-
-  private read(now: number): Record<string, number[]> {
-    let all: Record<string, number[]> = {};
-    try {
-      all = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, number[]>;
-    } catch {
-      /* none yet */
-    }
-    const out: Record<string, number[]> = {};
-    for (const [k, v] of Object.entries(all)) {
-      const recent = Array.isArray(v) ? v.filter((t) => t > now - this.windowMs) : [];
-      if (recent.length) out[k] = recent;
-    }
-    return out;
-  }
-
-  blocked(addr: string, now: number): boolean {
-    return (this.read(now)[addr] ?? []).length >= this.max;
-  }
-
-  fail(addr: string, now: number): void {
-    const all = this.read(now);
-    all[addr] = [...(all[addr] ?? []), now];
-    writeFileAtomic(this.file, JSON.stringify(all), { mode: 0o600 });
-  }
-
-  reset(addr: string, now: number): void {
-    const all = this.read(now);
-    delete all[addr];
-    writeFileAtomic(this.file, JSON.stringify(all), { mode: 0o600 });
   }
 }

@@ -1,5 +1,6 @@
 // SNI events from syslog: lines of ident xdp-sni written by the daemon,
-//   <timestamp> [host] xdp-sni[PID]: sni=NAME verdict=V src=A:P dst=A:P segments=N ech=N rst=N
+//   <timestamp> [host] xdp-sni[PID]: sni=NAME verdict=V src=A:P dst=A:P segments=N ech=N rst=N group=G cats=C
+// (group and cats since policies came; older lines have neither)
 // with an RFC 3339 timestamp (rsyslog's file format) or a traditional
 // "Mmm dd HH:MM:SS" one. Only the tail of each file is read, so the cost is
 // bounded whatever the log's size.
@@ -15,11 +16,14 @@ export interface SniEvent {
   server: string;
   rst: boolean;
   ech: boolean;
+  /** the client's group and the name's categories (comma-separated, "-": none) */
+  group?: string;
+  cats?: string;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const LINE = /^(\S+(?:\s+\d{1,2}\s+\d\d:\d\d:\d\d)?)\s+(?:\S+\s+)?xdp-sni\[(\d+)\]:\s?(.*)$/;
-const EVENT = /^sni=(.*) verdict=([\w-]+) src=(\S+) dst=(\S+) segments=\d+ ech=(\d) rst=(\d)$/;
+const EVENT = /^sni=(.*) verdict=([\w-]+) src=(\S+) dst=(\S+) segments=\d+ ech=(\d) rst=(\d)(?: group=(\S+) cats=(\S+))?$/;
 
 export function parseTime(ts: string, now: number): number | undefined {
   if (/^\d{4}-\d\d-\d\dT/.test(ts)) {
@@ -61,7 +65,7 @@ export function parseLog(text: string, now: number): ParsedLog {
     }
     const e = EVENT.exec(msg);
     if (!e) continue;
-    events.push({ t, sni: decodeBytes(e[1]), verdict: e[2], client: hostOf(e[3]), server: e[4], ech: e[5] === '1', rst: e[6] === '1' });
+    events.push({ t, sni: decodeBytes(e[1]), verdict: e[2], client: hostOf(e[3]), server: e[4], ech: e[5] === '1', rst: e[6] === '1', ...(e[7] ? { group: e[7], cats: e[8] } : {}) });
   }
   return { events, daemonStarted };
 }

@@ -1,17 +1,21 @@
 // Entry point of the bundled program (webui.cjs), run by Debian's nodejs:
 //   (CGI, from lighttpd)      the web UI
 //   webui.cjs hash            read a password on stdin, print its scrypt hash
-//   webui.cjs passwd [FILE]   read a password on stdin, write its hash (0640 root:www-data)
+//   webui.cjs passwd [FILE]   read a password on stdin, write its hash (0640 root:www-data);
+//                             every web UI session made before ends (see passwd.ts)
+//   webui.cjs passwd-helper   (root, xdpfire-webui-passwd@.service) one password change
+//                             asked by the CGI over the socket on stdin/stdout
 //   webui.cjs restore         (root, xdpfire-webui-restore.service) give the control
 //                             socket to group www-data (0660) and re-apply the
 //                             settings saved by the web UI
-import { chmodSync, chownSync, existsSync, readFileSync, readSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readSync, statSync } from 'node:fs';
 import { handle, readSaved } from './app.js';
-import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { hashPassword } from '../../lib/password.js';
 import { configFromEnv } from './config.js';
 import { must, parseExempt, socketCtl } from './ctl.js';
 import { fromCgi, MAX_BODY, toCgi, type Res } from './http.js';
+import { groupId, setPassword } from './passwd.js';
+import { serveOne } from './passwd-service.js';
 
 function readStdin(max: number): Buffer {
   const parts: Buffer[] = [];
@@ -64,8 +68,7 @@ async function restore(): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   // The daemon creates its socket 0600 root: let lighttpd's CGI (www-data) in.
-  let gid: number | undefined;
-  for (const l of readFileSync('/etc/group', 'utf8').split('\n')) if (l.startsWith('www-data:')) gid = Number(l.split(':')[2]);
+  const gid = groupId('www-data');
   if (gid !== undefined) {
     const st = statSync(cfg.socket);
     if (st.gid !== gid) chownSync(cfg.socket, 0, gid);
@@ -93,13 +96,17 @@ async function main(): Promise<void> {
   }
   if (cmd === 'passwd') {
     const file = process.argv[3] || configFromEnv().passwdFile;
-    // root:www-data when run as root; otherwise the file stays the caller's
-    const owner = process.getuid?.() === 0 ? { uid: 0, gid: Number(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('www-data:'))?.split(':')[2] ?? 0) } : {};
-    writeFileAtomic(file, `${hashPassword(password())}\n`, { mode: 0o640, ...owner });
+    await setPassword(file, password());
+    return;
+  }
+  if (cmd === 'passwd-helper') {
+    const r = await serveOne(process.stdin, process.stdout, configFromEnv().passwdFile);
+    // the journal says what happened, never a password
+    process.stderr.write(`xdpfire-webui: password change ${r.ok ? 'done' : `refused: ${r.message}`}\n`);
     return;
   }
   if (cmd === 'restore') return restore();
-  throw new Error(`unknown command ${cmd} (hash, passwd FILE, restore)`);
+  throw new Error(`unknown command ${cmd} (hash, passwd FILE, passwd-helper, restore)`);
 }
 
 main().catch((e: Error) => {

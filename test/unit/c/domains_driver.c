@@ -19,7 +19,7 @@ static void print_list(struct domlist *dl)
 
 	for (i = 0; i < dl->n; i++)
 		if (dl->v[i].name)
-			printf("%s\t%s\n", dl->v[i].name, flags_str(dl->v[i].flags));
+			printf("%s\t%s\n", dl->v[i].name, flags_str(xsni_cats_flags(dl->v[i].cats)));
 }
 
 int main(int argc, char **argv)
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 
 			if (colon)
 				*colon = 0;
-			dl_add(&dl, argv[i], colon ? XSNI_DOM_SUBDOMAINS : XSNI_DOM_EXACT, NULL);
+			dl_add(&dl, argv[i], cat_bits(XSNI_CAT_DEFAULT, colon != NULL), NULL);
 		}
 		dl_save_state(&dl, argv[2]);
 		dl_load_state(&back, argv[2]);
