@@ -98,7 +98,7 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	if (argc < 1)
 		return CMD_USAGE;
 	for (i = 0; i < argc; i++)
-		if (normalise_arg(argv[i], name, &sub, err, sizeof(err))) {
+		if (normalise_arg(argv[i], name, &sub, err, sizeof(err)) == -1) {
 			warn("bad domain '%.60s': %s", argv[i], err);
 			return 1;
 		}

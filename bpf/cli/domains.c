@@ -26,6 +26,24 @@ __u64 domain_hash(const char *name, size_t len)
 	return h;
 }
 
+/* four labels of digits only: an IPv4 address in dotted-quad form */
+static int is_dotted_quad(const char *s)
+{
+	int labels = 1, digits = 0;
+
+	for (; *s; s++) {
+		if (*s == '.' && digits) {
+			labels++;
+			digits = 0;
+		} else if (isdigit((unsigned char)*s)) {
+			digits++;
+		} else {
+			return 0;
+		}
+	}
+	return labels == 4 && digits;
+}
+
 int normalise_domain(const char *in, char *out, int *subdomains, char *err, size_t errlen)
 {
 	size_t len = strlen(in), i, lab = 0;
@@ -102,6 +120,12 @@ int normalise_domain(const char *in, char *out, int *subdomains, char *err, size
 			return -1;
 		}
 		i += l + 1;
+	}
+	if (is_dotted_quad(out)) {
+		snprintf(err, errlen,
+			 "an IPv4 address (dotted quad) is not a server name: a ClientHello never "
+			 "carries an address as its name (RFC 6066), so it would never match");
+		return -2;
 	}
 	return 0;
 }
@@ -449,6 +473,9 @@ int parse_list_file(const char *file, int subdomains, struct parsed *p)
 			p->ended = 1;
 			break;
 		}
+		/* a UTF-8 byte order mark is not part of the first line */
+		if (lineno == 1 && !strncmp(line, "\xef\xbb\xbf", 3))
+			memmove(line, line + 3, strlen(line + 3) + 1);
 		line[strcspn(line, "#\r\n")] = 0;
 		parse_list_line(line, file, lineno, subdomains, p);
 	}

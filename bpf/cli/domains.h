@@ -14,7 +14,9 @@
 __u64 domain_hash(const char *name, size_t len);
 
 /* Validate and normalise IN into OUT (at least XSNI_NAME_MAX + 1 bytes).
- * "*.example.com" sets *subdomains. 0, or -1 with a message in err. */
+ * "*.example.com" sets *subdomains. 0, or -1 with a message in err; -2 (with
+ * OUT filled) for a dotted-quad IPv4 address, refused as a name but
+ * deletable if an older version listed it. */
 int normalise_domain(const char *in, char *out, int *subdomains, char *err, size_t errlen);
 /* The same for text of any length: one too long for OUT is refused first. */
 int normalise_arg(const char *in, char *out, int *subdomains, char *err, size_t errlen);

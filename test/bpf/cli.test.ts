@@ -72,6 +72,7 @@ describe('xdp-sni tool', () => {
     ['.', /empty/],
     ['xn--', /punycode|ends with/],
     ['semi;colon.example', /invalid character/],
+    ['192.0.2.1', /an IPv4 address \(dotted quad\) is not a server name/],
   ];
   for (const [name, msg] of bad) {
     it(`rejects '${name.length > 30 ? name.slice(0, 30) + '…' : name}' and changes nothing`, async () => {
@@ -82,6 +83,17 @@ describe('xdp-sni tool', () => {
       expect(await listed()).toEqual(before);
     });
   }
+
+  it('a dotted quad listed before it was refused can still be deleted', async () => {
+    expect((await t('add', 'seed.example')).code).toBe(0); // maps and state file exist
+    const state = join(fs.stateDir, 'domains.list');
+    writeFileSync(state, `${readFileSync(state, 'utf8')}10.9.8.7\texact\n`);
+    expect(await listed()).toContain('10.9.8.7 exact');
+    const r = await t('del', '10.9.8.7');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await listed()).not.toContain('10.9.8.7 exact');
+    expect((await t('del', 'seed.example')).code).toBe(0);
+  });
 
   it('accepts punycode, digits, underscores and a 253-byte name', async () => {
     const n253 = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
@@ -119,6 +131,14 @@ describe('xdp-sni tool', () => {
     for (const e of ['ads.example.net exact', 'tracker.example.net exact', 'plain.example exact', 'sub.example subdomains', 'ok.example exact', 'star.example subdomains'])
       expect(l).toContain(e);
     expect(l.some((x) => x.startsWith('localhost'))).toBe(false);
+  });
+
+  it('import: a UTF-8 byte order mark does not reject the first line', async () => {
+    const f = join(dir, 'bom.txt');
+    writeFileSync(f, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom-first.example\nbom-second.example\n')]));
+    const r = await t('import', f);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await listed()).toEqual(expect.arrayContaining(['bom-first.example exact', 'bom-second.example exact']));
   });
 
   it('mode, rst, ports and exemptions are stored in the pinned settings', async () => {

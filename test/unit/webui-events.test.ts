@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { chartData } from '../../webui/src/chart.js';
 import { filterEvents, parseLog, perMinute, top } from '../../webui/src/events.js';
 import { normalisePorts, normalisePrefix } from '../../webui/src/domains.js';
+import { decodeBytes, visibleParts, visibleText } from '../../webui/src/visible.js';
 
 const now = new Date(2026, 10, 26, 17, 30, 30).getTime();
 
@@ -83,5 +84,30 @@ describe('settings input', () => {
     expect(normalisePrefix('fd00::1')).toBe('fd00::1/128');
     expect(() => normalisePrefix('10.0.0.0/33')).toThrow();
     expect(() => normalisePrefix('::ffff:1.2.3.4')).toThrow();
+  });
+});
+
+describe('names as shown', () => {
+  const bin = (b: Buffer) => b.toString('latin1');
+  it('printable ASCII as itself, the rest escaped; bytes that are not UTF-8 as \\xNN', () => {
+    expect(visibleParts('\u202Eelpmaxe.knab')).toEqual([{ text: '\\u202E', esc: true }, { text: 'elpmaxe.knab', esc: false }]);
+    expect(visibleText('a\u200B\u200Db\uFEFFc\u00E9\u{1F600}\u0001\u007F\\')).toBe('a\\u200B\\u200Db\\uFEFFc\\u00E9\\u{1F600}\\x01\\x7F\\\\');
+    expect(decodeBytes(bin(Buffer.from('caf\u00E9 \u202E \u{1F600}')))).toBe('caf\u00E9 \u202E \u{1F600}');
+    // stray, overlong, truncated, surrogate, past U+10FFFF
+    for (const [bytes, shown] of [
+      [[0xff], '\\xFF'], [[0xc0, 0xaf], '\\xC0\\xAF'], [[0xe2, 0x80], '\\xE2\\x80'], [[0xed, 0xa0, 0x80], '\\xED\\xA0\\x80'],
+      [[0xf4, 0x90, 0x80, 0x80], '\\xF4\\x90\\x80\\x80'], [[0xe0, 0x80, 0xaf], '\\xE0\\x80\\xAF'],
+    ] as [number[], string][])
+      expect(visibleText(decodeBytes(bin(Buffer.from([0x61, ...bytes, 0x62]))))).toBe(`a${shown}b`);
+  });
+
+  it('the log is read as bytes: a name that is not UTF-8 keeps its bytes, one with U+2028 is not dropped', () => {
+    const log = Buffer.concat([
+      Buffer.from('Nov 26 17:29:10 fw xdp-sni[1]: sni=a'), Buffer.from([0xff]), Buffer.from('.example verdict=block src=1.1.1.1:1 dst=2.2.2.2:443 segments=1 ech=0 rst=1\n'),
+      Buffer.from('Nov 26 17:29:11 fw xdp-sni[1]: sni=b\u2028.example verdict=block src=1.1.1.1:1 dst=2.2.2.2:443 segments=1 ech=0 rst=1\n'),
+    ]);
+    const p = parseLog(bin(log), now);
+    expect(p.events.map((e) => visibleText(e.sni))).toEqual(['a\\xFF.example', 'b\\u2028.example']);
+    expect(filterEvents(p.events, { name: '\\u2028' }).length).toBe(1);
   });
 });

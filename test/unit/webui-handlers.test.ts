@@ -2,20 +2,21 @@
 // xdp-sni control socket: rendering, validation, CSRF, escaping, paging,
 // all-or-nothing imports.
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { handle, LOGIN_COOKIE, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { handle, LOGIN_COOKIE, SECURITY_HEADERS, SESSION_COOKIE, type Deps } from '../../webui/src/app.js';
 import { hashPassword, verifyPassword } from '../../lib/password.js';
 import { bundleWebui } from '../../webui/bundle.js';
 import { limiterDir, type Config } from '../../webui/src/config.js';
 import { LoginLimiter } from '../../webui/src/limiter.js';
 import { changePassword } from '../../webui/src/passwd.js';
 import { passwdClient, PasswdServiceError, serveOne } from '../../webui/src/passwd-service.js';
-import type { Ctl } from '../../webui/src/ctl.js';
-import { parseCookies, type Req, type Res } from '../../webui/src/http.js';
+import { socketCtl, type Ctl } from '../../webui/src/ctl.js';
+import { MAX_BODY, parseCookies, type Req, type Res } from '../../webui/src/http.js';
+import { normaliseDomain, parseImport } from '../../webui/src/domains.js';
 
 /** A daemon stand-in that speaks the control protocol's answers. */
 class FakeDaemon {
@@ -94,6 +95,7 @@ beforeEach(() => {
   // password changes: what the root helper runs, in process
   deps = { cfg, ctl: daemon.ctl, passwd: (current, next) => changePassword(cfg.passwdFile, current, next) };
 });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function req(method: string, url: string, o: { cookies?: Record<string, string>; form?: Record<string, string>; headers?: Record<string, string>; body?: Buffer; contentType?: string } = {}): Req {
   const u = new URL(url, `https://${HOST}`);
@@ -561,7 +563,310 @@ describe('live log', () => {
     const s = await login();
     const r = await handle(req('GET', '/', { cookies: s.cookies }), deps);
     expect(r.body).toContain('green0 (native)');
-    expect(r.body).toMatch(/<th>blocked<\/th><td>3<\/td>/);
+    expect(r.body).toMatch(/<th>Blocked <code class="raw">blocked<\/code><\/th><td class="num">3<\/td>/);
     expect(r.body).toMatch(/2h 0m/);
+  });
+});
+
+describe('the daemon does not answer', () => {
+  // the real control-socket client against the three ways a daemon is gone:
+  // no socket (stopped), a socket nobody answers on (hung), a connection
+  // closed without an answer (died during the command)
+  const servers: Server[] = [];
+  const conns: Socket[] = [];
+  afterEach(async () => {
+    for (const c of conns.splice(0)) c.destroy();
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  });
+  async function listen(onConn: (c: Socket) => void): Promise<string> {
+    const path = join(dir, `ctl-${servers.length}.sock`);
+    // allowHalfOpen: the client's end of its command line must not close our side
+    const s = createServer({ allowHalfOpen: true }, (c) => {
+      conns.push(c);
+      onConn(c);
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(path, r));
+    return path;
+  }
+  const saved = { enabled: true, ports: '443,8443', mode: 'monitor', rst: false, unreadable: 'pass', exempt: ['192.0.2.0/24'] };
+  const ways: [string, () => Promise<Ctl>][] = [
+    ['no socket', async () => socketCtl(join(dir, 'gone.sock'))],
+    ['no answer', async () => socketCtl(await listen(() => undefined), 300)],
+    ['closed', async () => socketCtl(await listen((c) => c.destroy()))],
+  ];
+  const forms = (body: string) => [...body.matchAll(/<form method="post" action="\/action"/g)].length;
+
+  for (const [way, make] of ways) {
+    it(`says so, shows the saved settings as saved and offers no controls (${way})`, async () => {
+      const s = await login(); // with the working stand-in
+      mkdirSync(cfg.stateDir, { recursive: true });
+      writeFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), JSON.stringify(saved));
+      deps.ctl = await make();
+
+      const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+      expect(home.status).toBe(503);
+      expect(home.body).toContain('daemon is not answering');
+      expect(home.body).toContain('may still be enforcing');
+      expect(home.body).not.toMatch(/not loaded/i);
+      expect(forms(home.body)).toBe(0); // no Enable, mode, ports or exemption forms
+      expect(home.body).not.toMatch(/id="(enable|disable)"/);
+      const savedBox = /<section[^>]*id="saved"[\s\S]*?<\/section>/.exec(home.body)?.[0] ?? '';
+      expect(savedBox).toMatch(/saved/i);
+      for (const v of ['monitor', '443,8443', '192.0.2.0/24']) expect(savedBox).toContain(v);
+      expect(savedBox).toMatch(/TCP reset<\/dt><dd>off/);
+      expect(savedBox).toMatch(/Unreadable hellos<\/dt><dd>pass/);
+      expect(home.body).not.toMatch(/class="counters"|Names listed/); // counts it does not know
+
+      const list = await handle(req('GET', '/list', { cookies: s.cookies }), deps);
+      expect(list.status).toBe(503);
+      expect(list.body).toContain('daemon is not answering');
+      expect(list.body).not.toMatch(/in total|no names/);
+      expect(forms(list.body)).toBe(0);
+
+      const log = await handle(req('GET', '/log', { cookies: s.cookies }), deps);
+      expect(log.body).toContain('daemon is not answering');
+      const part = await handle(req('GET', '/log?partial=1', { cookies: s.cookies }), deps);
+      expect(part.body).toContain('daemon is not answering');
+
+      const add = await post(s, { do: 'add', name: 'new.example' });
+      expect(add.status).toBe(503);
+      expect(add.body).toContain('daemon is not answering');
+      expect(forms(add.body)).toBe(0);
+      const mode = await post(s, { do: 'mode', mode: 'block', rst: 'on' });
+      expect(mode.status).toBe(503);
+      expect(forms(mode.body)).toBe(0);
+      expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toEqual(saved);
+    });
+  }
+
+  it('with nothing saved in the UI it says that, and never claims a setting', async () => {
+    const s = await login();
+    deps.ctl = socketCtl(join(dir, 'gone.sock'));
+    const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    expect(home.body).toMatch(/No settings have been saved in this web UI/);
+    expect(home.body).not.toMatch(/id="(mode|rst|state)"/);
+  });
+});
+
+describe('names sent by clients are shown as sent', () => {
+  const RLO = '\u202E'; // RIGHT-TO-LEFT OVERRIDE: "\u202Eelpmaxe.knab" reads as "bank.example"
+  const line = (t: string, sni: Buffer) =>
+    Buffer.concat([Buffer.from(`${t} fw xdp-sni[42]: sni=`), sni, Buffer.from(' verdict=block src=10.77.1.2:40000 dst=10.77.2.2:443 segments=1 ech=0 rst=1\n')]);
+
+  it('escapes bidi, invisible and non-ASCII characters and bytes that are not UTF-8, in the log and the top lists; search finds both forms', async () => {
+    const iso = new Date(Date.now() - 60_000).toISOString();
+    writeFileSync(cfg.logFiles[0], Buffer.concat([
+      line(iso, Buffer.from(`${RLO}elpmaxe.knab.evil.example`)),
+      line(iso, Buffer.from('pay\u200Bpal.evil.example')), // ZERO WIDTH SPACE
+      line(iso, Buffer.concat([Buffer.from('bad'), Buffer.from([0xff, 0xc0, 0xaf]), Buffer.from('.evil.example')])),
+      line(iso, Buffer.from('back\\x41slash.evil.example')), // a literal backslash cannot pose as an escape
+    ]));
+    const s = await login();
+    const r = await handle(req('GET', '/log', { cookies: s.cookies }), deps);
+    const events = /<table class="log" id="events">[\s\S]*?<\/table>/.exec(r.body)![0];
+    const top = /<table id="top-names">[\s\S]*?<\/table>/.exec(r.body)![0];
+    for (const t of [events, top]) expect(t).not.toMatch(/[^\x20-\x7e\n]/); // nothing outside printable ASCII reaches them as itself
+    expect(r.body).toContain('<td class="name"><span class="esc">\\u202E</span>elpmaxe.knab.evil.example</td>');
+    expect(r.body).toContain('pay<span class="esc">\\u200B</span>pal.evil.example');
+    expect(r.body).toContain('bad<span class="esc">\\xFF\\xC0\\xAF</span>.evil.example');
+    expect(r.body).toContain('back<span class="esc">\\\\</span>x41slash.evil.example');
+    expect(top).toContain('<span class="esc">\\u202E</span>elpmaxe.knab.evil.example');
+    const count = async (q: string) => /(\d+) of (\d+) matching/.exec((await handle(req('GET', `/log?partial=1&name=${encodeURIComponent(q)}`, { cookies: s.cookies }), deps)).body)![2];
+    expect(await count('elpmaxe')).toBe('1');
+    expect(await count('\\u202e')).toBe('1'); // what is displayed
+    expect(await count(`${RLO}elp`)).toBe('1'); // the raw name
+    expect(await count('\\xff')).toBe('1');
+    expect(await count('pay\\u200Bpal')).toBe('1');
+  });
+});
+
+describe('pasted text is shown as pasted', () => {
+  it('an import report and an add error escape bidi and non-ASCII characters', async () => {
+    const s = await login();
+    const r = await post(s, { do: 'import', list: 'ok.example\n\u202Eelpmaxe.knab\n' });
+    const table = /<table class="rejected">[\s\S]*?<\/table>/.exec(r.body)![0];
+    expect(table).toContain('<td class="name"><span class="esc">\\u202E</span>elpmaxe.knab</td>');
+    expect(table).not.toContain('\u202E');
+    const a = await post(s, { do: 'add', name: 'x\u202E.example' });
+    expect(a.status).toBe(400);
+    expect(/<p class="error"[^>]*>[^<]*/.exec(a.body)![0]).toContain("bad domain &#x27;x\\u202E.example&#x27;");
+  });
+});
+
+describe('a refused import', () => {
+  // (the first newline after <textarea> is not part of the text)
+  const textarea = (body: string) => /<textarea name="list"[^>]*>\n?([\s\S]*?)<\/textarea>/.exec(body)?.[1];
+
+  it('keeps the pasted text in the form, escaped, with its checkboxes', async () => {
+    const s = await login();
+    const text = 'ads.example\n<script>alert(1)</script>\nbad name here\n';
+    const r = await post(s, { do: 'import', list: text, subdomains: '1' });
+    expect(r.status).toBe(400);
+    expect(textarea(r.body)).toBe('ads.example\n&lt;script&gt;alert(1)&lt;/script&gt;\nbad name here\n');
+    expect(r.body).not.toContain('<script>alert(1)');
+    expect(r.body).toMatch(/<input type="checkbox" name="subdomains" value="1" id="import-sub" checked>/);
+    // too many names, and a daemon that fails half-way: kept too
+    deps.cfg = { ...cfg, importMax: 1 };
+    const many = await post(s, { do: 'import', list: 'a.example\nb.example' });
+    expect(many.status).toBe(400);
+    expect(textarea(many.body)).toBe('a.example\nb.example');
+    deps.cfg = cfg;
+    daemon.failAddAfter = 0;
+    const failed = await post(s, { do: 'import', list: 'c.example', skipbad: '1' });
+    expect(failed.status).toBe(502);
+    expect(textarea(failed.body)).toBe('c.example');
+    expect(failed.body).toMatch(/name="skipbad" value="1" id="import-skipbad" checked>/);
+    // an import that worked starts empty again
+    daemon.failAddAfter = Infinity;
+    const ok = await post(s, { do: 'import', list: 'd.example' });
+    expect(ok.status).toBe(200);
+    expect(textarea(ok.body)).toBe('');
+  });
+
+  it('with the daemon not answering, the text stays on the page, read-only', async () => {
+    const s = await login();
+    deps.ctl = socketCtl(join(dir, 'gone.sock'));
+    const r = await post(s, { do: 'import', list: 'kept.example\n' });
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/<textarea name="list"[^>]*readonly[^>]*>\nkept\.example\n<\/textarea>/);
+  });
+});
+
+describe('the log pages past 200 events', () => {
+  it('pages of 200, newest first, with older and newer links that keep the filter', async () => {
+    const now = Date.now();
+    const lines = Array.from({ length: 450 }, (_, i) =>
+      `${new Date(now - (450 - i) * 1000).toISOString()} fw xdp-sni[42]: sni=ev${String(i).padStart(3, '0')}.example verdict=block src=10.77.1.2:40000 dst=10.77.2.2:443 segments=1 ech=0 rst=1`);
+    writeFileSync(cfg.logFiles[0], `${lines.join('\n')}\n`);
+    const s = await login();
+    const get = async (q: string) => (await handle(req('GET', `/log?${q}`, { cookies: s.cookies }), deps)).body;
+    const events = (b: string) => /<table class="log" id="events">[\s\S]*?<\/table>/.exec(b)![0];
+    const rows = (b: string) => [...events(b).matchAll(/<td class="name">ev(\d+)\.example<\/td>/g)].map((m) => Number(m[1]));
+    const links = (b: string) => Object.fromEntries([...b.matchAll(/<a href="([^"]+)" rel="(prev|next)"/g)].map((m) => [m[2], m[1].replace(/&amp;/g, '&').replace(/&#x3D;/g, '=')]));
+
+    const p1 = await get('verdict=block');
+    expect(rows(p1)).toEqual(Array.from({ length: 200 }, (_, i) => 449 - i));
+    expect(links(p1)).toEqual({ next: '/log?verdict=block&page=2' });
+    expect(p1).toContain('id="auto"'); // the newest page refreshes itself
+    const p2 = await get('verdict=block&page=2');
+    expect(rows(p2)).toEqual(Array.from({ length: 200 }, (_, i) => 249 - i));
+    expect(links(p2)).toEqual({ prev: '/log?verdict=block', next: '/log?verdict=block&page=3' });
+    expect(p2).not.toContain('id="auto"'); // an older page stays still
+    const p3 = await get('verdict=block&page=3');
+    expect(rows(p3)).toEqual(Array.from({ length: 50 }, (_, i) => 49 - i));
+    expect(links(p3)).toEqual({ prev: '/log?verdict=block&page=2' });
+    expect(p3).toMatch(/page 3 of 3/);
+    expect(rows(await get('verdict=block&page=99'))).toEqual(rows(p3));
+    const part = await get('verdict=block&page=2&partial=1');
+    expect(rows(part)).toEqual(rows(p2));
+  });
+});
+
+describe('lighttpd answers errors with the same headers, and the size limit is stated', () => {
+  const conf = readFileSync(join(process.cwd(), 'webui', 'lighttpd', 'webui.conf'), 'utf8');
+
+  it('webui.conf sets every security header the CGI sets, with the same value, on every response', () => {
+    const block = /setenv\.set-response-header\s*=\s*\(([\s\S]*?)\n\)/.exec(conf)?.[1] ?? '';
+    const set = Object.fromEntries([...block.matchAll(/"([^"]+)"\s*=>\s*"([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    expect(set).toEqual(Object.fromEntries(SECURITY_HEADERS));
+    // its own error pages (400, 413, 431, 500) are made before mod_setenv runs: they go through the error handler
+    expect(conf).toMatch(/^server\.error-handler\s*=\s*"\/static\/error\.html"/m);
+  });
+
+  it('the upload limit: lighttpd refuses what the CGI would, and the import form says how much', async () => {
+    const kib = Number(/^server\.max-request-size\s*=\s*(\d+)/m.exec(conf)?.[1]);
+    expect(kib * 1024).toBe(MAX_BODY); // lighttpd's figure is in KiB
+    const s = await login();
+    const page = await handle(req('GET', '/list', { cookies: s.cookies }), deps);
+    expect(page.body).toMatch(/at most 8 MiB/);
+    const html = readFileSync(join(process.cwd(), 'webui', 'static', 'error.html'), 'utf8');
+    expect(html).toMatch(/at most 8 MiB/);
+  });
+});
+
+describe('import edge cases', () => {
+  it('a UTF-8 byte order mark does not reject the first line (pasted, or at the start of a file)', async () => {
+    expect(parseImport('\uFEFFfirst.example\nsecond.example\n')).toMatchObject({ rejected: [], accepted: [{ name: 'first.example' }, { name: 'second.example' }] });
+    expect(parseImport('first.example\n\uFEFFsecond.example\n').rejected.map((x) => x.line)).toEqual([2]); // only at the start
+    const s = await login();
+    const b = '----xdpfire';
+    const body = Buffer.concat([
+      Buffer.from([`--${b}`, 'Content-Disposition: form-data; name="csrf"', '', s.csrf, `--${b}`, 'Content-Disposition: form-data; name="do"', '', 'import',
+        `--${b}`, 'Content-Disposition: form-data; name="list"', '', '\uFEFFpasted.example',
+        `--${b}`, 'Content-Disposition: form-data; name="file"; filename="list.txt"', 'Content-Type: text/plain', '', ''].join('\r\n')),
+      Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom-file.example\r\nsecond.example\r\n'),
+      Buffer.from(`\r\n--${b}--\r\n`),
+    ]);
+    const r = await handle(req('POST', '/action', { cookies: s.cookies, body, contentType: `multipart/form-data; boundary=${b}`, headers: { origin: `https://${HOST}` } }), deps);
+    expect(r.status).toBe(200);
+    expect([...daemon.names.keys()].sort()).toEqual(['bom-file.example', 'pasted.example', 'second.example']);
+  });
+});
+
+describe('an IPv4 address is not a name', () => {
+  it('is refused with the reason, in the add form and in an import; one listed before can still be removed', async () => {
+    expect(() => normaliseDomain('10.0.0.1')).toThrow(/an IPv4 address \(dotted quad\) is not a server name: .*RFC 6066/);
+    for (const n of ['*.10.0.0.1', '192.168.001.001.', '999.1.1.1']) expect(() => normaliseDomain(n), n).toThrow(/IPv4/);
+    for (const n of ['1.2.3.4.example', '1.2.3', 'x1.2.3.4']) expect(normaliseDomain(n).name).toBe(n);
+    const s = await login();
+    const r = await post(s, { do: 'add', name: '192.0.2.1' });
+    expect(r.status).toBe(400);
+    expect(r.body).toContain('an IPv4 address (dotted quad) is not a server name');
+    const imp = await post(s, { do: 'import', list: '0.0.0.0 10.1.2.3 ok.example\n' });
+    expect(imp.status).toBe(400);
+    expect(imp.body).toMatch(/bad domain &#x27;10\.1\.2\.3&#x27;: an IPv4 address/);
+    expect(daemon.calls.some((c) => c[0] === 'add')).toBe(false);
+    daemon.names.set('10.9.8.7', 'exact');
+    expect((await post(s, { do: 'del', name: '10.9.8.7' })).status).toBe(303);
+    expect(daemon.names.has('10.9.8.7')).toBe(false);
+  });
+});
+
+describe('an import without names', () => {
+  it('says that no names were found, never "Imported.", and changes nothing', async () => {
+    const s = await login();
+    for (const [form, why] of [
+      [{ list: '# just\n# comments\n\n' }, /no names found: 3 line\(s\) without a name/],
+      [{ list: '127.0.0.1 localhost\n::1 ip6-localhost\n' }, /no names found: 2 line\(s\) without a name/],
+      [{ list: 'bad name\n# c\n', skipbad: '1' }, /no names found: 1 line\(s\) without a name and 1 bad line/],
+    ] as [Record<string, string>, RegExp][]) {
+      const before = daemon.calls.length;
+      const r = await post(s, { do: 'import', ...form });
+      expect(r.status, form.list).toBe(400);
+      expect(r.body).not.toContain('Imported.');
+      expect(r.body).toMatch(why);
+      expect(daemon.calls.slice(before)).toEqual([['list']]); // the page's list: no add, no del
+    }
+  });
+});
+
+describe('the counters', () => {
+  it('each has a short label and an explanation on the overview, with its raw name kept', async () => {
+    const header = readFileSync(join(process.cwd(), 'bpf', 'xdp_sni.h'), 'utf8');
+    const names = [...(/#define XSNI_COUNTER_NAMES \{([^}]*)\}/.exec(header)?.[1] ?? '').matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThanOrEqual(19);
+    const status = daemon.ctl;
+    deps.ctl = async (args) => {
+      const r = await status(args);
+      if (args[0] !== 'status') return r;
+      // every counter the data plane has, as `status` prints them, and one it may get later
+      return { rc: 0, out: r.out.replace(/^packets .*\nblocked .*\n/m, `${[...names, 'new_counter'].map((n, i) => `${n.padEnd(17)}${1000 + i}`).join('\n')}\n`) };
+    };
+    const s = await login();
+    const r = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    const rows = [...(/<table class="counters"[\s\S]*?<\/table>/.exec(r.body)?.[0] ?? '').matchAll(/<tr><th>([^<]+) <code class="raw">([a-z_]+)<\/code><\/th><td class="num">(\d+)<\/td><td class="hint">([^<]+)<\/td><\/tr>/g)];
+    expect(rows.map((m) => m[2])).toEqual([...names, 'new_counter']);
+    for (const [, label, name, value, explain] of rows) {
+      expect(Number(value)).toBe(1000 + [...names, 'new_counter'].indexOf(name));
+      if (name === 'new_counter') {
+        expect(explain).toMatch(/no description/);
+        continue;
+      }
+      expect(label, name).not.toBe(name); // a human label, not the raw name again
+      expect(label.length, name).toBeLessThanOrEqual(30);
+      expect(explain.length, name).toBeGreaterThan(20);
+    }
+    expect(rows.find((m) => m[2] === 'rst_sent')![1]).toBe('Resets sent to clients');
   });
 });

@@ -69,6 +69,17 @@ describe('domains.c', () => {
     cases.forEach(([n, re], i) => expect(r.out[i], n).toMatch(re));
   });
 
+  it('refuses a dotted-quad IPv4 address as a name, with the reason; a name with numeric labels stays', async () => {
+    const r = await run('norm', '1.2.3.4', '*.10.0.0.1', '192.168.001.001.', '999.1.1.1', '1.2.3.4.example', '1.2.3', 'x1.2.3.4');
+    for (const i of [0, 1, 2, 3]) expect(r.out[i]).toMatch(/^err an IPv4 address \(dotted quad\) is not a server name: .*RFC 6066/);
+    expect(r.out.slice(4)).toEqual(['ok 1.2.3.4.example sub=0', 'ok 1.2.3 sub=0', 'ok x1.2.3.4 sub=0']);
+    const f = join(dir, 'ips.txt');
+    writeFileSync(f, '0.0.0.0 10.1.2.3 ok.example\n10.9.8.7\n');
+    const p = await run('parse', f);
+    expect(p.out).toEqual(['ok.example\texact', 'bad 1']);
+    expect(p.err).toContain(`${f}:1: bad domain '10.1.2.3': an IPv4 address`);
+  });
+
   it('takes 253 bytes and not 254; refuses a long argument before reading it', async () => {
     const n253 = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
     expect(n253.length).toBe(253);
@@ -125,6 +136,19 @@ describe('domains.c', () => {
     const sub = await run('parse', f, 'sub');
     expect(sub.out[0]).toBe('ads.example.net\tsubdomains');
     expect((await run('parse', join(dir, 'missing.txt'))).err).toMatch(/^xdp-sni: cannot open .*missing\.txt: No such file/);
+  });
+
+  it('a UTF-8 byte order mark before the first line is not part of it (only there)', async () => {
+    const f = join(dir, 'bom.txt');
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    writeFileSync(f, Buffer.concat([bom, Buffer.from('first.example\nsecond.example\n')]));
+    expect((await run('parse', f)).out).toEqual(['first.example\texact', 'second.example\texact', 'bad 0']);
+    writeFileSync(f, Buffer.concat([bom, Buffer.from('0.0.0.0 hosts.example\n')]));
+    expect((await run('parse', f)).out).toEqual(['hosts.example\texact', 'bad 0']);
+    writeFileSync(f, Buffer.concat([Buffer.from('first.example\n'), bom, Buffer.from('second.example\n')]));
+    const mid = await run('parse', f);
+    expect(mid.out).toEqual(['first.example\texact', 'bad 1']);
+    expect(mid.err).toContain(`${f}:2: bad domain`);
   });
 
   it('keeps the state file: flags merge, order stays; the categories in hex (bit 0 exact, bit 32 subdomains: blocklist)', async () => {

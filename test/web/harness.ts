@@ -5,10 +5,11 @@
 // helper for password changes behind its socket. Everything runs
 // as root (the daemon's socket is 0600 root; see the README). Every process is
 // killed by PID and every namespace, pin and file removed on cleanup.
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { mkdirSync, writeFileSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { request } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { buildBpf, tool, repoRoot } from '../bpf/lib.js';
 import { setup, waitFor, nsExec, SERVER4, type Topo } from '../netns/topology.js';
@@ -29,6 +30,10 @@ export interface Web {
   /** lighttpd's PID (its children are the CGI processes) */
   lighttpdPid: number;
   ctl: (line: string) => Promise<string>;
+  /** Stop the daemon (SIGTERM, by PID, as systemctl stop does) and wait for it to exit. */
+  stopDaemon: () => Promise<void>;
+  /** Start it again; it adopts the pinned program and maps. */
+  startDaemon: () => Promise<void>;
   cleanup: () => Promise<void>;
 }
 
@@ -65,11 +70,23 @@ export async function startWeb(): Promise<Web> {
     const a = await execa('ip', ['netns', 'exec', t.f, tool, 'attach', '--dev', 'f0', '--mode', 'native'], { reject: false, env: { ...process.env, ...t.env } });
     if (a.exitCode !== 0) throw new Error(`attach failed: ${a.stderr}`);
     // the daemon in the firewall namespace, so that `status` sees f0
-    const d = execa('ip', ['netns', 'exec', t.f, tool, 'daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], { reject: false, buffer: false, env: { ...process.env, ...t.env } });
-    t.procs.push({ name: 'daemon', p: d });
-    d.stdout?.resume();
-    d.stderr?.resume();
-    await waitFor(async () => (await ask(t.ctlSock, 'ping', 2000).catch(() => '')).includes('pong'), 15_000, 'daemon control socket');
+    // (`ip netns exec` execs the tool: the PID is the daemon's)
+    let daemon: ResultPromise | undefined;
+    const startDaemon = async () => {
+      const d = execa('ip', ['netns', 'exec', t.f, tool, 'daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], { reject: false, buffer: false, env: { ...process.env, ...t.env } });
+      t.procs.push({ name: 'daemon', p: d });
+      d.stdout?.resume();
+      d.stderr?.resume();
+      daemon = d;
+      await waitFor(async () => (await ask(t.ctlSock, 'ping', 2000).catch(() => '')).includes('pong'), 15_000, 'daemon control socket');
+    };
+    const stopDaemon = async () => {
+      if (!daemon?.pid) throw new Error('no daemon to stop');
+      process.kill(daemon.pid, 'SIGTERM');
+      await daemon;
+      daemon = undefined;
+    };
+    await startDaemon();
 
     // the web UI, built the way the packages stage builds it
     const root = join(t.dir, 'webui');
@@ -77,7 +94,7 @@ export async function startWeb(): Promise<Web> {
     mkdirSync(join(root, 'htdocs', 'static'), { recursive: true });
     copyFileSync(join(tree, 'webui.cjs'), join(root, 'htdocs', 'index.cgi'));
     chmodSync(join(root, 'htdocs', 'index.cgi'), 0o755);
-    for (const f of ['app.css', 'live.js']) copyFileSync(join(tree, f), join(root, 'htdocs', 'static', f));
+    for (const f of ['app.css', 'live.js', 'error.html']) copyFileSync(join(tree, f), join(root, 'htdocs', 'static', f));
     const stateDir = join(t.dir, 'webui-state');
     mkdirSync(stateDir, { mode: 0o700 });
     writeFileSync(join(t.dir, 'webui.passwd'), `${hashPassword(PASSWORD)}\n`, { mode: 0o640 });
@@ -120,7 +137,7 @@ export async function startWeb(): Promise<Web> {
     l.stderr?.resume();
     const base = `https://127.0.0.1:${port}`;
     await waitFor(async () => (await fetchRaw(`${base}/login`).then((r) => r.status === 200, () => false)), 15_000, 'lighttpd');
-    Object.assign(web, { base, port, stateDir, passwdFile: join(t.dir, 'webui.passwd'), cgi: join(root, 'htdocs', 'index.cgi'), lighttpdPid: l.pid, ctl: (line: string) => ask(t.ctlSock, line), cleanup });
+    Object.assign(web, { base, port, stateDir, passwdFile: join(t.dir, 'webui.passwd'), cgi: join(root, 'htdocs', 'index.cgi'), lighttpdPid: l.pid, ctl: (line: string) => ask(t.ctlSock, line), stopDaemon, startDaemon, cleanup });
     return web as Web;
   } catch (e) {
     await cleanup();
@@ -150,6 +167,27 @@ export function fetchRaw(url: string, o: { method?: string; headers?: Record<str
     r.on('error', reject);
     r.setTimeout(30_000, () => r.destroy(new Error(`timeout: ${url}`)));
     r.end(o.body);
+  });
+}
+
+/** Bytes as sent, over TLS (for requests node's client will not make); the status and headers of the answer. */
+export function rawRequest(port: number, bytes: string): Promise<RawRes> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => s.end(bytes));
+    s.setTimeout(30_000, () => s.destroy(new Error('timeout')));
+    s.on('data', (b: Buffer) => (text += b.toString('latin1')));
+    s.on('error', reject);
+    s.on('close', () => {
+      const [head, ...body] = text.split('\r\n\r\n');
+      const [status, ...lines] = head.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const l of lines) {
+        const i = l.indexOf(':');
+        if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+      }
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(status)?.[1] ?? 0), headers, body: body.join('\r\n\r\n') });
+    });
   });
 }
 

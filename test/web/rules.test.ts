@@ -20,7 +20,8 @@ const LINES = [
   '0.0.0.0 ads.example tracker.example', '127.0.0.1 localhost', ':: ip6.example', '# comment', '   ', 'name # trailing comment',
   'bücher.example', '-lead.example', 'trail-.example', 'a..b', '.', '*.', 'two names', 'bad!char.example', `${'a'.repeat(63)}.ok.example`,
   `${'a'.repeat(64)}.example`, Array(127).fill('a').join('.'), Array(128).fill('a').join('.'), 'x.example extra words', 'tab\tsep',
-  '0.0.0.0 good.example bad_too!.example', 'dash-ok.example', 'ends-with.dash-', '1.2.3.4', 'UPPER.Example.', 'caf\u00e9.example',
+  '0.0.0.0 good.example bad_too!.example', 'dash-ok.example', 'ends-with.dash-', '1.2.3.4', 'UPPER.Example.', 'caf\u00e9.example', '0.0.0.0 10.1.2.3 kept.example', '1.2.3.4.example', '*.10.0.0.1',
+  '\uFEFFbom-not-first.example',
 ];
 
 describe('domain rules: web UI = CLI', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientHello, repoRoot, tool } from '../bpf/lib.js';
 import { syslog, waitFor } from '../netns/topology.js';
-import { clientCurl, fetchRaw, PASSWORD, sendHello, startWeb, type Web } from './harness.js';
+import { clientCurl, fetchRaw, PASSWORD, rawRequest, sendHello, startWeb, type Web } from './harness.js';
 import { verifyPassword } from '../../lib/password.js';
 
 const ART = join(repoRoot, 'test-artifacts', 'web');
@@ -144,6 +144,23 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     await shot('log-script-inert');
   });
 
+  it('a captured server name with a bidi override is shown escaped, not reversed, and search finds it', async () => {
+    const name = '\u202Eelpmaxe.knab.evil.example'; // would read as "elpmaxe.live.bank.example"
+    await sendHello(w.t, clientHello(Buffer.from(name)));
+    await waitFor(() => syslog(w.t).includes(`sni=${name} verdict=block`), 15_000, 'the bidi SNI in syslog');
+    const cell = () => page.locator('#events td.name', { hasText: 'elpmaxe.knab.evil.example' });
+    for (const q of ['elpmaxe', '\\u202e', '\u202Eelp']) {
+      // what is displayed, and the name as sent
+      await page.goto(`${w.base}/log?name=${encodeURIComponent(q)}`);
+      await expect.poll(() => cell().count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+    }
+    expect(await cell().first().textContent()).toBe('\\u202Eelpmaxe.knab.evil.example');
+    expect(await cell().first().locator('span.esc').textContent()).toBe('\\u202E');
+    expect(await page.textContent('#events')).not.toContain('\u202E');
+    expect(await page.textContent('#top-names')).toContain('\\u202Eelpmaxe.knab.evil.example');
+    await shot('log-bidi-escaped');
+  });
+
   it('removes the name; the client passes again', async () => {
     await page.goto(`${w.base}/list?q=live`);
     await page.click('button[aria-label="Remove live.example"]');
@@ -158,6 +175,10 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     await page.goto(`${w.base}/`);
     expect(Number(await page.getAttribute('#chart', 'data-blocked'))).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#top-clients')).toContain('10.77.1.2');
+    // the real daemon's counters, each with its label, explanation and raw name
+    const counters = await page.textContent('.counters');
+    for (const c of ['Blocked blocked', 'Resets sent to clients rst_sent', 'Unreadable hellos unreadable']) expect(counters?.replace(/\s+/g, ' ')).toContain(c);
+    expect(counters).toContain('TCP resets sent back to clients');
     await shot('overview');
     await page.selectOption('select[name=mode]', 'monitor');
     await page.click('form:has(select[name=mode]) button');
@@ -200,6 +221,56 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     }
   });
 
+  it('with the daemon stopped: the pages say so, show the saved settings as saved, offer no controls and no counts; the program still blocks', async () => {
+    const savedFile = join(w.stateDir, 'xdp-sni.settings.json');
+    await w.ctl('add blocked.example');
+    try {
+      // a setting saved through the page, while the daemon runs
+      await page.goto(`${w.base}/`);
+      await page.fill('input[name=ports]', '443, 8443');
+      await page.click('form:has(input[name=ports]) button');
+      await expect.poll(() => page.textContent('.flash')).toContain('443,8443');
+      expect((await clientCurl(w.t, 'blocked.example')).err).toMatch(/reset/i);
+      await w.stopDaemon();
+      try {
+        // what the daemon's exit leaves: the program attached and pinned, still blocking
+        const c = await clientCurl(w.t, 'blocked.example');
+        expect(c.code).not.toBe(0);
+        expect(c.err).toMatch(/reset/i);
+        expect(String((await execa('ip', ['-n', w.t.f, 'link', 'show', 'f0'])).stdout)).toMatch(/xdp/);
+
+        const home = await page.goto(`${w.base}/`);
+        expect(home?.status()).toBe(503);
+        const main = await page.textContent('main');
+        expect(main).toContain('The daemon is not answering');
+        expect(main).toContain('the data plane may still be enforcing the last settings');
+        expect(main).not.toMatch(/not loaded|Enable|Disable/);
+        expect(await page.locator('form[action="/action"]').count()).toBe(0);
+        expect(await page.textContent('#saved')).toMatch(/Watched TCP ports\s*443,8443/);
+        expect(await page.locator('.counters, #mode, #rst, #state, input[name=ports]').count()).toBe(0);
+        await shot('overview-daemon-down');
+
+        const list = await page.goto(`${w.base}/list`);
+        expect(list?.status()).toBe(503);
+        expect(await page.textContent('main')).not.toMatch(/in total|no names/);
+        expect(await page.textContent('#unknown')).toContain('The daemon is not answering');
+        expect(await page.locator('form[action="/action"]').count()).toBe(0);
+
+        await page.goto(`${w.base}/log`);
+        expect(await page.textContent('#unknown')).toContain('The daemon is not answering');
+      } finally {
+        await w.startDaemon();
+      }
+      await page.goto(`${w.base}/`);
+      expect(await page.textContent('#attached')).toContain('f0 (native)');
+      expect(await page.locator('#unknown').count()).toBe(0);
+    } finally {
+      await w.ctl('ports 443');
+      await w.ctl('del blocked.example');
+      rmSync(savedFile, { force: true });
+    }
+  });
+
   it('100,000 names with the real daemon: the list page stays usable; a 1,000-line import through the page', async () => {
     const file = join(w.t.dir, 'big.list');
     writeFileSync(file, Array.from({ length: 100_000 }, (_, i) => `big${String(i).padStart(6, '0')}.example\n`).join(''));
@@ -223,6 +294,51 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     writeFileSync(join(ART, 'big-list.txt'), text);
     console.log(text);
   }, 900_000);
+
+  it("lighttpd's own error responses (413, 431, 400, 500) carry the security headers and state the limit", async () => {
+    const expectHeaders = (h: Record<string, string | string[] | undefined>, what: string) => {
+      expect(h['content-security-policy'], what).toContain("frame-ancestors 'none'");
+      expect(h['x-frame-options'], what).toBe('DENY');
+      expect(h['x-content-type-options'], what).toBe('nosniff');
+      expect(h['referrer-policy'], what).toBe('same-origin');
+      expect(h['cache-control'], what).toBe('no-store');
+      expect(h['cross-origin-opener-policy'], what).toBe('same-origin');
+    };
+    // an import over 8 MiB through the page: lighttpd refuses it before the CGI runs
+    await page.goto(`${w.base}/list`);
+    expect(await page.textContent('form[enctype]')).toMatch(/at most 8 MiB/);
+    await page.setInputFiles('input[name=file]', { name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.alloc(9 << 20, 'a.example\n') });
+    const [big] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/action')), page.click('form[enctype] button[type=submit]')]);
+    expect(big.status()).toBe(413);
+    expectHeaders(await big.allHeaders(), '413 (Chromium)');
+    await page.waitForLoadState();
+    expect(await page.textContent('body')).toMatch(/at most 8 MiB/);
+    await shot('error-413');
+    // the same over HTTP/1.1, by Content-Length alone
+    const r413 = await fetchRaw(`${w.base}/action`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': String((8 << 20) + 1) }, body: 'x' });
+    expect(r413.status).toBe(413);
+    expectHeaders(r413.headers, '413');
+    // request headers over lighttpd's 8 KiB
+    const r431 = await fetchRaw(`${w.base}/`, { headers: { 'x-big': 'a'.repeat(9000) } });
+    expect(r431.status).toBe(431);
+    expectHeaders(r431.headers, '431');
+    // a header line HTTP does not allow
+    const r400 = await rawRequest(w.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n');
+    expect(r400.status).toBe(400);
+    expectHeaders(r400.headers, '400');
+    // a CGI that dies without a word: lighttpd's own 500
+    const cgi = join(w.t.dir, 'webui', 'htdocs', 'index.cgi');
+    const real = readFileSync(cgi);
+    writeFileSync(cgi, 'process.exit(3);\n');
+    try {
+      const r500 = await fetchRaw(`${w.base}/`);
+      expect(r500.status).toBe(500);
+      expectHeaders(r500.headers, '500');
+    } finally {
+      writeFileSync(cgi, real);
+    }
+    expect((await fetchRaw(`${w.base}/login`)).status).toBe(200);
+  });
 
   it('render cost on the host (CGI through lighttpd, nodejs start included)', async () => {
     // log in with a plain client to time the pages without the browser

@@ -7,16 +7,18 @@ import { safeEqual, SessionStore, newToken, type Session } from './auth.js';
 import { writeFileAtomicAfter } from '../../lib/atomic-write.js';
 import { passwordProblem, verifyPassword } from '../../lib/password.js';
 import { chartData } from './chart.js';
+import { describeCounters } from './counters.js';
 import { limiterDir, sessionsDir, settingsFile, type Config } from './config.js';
-import { DaemonError, must, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
-import { InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, type Normalised } from './domains.js';
+import { DaemonDown, DaemonError, must, NotLoaded, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
+import { DottedQuadError, InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, stripBom, type Normalised } from './domains.js';
 import { filterEvents, perMinute, readEvents, top, VERDICTS, type Filter, type SniEvent } from './events.js';
-import { BadRequest, parseForm, type Form, type Req, type Res } from './http.js';
+import { BadRequest, MAX_BODY, parseForm, type Form, type Req, type Res } from './http.js';
 import { LoginLimiter } from './limiter.js';
 import { LockTimeout } from './lock.js';
 import { fingerprint, passwdFingerprint, type ChangeResult } from './passwd.js';
 import { passwdClient, PasswdServiceError, type PasswdChanger } from './passwd-service.js';
 import { page, render } from './render.js';
+import { visibleText } from './visible.js';
 
 export interface Deps {
   cfg: Config;
@@ -29,10 +31,13 @@ export interface Deps {
 export const SESSION_COOKIE = '__Host-xdpfire';
 export const LOGIN_COOKIE = '__Host-xdpfire-login';
 export const PAGE_SIZE = 100;
+/** events per page of the live log */
+export const LOG_PAGE = 200;
 
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const SECURITY_HEADERS: [string, string][] = [
+/** Every response's; webui.conf sets the same on lighttpd's own (a unit test compares them). */
+export const SECURITY_HEADERS: [string, string][] = [
   ['Content-Security-Policy', CSP],
   ['X-Frame-Options', 'DENY'],
   ['X-Content-Type-Options', 'nosniff'],
@@ -85,7 +90,7 @@ export function readSaved(cfg: Config): Saved | undefined {
 
 async function current(d: Deps): Promise<{ status: Status; exempt: string[]; saved: Saved }> {
   const st = await d.ctl(['status']);
-  if (st.rc === 3) throw new DaemonError('the xdp-sni data plane is not loaded (no pinned maps)');
+  if (st.rc === 3) throw new NotLoaded('the xdp-sni data plane is not loaded (no pinned maps)');
   if (st.rc !== 0) throw new DaemonError(`the daemon refused 'status' (rc=${st.rc})`);
   const status = parseStatus(st.rc, st.out);
   const exempt = parseExempt(await must(d.ctl, ['exempt', 'list']));
@@ -224,32 +229,49 @@ function base(c: Ctx, nav: string, title: string, extra: Record<string, unknown>
   return { authed: true, nav, title, csrf: c.s.csrf, flash, ...extra };
 }
 
+/** Why the live state is unknown, for the pages (unknown.hbs). */
+interface Unknown {
+  down: boolean;
+  unloaded: boolean;
+  message: string;
+}
+
+function unknownFrom(e: DaemonError): Unknown {
+  return { down: e instanceof DaemonDown, unloaded: e instanceof NotLoaded, message: e.message };
+}
+
+/** The HTTP status of a page whose daemon call failed. */
+function failStatus(e: DaemonError): number {
+  return e instanceof DaemonDown || e instanceof NotLoaded ? 503 : 502;
+}
+
 async function overview(c: Ctx, error?: string, status = 200): Promise<Res> {
   let cur: Awaited<ReturnType<typeof current>> | undefined;
+  let unknown: Unknown | undefined;
   let err = error;
   try {
     cur = await current(c.d);
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
-    err = [error, e.message].filter(Boolean).join('\n');
-    status = status === 200 ? 503 : status;
+    // nothing on the page may pose as live: no state, counts or controls, only what was saved
+    unknown = unknownFrom(e);
+    err = error ?? e.message;
+    status = status === 200 ? failStatus(e) : status;
   }
   const log = readEvents(c.d.cfg.logFiles, c.d.cfg.logTailBytes, c.now);
   const uptime = log.daemonStarted !== undefined ? `${fmtDuration(c.now - log.daemonStarted)} (since ${fmtTime(log.daemonStarted)})` : 'unknown (no start in the log)';
-  const counters = Object.entries(cur?.status.counters ?? {}).map(([name, value]) => ({ name, value }));
-  return res(
-    status,
-    page('overview', base(c, 'overview', 'xdp-sni', {
-      error: err,
-      status: cur?.status ?? { loaded: false },
-      enabled: cur?.saved.enabled,
-      ports: cur?.saved.ports,
-      exempt: cur?.exempt ?? [],
-      counters,
-      uptime,
-      ...activity(log.events, c.now),
-    })),
-  );
+  const live = cur
+    ? {
+        known: true,
+        status: cur.status,
+        enabled: cur.saved.enabled,
+        ports: cur.saved.ports,
+        exempt: cur.exempt,
+        counters: describeCounters(cur.status.counters),
+        uptime,
+      }
+    : { known: false, unknown, saved: readSaved(c.d.cfg) };
+  return res(status, page('overview', base(c, 'overview', 'xdp-sni', { error: err, ...live, ...activity(log.events, c.now) })));
 }
 
 interface ListView {
@@ -258,18 +280,25 @@ interface ListView {
   report?: Record<string, unknown>;
   addName?: string;
   addSub?: boolean;
+  /** the import form as it was sent, when the import was refused */
+  importText?: string;
+  importSub?: boolean;
+  importSkipBad?: boolean;
 }
 
 async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
   let entries: Entry[] = [];
+  let unknown: Unknown | undefined;
   let error = v.error;
   let status = v.status ?? 200;
   try {
     entries = await listEntries(c.d);
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
-    error = [error, e.message].filter(Boolean).join('\n');
-    status = 503;
+    // the list is unknown: no count, no rows, no forms that cannot work
+    unknown = unknownFrom(e);
+    error = error ?? e.message;
+    status = failStatus(e);
   }
   const q = (c.req.query.get('q') ?? '').trim().toLowerCase().slice(0, 253);
   const matching = q ? entries.filter((e) => e.name.includes(q)) : entries;
@@ -287,6 +316,8 @@ async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
     status,
     page('list', base(c, 'list', 'Blocklist', {
       error,
+      known: !unknown,
+      unknown,
       rows: matching.slice((pg - 1) * PAGE_SIZE, pg * PAGE_SIZE),
       total: entries.length,
       matching: matching.length,
@@ -299,29 +330,62 @@ async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
       report: v.report,
       addName: v.addName,
       addSub: v.addSub,
+      importText: v.importText,
+      importSub: v.importSub,
+      importSkipBad: v.importSkipBad,
       importMax: c.d.cfg.importMax,
+      uploadLimit: `${MAX_BODY / (1 << 20)} MiB`,
     })),
   );
 }
 
-function logView(c: Ctx) {
+/** The daemon's answer to a ping, for the log page: undefined when it answers. */
+async function daemonSilence(d: Deps): Promise<Unknown | undefined> {
+  try {
+    await d.ctl(['ping']);
+    return undefined;
+  } catch (e) {
+    if (e instanceof DaemonDown) return unknownFrom(e);
+    throw e;
+  }
+}
+
+async function logView(c: Ctx) {
+  const silent = await daemonSilence(c.d);
   const f = readFilter(c.req.query);
   const log = readEvents(c.d.cfg.logFiles, c.d.cfg.logTailBytes, c.now);
   const matching = filterEvents(log.events, f);
-  const shown = matching.slice(-200).reverse();
-  const u = new URLSearchParams();
-  if (f.name) u.set('name', f.name);
-  if (f.client) u.set('client', f.client);
-  if (f.verdict) u.set('verdict', f.verdict);
-  u.set('partial', '1');
+  // page 1 is the newest LOG_PAGE events (and refreshes itself); higher pages go back in time
+  const pages = Math.max(1, Math.ceil(matching.length / LOG_PAGE));
+  const pg = Math.min(pages, Math.max(1, Number.parseInt(c.req.query.get('page') ?? '1', 10) || 1));
+  const end = matching.length - (pg - 1) * LOG_PAGE;
+  const shown = matching.slice(Math.max(0, end - LOG_PAGE), end).reverse();
+  const url = (p: number, partial = false) => {
+    const u = new URLSearchParams();
+    if (f.name) u.set('name', f.name);
+    if (f.client) u.set('client', f.client);
+    if (f.verdict) u.set('verdict', f.verdict);
+    if (p > 1) u.set('page', String(p));
+    if (partial) u.set('partial', '1');
+    const q = u.toString();
+    return `/log${q ? `?${q}` : ''}`;
+  };
   return {
+    silent,
     filter: f,
     verdicts: VERDICTS,
     events: shown.map((e) => ({ ...e, time: fmtTime(e.t) })),
     shown: shown.length,
     matching: matching.length,
+    first: matching.length - end + 1,
+    last: matching.length - end + shown.length,
+    page: pg,
+    pages,
+    newer: pg > 1 ? url(pg - 1) : undefined,
+    older: pg < pages ? url(pg + 1) : undefined,
+    newest: pg === 1,
     updated: fmtTime(c.now),
-    liveUrl: `/log?${u}`,
+    liveUrl: url(pg, true),
     ...activity(log.events, c.now),
   };
 }
@@ -348,7 +412,7 @@ async function action(c: Ctx, form: Form): Promise<Res> {
         try {
           n = normaliseDomain(raw, form.fields.get('subdomains') === '1');
         } catch (e) {
-          if (e instanceof InputError) return await listPage(c, { error: `Not added: bad domain '${raw}': ${e.message}`, status: 400, addName: raw, addSub: form.fields.get('subdomains') === '1' });
+          if (e instanceof InputError) return await listPage(c, { error: `Not added: bad domain '${visibleText(raw)}': ${e.message}`, status: 400, addName: raw, addSub: form.fields.get('subdomains') === '1' });
           throw e;
         }
         const existing = await listEntries(c.d);
@@ -362,8 +426,9 @@ async function action(c: Ctx, form: Form): Promise<Res> {
         try {
           n = normaliseDomain(raw);
         } catch (e) {
-          if (e instanceof InputError) return await listPage(c, { error: `Not removed: bad domain '${raw}': ${e.message}`, status: 400 });
-          throw e;
+          if (e instanceof DottedQuadError) n = e.normalised; // listed by an older version: removable
+          else if (e instanceof InputError) return await listPage(c, { error: `Not removed: bad domain '${visibleText(raw)}': ${e.message}`, status: 400 });
+          else throw e;
         }
         const existing = await listEntries(c.d);
         if (!existing.some((e) => e.name === n.name)) return await listPage(c, { error: `Not removed: ${n.name} is not listed.`, status: 409 });
@@ -445,17 +510,21 @@ async function action(c: Ctx, form: Form): Promise<Res> {
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
     const msg = `Not applied: ${e.message}`;
-    return LIST_ACTIONS.has(what) ? await listPage(c, { error: msg, status: 502 }) : await overview(c, msg, 502);
+    return LIST_ACTIONS.has(what) ? await listPage(c, { error: msg, status: failStatus(e) }) : await overview(c, msg, failStatus(e));
   }
 }
 
 async function importList(c: Ctx, form: Form): Promise<Res> {
   const file = form.files.get('file');
-  if (file && file.data.includes(0)) return await listPage(c, { error: `Nothing imported: ${file.filename || 'the file'} is not a text file.`, status: 400 });
-  const text = [field(form, 'list', 8 << 20), file?.data.toString('utf8') ?? ''].filter((s) => s.trim()).join('\n');
-  if (!text.trim()) return await listPage(c, { error: 'Nothing imported: paste names or choose a file.', status: 400 });
-  const r = parseImport(text, form.fields.get('subdomains') === '1');
-  const skipBad = form.fields.get('skipbad') === '1';
+  const pasted = field(form, 'list', 8 << 20);
+  // a refused import keeps what was pasted (a file cannot be given back)
+  const keep: ListView = { importText: pasted, importSub: form.fields.get('subdomains') === '1', importSkipBad: form.fields.get('skipbad') === '1' };
+  const refuse = (error: string, status: number, report?: Record<string, unknown>) => listPage(c, { ...keep, report, error, status });
+  if (file && file.data.includes(0)) return await refuse(`Nothing imported: ${file.filename || 'the file'} is not a text file.`, 400);
+  // each part may start with a byte order mark: a file's would land inside the text
+  const text = [pasted, file?.data.toString('utf8') ?? ''].map(stripBom).filter((s) => s.trim()).join('\n');
+  if (!text.trim()) return await refuse('Nothing imported: paste names or choose a file.', 400);
+  const r = parseImport(text, keep.importSub);
   const report: Record<string, unknown> = {
     acceptedLines: r.acceptedLines,
     names: r.accepted.length,
@@ -467,17 +536,20 @@ async function importList(c: Ctx, form: Form): Promise<Res> {
     ignored: r.ignored,
     applied: false,
   };
-  if (r.rejected.length && !skipBad) return await listPage(c, { report, error: `Nothing imported: ${r.rejected.length} bad line(s). Fix them, or tick "import the valid lines".`, status: 400 });
-  if (r.accepted.length > c.d.cfg.importMax) return await listPage(c, { report, error: `Nothing imported: ${r.accepted.length} names; at most ${c.d.cfg.importMax} per import.`, status: 400 });
-  const existing = await listEntries(c.d);
-  const have = new Set(existing.map((e) => e.name));
+  if (r.rejected.length && !keep.importSkipBad) return await refuse(`Nothing imported: ${r.rejected.length} bad line(s). Fix them, or tick "import the valid lines".`, 400, report);
+  if (r.accepted.length === 0)
+    return await refuse(`Nothing imported: no names found: ${r.ignored} line(s) without a name${r.rejected.length ? ` and ${r.rejected.length} bad line(s)` : ''}.`, 400, report);
+  if (r.accepted.length > c.d.cfg.importMax) return await refuse(`Nothing imported: ${r.accepted.length} names; at most ${c.d.cfg.importMax} per import.`, 400, report);
+  let have = new Set<string>();
   try {
+    const existing = await listEntries(c.d);
+    have = new Set(existing.map((e) => e.name));
     const out = await addNames(c.d, r.accepted, existing);
     Object.assign(report, out, { applied: true });
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
     report.added = r.accepted.filter((n) => !have.has(n.name)).length;
-    return await listPage(c, { report, error: `Not imported: ${e.message}`, status: 502 });
+    return await refuse(`Not imported: ${e.message}`, failStatus(e), report);
   }
   return await listPage(c, { report });
 }
@@ -590,9 +662,9 @@ export async function handle(req: Req, d: Deps): Promise<Res> {
       case '/password':
         return passwordPage(c);
       case '/log': {
-        const v = logView(c);
+        const v = await logView(c);
         if (req.query.get('partial') === '1') return res(200, render('livepart', v));
-        return res(200, page('log', base(c, 'log', 'Live log', { ...v, live: true })));
+        return res(200, page('log', base(c, 'log', 'Live log', { ...v, live: v.newest })));
       }
       default:
         return res(404, page('error', { authed: true, csrf: s.csrf, title: 'Not found', heading: 'Not found', message: req.path }));

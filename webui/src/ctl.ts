@@ -12,6 +12,14 @@ export type Ctl = (args: string[]) => Promise<CtlReply>;
 const TOKEN = /^[A-Za-z0-9._:/,*-]+$/;
 
 export class DaemonError extends Error {}
+/**
+ * The daemon gave no answer at all: no socket, refused, silent, or the
+ * connection closed before "rc=N". Its exit leaves the program attached and
+ * the maps pinned, so the data plane may still enforce the last settings.
+ */
+export class DaemonDown extends DaemonError {}
+/** The daemon answers, but nothing is pinned: no data plane is loaded. */
+export class NotLoaded extends DaemonError {}
 
 export function socketCtl(path: string, timeoutMs = 15_000): Ctl {
   return (args) =>
@@ -23,19 +31,19 @@ export function socketCtl(path: string, timeoutMs = 15_000): Ctl {
       const c = createConnection(path, () => c.end(line));
       const timer = setTimeout(() => {
         c.destroy();
-        reject(new DaemonError(`the xdp-sni daemon did not answer '${args[0]}' within ${timeoutMs / 1000} s`));
+        reject(new DaemonDown(`the xdp-sni daemon is not answering (no answer to '${args[0]}' within ${timeoutMs / 1000} s)`));
       }, timeoutMs);
       c.on('data', (b: Buffer) => chunks.push(b));
       c.on('close', () => {
         clearTimeout(timer);
         const text = Buffer.concat(chunks).toString('utf8');
         const m = /(?:^|\n)rc=(-?\d+)\n?$/.exec(text);
-        if (!m) return reject(new DaemonError(`the xdp-sni daemon closed the connection without an answer to '${args[0]}' (did it exit?)`));
+        if (!m) return reject(new DaemonDown(`the xdp-sni daemon is not answering (it closed the connection without an answer to '${args[0]}')`));
         resolve({ rc: Number(m[1]), out: text.slice(0, m.index + (m[0].startsWith('\n') ? 1 : 0)) });
       });
       c.on('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new DaemonError(`cannot reach the xdp-sni daemon at ${path}: ${e.code ?? e.message}`));
+        reject(new DaemonDown(`the xdp-sni daemon is not answering (${path}: ${e.code ?? e.message})`));
       });
     });
 }

@@ -1,7 +1,8 @@
 // Domain and input rules, the same as the xdp-sni CLI (normalise_domain and
 // parse_list_file in bpf/cli/domains.c): at most 253 bytes after removing a
 // leading "*." and a trailing dot, labels of 1..63 bytes of letters, digits,
-// '-' (not first or last) and '_', ASCII only (IDNs as punycode), lowercased.
+// '-' (not first or last) and '_', ASCII only (IDNs as punycode), lowercased,
+// and not a dotted-quad IPv4 address.
 import { isIPv4, isIPv6 } from 'node:net';
 
 export const NAME_MAX = 253;
@@ -12,6 +13,12 @@ export interface Normalised {
 }
 
 export class InputError extends Error {}
+/** A dotted-quad IPv4 address: refused as a name, but one listed before may be removed. */
+export class DottedQuadError extends InputError {
+  constructor(readonly normalised: Normalised) {
+    super('an IPv4 address (dotted quad) is not a server name: a ClientHello never carries an address as its name (RFC 6066), so it would never match');
+  }
+}
 
 /** Validate and normalise one name; throws InputError with the CLI's reason. */
 export function normaliseDomain(input: string, subdomains = false): Normalised {
@@ -46,6 +53,7 @@ export function normaliseDomain(input: string, subdomains = false): Normalised {
     out += ch.toLowerCase();
   }
   if (out.endsWith('-')) throw new InputError("label ends with '-'");
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(out)) throw new DottedQuadError({ name: out, subdomains });
   return { name: out, subdomains };
 }
 
@@ -68,12 +76,18 @@ export interface ImportResult {
   ignored: number;
 }
 
+/** Without a leading UTF-8 byte order mark (U+FEFF), which is not part of the first line. */
+export function stripBom(text: string): string {
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+
 /**
  * Parse a pasted or uploaded list: one name per line ("NAME", "NAME
  * subdomains", "*.NAME") or hosts-file lines ("ADDRESS NAME..."; localhost
  * names skipped). '#' starts a comment. Same rules as `xdp-sni import`.
  */
 export function parseImport(text: string, subdomains = false): ImportResult {
+  text = stripBom(text);
   const names = new Map<string, Normalised>();
   const rejected: ImportResult['rejected'] = [];
   let ignored = 0;

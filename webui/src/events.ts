@@ -5,9 +5,11 @@
 // "Mmm dd HH:MM:SS" one. Only the tail of each file is read, so the cost is
 // bounded whatever the log's size.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { decodeBytes, matchesShown } from './visible.js';
 
 export interface SniEvent {
   t: number; // ms since the epoch
+  /** as the client sent it: UTF-8 decoded, other bytes kept as U+DC80+byte (see visible.ts) */
   sni: string;
   verdict: string;
   client: string;
@@ -44,6 +46,8 @@ export interface ParsedLog {
   daemonStarted?: number;
 }
 
+/** TEXT is the log's bytes, one char per byte (as readTail returns it): a
+ * client-sent name is decoded on its own, byte-exact (decodeBytes). */
 export function parseLog(text: string, now: number): ParsedLog {
   const events: SniEvent[] = [];
   let daemonStarted: number | undefined;
@@ -61,7 +65,7 @@ export function parseLog(text: string, now: number): ParsedLog {
     }
     const e = EVENT.exec(msg);
     if (!e) continue;
-    events.push({ t, sni: e[1], verdict: e[2], client: hostOf(e[3]), server: e[4], ech: e[5] === '1', rst: e[6] === '1', ...(e[7] ? { group: e[7], cats: e[8] } : {}) });
+    events.push({ t, sni: decodeBytes(e[1]), verdict: e[2], client: hostOf(e[3]), server: e[4], ech: e[5] === '1', rst: e[6] === '1', ...(e[7] ? { group: e[7], cats: e[8] } : {}) });
   }
   return { events, daemonStarted };
 }
@@ -73,7 +77,7 @@ export function hostOf(addrPort: string): string {
   return addrPort.replace(/:\d+$/, '');
 }
 
-/** The last maxBytes of a file (from a line start), or '' if it cannot be read. */
+/** The last maxBytes of a file (from a line start), one char per byte ('latin1'), or '' if it cannot be read. */
 export function readTail(path: string, maxBytes: number): string {
   let fd: number;
   try {
@@ -91,7 +95,7 @@ export function readTail(path: string, maxBytes: number): string {
       if (n <= 0) break;
       off += n;
     }
-    let text = buf.subarray(0, off).toString('utf8');
+    let text = buf.subarray(0, off).toString('latin1');
     if (start > 0) text = text.slice(text.indexOf('\n') + 1);
     return text;
   } finally {
@@ -120,9 +124,8 @@ export interface Filter {
 export const VERDICTS = ['block', 'monitor', 'exempt', 'pass', 'unreadable-block', 'unreadable-pass'];
 
 export function filterEvents(ev: SniEvent[], f: Filter): SniEvent[] {
-  const name = f.name?.toLowerCase();
   return ev.filter(
-    (e) => (!name || e.sni.toLowerCase().includes(name)) && (!f.client || e.client.startsWith(f.client)) && (!f.verdict || e.verdict === f.verdict),
+    (e) => (!f.name || matchesShown(e.sni, f.name)) && (!f.client || e.client.startsWith(f.client)) && (!f.verdict || e.verdict === f.verdict),
   );
 }
 

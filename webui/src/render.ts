@@ -3,6 +3,7 @@
 // another template rendered the same way.
 import Handlebars from 'handlebars';
 import { precompiled, sources } from './templates.js';
+import { visibleParts } from './visible.js';
 
 type Tpl = (ctx: unknown) => string;
 let cache: Record<string, Tpl> | undefined;
@@ -11,6 +12,8 @@ function templates(): Record<string, Tpl> {
   if (cache) return cache;
   const hb = Handlebars.create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // client-sent text as runs of plain text and escapes (visible.hbs marks the escapes)
+  hb.registerHelper('visible', (s: unknown) => visibleParts(String(s ?? '')));
   const out: Record<string, Tpl> = {};
   if (precompiled) {
     for (const [name, spec] of Object.entries(precompiled)) out[name] = hb.template(spec as never) as Tpl;
