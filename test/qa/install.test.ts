@@ -162,5 +162,52 @@ for (const firmware of ['bios', 'uefi'] as const) {
       expect(lines).toMatch(new RegExp(`sni=${blocked.replace('.', '\\.')} .*verdict=block`));
       expect(lines).toMatch(new RegExp(`sni=${allowed.replace('.', '\\.')} .*verdict=pass`));
     });
+
+    if (firmware === 'bios') {
+      it('policies on the box: a group with a schedule window around now blocks a name for one client address and not for another', async () => {
+        const { allowed } = g().lab.names;
+        const lease = g().lab.lease!;
+        // a second address on the client's link, outside the DHCP range
+        const kid = lease.ip.replace(/\.\d+$/, '.250');
+        expect(kid).not.toBe(lease.ip);
+        const add = await execa('ip', ['-n', g().lab.ns.client, 'addr', 'add', `${kid}/${lease.mask}`, 'dev', 'c0'], { reject: false });
+        expect(add.exitCode, String(add.stderr)).toBe(0);
+        // the window: from two minutes ago to an hour from now, in the box's local time
+        const clock = (await g().con.run(`date -d '-2 min' '+%a %H:%M'; date -d '+60 min' +%H:%M`)).output.trim().split(/\s+/);
+        const [day, from, to] = [clock[0].toLowerCase(), clock[1], clock[2]];
+        for (const cmd of [
+          'xdp-sni category add social',
+          `xdp-sni add --category social ${allowed}`,
+          'xdp-sni group add kids',
+          `xdp-sni client add kids ${kid}`,
+          `xdp-sni schedule add kids ${day} ${from}-${to} block social`,
+        ])
+          expect((await g().con.run(cmd)).status, cmd).toBe(0);
+        expect((await g().con.run('xdp-sni schedule list')).output).toMatch(/kids .* block social\topen/);
+        const ok = await g().lab.curlFromClient(allowed, ['--interface', lease.ip]);
+        expect(ok.exitCode, ok.stderr).toBe(0);
+        const bad = await g().lab.curlFromClient(allowed, ['--interface', kid], 20);
+        expect(bad.exitCode).not.toBe(0);
+        // the event history has both, each once, with the group
+        const deadline = Date.now() + 60_000;
+        let ev: string[][] = [];
+        while (Date.now() < deadline) {
+          ev = (await g().con.run(`xdp-sni history events --name ${allowed}`)).output.trim().split('\n').map((l) => l.split('\t'));
+          if (ev.some((r) => r[2] === kid)) break;
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+        const mine = ev.filter((r) => r[2] === kid || r[2] === lease.ip).filter((r) => r[4] === 'social');
+        expect(mine.filter((r) => r[2] === kid).map((r) => [r[3], r[5]])).toEqual([['kids', 'block']]);
+        expect(mine.filter((r) => r[2] === lease.ip).map((r) => [r[3], r[5]])).toEqual([['default', 'pass']]);
+      });
+    } else {
+      it('after a reboot (this is the second boot of the disk): the policy and the first boot\'s event history are still there', async () => {
+        const { allowed } = g().lab.names;
+        expect((await g().con.run('xdp-sni group list')).output).toMatch(/^kids\tmode=blocklist\tblock=blocklist,social\t.*clients=1$/m);
+        const ev = (await g().con.run(`xdp-sni history events --name ${allowed} --group kids`)).output.trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
+        expect(ev.map((r) => r[5])).toEqual(['block']);
+        expect(Number((await g().con.run('xdp-sni history info')).output.trim().split('\n')[1].split('\t')[0])).toBeGreaterThan(1);
+      });
+    }
   });
 }
