@@ -113,6 +113,24 @@ describe('list subscriptions (a real HTTP server in a namespace, the daemon)', (
     expect(goodCopy().equals(readFileSync(f))).toBe(true);
   });
 
+  it('a list of 1,000,000 names is downloaded, checked and applied whole (the time is printed)', async () => {
+    expect((await inC(['category', 'add', 'big'])).code).toBe(0);
+    serve('ok', `${names(1_000_000, 'm').join('\n')}\n`);
+    expect(await ask(t, `subscribe add big http://${SERVER4}:8080/big.txt --every 1d`)).toMatch(/rc=0\n$/);
+    // the daemon starts the download at once; wait for its result
+    const t0 = Date.now();
+    await waitFor(async () => /^big\t.*\tnames=1000000\t/m.test((await inC(['subscribe', 'list'])).stdout), 120_000, 'the 1,000,000-name list');
+    const s = (Date.now() - t0) / 1000;
+    // the same again, timed end to end through the control socket
+    const t1 = Date.now();
+    const out = await ask(t, 'subscribe update big', 120_000);
+    const s2 = (Date.now() - t1) / 1000;
+    expect(out).toMatch(/^big: 1000000 names \(0 new, 0 removed, 0 bad lines skipped\) in [\d.]+ s\nrc=0\n$/);
+    console.log(`a 1,000,000-name subscription: first applied ${s.toFixed(1)} s after it was added (download, check, import); an update of the same list ${s2.toFixed(1)} s (${out.split('\n')[0]})`);
+    expect((await inC(['list', '--category', 'big'])).stdout.split('\n').filter(Boolean).length).toBe(1_000_000);
+    expect(await ask(t, 'category del big', 60_000)).toMatch(/rc=0\n$/);
+  }, 300_000);
+
   it('bad subscriptions are refused with the reason and change nothing', async () => {
     const pol = readFileSync(join(t.env.XDP_SNI_STATE_DIR, 'policy'));
     const bad: [string, RegExp][] = [
