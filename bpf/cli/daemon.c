@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `xdp-sni daemon`: events to syslog and stdout, and the control socket. */
+/* `xdp-sni daemon`: events to syslog (and stdout unless it is the journal),
+ * and the control socket. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -26,21 +27,42 @@
 static struct policy pol;
 static time_t pol_minute;
 
+struct log_out {
+	const char *syslog; /* the syslog socket */
+	int journal;        /* stdout is systemd's stream to the journal */
+};
+
+/*
+ * A line for the log, logged once. It goes to the syslog socket, which under
+ * systemd is journald's (/dev/log): journald keeps it and forwards it to
+ * rsyslog, i.e. /var/log/messages. Standard output gets a copy (ECHO) for
+ * whoever watches the daemon, a terminal or a test's pipe, but not when it is
+ * the journal itself (systemd's StandardOutput=journal): that copy would be a
+ * second journal entry and a second line in /var/log/messages. If the socket
+ * does not take the line, the journal's stream does, so that it is not lost.
+ */
+static void log_line(const struct log_out *o, const char *line, int echo)
+{
+	int sent = syslog_send(o->syslog, line) == 0;
+
+	if (o->journal ? !sent : echo) {
+		printf("%s\n", line);
+		fflush(stdout);
+	}
+}
+
 static void on_event(void *ctx, const struct xsni_event *e)
 {
-	const char *syslog_path = ctx;
 	char line[768];
 
 	format_event(e, &pol, line, sizeof(line));
-	syslog_send(syslog_path, line);
-	printf("%s\n", line);
-	fflush(stdout);
+	log_line(ctx, line, 1);
 }
 
 /* Re-read the policy and write the groups as they are now: at every new
  * minute (schedule windows open and close on minutes) and after every
  * command. Each change of a group's policy in force is logged once. */
-static void policy_tick(const char *syslog_path, int force)
+static void policy_tick(const struct log_out *o, int force)
 {
 	static struct xsni_group last[XSNI_GROUPS_MAX];
 	struct xsni_group now_in_force[XSNI_GROUPS_MAX];
@@ -74,7 +96,7 @@ static void policy_tick(const char *syslog_path, int force)
 		snprintf(line, sizeof(line), "policy group=%s mode=%s block=%s allow=%s",
 			 pol.groups[i].name,
 			 e->flags & XSNI_GRP_ALLOW_ONLY ? "allow-only" : "blocklist", b, a);
-		syslog_send(syslog_path, line);
+		log_line(o, line, 0);
 	}
 	memcpy(last, now_in_force, sizeof(last));
 }
@@ -153,15 +175,16 @@ static void serve_client(int cfd)
 int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct log_out out = { .syslog = co->syslog, .journal = fd_is_journal(STDOUT_FILENO) };
 	struct events *ev;
 	struct pollfd pfd[2];
 	int lfd;
 
 	ensure_maps();
 	policy_init(&pol);
-	policy_tick(co->syslog, 1);
+	policy_tick(&out, 1);
 	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS), on_event,
-			 (void *)co->syslog);
+			 &out);
 	if (!ev)
 		die("cannot open the event rings: %s", strerror(errno));
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -173,9 +196,10 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "xdp-sni daemon: pin dir %s, socket %s, syslog %s\n", g.pin_dir, co->socket,
-		co->syslog);
-	syslog_send(co->syslog, "daemon started");
+	fprintf(stderr, "xdp-sni daemon: pin dir %s, socket %s, syslog %s%s\n", g.pin_dir,
+		co->socket, co->syslog,
+		out.journal ? " (stdout is the journal: no copy of the events there)" : "");
+	log_line(&out, "daemon started", 0);
 	pfd[0].fd = events_fd(ev);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = lfd;
@@ -191,10 +215,10 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 			if (cfd >= 0) {
 				serve_client(cfd);
-				policy_tick(co->syslog, 1);
+				policy_tick(&out, 1);
 			}
 		}
-		policy_tick(co->syslog, 0);
+		policy_tick(&out, 0);
 	}
 	events_drain(ev);
 	events_close(ev);
