@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `xdp-sni daemon`: events to syslog and stdout, and the control socket. */
+/* `xdp-sni daemon`: events to syslog (and stdout unless it is the journal),
+ * the event history, schedules, subscriptions and the control socket. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,31 @@
 static struct policy pol;
 static time_t pol_minute;
 
+struct log_out {
+	const char *syslog; /* the syslog socket */
+	int journal;        /* stdout is systemd's stream to the journal */
+};
+static struct log_out logout;
+
+/*
+ * A line for the log, logged once. It goes to the syslog socket, which under
+ * systemd is journald's (/dev/log): journald keeps it and forwards it to
+ * rsyslog, i.e. /var/log/messages. Standard output gets a copy (ECHO) for
+ * whoever watches the daemon, a terminal or a test's pipe, but not when it is
+ * the journal itself (systemd's StandardOutput=journal): that copy would be a
+ * second journal entry and a second line in /var/log/messages. If the socket
+ * does not take the line, the journal's stream does, so that it is not lost.
+ */
+static void log_line(const char *line, int echo)
+{
+	int sent = syslog_send(logout.syslog, line) == 0;
+
+	if (logout.journal ? !sent : echo) {
+		printf("%s\n", line);
+		fflush(stdout);
+	}
+}
+
 /* the event history (NULL if it cannot be opened: events still reach syslog) */
 static struct history *hist;
 
@@ -53,14 +79,11 @@ static void history_add(const struct xsni_event *e)
 
 static void on_event(void *ctx, const struct xsni_event *e)
 {
-	const char *syslog_path = ctx;
 	char line[768];
 
 	history_add(e);
 	format_event(e, &pol, line, sizeof(line));
-	syslog_send(syslog_path, line);
-	printf("%s\n", line);
-	fflush(stdout);
+	log_line(line, 1);
 }
 
 /* List subscriptions: one update at a time, in a child (`xdp-sni subscribe
@@ -69,7 +92,7 @@ static void on_event(void *ctx, const struct xsni_event *e)
 static pid_t sub_pid;
 static char sub_cat[POLICY_NAME_MAX];
 
-static void subs_reap(const char *syslog_path)
+static void subs_reap(void)
 {
 	struct sub_status s;
 	char line[512];
@@ -84,7 +107,7 @@ static void subs_reap(const char *syslog_path)
 	else
 		snprintf(line, sizeof(line), "subscription %s: %zu names (%d bad lines skipped)",
 			 sub_cat, s.names, s.bad);
-	syslog_send(syslog_path, line);
+	log_line(line, 0);
 }
 
 static void subs_start(time_t now)
@@ -129,7 +152,7 @@ static void subs_start(time_t now)
 /* Re-read the policy and write the groups as they are now: at every new
  * minute (schedule windows open and close on minutes) and after every
  * command. Each change of a group's policy in force is logged once. */
-static void policy_tick(const char *syslog_path, int force)
+static void policy_tick(int force)
 {
 	static struct xsni_group last[XSNI_GROUPS_MAX];
 	struct xsni_group now_in_force[XSNI_GROUPS_MAX];
@@ -163,7 +186,7 @@ static void policy_tick(const char *syslog_path, int force)
 		snprintf(line, sizeof(line), "policy group=%s mode=%s block=%s allow=%s",
 			 pol.groups[i].name,
 			 e->flags & XSNI_GRP_ALLOW_ONLY ? "allow-only" : "blocklist", b, a);
-		syslog_send(syslog_path, line);
+		log_line(line, 0);
 	}
 	memcpy(last, now_in_force, sizeof(last));
 	subs_start(now);
@@ -271,6 +294,8 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	struct pollfd pfd[2];
 	int lfd;
 
+	logout.syslog = co->syslog;
+	logout.journal = fd_is_journal(STDOUT_FILENO);
 	ensure_maps();
 	{
 		/* the table follows the saved list (a change that died half-way
@@ -284,7 +309,7 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 				gone);
 	}
 	policy_init(&pol);
-	policy_tick(co->syslog, 1);
+	policy_tick(1);
 	{
 		char path[4096];
 		long mb = co->history_mb > 0 ? co->history_mb : HIST_DEFAULT_MB;
@@ -299,7 +324,7 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		hist_trim(hist, time(NULL));
 	}
 	ev = events_open(map_fd_or_die(XSNI_MAP_EVHDR), map_fd_or_die(XSNI_MAP_EVENTS), on_event,
-			 (void *)co->syslog);
+			 NULL);
 	if (!ev)
 		die("cannot open the event rings: %s", strerror(errno));
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -311,9 +336,10 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "xdp-sni daemon: pin dir %s, socket %s, syslog %s\n", g.pin_dir, co->socket,
-		co->syslog);
-	syslog_send(co->syslog, "daemon started");
+	fprintf(stderr, "xdp-sni daemon: pin dir %s, socket %s, syslog %s%s\n", g.pin_dir,
+		co->socket, co->syslog,
+		logout.journal ? " (stdout is the journal: no copy of the events there)" : "");
+	log_line("daemon started", 0);
 	pfd[0].fd = events_fd(ev);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = lfd;
@@ -329,11 +355,11 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 			if (cfd >= 0) {
 				serve_client(cfd);
-				policy_tick(co->syslog, 1);
+				policy_tick(1);
 			}
 		}
-		policy_tick(co->syslog, 0);
-		subs_reap(co->syslog);
+		policy_tick(0);
+		subs_reap();
 		{
 			/* the history: one transaction a second at most */
 			static time_t flushed;

@@ -135,7 +135,9 @@ static const struct cmd cmds[] = {
 	  cmd_init, 0, NULL },
 	{ "daemon", "",
 	  "Read events from the pinned ring buffer and write one syslog line per\n"
-	  "event (ident xdp-sni, facility daemon) and to stdout. Serve a control\n"
+	  "event (ident xdp-sni, facility daemon), and to stdout unless stdout is the\n"
+	  "journal; keep them in the event history (see history); apply schedule\n"
+	  "windows at every minute and start due list subscriptions. Serve a control\n"
 	  "socket that takes one command line per connection: ping, or one of the\n"
 	  "commands `xdp-sni help` lists as allowed over it, with its options (a bare\n"
 	  "'subdomains' means --subdomains; no global options); the reply ends with a\n"

@@ -73,11 +73,40 @@ describe('web UI on the live box (QEMU lab, green client)', () => {
     expect(home.body).toContain('green0 (');
     const csrf = /name="csrf" value="([^"]+)"/.exec(home.body)![1];
 
-    expect((await fw.lab.curlFromClient(fw.lab.names.blocked)).exitCode).toBe(0);
+    const { allowed, blocked: name } = fw.lab.names;
+    // source ports of their own: each connection's line can be counted
+    const passPort = 40101, blockPort = 40102, allowedPort = 40103;
+    expect((await fw.lab.curlFromClient(name, ['--local-port', String(passPort)])).exitCode).toBe(0);
     const add = await curl(['-b', jar, '-H', `Origin: ${BASE}`, '--data-urlencode', `csrf=${csrf}`, '--data-urlencode', 'do=add', '--data-urlencode', `name=${fw.lab.names.blocked}`, `${BASE}/action`]);
     expect(add.status, add.body).toBe(303);
-    const blocked = await fw.lab.curlFromClient(fw.lab.names.blocked, [], 10);
+    const blocked = await fw.lab.curlFromClient(name, ['--local-port', String(blockPort)], 10);
     expect(blocked.exitCode).not.toBe(0);
-    expect((await fw.lab.curlFromClient(fw.lab.names.allowed)).exitCode).toBe(0);
+    expect((await fw.lab.curlFromClient(allowed, ['--local-port', String(allowedPort)])).exitCode).toBe(0);
+
+    // Each of the three connections is one line in /var/log/messages and
+    // one event in the page's live log (which reads rsyslog's copy for it).
+    const ip = fw.lab.lease!.ip;
+    const inMessages = async (port: number) =>
+      (await fw.con.run(`grep -a 'xdp-sni\\[' /var/log/messages | grep -acF -- ' src=${ip}:${port} ' || true`)).output.trim();
+    const matching = async (q: string) => {
+      const r = await curl(['-b', jar, `${BASE}/log?partial=1&${q}`]);
+      expect(r.status, r.body).toBe(200);
+      return /(\d+) of (\d+) matching events/.exec(r.body)?.[2] ?? `no count in: ${r.body.slice(0, 200)}`;
+    };
+    const want = [
+      { port: passPort, q: `name=${name}&verdict=pass` },
+      { port: blockPort, q: `name=${name}&verdict=block` },
+      { port: allowedPort, q: `name=${allowed}&verdict=pass` },
+    ];
+    const seen = async () => Promise.all(want.map(async (w) => ({ port: w.port, messages: await inMessages(w.port), page: await matching(w.q) })));
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && (await seen()).some((s) => s.messages === '0' || s.page === '0')) await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 3000)); // a second copy would be here by now
+    const counts = await seen();
+    console.log(`web UI: lines and page events per connection: ${JSON.stringify(counts)}`);
+    expect(counts).toEqual(want.map((w) => ({ port: w.port, messages: '1', page: '1' })));
+    // the page's top blocked names count the one blocked connection once
+    const log = await curl(['-b', jar, `${BASE}/log?partial=1`]);
+    expect(log.body).toMatch(new RegExp(`<td class="name">${name.replace('.', '\\.')}</td><td>1</td>`));
   }, 900_000);
 });

@@ -17,21 +17,47 @@ const config = qaConfig();
 let fw: FirewallLab;
 const t0 = Date.now();
 
-/** Lines of the guest's /var/log/messages from xdp-sni that name `sni`. */
-async function sniLines(sni: string): Promise<string[]> {
-  const r = await fw.con.run(`grep -a 'xdp-sni' /var/log/messages | grep -a 'sni=${sni} ' || true`);
-  return r.output.split('\n').filter((l) => l.includes(`sni=${sni} `));
+// Every connection the scenario makes has a source port of its own
+// (curl --local-port), so that its event line can be found and counted.
+let nextPort = 40001;
+function newPort(): number {
+  return nextPort++;
+}
+const fromPort = (port: number) => ['--local-port', String(port)];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The xdp-sni lines of the connection from source port `port`: in the guest's /var/log/messages and in its journal. */
+async function connLines(port: number): Promise<{ messages: string[]; journal: string[] }> {
+  const src = ` src=${fw.lab.lease!.ip}:${port} `;
+  const m = await fw.con.run(`grep -a 'xdp-sni\\[' /var/log/messages | grep -aF -- '${src}' || true`);
+  const j = await fw.con.run(`journalctl -b --no-pager -o cat -t xdp-sni | grep -aF -- '${src}' || true`);
+  const pick = (out: string) => out.split('\n').filter((l) => l.includes(src));
+  return { messages: pick(m.output), journal: pick(j.output) };
 }
 
-async function waitForLine(sni: string, verdict: string, after: number): Promise<string> {
+/** Every connection's counts, printed at the end (the report's before/after figures). */
+const counted: { port: number; sni: string; messages: number; journal: number }[] = [];
+
+/**
+ * Wait for the event of the connection from `port` in /var/log/messages,
+ * then check that it is there exactly once, and in the journal exactly once,
+ * with the verdict. Soft: every connection's count is checked and printed.
+ */
+async function loggedOnce(port: number, sni: string, verdict: string): Promise<string> {
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const lines = await sniLines(sni);
-    const hit = lines.slice(after).find((l) => l.includes(`verdict=${verdict}`));
-    if (hit) return hit;
-    await new Promise((r) => setTimeout(r, 2000));
+  let l = await connLines(port);
+  while (l.messages.length === 0 && Date.now() < deadline) {
+    await sleep(2000);
+    l = await connLines(port);
   }
-  throw new Error(`no "sni=${sni} ... verdict=${verdict}" line in the guest's /var/log/messages`);
+  // a second copy would leave the daemon with the first: let it arrive
+  await sleep(3000);
+  l = await connLines(port);
+  counted.push({ port, sni, messages: l.messages.length, journal: l.journal.length });
+  expect.soft(l.messages, `sni=${sni} from port ${port}: lines in /var/log/messages`).toHaveLength(1);
+  expect.soft(l.journal, `sni=${sni} from port ${port}: entries in the journal`).toHaveLength(1);
+  expect(l.messages[0] ?? '', `no "sni=${sni} ... src=...:${port}" line in the guest's /var/log/messages`).toContain(`sni=${sni} verdict=${verdict} `);
+  return l.messages[0];
 }
 
 /** Wait until the unit is active again (a restart under TCG takes a while). */
@@ -73,18 +99,19 @@ describe('xdp-sni on the live box', () => {
 
   it('blocks a listed name fast with a reset, lets the other through, and logs both verdicts', async () => {
     const { allowed, blocked } = fw.lab.names;
-    const seenBefore = (await sniLines(blocked)).length;
     expect((await fw.con.run(`xdp-sni add ${blocked}`)).status).toBe(0);
-    const ok = await fw.lab.curlFromClient(allowed);
+    const okPort = newPort(), badPort = newPort();
+    const ok = await fw.lab.curlFromClient(allowed, fromPort(okPort));
     expect(ok.exitCode, ok.stderr).toBe(0);
-    const bad = await fw.lab.curlFromClient(blocked, [], 20);
+    const bad = await fw.lab.curlFromClient(blocked, fromPort(badPort), 20);
     expect(bad.exitCode).not.toBe(0);
     expect(bad.stderr).toMatch(/reset|SSL_ERROR_SYSCALL|Connection reset/i);
     expect(bad.seconds).toBeLessThan(5);
     // The upstream server never saw the blocked name's hello.
     expect(fw.lab.serverEvents().some((e) => e.sni === blocked)).toBe(false);
-    expect(await waitForLine(blocked, 'block', seenBefore)).toMatch(/src=192\.168\.1\.\d+:\d+/);
-    expect(await waitForLine(allowed, 'pass', 0)).toMatch(/verdict=pass/);
+    // each connection's line is in /var/log/messages once, and in the journal once
+    expect(await loggedOnce(badPort, blocked, 'block')).toMatch(/src=192\.168\.1\.\d+:\d+/);
+    expect(await loggedOnce(okPort, allowed, 'pass')).toMatch(/verdict=pass/);
   });
 
   it('headless Chromium from the client namespace: allowed loads, blocked fails', async () => {
@@ -109,28 +136,34 @@ describe('xdp-sni on the live box', () => {
   it('restarting the service during traffic lets no blocked name through', async () => {
     const { blocked } = fw.lab.names;
     await fw.con.run('systemctl restart --no-block xdp-sni');
+    const ports: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await fw.lab.curlFromClient(blocked, [], 10);
+      ports.push(newPort());
+      const r = await fw.lab.curlFromClient(blocked, fromPort(ports[i]), 10);
       expect(r.exitCode).not.toBe(0);
     }
     expect(fw.lab.serverEvents().some((e) => e.sni === blocked)).toBe(false);
     await waitActive();
     // And still blocked once the new daemon has adopted the pinned state.
-    expect((await fw.lab.curlFromClient(blocked, [], 10)).exitCode).not.toBe(0);
+    const after = newPort();
+    expect((await fw.lab.curlFromClient(blocked, fromPort(after), 10)).exitCode).not.toBe(0);
     expect(fw.lab.serverEvents().some((e) => e.sni === blocked)).toBe(false);
+    // Every one of them logged once: by the old daemon, or from the pinned
+    // rings by the new one, never by both.
+    for (const p of [...ports, after]) await loggedOnce(p, blocked, 'block');
   });
 
   it('monitor mode logs a listed name without blocking it', async () => {
     const { blocked } = fw.lab.names;
-    const before = (await sniLines(blocked)).length;
     await waitActive();
     expect((await fw.con.run('sed -i s/^MODE=.*/MODE=monitor/ /etc/xdpfire/xdp-sni.conf && systemctl reload xdp-sni')).status).toBe(0);
     expect((await fw.con.run('xdp-sni status')).output).toMatch(/^mode +monitor$/m);
-    const r = await fw.lab.curlFromClient(blocked);
+    const port = newPort();
+    const r = await fw.lab.curlFromClient(blocked, fromPort(port));
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(`hello ${blocked}`);
-    // A listed name in monitor mode is logged with the verdict "monitor".
-    expect(await waitForLine(blocked, 'monitor', before)).toMatch(/verdict=monitor/);
+    // A listed name in monitor mode is logged with the verdict "monitor", once.
+    expect(await loggedOnce(port, blocked, 'monitor')).toMatch(/verdict=monitor/);
   });
 
   it('apt remove and apt install xdp-sni work offline from the ISO repository', async () => {
@@ -144,7 +177,8 @@ describe('xdp-sni on the live box', () => {
     // removed: detached from green0, pins gone, the listed name passes
     expect((await fw.con.run('ip -color=never link show dev green0')).output).not.toMatch(/ xdp/);
     expect((await fw.con.run('test -e /sys/fs/bpf/xdp-sni')).status).not.toBe(0);
-    const open = await fw.lab.curlFromClient(blocked);
+    const openPort = newPort();
+    const open = await fw.lab.curlFromClient(blocked, fromPort(openPort));
     expect(open.exitCode, open.stderr).toBe(0);
 
     // The box has no route to Debian's archive: only the ISO's repository
@@ -158,7 +192,24 @@ describe('xdp-sni on the live box', () => {
     expect(link).toMatch(/ xdp /);
     // the blocklist came back from the state file (remove is not purge)
     expect((await fw.con.run('xdp-sni list')).output).toContain(blocked);
-    const r = await fw.lab.curlFromClient(blocked, [], 10);
+    const port = newPort();
+    const r = await fw.lab.curlFromClient(blocked, fromPort(port), 10);
     expect(r.exitCode).not.toBe(0);
+    // the reinstalled daemon logs it once; nothing logged the connection made without xdp-sni
+    await loggedOnce(port, blocked, 'block');
+    expect(await connLines(openPort)).toEqual({ messages: [], journal: [] });
+  });
+
+  it('no event line is in /var/log/messages or in the journal twice', async () => {
+    // every connection's line differs (its source port), Chromium's included
+    const lines = async (cmd: string) => (await fw.con.run(`${cmd} | grep -a ' sni=' | sed 's/^.*xdp-sni\\[[0-9]*\\]: //' || true`, 120_000)).output.split('\n').filter((l) => l.startsWith('sni='));
+    const messages = await lines(`grep -a 'xdp-sni\\[' /var/log/messages`);
+    const journal = await lines('journalctl -b --no-pager -o short -t xdp-sni');
+    const figures = `/var/log/messages: ${messages.length} event lines, ${new Set(messages).size} events; journal: ${journal.length} entries, ${new Set(journal).size} events; counted connections: ${JSON.stringify(counted)}`;
+    console.log(`xdp-sni events: ${figures}`);
+    expect(new Set(messages).size, figures).toBeGreaterThanOrEqual(counted.length);
+    expect(messages.length, figures).toBe(new Set(messages).size);
+    expect(journal.length, figures).toBe(new Set(journal).size);
+    expect(new Set(journal), figures).toEqual(new Set(messages));
   });
 });
