@@ -196,6 +196,25 @@ static void policy_tick(int force)
 	}
 }
 
+/* Has the policy file been replaced (by a command run from a shell, not
+ * through the socket) since it was last read? It is always written through a
+ * rename, so a new inode or time tells. */
+static int policy_changed(void)
+{
+	static struct stat last;
+	char path[4096];
+	struct stat st;
+	int changed;
+
+	snprintf(path, sizeof(path), "%s/policy", g.state_dir);
+	if (stat(path, &st))
+		memset(&st, 0, sizeof(st));
+	changed = st.st_ino != last.st_ino || st.st_mtim.tv_sec != last.st_mtim.tv_sec ||
+		  st.st_mtim.tv_nsec != last.st_mtim.tv_nsec;
+	last = st;
+	return changed;
+}
+
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
@@ -349,6 +368,9 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 		if (n < 0 && errno != EINTR)
 			break;
+		/* names for the events below: the policy as it is now */
+		if (policy_changed())
+			policy_tick(1);
 		events_consume(ev);
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);

@@ -74,6 +74,21 @@ describe('policies, live (netns, native XDP, the daemon)', () => {
     expect(await ask(t, 'client list')).toBe(`${KID}/32\tkids\nrc=0\n`);
   });
 
+  it('commands run from a shell, not through the socket: the daemon names the next events with the new policy', async () => {
+    await must(['category', 'add', 'video']);
+    await must(['add', '--category', 'video', 'monitor.example']);
+    await must(['group', 'add', 'teens']);
+    await must(['group', 'block', 'teens', 'video']);
+    await must(['client', 'add', 'teens', KID]); // moves from kids
+    const r = await curl(t, 'monitor.example', { from: KID, maxTime: 3 });
+    expect(r.code).not.toBe(0);
+    await new Promise((res) => setTimeout(res, 500));
+    const lines = events('monitor.example', KID);
+    expect(lines.length).toBe(1);
+    expect(lines[0]).toMatch(/verdict=block .* group=teens cats=video$/);
+    await must(['client', 'add', 'kids', KID]); // back, for the next test
+  });
+
   it('a schedule window that opens during traffic blocks from its first minute', async () => {
     await must(['category', 'add', 'games']);
     await must(['add', '--category', 'games', 'allowed.example']);

@@ -200,6 +200,8 @@ for (const firmware of ['bios', 'uefi'] as const) {
         ])
           expect((await g().con.run(cmd)).status, cmd).toBe(0);
         expect((await g().con.run('xdp-sni schedule list')).output).toMatch(/kids .* block social\topen/);
+        // (the commands above ran in a shell, not through the daemon's socket:
+        // the daemon sees the new policy file and names the events with it)
         const ok = await g().lab.curlFromClient(allowed, ['--interface', lease.ip]);
         expect(ok.exitCode, ok.stderr).toBe(0);
         const bad = await g().lab.curlFromClient(allowed, ['--interface', kid], 20);
@@ -208,7 +210,7 @@ for (const firmware of ['bios', 'uefi'] as const) {
         const deadline = Date.now() + 60_000;
         let ev: string[][] = [];
         while (Date.now() < deadline) {
-          ev = (await g().con.run(`xdp-sni history events --name ${allowed}`)).output.trim().split('\n').map((l) => l.split('\t'));
+          ev = (await g().con.run(`xdp-sni history events --name ${allowed}`)).output.replace(/\r/g, '').trim().split('\n').map((l) => l.split('\t'));
           if (ev.some((r) => r[2] === kid)) break;
           await new Promise((r) => setTimeout(r, 2000));
         }
@@ -219,10 +221,10 @@ for (const firmware of ['bios', 'uefi'] as const) {
     } else {
       it('after a reboot (this is the second boot of the disk): the policy and the first boot\'s event history are still there', async () => {
         const { allowed } = g().lab.names;
-        expect((await g().con.run('xdp-sni group list')).output).toMatch(/^kids\tmode=blocklist\tblock=blocklist,social\t.*clients=1$/m);
-        const ev = (await g().con.run(`xdp-sni history events --name ${allowed} --group kids`)).output.trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
+        expect((await g().con.run('xdp-sni group list')).output.replace(/\r/g, '')).toMatch(/^kids\tmode=blocklist\tblock=blocklist,social\t.*clients=1$/m);
+        const ev = (await g().con.run(`xdp-sni history events --name ${allowed} --group kids`)).output.replace(/\r/g, '').trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
         expect(ev.map((r) => r[5])).toEqual(['block']);
-        expect(Number((await g().con.run('xdp-sni history info')).output.trim().split('\n')[1].split('\t')[0])).toBeGreaterThan(1);
+        expect(Number((await g().con.run('xdp-sni history info')).output.replace(/\r/g, '').trim().split('\n')[1].split('\t')[0])).toBeGreaterThan(1);
       });
     }
   });
