@@ -271,6 +271,7 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	struct pollfd pfd[2];
 	int lfd;
 
+	g.daemon_since = time(NULL);
 	ensure_maps();
 	{
 		/* the table follows the saved list (a change that died half-way
