@@ -68,6 +68,8 @@ export class FakeDaemon {
   refuse = new Set<string>();
   /** "cmd sub" pairs the daemon answers with rc=1 (e.g. "group mode") */
   refuseSub = new Set<string>();
+  /** the same, for the next such command only */
+  refuseOnce = new Set<string>();
 
   event(e: Omit<FakeEvent, 'id'>): void {
     this.events.push({ ...e, id: this.events.length + 1 });
@@ -86,7 +88,7 @@ export class FakeDaemon {
     const [cmd, ...rest] = args;
     const ok = (out: string) => ({ rc: 0, out });
     const fail = (why: string, rc = 1) => ({ rc, out: `xdp-sni: ${why}\n` });
-    if (this.refuse.has(cmd) || this.refuseSub.has(`${cmd} ${rest[0]}`)) return { rc: 1, out: `xdp-sni: ${cmd} refused by the test\n` };
+    if (this.refuse.has(cmd) || this.refuseSub.has(`${cmd} ${rest[0]}`) || this.refuseOnce.delete(`${cmd} ${rest[0]}`)) return { rc: 1, out: `xdp-sni: ${cmd} refused by the test\n` };
     const catMap = (c = opt.category ?? 'blocklist') => this.cats.get(c);
     switch (cmd) {
       case 'status':
