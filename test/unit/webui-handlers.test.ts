@@ -809,7 +809,7 @@ describe('an import without names', () => {
       expect(r.status, form.list).toBe(400);
       expect(r.body).not.toContain('Imported.');
       expect(r.body).toMatch(why);
-      expect(daemon.calls.slice(before)).toEqual([['category', 'list'], ['list']]); // the page's lists: no add, no import, no del
+      expect(daemon.calls.slice(before)).toEqual([['export', 'policy'], ['list']]); // the page's reads: no add, no import, no del
     }
   });
 });

@@ -281,6 +281,7 @@ describe('clients', () => {
     daemon.event({ t: now - 120, client: '10.0.0.5', grp: 'kids', cats: 'social', verdict: 'block', sni: Buffer.from('social.example') });
     daemon.event({ t: now - 60, client: '10.0.0.5', grp: 'kids', cats: '-', verdict: 'pass', sni: Buffer.from('<b>x</b>.example') });
     daemon.event({ t: now - 60, client: '10.0.0.9', grp: 'default', cats: '-', verdict: 'pass', sni: Buffer.from('y.example') });
+    daemon.groups.push({ name: 'kids', mode: 'blocklist', block: [], allow: [] });
     daemon.clients.push({ addr: '02:aa:bb:cc:dd:01', group: 'kids' });
     const s = await login();
     const page = (await get(s, '/clients')).body;

@@ -125,3 +125,19 @@ export async function subscriptions(ctl: Ctl): Promise<Subscription[]> {
     return { cat, url: url ?? '', every: o.every ?? '', ok: o.ok ?? '', names: Number(o.names) || 0, tried: o.tried ?? '', error: o.error ?? '' };
   });
 }
+
+export interface PolicyDoc {
+  categories: { name: string; subscription?: { url: string; every?: string } }[];
+  groups: { name: string; mode: 'blocklist' | 'allow-only'; block: string[]; allow: string[]; clients: string[] }[];
+}
+
+/**
+ * `export policy`: categories, groups and their clients in one answer. It
+ * reads the policy file only, where `category list` counts every name (a
+ * second with a million names), so pages that need no counts use this.
+ */
+export async function policyDoc(ctl: Ctl): Promise<PolicyDoc> {
+  const doc = JSON.parse(await must(ctl, ['export', 'policy'])) as PolicyDoc;
+  if (!Array.isArray(doc.categories) || !Array.isArray(doc.groups)) throw new Error('export policy: unexpected answer');
+  return doc;
+}

@@ -6,7 +6,7 @@ import { DaemonError } from '../ctl.js';
 import { clients as seenClients, events, type SeenClient } from '../history.js';
 import type { Res } from '../http.js';
 import { readLeases } from '../leases.js';
-import { clientRules, groups } from '../policy.js';
+import { policyDoc } from '../policy.js';
 import { page } from '../render.js';
 import { base, failStatus, fmtTime, res, unknownFrom, type Ctx, type Unknown } from '../web.js';
 
@@ -21,8 +21,9 @@ export async function clientsPage(c: Ctx, error?: string, status = 200): Promise
   let rules: { addr: string; group: string }[] = [];
   const recent = new Map<string, string[]>();
   try {
-    gs = (await groups(c.d.ctl)).map((g) => g.name);
-    rules = await clientRules(c.d.ctl);
+    const doc = await policyDoc(c.d.ctl);
+    gs = doc.groups.map((g) => g.name);
+    rules = doc.groups.flatMap((g) => g.clients.map((addr) => ({ addr, group: g.name })));
     seen = await seenClients(c.d.ctl, c.now - 7 * 86400_000);
     for (const s of seen.slice(0, WITH_NAMES)) {
       const ev = await events(c.d.ctl, { client: s.client, limit: 50 });

@@ -6,10 +6,9 @@
 import { DaemonError, must, type Ctl } from '../ctl.js';
 import type { Form, Res } from '../http.js';
 import { withLock } from '../lock.js';
-import { clientRules, groups, type Group } from '../policy.js';
+import { policyDoc, type Group } from '../policy.js';
 import { page } from '../render.js';
 import { base, failStatus, field, flashTo, NAME_RE, res, unknownFrom, type Ctx, type Unknown } from '../web.js';
-import { categories } from './names.js';
 
 /** Changes to the policy from the web UI, one at a time (CGI processes share it). */
 export function policyLock<T>(c: Ctx, fn: () => Promise<T>): Promise<T> {
@@ -28,9 +27,10 @@ async function groupsPage(c: Ctx, error?: string, status = 200): Promise<Res> {
   let cats: string[] = [];
   let rules: { addr: string; group: string }[] = [];
   try {
-    gs = await groups(c.d.ctl);
-    cats = (await categories(c.d)).map((x) => x.name);
-    rules = await clientRules(c.d.ctl);
+    const doc = await policyDoc(c.d.ctl);
+    gs = doc.groups.map((g) => ({ ...g, clients: g.clients.length }));
+    cats = doc.categories.map((x) => x.name);
+    rules = doc.groups.flatMap((g) => g.clients.map((addr) => ({ addr, group: g.name })));
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
     unknown = unknownFrom(e);
@@ -72,9 +72,10 @@ async function setGroup(c: Ctx, form: Form): Promise<Res> {
   if (!NAME_RE.test(name)) return groupsPage(c, 'Not changed: no such group.', 400);
   if (mode !== 'blocklist' && mode !== 'allow-only') return groupsPage(c, `Not changed: bad mode (blocklist or allow-only).`, 400);
   return policyLock(c, async () => {
-    const g = (await groups(c.d.ctl)).find((x) => x.name === name);
+    const doc = await policyDoc(c.d.ctl);
+    const g = doc.groups.find((x) => x.name === name);
     if (!g) return groupsPage(c, `Not changed: there is no group ${name}.`, 404);
-    const cats = (await categories(c.d)).map((x) => x.name);
+    const cats = doc.categories.map((x) => x.name);
     const block = checked(form, 'block', cats);
     const allow = checked(form, 'allow', cats);
     await allOrNothing(c.d.ctl, [

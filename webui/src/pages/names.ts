@@ -7,6 +7,7 @@ import { DaemonError, must, parseList, type Entry } from '../ctl.js';
 import { DottedQuadError, InputError, normaliseDomain, parseImport, stripBom, type Normalised } from '../domains.js';
 import { MAX_BODY, type Form, type Res } from '../http.js';
 import { page } from '../render.js';
+import { policyDoc } from '../policy.js';
 import { visibleText } from '../visible.js';
 import { base, failStatus, field, flashTo, NAME_RE, res, unknownFrom, type Ctx, type Deps, type Unknown } from '../web.js';
 
@@ -54,12 +55,12 @@ export interface ListView {
 export async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
   const cat = v.cat ?? categoryOf(c);
   let entries: Entry[] = [];
-  let cats: { name: string; names: number }[] = [];
+  let cats: { name: string }[] = [];
   let unknown: Unknown | undefined;
   let error = v.error;
   let status = v.status ?? 200;
   try {
-    cats = await categories(c.d);
+    cats = (await policyDoc(c.d.ctl)).categories;
     entries = await listEntries(c.d, cat);
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
@@ -112,10 +113,9 @@ export async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
 
 /** The body of a streamed import: a name a line, the end line ".". */
 export function importBody(names: Normalised[]): Buffer {
-  const parts: string[] = [];
-  for (const n of names) parts.push(n.subdomains ? `${n.name} subdomains\n` : `${n.name}\n`);
-  parts.push('.\n');
-  return Buffer.from(parts.join(''));
+  let text = '';
+  for (const n of names) text += n.subdomains ? `${n.name} subdomains\n` : `${n.name}\n`;
+  return Buffer.from(`${text}.\n`);
 }
 
 /** "imported N names (M new, R removed, B bad lines skipped) in T s" */
@@ -209,12 +209,11 @@ async function importNames(c: Ctx, form: Form, cat: string): Promise<Res> {
   if (r.rejected.length && !keep.importSkipBad) return await refuse(`Nothing imported: ${r.rejected.length} bad line(s). Fix them, or tick "import the valid lines".`, 400, report);
   if (r.accepted.length === 0)
     return await refuse(`Nothing imported: no names found: ${r.ignored} line(s) without a name${r.rejected.length ? ` and ${r.rejected.length} bad line(s)` : ''}.`, 400, report);
-  const unique = new Map<string, Normalised>();
-  for (const n of r.accepted) unique.set(`${n.name} ${n.subdomains}`, n);
   try {
-    const out = await must(c.d.ctl, ['import', ...catArgs(cat), ...(keep.importReplace ? ['--replace'] : []), '-'], importBody([...unique.values()]));
+    // (a name twice in the list is imported once; its second line counts as already listed)
+    const out = await must(c.d.ctl, ['import', ...catArgs(cat), ...(keep.importReplace ? ['--replace'] : []), '-'], importBody(r.accepted));
     const counts = importCounts(out);
-    Object.assign(report, { applied: true, added: counts?.added ?? 0, already: counts ? new Set(r.accepted.map((n) => n.name)).size - counts.added : 0, removed: counts?.removed ?? 0 });
+    Object.assign(report, { applied: true, added: counts?.added ?? 0, already: counts ? r.accepted.length - counts.added : 0, removed: counts?.removed ?? 0 });
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
     return await refuse(`Not imported: ${e.message}; the daemon imports all the names or none, so nothing was changed.`, failStatus(e), report);

@@ -10,11 +10,10 @@
 // lock, so two clicks at once never delete each other's windows.
 import { DaemonError, must } from '../ctl.js';
 import type { Form, Res } from '../http.js';
-import { daysText, DAY_NAMES, fmtHm, groups, windows, type Window } from '../policy.js';
+import { daysText, DAY_NAMES, fmtHm, policyDoc, windows, type Window } from '../policy.js';
 import { page } from '../render.js';
 import { base, failStatus, field, flashTo, NAME_RE, res, unknownFrom, type Ctx, type Unknown } from '../web.js';
 import { policyLock } from './groups.js';
-import { categories } from './names.js';
 
 const WEEK = 7 * 1440;
 type Span = [number, number]; // minutes of the week, [start, end), Monday 00:00 = 0
@@ -89,8 +88,9 @@ async function schedulesPage(c: Ctx, error?: string, status = 200, groupName?: s
   let cats: string[] = [];
   let ws: Window[] = [];
   try {
-    gs = (await groups(c.d.ctl)).map((g) => g.name);
-    cats = (await categories(c.d)).map((x) => x.name);
+    const doc = await policyDoc(c.d.ctl);
+    gs = doc.groups.map((g) => g.name);
+    cats = doc.categories.map((x) => x.name);
     ws = await windows(c.d.ctl);
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
@@ -174,9 +174,9 @@ async function toggleCell(c: Ctx, form: Form): Promise<Res> {
   const cell: Span = [d * 1440 + h * 60, d * 1440 + h * 60 + 60];
   const label = `${DAY_NAMES[d]} ${fmtHm(h * 60)}-${fmtHm(h * 60 + 60)}`;
   return policyLock(c, async () => {
-    const known = await categories(c.d);
-    const cats = known.map((x) => x.name).filter((cat) => form.fields.get(`cat-${cat}`) === '1');
-    if (!(await groups(c.d.ctl)).some((g) => g.name === group)) return back(`Not changed: there is no group ${group}.`, 404);
+    const doc = await policyDoc(c.d.ctl);
+    const cats = doc.categories.map((x) => x.name).filter((cat) => form.fields.get(`cat-${cat}`) === '1');
+    if (!doc.groups.some((g) => g.name === group)) return back(`Not changed: there is no group ${group}.`, 404);
     const mine = (await windows(c.d.ctl)).filter((w) => w.group === group);
     const hits = mine.filter((w) => overlap(spans(w), cell) > 0);
     const keep = `/schedules?group=${group}&action=${action}&cats=${cats.join(',')}`;
