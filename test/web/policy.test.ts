@@ -207,7 +207,7 @@ describe('policies in the web UI, against the real daemon and data plane', () =>
       const r = await fetchRaw(`${w.base}/export?what=${what}&format=${format}`, { headers: { cookie: s.cookie } });
       expect(r.headers['content-type']).toBe(type);
       expect(r.headers['content-disposition']).toMatch(/^attachment; filename="xdp-sni-/);
-      if (what === 'lists') expect(r.body).toContain(`${SOCIAL},social`);
+      if (what === 'lists') expect(r.body).toContain(`"${SOCIAL}","social"`);
     }
     // the office: ads blocked, the printer exempt from its group (issue 13's example), imported whole
     policy.categories.push({ name: 'ads' });

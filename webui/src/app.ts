@@ -3,13 +3,13 @@
 // the state directory and the control socket (both injectable for tests).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { safeEqual, SessionStore, newToken, type Session } from './auth.js';
+import { safeEqual, SessionStore, newToken } from './auth.js';
 import { writeFileAtomicAfter } from '../../lib/atomic-write.js';
 import { passwordProblem, verifyPassword } from '../../lib/password.js';
 import { describeCounters } from './counters.js';
 import { limiterDir, sessionsDir, settingsFile, type Config } from './config.js';
-import { DaemonDown, DaemonError, must, NotLoaded, parseExempt, parseList, parseStatus, type Ctl, type Entry, type Status } from './ctl.js';
-import { DottedQuadError, InputError, normaliseDomain, normalisePorts, normalisePrefix, parseImport, stripBom, type Normalised } from './domains.js';
+import { DaemonError, must, NotLoaded, parseExempt, parseStatus, type Status } from './ctl.js';
+import { InputError, normalisePorts, normalisePrefix } from './domains.js';
 import { activity, logView } from './pages/activity.js';
 import { categoriesFailed, categoriesPage, CATEGORY_ACTIONS } from './pages/categories.js';
 import { clientsPage } from './pages/clients.js';
@@ -18,13 +18,12 @@ import { listPage, NAME_ACTIONS, namesFailed } from './pages/names.js';
 import { SCHEDULE_ACTIONS, schedulesFailed, schedulesPage } from './pages/schedules.js';
 import { exportFile, TRANSFER_ACTIONS, transferFailed, transferPage } from './pages/transfer.js';
 import { base, cookie, failStatus, field, flashTo as flashToCtx, fmtDuration, fmtTime, redirect, res, unknownFrom, type Action, type Ctx, type Deps, type Unknown } from './web.js';
-import { BadRequest, MAX_BODY, parseForm, type Form, type Req, type Res } from './http.js';
+import { BadRequest, parseForm, type Form, type Req, type Res } from './http.js';
 import { LoginLimiter } from './limiter.js';
 import { LockTimeout } from './lock.js';
 import { fingerprint, passwdFingerprint, type ChangeResult } from './passwd.js';
-import { passwdClient, PasswdServiceError, type PasswdChanger } from './passwd-service.js';
+import { passwdClient, PasswdServiceError } from './passwd-service.js';
 import { page, render } from './render.js';
-import { visibleText } from './visible.js';
 
 export { CSP, SECURITY_HEADERS, type Deps } from './web.js';
 

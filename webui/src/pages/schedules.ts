@@ -15,7 +15,6 @@ import { page } from '../render.js';
 import { base, failStatus, field, flashTo, NAME_RE, res, unknownFrom, type Ctx, type Unknown } from '../web.js';
 import { policyLock } from './groups.js';
 
-const WEEK = 7 * 1440;
 type Span = [number, number]; // minutes of the week, [start, end), Monday 00:00 = 0
 
 /** The minutes of the week a window covers (a window over midnight goes on into the next day). */
