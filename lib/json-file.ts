@@ -51,6 +51,20 @@ export function validateData<T>(data: unknown, schemaFile: string, label: string
   return data as T;
 }
 
+const compiledObjects = new WeakMap<object, ReturnType<typeof ajv.compile>>();
+
+/** Validate against a schema given as an object (e.g. bundled into a program); `label` names the data in the error. */
+export function validateDataWith<T>(data: unknown, schema: Record<string, unknown>, label: string): T {
+  let v = compiledObjects.get(schema);
+  if (!v) {
+    const { $schema: _ignored, ...rest } = schema;
+    v = ajv.compile(rest);
+    compiledObjects.set(schema, v);
+  }
+  if (!v(data)) throw new InvalidFileError(label, describeErrors(v.errors));
+  return data as T;
+}
+
 /** Parse a JSON text, reporting syntax errors with the file name. */
 export function parseJson(text: string, label: string): unknown {
   try {

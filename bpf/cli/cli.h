@@ -17,6 +17,7 @@ struct globals {
 	const char *state_dir;
 	const char *obj; /* NULL: see obj_path() */
 	int verbose;
+	long long daemon_since; /* set in the daemon (and its command children) */
 };
 extern struct globals g;
 

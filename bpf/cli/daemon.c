@@ -315,6 +315,7 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 	logout.syslog = co->syslog;
 	logout.journal = fd_is_journal(STDOUT_FILENO);
+	g.daemon_since = time(NULL);
 	ensure_maps();
 	{
 		/* the table follows the saved list (a change that died half-way

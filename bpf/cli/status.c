@@ -32,7 +32,10 @@ static void status_json(FILE *o, const struct xsni_settings *s, size_t ndom, con
 	print_ports(o, s);
 	fprintf(o, "\",\"domains\":%zu,\"attached\":[", ndom);
 	attached_ifaces(o, 1);
-	fprintf(o, "],\"counters\":");
+	fprintf(o, "],");
+	if (g.daemon_since)
+		fprintf(o, "\"daemon_since\":%lld,", g.daemon_since);
+	fprintf(o, "\"counters\":");
 	print_counters(o, c, 1);
 	fprintf(o, "}\n");
 }
@@ -48,6 +51,8 @@ static void status_text(FILE *o, const struct xsni_settings *s, size_t ndom, con
 	print_ports(o, s);
 	fprintf(o, "\ndomains          %zu\n", ndom);
 	attached_ifaces(o, 0);
+	if (g.daemon_since)
+		fprintf(o, "daemon since     %lld\n", g.daemon_since);
 	print_counters(o, c, 0);
 }
 

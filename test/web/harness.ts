@@ -23,6 +23,10 @@ export interface Web {
   base: string;
   port: number;
   stateDir: string;
+  /** dnsmasq's leases file as the CGI reads it (the test writes it) */
+  leasesFile: string;
+  /** the daemon's state directory (history.db, the policy) */
+  daemonState: string;
   /** the admin password's hash file the CGI reads */
   passwdFile: string;
   /** the bundled CGI program (webui.cjs) */
@@ -47,10 +51,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-export function ask(sock: string, line: string, timeoutMs = 10_000): Promise<string> {
+export function ask(sock: string, line: string, timeoutMs = 10_000, body?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const c = createConnection(sock, () => c.write(`${line}\n`));
+    const c = createConnection(sock, () => c.write(`${line}\n${body ?? ''}`));
     const timer = setTimeout(() => { c.destroy(); reject(new Error(`no answer to ${line}`)); }, timeoutMs);
     c.on('data', (b) => (out += b));
     c.on('end', () => { clearTimeout(timer); resolve(out); });
@@ -124,7 +128,7 @@ export async function startWeb(): Promise<Web> {
       `  "XDPFIRE_WEBUI_STATE" => "${stateDir}",`,
       `  "XDPFIRE_WEBUI_PASSWD" => "${join(t.dir, 'webui.passwd')}",`,
       `  "XDPFIRE_WEBUI_PASSWD_SOCKET" => "${passwdSock}",`,
-      `  "XDPFIRE_WEBUI_LOGS" => "${t.syslogFile}",`,
+      `  "XDPFIRE_WEBUI_LEASES" => "${join(t.dir, 'dnsmasq.leases')}",`,
       ')',
       `include "${join(repoRoot, 'webui', 'lighttpd', 'webui.conf')}"`,
       '',
@@ -137,7 +141,7 @@ export async function startWeb(): Promise<Web> {
     l.stderr?.resume();
     const base = `https://127.0.0.1:${port}`;
     await waitFor(async () => (await fetchRaw(`${base}/login`).then((r) => r.status === 200, () => false)), 15_000, 'lighttpd');
-    Object.assign(web, { base, port, stateDir, passwdFile: join(t.dir, 'webui.passwd'), cgi: join(root, 'htdocs', 'index.cgi'), lighttpdPid: l.pid, ctl: (line: string) => ask(t.ctlSock, line), stopDaemon, startDaemon, cleanup });
+    Object.assign(web, { base, port, stateDir, leasesFile: join(t.dir, 'dnsmasq.leases'), daemonState: t.env.XDP_SNI_STATE_DIR, passwdFile: join(t.dir, 'webui.passwd'), cgi: join(root, 'htdocs', 'index.cgi'), lighttpdPid: l.pid, ctl: (line: string) => ask(t.ctlSock, line), stopDaemon, startDaemon, cleanup });
     return web as Web;
   } catch (e) {
     await cleanup();

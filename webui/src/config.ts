@@ -11,12 +11,12 @@ export interface Config {
   passwdFile: string;
   /** the root helper that changes it (passwd-service.ts; a systemd socket) */
   passwdSocket: string;
-  /** syslog files with xdp-sni lines (only their tails are read) */
-  logFiles: string[];
-  logTailBytes: number;
-  /** most names one bulk import may add: the control socket takes 25 names per
-   *  command and the daemon rewrites its whole list for each (see the README) */
-  importMax: number;
+  /** dnsmasq's DHCP leases (host names and MACs of the clients): the box runs
+   *  Debian's dnsmasq-base with no dhcp-leasefile line (xdpfire-base's
+   *  render.sh), so its compiled-in default */
+  leasesFile: string;
+  /** most bytes an import may hold once a gzip upload is unpacked */
+  importMaxBytes: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
@@ -25,9 +25,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     stateDir: env.XDPFIRE_WEBUI_STATE || '/var/lib/xdpfire-webui',
     passwdFile: env.XDPFIRE_WEBUI_PASSWD || '/etc/xdpfire/webui.passwd',
     passwdSocket: env.XDPFIRE_WEBUI_PASSWD_SOCKET || '/run/xdpfire-webui-passwd.sock',
-    logFiles: (env.XDPFIRE_WEBUI_LOGS || '/var/log/xdpfire-webui/xdp-sni.log').split(':').filter(Boolean),
-    logTailBytes: Number(env.XDPFIRE_WEBUI_LOG_TAIL_BYTES || 4 * 1024 * 1024),
-    importMax: Number(env.XDPFIRE_WEBUI_IMPORT_MAX || 2000),
+    leasesFile: env.XDPFIRE_WEBUI_LEASES || '/var/lib/misc/dnsmasq.leases',
+    importMaxBytes: Number(env.XDPFIRE_WEBUI_IMPORT_MAX_BYTES || 64 * 1024 * 1024),
   };
 }
 

@@ -1,15 +1,32 @@
 // The xdp-sni daemon's control socket: one command line per connection,
-// the answer ends with "rc=N". Nothing else talks to the data plane.
+// optionally followed by a body on the same connection (an import's names,
+// a policy document; the command reads it up to a line "."); the answer ends
+// with "rc=N". Nothing else talks to the data plane.
 import { createConnection } from 'node:net';
 
 export interface CtlReply {
   rc: number;
   out: string;
 }
-export type Ctl = (args: string[]) => Promise<CtlReply>;
+/** BODY (when given) is sent after the command line; it must end with the line the command waits for ("."). */
+export type Ctl = (args: string[], body?: Buffer) => Promise<CtlReply>;
 
-/** Tokens must be plain words: the daemon splits on blanks and reads one 1 KB line. */
-const TOKEN = /^[A-Za-z0-9._:/,*-]+$/;
+/**
+ * A token is one word: the daemon splits its line on blanks (no shell is
+ * involved), so any printable character but whitespace and control
+ * characters is fine (URLs with ?&=%, names with non-ASCII letters). At most
+ * 31 words and 1023 bytes with the newline (the daemon's line buffer).
+ */
+const TOKEN = /^[^\s\p{Cc}\ud800-\udfff]+$/u;
+export const MAX_WORDS = 31;
+export const MAX_LINE = 1023;
+
+/** Why ARGS cannot be sent as one command line, if they cannot. */
+export function badCommand(args: string[]): string | undefined {
+  for (const a of args) if (!TOKEN.test(a)) return `refusing to send a bad token to the daemon: ${JSON.stringify(a.slice(0, 40))}`;
+  if (args.length > MAX_WORDS || Buffer.byteLength(`${args.join(' ')}\n`) > MAX_LINE) return 'command line too long for the control socket';
+  return undefined;
+}
 
 export class DaemonError extends Error {}
 /**
@@ -21,14 +38,19 @@ export class DaemonDown extends DaemonError {}
 /** The daemon answers, but nothing is pinned: no data plane is loaded. */
 export class NotLoaded extends DaemonError {}
 
-export function socketCtl(path: string, timeoutMs = 15_000): Ctl {
-  return (args) =>
+/**
+ * TIMEOUTMS bounds a command without a body; one with a body (an import of a
+ * million names) gets BODYTIMEOUTMS: the daemon serves one connection at a time.
+ */
+export function socketCtl(path: string, timeoutMs = 15_000, bodyTimeoutMs = 300_000): Ctl {
+  return (args, body) =>
     new Promise((resolve, reject) => {
-      for (const a of args) if (!TOKEN.test(a)) return reject(new DaemonError(`refusing to send a bad token to the daemon: ${JSON.stringify(a.slice(0, 40))}`));
+      const bad = badCommand(args);
+      if (bad) return reject(new DaemonError(bad));
       const line = `${args.join(' ')}\n`;
-      if (Buffer.byteLength(line) > 1000 || args.length > 30) return reject(new DaemonError('command line too long for the control socket'));
       const chunks: Buffer[] = [];
-      const c = createConnection(path, () => c.end(line));
+      const c = createConnection(path, () => (body ? c.end(Buffer.concat([Buffer.from(line), body])) : c.end(line)));
+      if (body) timeoutMs = bodyTimeoutMs;
       const timer = setTimeout(() => {
         c.destroy();
         reject(new DaemonDown(`the xdp-sni daemon is not answering (no answer to '${args[0]}' within ${timeoutMs / 1000} s)`));
@@ -49,11 +71,11 @@ export function socketCtl(path: string, timeoutMs = 15_000): Ctl {
 }
 
 /** Run a command and fail on a non-zero rc. */
-export async function must(ctl: Ctl, args: string[]): Promise<string> {
-  const r = await ctl(args);
+export async function must(ctl: Ctl, args: string[], body?: Buffer): Promise<string> {
+  const r = await ctl(args, body);
   if (r.rc !== 0) {
     // the daemon sends a command's error messages on the connection too
-    const why = r.out.split('\n').map((l) => l.trim()).filter(Boolean).slice(-2).join('; ').slice(0, 300);
+    const why = r.out.split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join('; ').slice(0, 600);
     throw new DaemonError(`the daemon refused '${args.slice(0, 3).join(' ')}${args.length > 3 ? ' ...' : ''}' (rc=${r.rc}${why ? `: ${why}` : ''})`);
   }
   return r.out;
@@ -66,6 +88,10 @@ export interface Status {
   /** block mode: what a ClientHello with no readable name gets */
   unreadable: 'block' | 'pass';
   ports: string;
+  /** events for every name read (all) or only listed ones */
+  log?: 'all' | 'listed';
+  /** ms since the epoch the daemon started (over its socket only) */
+  since?: number;
   domains: number;
   attached: { dev: string; mode: string }[];
   counters: Record<string, number>;
@@ -91,6 +117,8 @@ export function parseStatus(rc: number, text: string): Status {
     else if (k === 'rst') st.rst = v === 'on';
     else if (k === 'unreadable') st.unreadable = v === 'pass' ? 'pass' : 'block';
     else if (k === 'ports') st.ports = v;
+    else if (k === 'log') st.log = v === 'all' ? 'all' : v === 'listed' ? 'listed' : undefined;
+    else if (k === 'daemon' && /^since\s+\d+$/.test(v)) st.since = Number(v.replace(/^since\s+/, '')) * 1000;
     else if (k === 'domains') st.domains = Number(v);
     else if (k === 'attached' && v !== 'none') {
       const a = /^(\S+) \((\w+)\)$/.exec(v);
