@@ -388,7 +388,8 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			static time_t flushed;
 			time_t now = time(NULL);
 
-			if (hist_queued(hist) && now != flushed) {
+			if (hist_queued(hist) &&
+			    (now != flushed || hist_queued(hist) >= HIST_FLUSH_EVENTS)) {
 				hist_flush(hist);
 				flushed = now;
 			}

@@ -74,16 +74,6 @@ static void cat_list_json(FILE *o, const struct policy *p, __u32 bits)
 	fputc(']', o);
 }
 
-static void every_str(unsigned int m, char *buf, size_t len)
-{
-	if (m % 1440 == 0)
-		snprintf(buf, len, "%ud", m / 1440);
-	else if (m % 60 == 0)
-		snprintf(buf, len, "%uh", m / 60);
-	else
-		snprintf(buf, len, "%um", m);
-}
-
 static void days_list(__u32 days, char *out, size_t len)
 {
 	static const char *names[7] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
@@ -155,7 +145,7 @@ static int export_policy(FILE *o, int csv)
 		fprintf(o, "%s{\"name\":", first ? "" : ",");
 		js(o, p.cats[c]);
 		if (p.subs[c].url[0]) {
-			every_str(p.subs[c].every_min, a, sizeof(a));
+			policy_every_str(p.subs[c].every_min, a, sizeof(a));
 			fprintf(o, ",\"subscription\":{\"url\":");
 			js(o, p.subs[c].url);
 			fprintf(o, ",\"every\":\"%s\"}", a);

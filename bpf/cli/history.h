@@ -29,6 +29,9 @@ int hist_flush(struct history *h);
 /* Forget what is older than HIST_DAYS; keep the file under its cap. */
 void hist_trim(struct history *h, time_t now);
 size_t hist_queued(const struct history *h);
+/* events a transaction takes at most: the daemon flushes at this many even
+ * within the second, so that one transaction never grows the file by much */
+#define HIST_FLUSH_EVENTS 1000
 
 /* `xdp-sni history ...` (read only): 0, 1 (bad input) or 2 (usage). */
 struct cmd_opts;

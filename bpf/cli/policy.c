@@ -175,6 +175,16 @@ int policy_parse_every(const char *s, __u32 *min)
 	return 0;
 }
 
+void policy_every_str(unsigned int m, char *buf, size_t len)
+{
+	if (m % 1440 == 0)
+		snprintf(buf, len, "%ud", m / 1440);
+	else if (m % 60 == 0)
+		snprintf(buf, len, "%uh", m / 60);
+	else
+		snprintf(buf, len, "%um", m);
+}
+
 /* ---- windows ------------------------------------------------------------- */
 static int day_index(const char *s, size_t n)
 {

@@ -91,6 +91,8 @@ void policy_window_str(const struct policy *p, const struct pol_window *w, char 
 int policy_url_ok(const char *url);
 /* "30m", "6h", "2d" into minutes (30 minutes to 30 days); -1 if bad */
 int policy_parse_every(const char *s, __u32 *min);
+/* minutes as policy_parse_every reads them: "1d", "12h", "90m" */
+void policy_every_str(unsigned int min, char *buf, size_t len);
 
 /* Is window w open at local time tm? */
 int policy_window_open(const struct pol_window *w, const struct tm *tm);

@@ -253,16 +253,6 @@ static void fmt_time(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
-static void every_str(unsigned int m, char *buf, size_t len)
-{
-	if (m % 1440 == 0)
-		snprintf(buf, len, "%ud", m / 1440);
-	else if (m % 60 == 0)
-		snprintf(buf, len, "%uh", m / 60);
-	else
-		snprintf(buf, len, "%um", m);
-}
-
 int cmd_subscribe(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct policy p;
@@ -280,7 +270,7 @@ int cmd_subscribe(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			sub_status_read(p.cats[c], &s);
 			fmt_time(s.ok, ok, sizeof(ok));
 			fmt_time(s.tried, tried, sizeof(tried));
-			every_str(p.subs[c].every_min, every, sizeof(every));
+			policy_every_str(p.subs[c].every_min, every, sizeof(every));
 			fprintf(o, "%s\t%s\tevery=%s\tok=%s\tnames=%zu\ttried=%s\terror=%s\n",
 				p.cats[c], p.subs[c].url, every, ok, s.names, tried,
 				s.error[0] ? s.error : "-");

@@ -15,13 +15,13 @@
 // test/bpf/malformed.test.ts.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
-import { createConnection } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBpf, tool, readPcap, clientStreams, firstRecord, fixturesDir, sniRange } from '../bpf/lib.js';
 import { renameHello } from '../bpf/fuzz/generate.js';
 import { setup, nsExec, syslog, waitFor, SERVER4, CLIENT4, type Topo } from './topology.js';
+import { ask as askOn } from './tool.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SENDER = join(here, 'raw-tcp.py');
@@ -33,6 +33,8 @@ const LISTED = 'blocked.example';
 const UNLISTED = 'allowed.example';
 
 let t: Topo;
+
+const ask = (line: string, timeoutMs = 2000) => askOn(t, line, timeoutMs);
 let daemon: ResultPromise | undefined;
 
 async function x(args: string[], ns?: string) {
@@ -43,25 +45,6 @@ async function x(args: string[], ns?: string) {
   return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-function ask(line: string, timeoutMs = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const c = createConnection(t.ctlSock, () => c.write(line + '\n'));
-    const timer = setTimeout(() => {
-      c.destroy();
-      reject(new Error(`no answer to '${line}'`));
-    }, timeoutMs);
-    c.on('data', (b) => (out += b));
-    c.on('end', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    c.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
 
 const stats = async () => JSON.parse((await x(['stats', '--json'])).stdout) as Record<string, number>;
 function delta(a: Record<string, number>, b: Record<string, number>, keys: string[]) {

@@ -193,8 +193,13 @@ describe('event history (SQLite, the daemon)', () => {
       clearInterval(sampler);
     }
     const cap = capMb << 20;
+    // the cap is checked after every transaction, and a transaction takes at
+    // most 1,000 events: the file and its write-ahead log may go over by one
+    // transaction and the trim's own log for a moment (about 1-2 MB here),
+    // and end under the cap
+    console.log(`history under a flood: peak ${(peak / 1048576).toFixed(2)} MiB, end ${(size() / 1048576).toFixed(2)} MiB, cap ${capMb} MiB`);
     expect(size()).toBeLessThanOrEqual(cap);
-    expect(peak).toBeLessThan(cap * 2);
+    expect(peak).toBeLessThan(cap * 3);
     expect(await sql('PRAGMA integrity_check')).toBe('ok');
     // the newest events are the ones kept
     const newest = rows(await ask(t, 'history events --limit 1'))[0];

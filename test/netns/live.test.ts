@@ -1,55 +1,21 @@
 // Live traffic through xdp_sni attached in native mode on a veth, with real
 // clients: curl, openssl s_client, headless Chromium and Firefox ESR.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execa, type ResultPromise } from 'execa';
-import { createConnection } from 'node:net';
+import { execa } from 'execa';
 import { existsSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBpf, tool } from '../bpf/lib.js';
+import { buildBpf } from '../bpf/lib.js';
 import { setup, nsExec, syslog, waitFor, SERVER4, SERVER6, CLIENT4, type Topo } from './topology.js';
+import { ask as askOn, startDaemon as start, xsni, type Daemon } from './tool.js';
 
 let t: Topo;
-let daemon: ResultPromise | undefined;
-let daemonOut = '';
+let daemon: Daemon | undefined;
 
-async function x(args: string[], ns?: string) {
-  const r = ns
-    ? await execa('ip', ['netns', 'exec', ns, tool, ...args], { reject: false, env: { ...process.env, ...t.env } })
-    : await execa(tool, args, { reject: false, env: { ...process.env, ...t.env } });
-  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
+const x = (args: string[], ns?: string) => xsni(t, args, ns);
+const ask = (line: string, timeoutMs?: number) => askOn(t, line, timeoutMs);
 async function startDaemon() {
-  daemonOut = '';
-  daemon = execa(tool, ['daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], {
-    reject: false, buffer: false, env: { ...process.env, ...t.env },
-  });
-  t.procs.push({ name: 'daemon', p: daemon });
-  daemon.stdout!.on('data', (b: Buffer) => (daemonOut += String(b)));
-  daemon.stderr!.on('data', (b: Buffer) => (daemonOut += String(b)));
-  await waitFor(async () => (await ask('ping', 2000).catch(() => '')).includes('pong'), 10_000, 'daemon control socket');
-  // not the ResultPromise itself: awaiting a thenable would wait for the exit
-  return { pid: daemon.pid! };
-}
-
-function ask(line: string, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const c = createConnection(t.ctlSock, () => c.write(line + '\n'));
-    const timer = setTimeout(() => {
-      c.destroy();
-      reject(new Error(`no answer to '${line}' on the control socket`));
-    }, timeoutMs);
-    c.on('data', (b) => (out += b));
-    c.on('end', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    c.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
+  daemon = await start(t);
+  return { pid: daemon.pid };
 }
 
 interface CurlResult { code: number; body: string; total: number; wall: number; err: string }
@@ -82,7 +48,7 @@ const PORT = { v4: 42001, v6: 42002, sub: 42003, monitor: 42011, exempt: 42021, 
 function linesOf(port: number) {
   const re = new RegExp(` src=\\S+:${port} `);
   const pick = (text: string) => text.split('\n').filter((l) => re.test(l));
-  return { syslog: pick(syslog(t)), stdout: pick(daemonOut) };
+  return { syslog: pick(syslog(t)), stdout: pick(daemon?.out() ?? '') };
 }
 /** Wait for the connection's line, let a second copy arrive if there were one, and expect exactly one line in rsyslog's file and one on stdout. */
 async function loggedOnce(port: number): Promise<string> {
@@ -322,9 +288,9 @@ describe('live traffic (netns, native XDP)', () => {
   });
 
   it('killing the daemon does not stop blocking; a new daemon adopts the pinned state', async () => {
-    const pid = daemon!.pid!;
+    const pid = daemon!.pid;
     process.kill(pid, 'SIGKILL');
-    await daemon;
+    await daemon!.exited;
     const h0 = helloFor('blocked.example');
     const r = await curl('blocked.example', { port: PORT.noDaemon });
     expect(r.code).not.toBe(0);

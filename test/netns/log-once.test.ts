@@ -9,12 +9,12 @@
 // syslog socket is missing (the journal's stream carries the line instead).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
-import { createConnection } from 'node:net';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBpf, tool } from '../bpf/lib.js';
 import { setup, nsExec, syslog, waitFor, SERVER4, type Topo } from './topology.js';
+import { ask as askOn, xsni } from './tool.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const STANDIN = join(here, 'journal-standin.py');
@@ -22,32 +22,10 @@ const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 let t: Topo;
 
-async function x(args: string[], ns?: string) {
-  const r = ns
-    ? await execa('ip', ['netns', 'exec', ns, tool, ...args], { reject: false, env: { ...process.env, ...t.env } })
-    : await execa(tool, args, { reject: false, env: { ...process.env, ...t.env } });
-  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
+const ask = (line: string, timeoutMs = 2000) => askOn(t, line, timeoutMs);
+const x = (args: string[], ns?: string) => xsni(t, args, ns);
 
-function ask(line: string, timeoutMs = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const c = createConnection(t.ctlSock, () => c.write(line + '\n'));
-    const timer = setTimeout(() => {
-      c.destroy();
-      reject(new Error(`no answer to '${line}' on the control socket`));
-    }, timeoutMs);
-    c.on('data', (b) => (out += b));
-    c.on('end', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    c.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
+
 
 interface Run {
   dir: string;

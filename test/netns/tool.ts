@@ -35,7 +35,10 @@ export function ask(t: Topo, line: string, timeoutMs = 10_000): Promise<string> 
 
 export interface Daemon {
   pid: number;
+  /** what it wrote on stdout and stderr so far */
   out: () => string;
+  /** settles when it has exited (a field, so that a Daemon is no thenable) */
+  exited: Promise<void>;
 }
 
 /**
@@ -53,7 +56,7 @@ export async function startDaemon(t: Topo, env: Record<string, string> = {}, ns?
   p.stdout!.on('data', (b: Buffer) => (out += String(b)));
   p.stderr!.on('data', (b: Buffer) => (out += String(b)));
   await waitFor(async () => (await ask(t, 'ping', 2000).catch(() => '')).includes('pong'), 10_000, 'daemon control socket');
-  return { pid: p.pid!, out: () => out };
+  return { pid: p.pid!, out: () => out, exited: p.then(() => undefined, () => undefined) };
 }
 
 export interface CurlResult {

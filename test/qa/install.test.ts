@@ -221,7 +221,9 @@ for (const firmware of ['bios', 'uefi'] as const) {
     } else {
       it('after a reboot (this is the second boot of the disk): the policy and the first boot\'s event history are still there', async () => {
         const { allowed } = g().lab.names;
-        expect((await g().con.run('xdp-sni group list')).output.replace(/\r/g, '')).toMatch(/^kids\tmode=blocklist\tblock=blocklist,social\t.*clients=1$/m);
+        // the group's own policy, and its window (which blocks social while open)
+        expect((await g().con.run('xdp-sni group list')).output.replace(/\r/g, '')).toMatch(/^kids\tmode=blocklist\tblock=blocklist\tallow=-\tclients=1$/m);
+        expect((await g().con.run('xdp-sni schedule list')).output.replace(/\r/g, '')).toMatch(/^1\tkids \w+ \d\d:\d\d-\d\d:\d\d block social\t(open|closed)$/m);
         const ev = (await g().con.run(`xdp-sni history events --name ${allowed} --group kids`)).output.replace(/\r/g, '').trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
         expect(ev.map((r) => r[5])).toEqual(['block']);
         expect(Number((await g().con.run('xdp-sni history info')).output.replace(/\r/g, '').trim().split('\n')[1].split('\t')[0])).toBeGreaterThan(1);
