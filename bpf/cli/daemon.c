@@ -384,7 +384,8 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		policy_tick(0);
 		subs_reap();
 		{
-			/* the history: one transaction a second at most */
+			/* the history: one transaction a second at most, sooner
+			 * when HIST_FLUSH_EVENTS wait */
 			static time_t flushed;
 			time_t now = time(NULL);
 

@@ -3,7 +3,8 @@
  * Event history in SQLite (Debian's libsqlite3), WAL mode: the recent
  * events one by one, and per-minute counts by group, client, category and
  * verdict, for 7 days, in a file kept under a size cap. The daemon writes
- * (one transaction a second at most); `xdp-sni history` reads, alongside.
+ * (one transaction a second at most, of HIST_FLUSH_EVENTS events at most);
+ * `xdp-sni history` reads, alongside.
  * Committed data survive a crash or a power cut (WAL); what was queued and
  * not yet committed is lost, never half-written.
  */
