@@ -150,8 +150,9 @@ static void subs_start(time_t now)
 }
 
 /* Re-read the policy and write the groups as they are now: at every new
- * minute (schedule windows open and close on minutes) and after every
- * command. Each change of a group's policy in force is logged once. */
+ * minute (schedule windows open and close on minutes) and whenever the
+ * policy file is replaced. Each change of a group's policy in force is
+ * logged once. */
 static void policy_tick(int force)
 {
 	static struct xsni_group last[XSNI_GROUPS_MAX];
@@ -376,10 +377,10 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-			if (cfd >= 0) {
+			/* a command that changes the policy replaces its file:
+			 * policy_changed() sees it before the next events */
+			if (cfd >= 0)
 				serve_client(cfd);
-				policy_tick(1);
-			}
 		}
 		policy_tick(0);
 		subs_reap();

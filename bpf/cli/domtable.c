@@ -220,11 +220,12 @@ static int cmp_key(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-size_t dt_retain(struct domtable *dt, const __u64 *keys, size_t n)
+size_t dt_retain(struct domtable *dt, __u64 *keys, size_t n)
 {
 	size_t b, removed = 0;
 	int i;
 
+	qsort(keys, n, sizeof(*keys), cmp_key);
 	for (b = 0; b < XSNI_DOM_BUCKETS; b++)
 		for (i = 0; i < XSNI_DOM_SLOTS; i++) {
 			__u64 *s = &dt->b[b].slot[i], k = KEY(*s);

@@ -22,8 +22,8 @@ int dt_put(struct domtable *dt, __u64 h, __u64 cats);
 /* 1 if h was there */
 int dt_del(struct domtable *dt, __u64 h);
 size_t dt_count(const struct domtable *dt);
-/* remove every key that is not among the n sorted keys (flag bits clear);
- * returns how many went */
-size_t dt_retain(struct domtable *dt, const __u64 *keys, size_t n);
+/* remove every key that is not among the n keys (flag bits clear; sorted
+ * here, in place); returns how many went */
+size_t dt_retain(struct domtable *dt, __u64 *keys, size_t n);
 
 #endif

@@ -363,13 +363,6 @@ void sync_filter_pinned(const struct domlist *dl)
 	close(s);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 size_t resync_domains_pinned(void)
 {
 	struct domlist dl = {};
@@ -387,7 +380,6 @@ size_t resync_domains_pinned(void)
 	for (i = 0; i < dl.n; i++)
 		if (dl.v[i].name)
 			keys[n++] = dl.v[i].h & ~XSNI_DOM_FLAGS;
-	qsort(keys, n, sizeof(*keys), cmp_u64);
 	removed = dt_retain(dt, keys, n);
 	sync_filter_pinned(&dl);
 	free(keys);

@@ -185,6 +185,12 @@ void policy_every_str(unsigned int m, char *buf, size_t len)
 		snprintf(buf, len, "%um", m);
 }
 
+int policy_client_eq(const struct pol_client *a, const struct pol_client *b)
+{
+	return a->mac == b->mac && a->v6 == b->v6 && a->plen == b->plen &&
+	       !memcmp(a->addr, b->addr, 16);
+}
+
 /* ---- windows ------------------------------------------------------------- */
 static int day_index(const char *s, size_t n)
 {

@@ -80,6 +80,8 @@ void policy_cat_names(const struct policy *p, __u32 bits, char *out, size_t len)
 /* a client: a MAC address (aa:bb:cc:dd:ee:ff) or an address/prefix */
 int policy_parse_client(const char *s, struct pol_client *c);
 void policy_client_str(const struct pol_client *c, char *out, size_t len);
+/* the same address, prefix or MAC (the group aside) */
+int policy_client_eq(const struct pol_client *a, const struct pol_client *b);
 /* "mon-fri" / "mon,wed,sat" / "daily" / "weekend" into day bits; -1 if bad */
 int policy_parse_days(const char *s, __u32 *days);
 /* "08:00-16:00" into minutes; -1 if bad */

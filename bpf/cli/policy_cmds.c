@@ -281,12 +281,6 @@ int cmd_group(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	return CMD_USAGE;
 }
 
-static int same_client(const struct pol_client *a, const struct pol_client *b)
-{
-	return a->mac == b->mac && a->v6 == b->v6 && a->plen == b->plen &&
-	       !memcmp(a->addr, b->addr, 16);
-}
-
 int cmd_client(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct pol_client c;
@@ -315,7 +309,7 @@ int cmd_client(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	}
 	if (begin(&p, &lock))
 		return 1;
-	for (k = 0; k < p.nclients && !same_client(&p.clients[k], &c); k++)
+	for (k = 0; k < p.nclients && !policy_client_eq(&p.clients[k], &c); k++)
 		;
 	policy_client_str(&c, s, sizeof(s));
 	if (!strcmp(argv[0], "del")) {

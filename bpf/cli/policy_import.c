@@ -232,10 +232,7 @@ static int load_groups(struct ctx *c, json_object *arr)
 				return fail(c, "group %s: bad client '%.60s'", name,
 					    json_object_get_string(v));
 			for (k = 0; k < c->p->nclients; k++)
-				if (c->p->clients[k].mac == pc.mac &&
-				    c->p->clients[k].v6 == pc.v6 &&
-				    c->p->clients[k].plen == pc.plen &&
-				    !memcmp(c->p->clients[k].addr, pc.addr, 16))
+				if (policy_client_eq(&c->p->clients[k], &pc))
 					return fail(c, "client '%.60s' is in two groups",
 						    json_object_get_string(v), NULL);
 			if (c->p->nclients >= XSNI_CLIENTS_MAX)
