@@ -47,13 +47,26 @@ function tally(rs: RawRes[]) {
   return { wrong, ok, locked, other: rs.length - wrong - ok - locked, statuses: [...new Set(rs.map((r) => r.status))] };
 }
 
-/** The PIDs of lighttpd's children (the CGI processes), from /proc. */
+/**
+ * The PIDs of lighttpd's live children (the CGI processes), from /proc. A child that is
+ * exiting is left out: the kernel frees its memory before it closes its files, so by the time
+ * lighttpd sees the end of the response (and takes the next connection) the old child has no
+ * memory left (no VmRSS line) and is a zombie, or about to be one, until lighttpd reaps it.
+ */
 function cgiChildren(): number[] {
+  let pids: number[];
   try {
-    return readFileSync(`/proc/${w.lighttpdPid}/task/${w.lighttpdPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    pids = readFileSync(`/proc/${w.lighttpdPid}/task/${w.lighttpdPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }
+  return pids.filter((p) => {
+    try {
+      return /^VmRSS:/m.test(readFileSync(`/proc/${p}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 function rssKiB(pid: number): number {
