@@ -10,12 +10,14 @@
 #define DEFAULT_STATE_DIR "/var/lib/xdp-sni"
 #define DEFAULT_SOCKET    "/run/xdp-sni.sock"
 #define DEFAULT_SYSLOG    "/dev/log"
+#define DEFAULT_CONF      "/etc/xdpfire/xdp-sni.conf"
 
 /* global options: before or after the command, never over the control socket */
 struct globals {
 	const char *pin_dir;
 	const char *state_dir;
-	const char *obj; /* NULL: see obj_path() */
+	const char *obj;  /* NULL: see obj_path() */
+	const char *conf; /* the settings file a change is saved into; "" none */
 	int verbose;
 	long long daemon_since; /* set in the daemon (and its command children) */
 };

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "event_text.h"
 #include "events.h"
 #include "log.h"
@@ -216,10 +218,50 @@ static int policy_changed(void)
 	return changed;
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reload;
 static void on_signal(int sig)
 {
-	stop = 1;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		stop = 1;
+}
+
+/* The history's disk cap in bytes: --history-mb, else HISTORY_MB of the
+ * settings file, else HIST_DEFAULT_MB. A bad value in the file is named and
+ * the default taken (xdp-sni-apply refuses it before the daemon starts). */
+static long history_cap(const struct cmd_opts *co)
+{
+	char v[64], *end;
+	long mb = HIST_DEFAULT_MB;
+
+	if (co->history_mb > 0)
+		return (long)co->history_mb << 20;
+	if (g.conf && *g.conf && conf_get(g.conf, "HISTORY_MB", v, sizeof(v)) == 1 && *v) {
+		long n = strtol(v, &end, 10);
+
+		if (*end || n < 1 || n > HIST_MAX_MB)
+			fprintf(stderr,
+				"xdp-sni daemon: %s: HISTORY_MB '%s' is not 1 to %d; %d taken\n",
+				g.conf, v, HIST_MAX_MB, HIST_DEFAULT_MB);
+		else
+			mb = n;
+	}
+	return mb << 20;
+}
+
+/* The saved names put back into the kernel's table where they differ (at
+ * start: undoes a change that died half-way; on SIGHUP: takes a list file
+ * edited or restored by hand). */
+static void resync_names(const char *when)
+{
+	size_t gone = resync_domains_pinned();
+
+	if (gone)
+		fprintf(stderr,
+			"xdp-sni daemon (%s): %zu name(s) in the kernel's table were not in the "
+			"saved list: removed\n",
+			when, gone);
 }
 
 /* The command of one connection, in a child process whose stdout and stderr
@@ -318,25 +360,14 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	logout.journal = fd_is_journal(STDOUT_FILENO);
 	g.daemon_since = time(NULL);
 	ensure_maps();
-	{
-		/* the table follows the saved list (a change that died half-way
-		 * is undone here) */
-		size_t gone = resync_domains_pinned();
-
-		if (gone)
-			fprintf(stderr,
-				"xdp-sni daemon: %zu name(s) in the kernel's table were "
-				"not in the saved list: removed\n",
-				gone);
-	}
+	resync_names("start");
 	policy_init(&pol);
 	policy_tick(1);
 	{
 		char path[4096];
-		long mb = co->history_mb > 0 ? co->history_mb : HIST_DEFAULT_MB;
 
 		snprintf(path, sizeof(path), "%s/history.db", g.state_dir);
-		hist = hist_open(path, mb << 20);
+		hist = hist_open(path, history_cap(co));
 		if (!hist)
 			fprintf(stderr,
 				"xdp-sni daemon: no event history (%s); events still go "
@@ -351,11 +382,13 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", co->socket);
 	unlink(co->socket);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 8))
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 64)) /* the web UI's 8 CGI processes and tools at once */
 		die("cannot listen on %s: %s", co->socket, strerror(errno));
 	chmod(co->socket, 0600);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "xdp-sni daemon: pin dir %s, socket %s, syslog %s%s\n", g.pin_dir,
 		co->socket, co->syslog,
@@ -370,6 +403,16 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 		if (n < 0 && errno != EINTR)
 			break;
+		if (reload) {
+			/* systemctl reload: the names, the policy and the
+			 * history's cap read again (xdp-sni-apply has applied
+			 * the rest of the settings file just before) */
+			reload = 0;
+			resync_names("reload");
+			hist_set_cap(hist, history_cap(co));
+			policy_tick(1);
+			log_line("daemon reloaded", 0);
+		}
 		/* names for the events below: the policy as it is now */
 		if (policy_changed())
 			policy_tick(1);

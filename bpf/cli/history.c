@@ -49,6 +49,12 @@ static int exec(sqlite3 *db, const char *sql)
 	return -1;
 }
 
+void hist_set_cap(struct history *h, long cap_bytes)
+{
+	if (h)
+		h->cap = cap_bytes;
+}
+
 struct history *hist_open(const char *path, long cap_bytes)
 {
 	struct history *h = calloc(1, sizeof(*h));

@@ -16,12 +16,15 @@
 
 #define HIST_DAYS       7
 #define HIST_DEFAULT_MB 50
+#define HIST_MAX_MB     100000 /* HISTORY_MB above this is refused */
 
 struct history;
 
 /* Open (creating) the database; NULL after a message on stderr. */
 struct history *hist_open(const char *path, long cap_bytes);
 void hist_close(struct history *h);
+/* A new disk cap, kept from the next trim on. */
+void hist_set_cap(struct history *h, long cap_bytes);
 /* Queue one event (the strings are copied). */
 void hist_add(struct history *h, time_t t, const char *client, const char *group, const char *cats,
 	      const char *verdict, const char *sni, size_t sni_len);

@@ -28,10 +28,15 @@ static const struct opt_def global_opts[] = {
 	       "pinned maps (env XDP_SNI_PIN_DIR, default " DEFAULT_PIN_DIR ")"),
 	GLOBAL("state-dir", 0, OPT_STR, state_dir, "DIR",
 	       "name list (env XDP_SNI_STATE_DIR, default " DEFAULT_STATE_DIR ")"),
+	GLOBAL("conf", 0, OPT_STR, conf, "FILE",
+	       "settings file that mode, rst, log, unreadable, ports and exempt\n"
+	       "save their change into, when it exists (env XDP_SNI_CONF,\n"
+	       "default " DEFAULT_CONF "; empty: none)"),
 	GLOBAL("obj", 0, OPT_STR, obj, "FILE",
 	       "BPF object (env XDP_SNI_OBJ, default next to the binary,\n"
 	       "then /usr/lib/xdp-sni/xdp_sni.bpf.o)"),
-	GLOBAL("verbose", 'v', OPT_FLAG, verbose, NULL, "libbpf debug output"), OPT_END
+	GLOBAL("verbose", 'v', OPT_FLAG, verbose, NULL, "libbpf debug output"),
+	OPT_END
 };
 
 #define OPT_DEV  OPT("dev", OPT_STR, dev, "IFACE", "the interface", OPT_REQUIRED)
@@ -187,7 +192,7 @@ static const struct cmd cmds[] = {
 	  cmd_unreadable, 1, NULL },
 	{ "ports", "[PORT[,PORT...]]", "Show or set the watched TCP destination ports.", cmd_ports,
 	  1, NULL },
-	{ "exempt", "add|del PREFIX | exempt list",
+	{ "exempt", "add|del PREFIX | exempt set [PREFIX...] | exempt list",
 	  "Source addresses or prefixes (IPv4 or IPv6) that are never blocked.", cmd_exempt, 1,
 	  NULL },
 	{ "replay", "FILE.pcap",
@@ -417,6 +422,7 @@ int main(int argc, char **argv)
 
 	g.pin_dir = getenv("XDP_SNI_PIN_DIR") ? getenv("XDP_SNI_PIN_DIR") : DEFAULT_PIN_DIR;
 	g.state_dir = getenv("XDP_SNI_STATE_DIR") ? getenv("XDP_SNI_STATE_DIR") : DEFAULT_STATE_DIR;
+	g.conf = getenv("XDP_SNI_CONF") ? getenv("XDP_SNI_CONF") : DEFAULT_CONF;
 	maps_log_setup();
 
 	/* global options, then the command; its options may follow it */

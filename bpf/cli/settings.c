@@ -20,6 +20,8 @@ int parse_ports(const char *spec, __u8 *bitmap)
 
 	snprintf(buf, sizeof(buf), "%s", spec);
 	memset(bitmap, 0, 8192);
+	if (!strcmp(buf, "none"))
+		return 0;
 	/* bitmap is settings.ports: indexed by XSNI_PORT_KEY */
 	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		char *end;
@@ -70,5 +72,8 @@ int parse_prefix(const char *s, struct prefix *p)
 			return -1;
 		p->plen = l;
 	}
+	/* host bits cleared: 192.0.2.1/24 is 192.0.2.0/24, one key in the maps */
+	for (unsigned int bit = p->plen; bit < (p->v6 ? 128u : 32u); bit++)
+		p->addr[bit / 8] &= ~(0x80 >> (bit % 8));
 	return 0;
 }

@@ -1,15 +1,79 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `init`, `mode`, `rst`, `log`, `unreadable`, `ports`, `exempt`: the pinned settings. */
+/* `init`, `mode`, `rst`, `log`, `unreadable`, `ports`, `exempt`: the pinned
+ * settings, and the settings file each change is saved into. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "log.h"
 #include "maps.h"
+
+static void exempt_list(FILE *o);
+
+/* One key of the settings file (g.conf), when it exists, set to what the maps
+ * now hold: MODE, RST, LOG, UNREADABLE, PORTS or EXEMPT, replaced in place,
+ * the file's other lines kept. Commands run at once (the daemon serves each
+ * in a process of its own) save in turn, under a lock in the state
+ * directory, each writing what the maps hold after every change before it.
+ * The maps change first: a save that fails leaves the old file whole, and
+ * the next start applies it. 0, or 1 after a warning. */
+static int settings_save(const char *key)
+{
+	struct xsni_settings s;
+	char lockpath[PATH_MAX], *val = NULL;
+	size_t len;
+	FILE *m;
+	int fd, lock, rc = 0;
+
+	if (!g.conf || !*g.conf || access(g.conf, F_OK))
+		return 0;
+	snprintf(lockpath, sizeof(lockpath), "%s/.settings.lock", g.state_dir);
+	lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX)) {
+		warn("changed, but not saved in %s: cannot lock %s: %s", g.conf, lockpath,
+		     strerror(errno));
+		if (lock >= 0)
+			close(lock);
+		return 1;
+	}
+	fd = map_fd_or_die(XSNI_MAP_SETTINGS);
+	read_settings(fd, &s);
+	close(fd);
+	m = open_memstream(&val, &len);
+	if (!strcmp(key, "MODE"))
+		fputs(s.mode == XSNI_MODE_BLOCK ? "block" : "monitor", m);
+	else if (!strcmp(key, "RST"))
+		fputs(s.flags & XSNI_SET_RST ? "on" : "off", m);
+	else if (!strcmp(key, "LOG"))
+		fputs(s.flags & XSNI_SET_LOG_ALL ? "all" : "listed", m);
+	else if (!strcmp(key, "UNREADABLE"))
+		fputs(s.flags & XSNI_SET_UNREADABLE ? "block" : "pass", m);
+	else if (!strcmp(key, "PORTS"))
+		print_ports(m, &s);
+	else
+		exempt_list(m);
+	fclose(m);
+	/* the exemptions: one line each, one line of the file */
+	for (char *c = val; *c; c++)
+		if (*c == '\n')
+			*c = c[1] ? ' ' : '\0';
+	if (conf_set(g.conf, &key, (const char *const *)&val, 1)) {
+		warn("changed, but not saved in %s: %s", g.conf, strerror(errno));
+		rc = 1;
+	}
+	free(val);
+	close(lock);
+	return rc;
+}
 
 int cmd_init(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
@@ -32,7 +96,7 @@ int cmd_mode(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	m = !strcmp(argv[0], "block") ? XSNI_MODE_BLOCK : XSNI_MODE_MONITOR;
 	update_settings(set_mode_fn, &m);
 	fprintf(o, "mode %s\n", argv[0]);
-	return 0;
+	return settings_save("MODE");
 }
 
 /* Turn one flag of the settings on or off. */
@@ -53,7 +117,7 @@ static void set_flag_fn(struct xsni_settings *s, const void *arg)
 
 /* "xdp-sni NAME ON|OFF": a settings flag with two spellings. */
 static int set_flag(int argc, char **argv, FILE *o, const char *name, const char *on_word,
-		    const char *off_word, __u32 flag)
+		    const char *off_word, __u32 flag, const char *key)
 {
 	struct flag_arg f = { .flag = flag };
 
@@ -62,22 +126,23 @@ static int set_flag(int argc, char **argv, FILE *o, const char *name, const char
 	f.on = !strcmp(argv[0], on_word);
 	update_settings(set_flag_fn, &f);
 	fprintf(o, "%s %s\n", name, argv[0]);
-	return 0;
+	return settings_save(key);
 }
 
 int cmd_rst(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	return set_flag(argc, argv, o, "rst", "on", "off", XSNI_SET_RST);
+	return set_flag(argc, argv, o, "rst", "on", "off", XSNI_SET_RST, "RST");
 }
 
 int cmd_log(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	return set_flag(argc, argv, o, "log", "all", "listed", XSNI_SET_LOG_ALL);
+	return set_flag(argc, argv, o, "log", "all", "listed", XSNI_SET_LOG_ALL, "LOG");
 }
 
 int cmd_unreadable(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	return set_flag(argc, argv, o, "unreadable", "block", "pass", XSNI_SET_UNREADABLE);
+	return set_flag(argc, argv, o, "unreadable", "block", "pass", XSNI_SET_UNREADABLE,
+			"UNREADABLE");
 }
 
 static void set_ports_fn(struct xsni_settings *s, const void *arg)
@@ -95,7 +160,7 @@ int cmd_ports(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		return CMD_USAGE;
 	if (argc == 1) {
 		if (parse_ports(argv[0], bm)) {
-			warn("bad port list '%s' (e.g. 443,8443)", argv[0]);
+			warn("bad port list '%s' (e.g. 443,8443, or none)", argv[0]);
 			return 1;
 		}
 		update_settings(set_ports_fn, bm);
@@ -106,7 +171,7 @@ int cmd_ports(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	print_ports(o, &s);
 	fprintf(o, "\n");
 	close(fd);
-	return 0;
+	return argc == 1 ? settings_save("PORTS") : 0;
 }
 
 static void exempt_list(FILE *o)
@@ -132,34 +197,106 @@ static void exempt_list(FILE *o)
 	close(fd6);
 }
 
+/* The maps' exemptions that are not in want[], removed. */
+static int exempt_drop_others(int fd4, int fd6, const struct prefix *want, int n)
+{
+	struct xsni_lpm4 k4;
+	struct xsni_lpm6 k6;
+	struct prefix p;
+	int i, again = 1;
+
+	/* a key removed while walking restarts the walk */
+	while (again) {
+		again = 0;
+		if (!bpf_map_get_next_key(fd4, NULL, &k4))
+			do {
+				p = (struct prefix){ .v6 = 0, .plen = k4.prefixlen };
+				memcpy(p.addr, k4.addr, 4);
+				for (i = 0; i < n && (want[i].v6 || want[i].plen != p.plen ||
+						      memcmp(want[i].addr, p.addr, 4));
+				     i++)
+					;
+				if (i == n) {
+					if (map_exempt(fd4, fd6, &p, 0))
+						return -1;
+					again = 1;
+					break;
+				}
+			} while (!bpf_map_get_next_key(fd4, &k4, &k4));
+		if (again || bpf_map_get_next_key(fd6, NULL, &k6))
+			continue;
+		do {
+			p = (struct prefix){ .v6 = 1, .plen = k6.prefixlen };
+			memcpy(p.addr, k6.addr, 16);
+			for (i = 0; i < n && (!want[i].v6 || want[i].plen != p.plen ||
+					      memcmp(want[i].addr, p.addr, 16));
+			     i++)
+				;
+			if (i == n) {
+				if (map_exempt(fd4, fd6, &p, 0))
+					return -1;
+				again = 1;
+				break;
+			}
+		} while (!bpf_map_get_next_key(fd6, &k6, &k6));
+	}
+	return 0;
+}
+
 int cmd_exempt(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	struct prefix p;
-	int fd4, fd6;
+	struct prefix p, *set = NULL;
+	int fd4, fd6, i, n = 0;
 
 	if (argc >= 1 && !strcmp(argv[0], "list")) {
 		exempt_list(o);
 		return 0;
 	}
-	if (argc != 2 || (strcmp(argv[0], "add") && strcmp(argv[0], "del")))
+	if (argc >= 1 && !strcmp(argv[0], "set")) {
+		/* exactly these: every prefix checked before anything changes,
+		 * the new ones added before the others go */
+		n = argc - 1;
+		set = calloc(n ? n : 1, sizeof(*set));
+		if (!set)
+			die("out of memory");
+		for (i = 0; i < n; i++)
+			if (parse_prefix(argv[i + 1], &set[i])) {
+				warn("bad prefix '%s' (e.g. 192.0.2.0/24, 2001:db8::/32); nothing "
+				     "changed",
+				     argv[i + 1]);
+				free(set);
+				return 1;
+			}
+	} else if (argc != 2 || (strcmp(argv[0], "add") && strcmp(argv[0], "del"))) {
 		return CMD_USAGE;
-	if (parse_prefix(argv[1], &p)) {
+	} else if (parse_prefix(argv[1], &p)) {
 		warn("bad prefix '%s' (e.g. 192.0.2.0/24, 2001:db8::/32)", argv[1]);
 		return 1;
 	}
 	ensure_maps();
 	fd4 = map_fd_or_die(XSNI_MAP_EXEMPT4);
 	fd6 = map_fd_or_die(XSNI_MAP_EXEMPT6);
-	if (map_exempt(fd4, fd6, &p, !strcmp(argv[0], "add")))
+	if (set) {
+		for (i = 0; i < n; i++)
+			if (map_exempt(fd4, fd6, &set[i], 1))
+				die("cannot add %s: %s", argv[i + 1], strerror(errno));
+		if (exempt_drop_others(fd4, fd6, set, n))
+			die("cannot remove an exemption: %s", strerror(errno));
+		free(set);
+	} else if (map_exempt(fd4, fd6, &p, !strcmp(argv[0], "add"))) {
 		die("cannot %s %s: %s", argv[0], argv[1], strerror(errno));
+	}
 	{
 		int sfd = map_fd_or_die(XSNI_MAP_SETTINGS);
 
 		map_sync_exempt_flags(sfd, fd4, fd6);
 		close(sfd);
 	}
-	fprintf(o, "exempt %s %s\n", argv[0], argv[1]);
+	if (!strcmp(argv[0], "set"))
+		fprintf(o, "exempt set: %d prefix(es)\n", n);
+	else
+		fprintf(o, "exempt %s %s\n", argv[0], argv[1]);
 	close(fd4);
 	close(fd6);
-	return 0;
+	return settings_save("EXEMPT");
 }

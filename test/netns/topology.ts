@@ -77,7 +77,8 @@ export async function setup(): Promise<Topo> {
     c, f, s, dir,
     ca: join(dir, 'ca.pem'), cert: join(dir, 'srv.pem'), key: join(dir, 'srv.key'),
     pinDir: bpffs.pinDir,
-    env: { XDP_SNI_PIN_DIR: bpffs.pinDir, XDP_SNI_STATE_DIR: bpffs.stateDir, LIBXDP_BPFFS: join(bpffs.dir, 'bpffs') },
+    // the settings file: absent unless a test writes it (then the tool saves changes into it)
+    env: { XDP_SNI_PIN_DIR: bpffs.pinDir, XDP_SNI_STATE_DIR: bpffs.stateDir, LIBXDP_BPFFS: join(bpffs.dir, 'bpffs'), XDP_SNI_CONF: join(dir, 'xdp-sni.conf') },
     syslogFile: join(dir, 'syslog', 'messages'),
     syslogSock: join(dir, 'syslog', 'log.sock'),
     ctlSock: join(dir, 'ctl.sock'),

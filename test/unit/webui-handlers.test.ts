@@ -2,7 +2,7 @@
 // xdp-sni control socket: rendering, validation, CSRF, escaping, paging,
 // all-or-nothing imports.
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ let deps: Deps;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'xdpfire-webui-'));
   writeFileSync(join(dir, 'passwd'), `${hashPassword('correct horse')}\n`);
-  cfg = { socket: '/nonexistent', stateDir: join(dir, 'state'), passwdFile: join(dir, 'passwd'), passwdSocket: join(dir, 'passwd.sock'), leasesFile: join(dir, 'leases'), importMaxBytes: 64 << 20 };
+  cfg = { socket: '/nonexistent', stateDir: join(dir, 'state'), confFile: join(dir, 'xdp-sni.conf'), passwdFile: join(dir, 'passwd'), passwdSocket: join(dir, 'passwd.sock'), leasesFile: join(dir, 'leases'), importMaxBytes: 64 << 20 };
   daemon = new FakeDaemon();
   // password changes: what the root helper runs, in process
   deps = { cfg, ctl: daemon.ctl, passwd: (current, next) => changePassword(cfg.passwdFile, current, next) };
@@ -416,21 +416,18 @@ describe('settings', () => {
     const bad = await post(s, { do: 'mode', mode: 'drop; reboot', rst: 'on' });
     expect(bad.status).toBe(400);
     expect(daemon.mode).toBe('monitor');
-    expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toMatchObject({ mode: 'monitor', rst: false });
+    // the settings are the daemon's to save (in xdp-sni.conf): the UI keeps no copy
+    expect(existsSync(join(cfg.stateDir, 'xdp-sni.settings.json'))).toBe(false);
   });
 
-  it('a change the daemon refuses is not saved: the old settings file stays whole, no temp file is left', async () => {
+  it('mode, RST and unreadable are all applied or none: a refused one sets the others back', async () => {
     const s = await login();
     expect((await post(s, { do: 'mode', mode: 'monitor', rst: 'off' })).status).toBe(303);
-    const file = join(cfg.stateDir, 'xdp-sni.settings.json');
-    const before = readFileSync(file, 'utf8');
     daemon.refuse.add('rst');
     const r = await post(s, { do: 'mode', mode: 'block', rst: 'on' });
     expect(r.status).toBe(502);
     expect(r.body).toContain('Not applied');
-    expect(daemon.mode).toBe('monitor');
-    expect(readFileSync(file, 'utf8')).toBe(before);
-    expect(readdirSync(cfg.stateDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect([daemon.mode, daemon.rst]).toEqual(['monitor', false]);
   });
 
   it('the unreadable-hello switch: shown, set, validated, saved; left alone when the form has no such field', async () => {
@@ -439,25 +436,30 @@ describe('settings', () => {
     expect(page.body).toMatch(/id="unreadable">block</);
     expect((await post(s, { do: 'mode', mode: 'block', rst: 'on', unreadable: 'pass' })).status).toBe(303);
     expect(daemon.unreadable).toBe('pass');
-    expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toMatchObject({ unreadable: 'pass' });
     expect((await post(s, { do: 'mode', mode: 'block', rst: 'on', unreadable: 'maybe' })).status).toBe(400);
     expect(daemon.unreadable).toBe('pass');
     expect((await post(s, { do: 'mode', mode: 'block', rst: 'off' })).status).toBe(303);
     expect([daemon.rst, daemon.unreadable]).toEqual([false, 'pass']);
   });
 
-  it('disable stops reading ClientHellos (no watched ports) and enable brings the ports back, saved for the next boot', async () => {
+  it('disable stops reading ClientHellos (no watched ports); enable takes the ports from its form (443 by default)', async () => {
     const s = await login();
     await post(s, { do: 'ports', ports: '8443, 443' });
     expect(daemon.ports).toBe('443,8443');
     await post(s, { do: 'disable' });
     expect(daemon.ports).toBe('none');
-    const saved = JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'));
-    expect(saved).toMatchObject({ enabled: false, ports: '443,8443' });
     const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
     expect(home.body).toContain('disabled');
+    expect(home.body).toMatch(/name="do" value="enable"><label>on TCP ports <input name="ports" value="443"/);
+    expect((await post(s, { do: 'ports', ports: '8443' })).status).toBe(409);
+    expect(daemon.ports).toBe('none');
+    expect((await post(s, { do: 'enable', ports: '10443' })).status).toBe(303);
+    expect(daemon.ports).toBe('10443');
+    await post(s, { do: 'disable' });
+    expect((await post(s, { do: 'enable', ports: '70000' })).status).toBe(400);
+    expect(daemon.ports).toBe('none');
     await post(s, { do: 'enable' });
-    expect(daemon.ports).toBe('443,8443');
+    expect(daemon.ports).toBe('443');
     expect((await post(s, { do: 'ports', ports: '99999' })).status).toBe(400);
     expect((await post(s, { do: 'ports', ports: '' })).status).toBe(400);
   });
@@ -566,7 +568,8 @@ describe('the daemon does not answer', () => {
     await new Promise<void>((r) => s.listen(path, r));
     return path;
   }
-  const saved = { enabled: true, ports: '443,8443', mode: 'monitor', rst: false, unreadable: 'pass', exempt: ['192.0.2.0/24'] };
+  // the settings file as the daemon leaves it (comments and other keys kept)
+  const saved = '# xdp-sni settings\nMODE="monitor"\nINTERFACES="green0"\nPORTS="443,8443"\nRST="off"\nUNREADABLE="pass"\nEXEMPT="192.0.2.0/24 2001:db8::/32"\n';
   const ways: [string, () => Promise<Ctl>][] = [
     ['no socket', async () => socketCtl(join(dir, 'gone.sock'))],
     ['no answer', async () => socketCtl(await listen(() => undefined), 300)],
@@ -577,8 +580,7 @@ describe('the daemon does not answer', () => {
   for (const [way, make] of ways) {
     it(`says so, shows the saved settings as saved and offers no controls (${way})`, async () => {
       const s = await login(); // with the working stand-in
-      mkdirSync(cfg.stateDir, { recursive: true });
-      writeFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), JSON.stringify(saved));
+      writeFileSync(cfg.confFile, saved);
       deps.ctl = await make();
 
       const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
@@ -589,10 +591,13 @@ describe('the daemon does not answer', () => {
       expect(forms(home.body)).toBe(0); // no Enable, mode, ports or exemption forms
       expect(home.body).not.toMatch(/id="(enable|disable)"/);
       const savedBox = /<section[^>]*id="saved"[\s\S]*?<\/section>/.exec(home.body)?.[0] ?? '';
-      expect(savedBox).toMatch(/saved/i);
-      for (const v of ['monitor', '443,8443', '192.0.2.0/24']) expect(savedBox).toContain(v);
+      expect(savedBox).toContain(`Read from <code>${cfg.confFile}</code>, not from the data plane`);
+      expect(savedBox).toMatch(/Filter<\/dt><dd>enabled/);
+      expect(savedBox).toMatch(/Watched TCP ports<\/dt><dd>443,8443</);
+      expect(savedBox).toMatch(/Mode<\/dt><dd>monitor</);
       expect(savedBox).toMatch(/TCP reset<\/dt><dd>off/);
       expect(savedBox).toMatch(/Unreadable hellos<\/dt><dd>pass/);
+      expect(savedBox).toMatch(/Exemptions<\/dt><dd>192.0.2.0\/24, 2001:db8::\/32</);
       expect(home.body).not.toMatch(/class="counters"|Names listed/); // counts it does not know
 
       const list = await handle(req('GET', '/list', { cookies: s.cookies }), deps);
@@ -613,16 +618,23 @@ describe('the daemon does not answer', () => {
       const mode = await post(s, { do: 'mode', mode: 'block', rst: 'on' });
       expect(mode.status).toBe(503);
       expect(forms(mode.body)).toBe(0);
-      expect(JSON.parse(readFileSync(join(cfg.stateDir, 'xdp-sni.settings.json'), 'utf8'))).toEqual(saved);
+      expect(readFileSync(cfg.confFile, 'utf8')).toBe(saved);
     });
   }
 
-  it('with nothing saved in the UI it says that, and never claims a setting', async () => {
+  it('with no settings file, or a broken one, it says so and never claims a setting; a key not in the file is shown as the default', async () => {
     const s = await login();
     deps.ctl = socketCtl(join(dir, 'gone.sock'));
-    const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
-    expect(home.body).toMatch(/No settings have been saved in this web UI/);
-    expect(home.body).not.toMatch(/id="(mode|rst|state)"/);
+    let home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    expect(home.body).toContain(`The settings file <code>${cfg.confFile}</code> cannot be read: ENOENT.`);
+    expect(home.body).not.toMatch(/id="(mode|rst|state)"|Watched TCP ports/);
+    writeFileSync(cfg.confFile, 'MODE=monitor\nthis is not a setting\n');
+    home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    expect(home.body).toContain('cannot be read: line 2: not KEY');
+    expect(home.body).not.toMatch(/Watched TCP ports/);
+    writeFileSync(cfg.confFile, 'MODE=monitor\n');
+    home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    expect(home.body).toMatch(/TCP reset<\/dt><dd>\(not set: the default\)/);
   });
 });
 

@@ -36,7 +36,7 @@ describe('webui package', () => {
       expect(list).toContain(`./usr/lib/xdpfire-webui/${f}`);
     expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui.service');
     expect(list).toContain('./usr/lib/systemd/system/xdp-sni.service.d/50-xdpfire-webui.conf');
-    expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui-restore.service');
+    expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui-socket.service');
     // the password change helper: a socket for the CGI (group www-data), a root service per connection
     expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui-passwd.socket');
     expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui-passwd@.service');
@@ -47,7 +47,7 @@ describe('webui package', () => {
     expect(svc).toMatch(/^StandardInput=socket$/m);
     // the drop-in never makes xdp-sni wait for (or fail because of) the web UI
     const dropin = readFileSync(join(process.cwd(), 'packages', 'webui', 'files', 'xdp-sni-dropin.conf'), 'utf8');
-    for (const l of dropin.split('\n').filter((x) => /^Exec/.test(x))) expect(l).toMatch(/^Exec\w+=-\/usr\/bin\/systemctl --no-block start xdpfire-webui-restore\.service$/);
+    for (const l of dropin.split('\n').filter((x) => /^Exec/.test(x))) expect(l).toMatch(/^Exec\w+=-\/usr\/bin\/systemctl --no-block start xdpfire-webui-socket\.service$/);
     const cgi = readFileSync(join(webuiDir, 'webui.cjs'), 'utf8');
     expect(cgi.startsWith('#!/usr/bin/node\n')).toBe(true);
     expect(cgi).not.toMatch(/child_process/); // no shell, no commands

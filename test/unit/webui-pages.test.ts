@@ -26,7 +26,7 @@ let deps: Deps;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'xdpfire-webui-pages-'));
   writeFileSync(join(dir, 'passwd'), `${hashPassword('correct horse')}\n`);
-  cfg = { socket: join(dir, 'ctl.sock'), stateDir: join(dir, 'state'), passwdFile: join(dir, 'passwd'), passwdSocket: join(dir, 'passwd.sock'), leasesFile: join(dir, 'leases'), importMaxBytes: 1 << 20 };
+  cfg = { socket: join(dir, 'ctl.sock'), stateDir: join(dir, 'state'), confFile: join(dir, 'xdp-sni.conf'), passwdFile: join(dir, 'passwd'), passwdSocket: join(dir, 'passwd.sock'), leasesFile: join(dir, 'leases'), importMaxBytes: 1 << 20 };
   daemon = new FakeDaemon();
   deps = { cfg, ctl: daemon.ctl };
 });

@@ -18,6 +18,8 @@ const LIB = join(REPO_ROOT, 'packages/xdpfire-base/files');
 const FAKES: Record<string, string> = {
   'xdp-sni': `#!/bin/sh
 echo "xdp-sni $*" >>"$CALLS"
+# the tool saves a change into $XDP_SNI_CONF: apply must not write back what it reads
+case "$1" in mode|rst|log|unreadable|ports|exempt) [ -z "\${XDP_SNI_CONF-}" ] || echo "(would save into $XDP_SNI_CONF)" >>"$CALLS" ;; esac
 if [ "$1" = status ]; then
 	[ "\${FAKE_STATUS:-}" = ok ] || exit 1
 	printf '%s\\n' "\${FAKE_ATTACHED:-}"
@@ -68,6 +70,7 @@ describe('xdp-sni-apply', () => {
       [
         'xdp-sni status',
         'xdp-sni init',
+        'xdp-sni exempt set',
         'xdp-sni ports 443',
         'xdp-sni rst on',
         'xdp-sni log all',
@@ -104,13 +107,12 @@ describe('xdp-sni-apply', () => {
     expect(r.stderr).toBe('xdp-sni-apply: interface blue0 does not exist; skipped');
     expect(r.calls.split('\n')).toEqual([
       'xdp-sni status',
+      'xdp-sni exempt set 10.0.0.0/8 192.168.1.5',
       'xdp-sni ports 443, 8443',
       'xdp-sni rst off',
       'xdp-sni log listed',
       'xdp-sni unreadable pass',
       'xdp-sni mode monitor',
-      'xdp-sni exempt add 10.0.0.0/8',
-      'xdp-sni exempt add 192.168.1.5',
       'xdp-sni status',
       'ip link show dev green0',
       'ip link show dev blue0',
@@ -136,7 +138,11 @@ describe('xdp-sni-apply', () => {
       [`LOG=all; touch ${marker}`, `LOG must be all or listed, not 'all; touch ${marker}'`],
       [`INTERFACES="green0\\" } ; flush ruleset ; {\\""`, `INTERFACES: 'green0\\"' is not an interface name`],
       [`INTERFACES=green0;touch${marker}`, `INTERFACES: 'green0;touch${marker}' is not an interface name`],
-      [`PORTS=443 } ; flush ruleset`, `PORTS must be port numbers separated by commas, not '443 } ; flush ruleset'`],
+      [`PORTS=443 } ; flush ruleset`, `PORTS must be port numbers separated by commas, or none, not '443 } ; flush ruleset'`],
+      [`EXEMPT=$(touch ${marker}) \`touch ${marker}\``, `EXEMPT: '$(touch' is not an address or prefix`],
+      ['HISTORY_MB=0', `HISTORY_MB must be a number of megabytes from 1 to 100000, not '0'`],
+      ['HISTORY_MB=100001', `HISTORY_MB must be a number of megabytes from 1 to 100000, not '100001'`],
+      ['HISTORY_MB=5 MB', `HISTORY_MB must be a number of megabytes from 1 to 100000, not '5 MB'`],
     ];
     for (const [line, message] of hostile) {
       const s = setup(`${line}\n`);
@@ -147,17 +153,20 @@ describe('xdp-sni-apply', () => {
       expect(r.calls, line).toBe('');
     }
     // Values that are only passed on reach xdp-sni as one literal argument each.
-    const s = setup(`EXEMPT=$(touch ${marker}) \`touch ${marker}\`\n`);
+    const s = setup('EXEMPT=192.0.2.0/24 *\nHISTORY_MB=7\n');
     const r = await s.run('xdp-sni-apply');
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(existsSync(marker)).toBe(false);
-    expect(r.calls).toContain(`xdp-sni exempt add $(touch\nxdp-sni exempt add ${marker})\nxdp-sni exempt add \`touch\nxdp-sni exempt add ${marker}\`\n`);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`EXEMPT: '*' is not an address or prefix`);
+    const t = setup('EXEMPT=192.0.2.0/24   2001:db8::/32\nHISTORY_MB=7\n');
+    const q = await t.run('xdp-sni-apply');
+    expect(q.exitCode, q.stderr).toBe(0);
+    expect(q.calls).toContain('xdp-sni exempt set 192.0.2.0/24 2001:db8::/32\nxdp-sni ports 443\n');
   });
 
   it('a malformed line or an unknown key names the file and line, and nothing is applied', async () => {
     for (const [conf, message] of [
       ['MODE=block\nthis is not a setting\n', ':2: not KEY=value'],
-      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC)'],
+      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC HISTORY_MB)'],
       ['PATH=/tmp\n', ':1: unknown key PATH'],
       ['MODE="monitor\n', `:1: MODE: the value's opening quote is not closed`],
     ]) {

@@ -65,6 +65,8 @@ export function ask(sock: string, line: string, timeoutMs = 10_000, body?: strin
 export async function startWeb(): Promise<Web> {
   await buildBpf();
   const t = await setup();
+  // the settings file as shipped: the daemon saves each change into it, the pages read it while the daemon is down
+  copyFileSync(join(repoRoot, 'packages', 'xdp-sni', 'files', 'xdp-sni.conf'), t.env.XDP_SNI_CONF);
   const web: Partial<Web> = { t };
   const cleanup = async () => {
     await execa('ip', ['netns', 'exec', t.f, tool, 'detach', '--dev', 'f0'], { reject: false, env: { ...process.env, ...t.env } });
@@ -129,6 +131,7 @@ export async function startWeb(): Promise<Web> {
       `  "XDPFIRE_WEBUI_PASSWD" => "${join(t.dir, 'webui.passwd')}",`,
       `  "XDPFIRE_WEBUI_PASSWD_SOCKET" => "${passwdSock}",`,
       `  "XDPFIRE_WEBUI_LEASES" => "${join(t.dir, 'dnsmasq.leases')}",`,
+      `  "XDPFIRE_WEBUI_XDP_SNI_CONF" => "${t.env.XDP_SNI_CONF}",`,
       ')',
       `include "${join(repoRoot, 'webui', 'lighttpd', 'webui.conf')}"`,
       '',

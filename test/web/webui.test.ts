@@ -195,11 +195,20 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('restore (run by xdp-sni.service): socket to group www-data 0660, saved settings re-applied', async () => {
-    const saved = { enabled: false, ports: '443,8443', mode: 'monitor', rst: false, exempt: ['192.0.2.0/24'] };
-    writeFileSync(join(w.stateDir, 'xdp-sni.settings.json'), JSON.stringify(saved));
+  it('socket-access (run by xdp-sni.service) gives the socket to group www-data 0660; the settings changed in the page are saved in xdp-sni.conf and outlast a restart', async () => {
+    const conf = w.t.env.XDP_SNI_CONF;
+    const shipped = readFileSync(join(repoRoot, 'packages', 'xdp-sni', 'files', 'xdp-sni.conf'), 'utf8');
+    const keyLine = /^\s*(MODE|RST|LOG|UNREADABLE|PORTS|EXEMPT)\s*=/;
+    const fileValues = () => {
+      const v: Record<string, string> = {};
+      for (const l of readFileSync(conf, 'utf8').split('\n')) {
+        const m = /^([A-Z_]+)="?([^"]*)"?$/.exec(l);
+        if (m) v[m[1]] = m[2];
+      }
+      return v;
+    };
     try {
-      const r = await execa(process.execPath, [join(w.t.dir, 'webui', 'htdocs', 'index.cgi'), 'restore'], {
+      const r = await execa(process.execPath, [join(w.t.dir, 'webui', 'htdocs', 'index.cgi'), 'socket-access'], {
         reject: false, env: { ...process.env, XDPFIRE_WEBUI_SOCKET: w.t.ctlSock, XDPFIRE_WEBUI_STATE: w.stateDir },
       });
       expect(r.exitCode, r.stderr).toBe(0);
@@ -207,27 +216,61 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
       expect(st.mode & 0o777).toBe(0o660);
       const www = Number(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('www-data:'))?.split(':')[2]);
       expect(st.gid).toBe(www);
+
+      // changes in the page: each saved at once, in place, every other line kept
+      await page.goto(`${w.base}/`);
+      await page.selectOption('select[name=mode]', 'monitor');
+      await page.selectOption('select[name=rst]', 'off');
+      await page.click('form:has(select[name=mode]) button');
+      await expect.poll(() => page.textContent('#mode')).toContain('monitor');
+      await page.fill('input[name=prefix]', '192.0.2.7/24');
+      await page.click('form:has(input[name=prefix]) button:has-text("Exempt")');
+      await expect.poll(() => page.textContent('.flash')).toContain('192.0.2.0/24');
+      await page.click('#disable');
+      await expect.poll(() => page.textContent('#state')).toContain('disabled');
+      expect(fileValues()).toMatchObject({ MODE: 'monitor', RST: 'off', PORTS: 'none', EXEMPT: '192.0.2.0/24', LOG: 'all', UNREADABLE: 'block' });
+      expect(readFileSync(conf, 'utf8').split('\n').filter((l) => !keyLine.test(l))).toEqual(shipped.split('\n').filter((l) => !keyLine.test(l)));
+      await page.fill('input[name=ports]', '443, 8443');
+      await page.click('#enable');
+      await expect.poll(() => page.textContent('#state')).toContain('enabled');
+      expect(fileValues().PORTS).toBe('443,8443');
+
+      // 16 changes at once over the socket (one process each in the daemon): every one is in the file
+      const many = Array.from({ length: 16 }, (_, i) => `198.51.100.${i}/32`);
+      const answers = await Promise.all(many.map((p) => w.ctl(`exempt add ${p}`)));
+      expect(answers.filter((a) => a.includes('rc=0'))).toHaveLength(16);
+      expect(fileValues().EXEMPT.split(' ').sort()).toEqual(['192.0.2.0/24', ...many].sort());
+
+      // a restart: the daemon stops, the maps are set back by hand (not saved: XDP_SNI_CONF empty),
+      // then the box's start (xdp-sni-apply, the real script, in the firewall namespace) applies the file
+      await w.stopDaemon();
+      const local = (...a: string[]) => execa('ip', ['netns', 'exec', w.t.f, tool, ...a], { env: { ...process.env, ...w.t.env, XDP_SNI_CONF: '' } });
+      await local('mode', 'block');
+      await local('rst', 'on');
+      await local('ports', '443');
+      await local('exempt', 'set');
+      expect(fileValues().MODE).toBe('monitor');
+      const apply = await execa('ip', ['netns', 'exec', w.t.f, 'sh', join(repoRoot, 'packages', 'xdp-sni', 'files', 'xdp-sni-apply')], {
+        reject: false,
+        env: { ...process.env, ...w.t.env, XDPFIRE_LIB: join(repoRoot, 'packages', 'xdpfire-base', 'files'), PATH: `${join(tool, '..')}:${process.env.PATH}` },
+      });
+      expect(apply.exitCode, apply.stderr).toBe(0);
+      await w.startDaemon();
       const status = await w.ctl('status');
       expect(status).toMatch(/mode\s+monitor/);
       expect(status).toMatch(/rst\s+off/);
-      expect(status).toMatch(/ports\s+none/);
-      expect(await w.ctl('exempt list')).toContain('192.0.2.0/24');
-      await page.goto(`${w.base}/`);
-      expect(await page.textContent('#state')).toContain('disabled');
-      await page.click('#enable');
-      await expect.poll(() => page.textContent('#state')).toContain('enabled');
       expect(await w.ctl('ports')).toContain('ports 443,8443');
+      expect((await w.ctl('exempt list')).split('\n').filter((l) => l.includes('/'))).toHaveLength(17);
     } finally {
       await w.ctl('mode block');
       await w.ctl('rst on');
       await w.ctl('ports 443');
-      await w.ctl('exempt del 192.0.2.0/24');
-      rmSync(join(w.stateDir, 'xdp-sni.settings.json'), { force: true });
+      await w.ctl('exempt set');
     }
+    expect(fileValues()).toMatchObject({ MODE: 'block', RST: 'on', PORTS: '443', EXEMPT: '' });
   });
 
-  it('with the daemon stopped: the pages say so, show the saved settings as saved, offer no controls and no counts; the program still blocks', async () => {
-    const savedFile = join(w.stateDir, 'xdp-sni.settings.json');
+  it('with the daemon stopped: the pages say so, show the settings file as the settings, offer no controls and no counts; the program still blocks', async () => {
     await w.ctl('add blocked.example');
     try {
       // a setting saved through the page, while the daemon runs
@@ -272,7 +315,6 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
     } finally {
       await w.ctl('ports 443');
       await w.ctl('del blocked.example');
-      rmSync(savedFile, { force: true });
     }
   });
 

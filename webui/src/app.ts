@@ -2,12 +2,11 @@
 // and the daemon commands behind each form. Pure apart from the files under
 // the state directory and the control socket (both injectable for tests).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { safeEqual, SessionStore, newToken } from './auth.js';
-import { writeFileAtomicAfter } from '../../lib/atomic-write.js';
+import { parseSettings } from '../../lib/settings.js';
 import { passwordProblem, verifyPassword } from '../../lib/password.js';
 import { describeCounters } from './counters.js';
-import { limiterDir, sessionsDir, settingsFile, type Config } from './config.js';
+import { limiterDir, sessionsDir, type Config } from './config.js';
 import { DaemonError, must, NotLoaded, parseExempt, parseStatus, type Status } from './ctl.js';
 import { InputError, normalisePorts, normalisePrefix } from './domains.js';
 import { activity, logView } from './pages/activity.js';
@@ -43,48 +42,52 @@ export function crossSite(req: Req): string | undefined {
 }
 
 // ------------------------------------------------------------ settings
+// The settings live in one file, xdp-sni.conf (cfg.confFile): the box applies
+// it at every start, and the daemon saves into it each change made over its
+// socket (the controls below). The UI keeps no copy of its own.
+
+/** The settings file as the box will apply it next, for the pages shown while the daemon is down. */
 export interface Saved {
   enabled: boolean;
   ports: string;
-  mode: 'block' | 'monitor';
-  rst: boolean;
-  /** absent in files written before the setting came */
-  unreadable?: 'block' | 'pass';
+  mode: string;
+  rst: string;
+  unreadable: string;
   exempt: string[];
 }
 
-export function readSaved(cfg: Config): Saved | undefined {
+const NOT_SET = '(not set: the default)';
+
+export function readSaved(cfg: Config): { saved?: Saved; savedError?: string } {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(settingsFile(cfg), 'utf8')) as Saved;
-  } catch {
-    return undefined;
+    text = readFileSync(cfg.confFile, 'utf8');
+  } catch (e) {
+    return { savedError: (e as NodeJS.ErrnoException).code ?? String(e) };
   }
+  const { values, errors } = parseSettings(text);
+  if (errors.length) return { savedError: `line ${errors[0]}` };
+  const v = (k: string) => values.get(k) ?? NOT_SET;
+  const ports = values.get('PORTS');
+  return {
+    saved: {
+      enabled: ports !== 'none' && ports !== '',
+      ports: v('PORTS'),
+      mode: v('MODE'),
+      rst: v('RST'),
+      unreadable: v('UNREADABLE'),
+      exempt: (values.get('EXEMPT') ?? '').split(/\s+/).filter(Boolean),
+    },
+  };
 }
 
-async function current(d: Deps): Promise<{ status: Status; exempt: string[]; saved: Saved }> {
+async function current(d: Deps): Promise<{ status: Status; exempt: string[]; enabled: boolean }> {
   const st = await d.ctl(['status']);
   if (st.rc === 3) throw new NotLoaded('the xdp-sni data plane is not loaded (no pinned maps)');
   if (st.rc !== 0) throw new DaemonError(`the daemon refused 'status' (rc=${st.rc})`);
   const status = parseStatus(st.rc, st.out);
   const exempt = parseExempt(await must(d.ctl, ['exempt', 'list']));
-  const prev = readSaved(d.cfg);
-  const enabled = status.ports !== 'none';
-  const saved: Saved = {
-    enabled,
-    ports: enabled ? status.ports : prev?.ports && prev.ports !== 'none' ? prev.ports : '443',
-    mode: status.mode === 'monitor' ? 'monitor' : 'block',
-    rst: status.rst,
-    unreadable: status.unreadable,
-    exempt,
-  };
-  return { status, exempt, saved };
-}
-
-/** Write the new settings next to the file, apply them, then move them in place: nothing half-done. */
-async function changeSettings(d: Deps, next: Saved, apply: () => Promise<unknown>): Promise<void> {
-  const f = settingsFile(d.cfg);
-  mkdirSync(dirname(f), { recursive: true, mode: 0o700 });
-  await writeFileAtomicAfter(f, `${JSON.stringify(next, null, 1)}\n`, apply, { mode: 0o600 });
+  return { status, exempt, enabled: status.ports !== 'none' };
 }
 
 // ------------------------------------------------------------ views
@@ -107,15 +110,15 @@ async function overview(c: Ctx, error?: string, status = 200): Promise<Res> {
     ? {
         known: true,
         status: cur.status,
-        enabled: cur.saved.enabled,
-        ports: cur.saved.ports,
+        enabled: cur.enabled,
+        ports: cur.enabled ? cur.status.ports : '443',
         exempt: cur.exempt,
         counters: describeCounters(cur.status.counters),
         uptime,
       }
-    : { known: false, unknown, saved: readSaved(c.d.cfg) };
+    : { known: false, unknown, ...readSaved(c.d.cfg) };
   const act = cur ? await activity(c, '/', cur.status.log) : await activity(c, '/');
-  return res(status, page('overview', base(c, 'overview', 'xdp-sni', { error: err, ...live, ...act })));
+  return res(status, page('overview', base(c, 'overview', 'xdp-sni', { error: err, confFile: c.d.cfg.confFile, ...live, ...act })));
 }
 
 // ------------------------------------------------------------ actions
@@ -148,11 +151,21 @@ async function action(c: Ctx, form: Form): Promise<Res> {
       case 'enable':
       case 'disable': {
         const cur = await current(c.d);
-        if (cur.saved.enabled === (what === 'enable')) return flashTo(`Already ${what}d.`, '/');
-        const next = { ...cur.saved, enabled: what === 'enable' };
+        if (cur.enabled === (what === 'enable')) return flashTo(`Already ${what}d.`, '/');
         // Disabled = no watched ports: the program stays attached and passes everything.
-        await changeSettings(c.d, next, () => must(c.d.ctl, ['ports', what === 'enable' ? next.ports : ',']));
-        return flashTo(what === 'enable' ? `Enabled: reading ClientHellos on port(s) ${next.ports}.` : 'Disabled: no ClientHello is read; nothing is blocked or logged.', '/');
+        if (what === 'disable') {
+          await must(c.d.ctl, ['ports', 'none']);
+          return flashTo('Disabled: no ClientHello is read; nothing is blocked or logged.', '/');
+        }
+        let ports: string;
+        try {
+          ports = normalisePorts(field(form, 'ports', 400) || '443');
+        } catch (e) {
+          if (e instanceof InputError) return await overview(c, `Not enabled: ${e.message}`, 400);
+          throw e;
+        }
+        await must(c.d.ctl, ['ports', ports]);
+        return flashTo(`Enabled: reading ClientHellos on port(s) ${ports}.`, '/');
       }
       case 'mode': {
         const mode = field(form, 'mode', 10);
@@ -164,18 +177,16 @@ async function action(c: Ctx, form: Form): Promise<Res> {
           return await overview(c, `bad setting for unreadable hellos '${unreadableField}' (block or pass)`, 400);
         const cur = await current(c.d);
         const unreadable = unreadableField === '' ? cur.status.unreadable : unreadableField;
-        const next: Saved = { ...cur.saved, mode, rst: rst === 'on', unreadable };
-        await changeSettings(c.d, next, async () => {
-          await must(c.d.ctl, ['mode', mode]);
-          try {
-            await must(c.d.ctl, ['rst', rst]);
-            await must(c.d.ctl, ['unreadable', unreadable]);
-          } catch (e) {
-            await c.d.ctl(['mode', cur.saved.mode]).catch(() => undefined);
-            await c.d.ctl(['rst', cur.saved.rst ? 'on' : 'off']).catch(() => undefined);
-            throw e;
-          }
-        });
+        await must(c.d.ctl, ['mode', mode]);
+        try {
+          await must(c.d.ctl, ['rst', rst]);
+          await must(c.d.ctl, ['unreadable', unreadable]);
+        } catch (e) {
+          // all three or none: the ones already changed go back (and are saved back)
+          await c.d.ctl(['mode', cur.status.mode === 'monitor' ? 'monitor' : 'block']).catch(() => undefined);
+          await c.d.ctl(['rst', cur.status.rst ? 'on' : 'off']).catch(() => undefined);
+          throw e;
+        }
         return flashTo(`Mode ${mode}, TCP reset ${rst}, unreadable hellos: ${unreadable}.`, '/');
       }
       case 'ports': {
@@ -187,11 +198,10 @@ async function action(c: Ctx, form: Form): Promise<Res> {
           throw e;
         }
         const cur = await current(c.d);
-        const next = { ...cur.saved, ports };
-        await changeSettings(c.d, next, async () => {
-          if (cur.saved.enabled) await must(c.d.ctl, ['ports', ports]);
-        });
-        return flashTo(cur.saved.enabled ? `Watching TCP port(s) ${ports}.` : `Saved port(s) ${ports}; they apply when the filter is enabled.`, '/');
+        // while disabled the ports are set by "Enable"
+        if (!cur.enabled) return await overview(c, 'Ports not changed: the filter is disabled; enable it on the ports you want.', 409);
+        await must(c.d.ctl, ['ports', ports]);
+        return flashTo(`Watching TCP port(s) ${ports}.`, '/');
       }
       case 'exempt-add':
       case 'exempt-del': {
@@ -208,8 +218,7 @@ async function action(c: Ctx, form: Form): Promise<Res> {
         if (add && listed) return await overview(c, `${p} is already exempt.`, 409);
         // The daemon exits on deleting an absent prefix: only ever send listed ones.
         if (!add && !listed) return await overview(c, `${p} is not exempt.`, 409);
-        const next = { ...cur.saved, exempt: add ? [...cur.exempt, p] : cur.exempt.filter((x) => x !== p) };
-        await changeSettings(c.d, next, () => must(c.d.ctl, ['exempt', add ? 'add' : 'del', p]));
+        await must(c.d.ctl, ['exempt', add ? 'add' : 'del', p]);
         return flashTo(add ? `Exempted ${p}.` : `${p} is no longer exempt.`, '/');
       }
       default:

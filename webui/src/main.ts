@@ -5,14 +5,13 @@
 //                             every web UI session made before ends (see passwd.ts)
 //   webui.cjs passwd-helper   (root, xdpfire-webui-passwd@.service) one password change
 //                             asked by the CGI over the socket on stdin/stdout
-//   webui.cjs restore         (root, xdpfire-webui-restore.service) give the control
-//                             socket to group www-data (0660) and re-apply the
-//                             settings saved by the web UI
+//   webui.cjs socket-access   (root, xdpfire-webui-socket.service) give the control
+//                             socket to group www-data (0660)
 import { chmodSync, chownSync, existsSync, readSync, statSync } from 'node:fs';
-import { handle, readSaved } from './app.js';
+import { handle } from './app.js';
 import { hashPassword } from '../../lib/password.js';
 import { configFromEnv } from './config.js';
-import { must, parseExempt, socketCtl } from './ctl.js';
+import { socketCtl } from './ctl.js';
 import { fromCgi, MAX_BODY, toCgi, type Res } from './http.js';
 import { groupId, setPassword } from './passwd.js';
 import { serveOne } from './passwd-service.js';
@@ -57,7 +56,7 @@ function password(): string {
   return pw;
 }
 
-async function restore(): Promise<void> {
+async function socketAccess(): Promise<void> {
   const cfg = configFromEnv();
   const end = Date.now() + 120_000; // a slow first start (TCG) is fine: nothing waits on this
   const ctl = socketCtl(cfg.socket);
@@ -74,17 +73,7 @@ async function restore(): Promise<void> {
     if (st.gid !== gid) chownSync(cfg.socket, 0, gid);
     if ((st.mode & 0o777) !== 0o660) chmodSync(cfg.socket, 0o660);
   }
-  const s = readSaved(cfg);
-  if (!s) return;
-  if (s.mode === 'block' || s.mode === 'monitor') await must(ctl, ['mode', s.mode]);
-  await must(ctl, ['rst', s.rst ? 'on' : 'off']);
-  if (s.unreadable === 'block' || s.unreadable === 'pass') await must(ctl, ['unreadable', s.unreadable]);
-  if (/^[0-9,]+$/.test(s.ports)) await must(ctl, ['ports', s.enabled ? s.ports : ',']);
-  const have = parseExempt(await must(ctl, ['exempt', 'list']));
-  const want = (s.exempt ?? []).filter((p) => /^[0-9a-f:.]+\/\d+$/i.test(p));
-  for (const p of want) if (!have.includes(p)) await must(ctl, ['exempt', 'add', p]);
-  for (const p of have) if (!want.includes(p)) await must(ctl, ['exempt', 'del', p]);
-  console.log(`xdpfire-webui: restored mode ${s.mode}, rst ${s.rst ? 'on' : 'off'}, ports ${s.enabled ? s.ports : 'none (disabled)'}, ${want.length} exemption(s)`);
+  console.log(`xdpfire-webui: ${cfg.socket} is group www-data, mode 0660`);
 }
 
 async function main(): Promise<void> {
@@ -105,8 +94,8 @@ async function main(): Promise<void> {
     process.stderr.write(`xdpfire-webui: password change ${r.ok ? 'done' : `refused: ${r.message}`}\n`);
     return;
   }
-  if (cmd === 'restore') return restore();
-  throw new Error(`unknown command ${cmd} (hash, passwd FILE, passwd-helper, restore)`);
+  if (cmd === 'socket-access') return socketAccess();
+  throw new Error(`unknown command ${cmd} (hash, passwd FILE, passwd-helper, socket-access)`);
 }
 
 main().catch((e: Error) => {
