@@ -365,6 +365,13 @@ enum quic_result quic_feed(struct quic_flow *f, const __u8 *p, size_t len, __u64
 	f->last_ns = now;
 	if (f->final != QUIC_NEED_MORE)
 		return f->final;
+	if (len < QUIC_MIN_DGRAM) {
+		r = parse_hdr(f, p, len, &h1);
+		if (r != QUIC_NEED_MORE)
+			return r;
+		f->reason = "an Initial in a datagram under 1200 bytes";
+		return QUIC_MALFORMED;
+	}
 	r = one_initial(f, p, len, &h1);
 	if (r != QUIC_NEED_MORE)
 		return r;

@@ -13,6 +13,9 @@
  * overlaps that must repeat the same bytes, up to QUIC_HELLO_MAX bytes; once
  * the ClientHello is covered from offset 0 it is read (tls_hello.h).
  *
+ * A datagram under 1200 bytes is dropped by the server (RFC 9000 14.1), so
+ * it is not read either (MALFORMED for that datagram).
+ *
  * Results: a final one (OK, NO_SNI, MALFORMED from the decrypted content)
  * sticks to the flow and later datagrams are not decrypted. A datagram that
  * cannot be used (NOT_INITIAL, UNSUPPORTED_VERSION, UNDECRYPTABLE, MALFORMED
@@ -29,6 +32,7 @@
 
 #define QUIC_CID_MAX   20
 #define QUIC_HELLO_MAX 16384 /* CRYPTO bytes kept: the ClientHello may be this long */
+#define QUIC_MIN_DGRAM 1200  /* RFC 9000 14.1: a server drops a client Initial in less */
 
 enum quic_result {
 	QUIC_NEED_MORE,           /* usable, the ClientHello is not whole yet */

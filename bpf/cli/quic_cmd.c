@@ -205,11 +205,16 @@ static void print_flow(FILE *o, const struct flow *fl, int json)
 	addr_text(k, k->src, s, sizeof(s));
 	addr_text(k, k->dst, d, sizeof(d));
 	if (json) {
-		fprintf(o, "{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"dcid\":\"",
-			s, k->sport, d, k->dport);
-		if (k->dcid_len != 0xff)
+		fprintf(o, "{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"dcid\":", s,
+			k->sport, d, k->dport);
+		if (k->dcid_len == 0xff) {
+			fputs("null", o);
+		} else {
+			fputc('"', o);
 			hex(o, k->dcid, k->dcid_len);
-		fprintf(o, "\",\"version\":%u,\"result\":\"%s\",\"sni\":", fl->version,
+			fputc('"', o);
+		}
+		fprintf(o, ",\"version\":%u,\"result\":\"%s\",\"sni\":", fl->version,
 			quic_result_name(fl->result));
 		if (named)
 			jstr(o, (const __u8 *)fl->hello.name, fl->hello.name_len);
