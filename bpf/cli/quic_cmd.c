@@ -99,30 +99,24 @@ static int flow_of(struct table *t, const struct fkey *k)
 /* the UDP payload to port 443 of an Ethernet frame, and its key; 0 or -1 */
 static int udp_payload(const __u8 *f, __u32 len, struct fkey *k, const __u8 **pl, size_t *pln)
 {
-	__u32 off = 14, proto, ulen;
+	struct frame_l3 l;
+	__u32 off, ulen;
 
 	memset(k, 0, sizeof(*k));
-	if (len < 14)
+	if (frame_l3(f, len, &l) || l.proto != 17)
 		return -1;
-	proto = f[12] << 8 | f[13];
-	while ((proto == 0x8100 || proto == 0x88a8) && off + 4 <= len) {
-		proto = f[off + 2] << 8 | f[off + 3];
-		off += 4;
-	}
-	if (proto == 0x0800 && off + 20 <= len && f[off + 9] == 17 && (f[off] & 15) >= 5 &&
-	    !((f[off + 6] << 8 | f[off + 7]) & 0x3fff)) { /* no fragment */
-		k->family = 4;
-		memcpy(k->src, f + off + 12, 4);
-		memcpy(k->dst, f + off + 16, 4);
-		off += (f[off] & 15) * 4;
-	} else if (proto == 0x86dd && off + 40 <= len && f[off + 6] == 17) {
-		k->family = 6;
-		memcpy(k->src, f + off + 8, 16);
-		memcpy(k->dst, f + off + 24, 16);
-		off += 40;
+	if (l.family == 4) {
+		/* a fragment (MF set or an offset) is not a whole datagram */
+		if ((f[l.ip] & 15) < 5 || ((f[l.ip + 6] << 8 | f[l.ip + 7]) & 0x3fff))
+			return -1;
+		memcpy(k->src, f + l.ip + 12, 4);
+		memcpy(k->dst, f + l.ip + 16, 4);
 	} else {
-		return -1;
+		memcpy(k->src, f + l.ip + 8, 16);
+		memcpy(k->dst, f + l.ip + 24, 16);
 	}
+	k->family = l.family;
+	off = l.l4;
 	if (off + 8 > len)
 		return -1;
 	k->sport = f[off] << 8 | f[off + 1];
