@@ -83,6 +83,15 @@ int cmd_run(const struct cmd *c, int argc, char **argv, FILE *o, int from_socket
 /* "add del list ..." : the commands allowed over the control socket */
 void cmd_socket_list(FILE *o);
 
+/* output helpers */
+/* a JSON string: bytes outside printable ASCII as \u00XX (a name as sent
+ * may hold any byte; read back as Latin-1 code points it is the same bytes);
+ * export.c */
+void jstr(FILE *o, const unsigned char *s, size_t n);
+/* text: bytes outside printable ASCII, space and '\' as \xHH, so that a
+ * field never holds a separator; history_query.c */
+void text_esc(FILE *o, const unsigned char *s, int n);
+
 /* handlers */
 int cmd_add(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co);
@@ -100,6 +109,7 @@ int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_detach(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_quic_decode(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_verify(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_category(int argc, char **argv, FILE *o, const struct cmd_opts *co);

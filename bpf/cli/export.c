@@ -10,9 +10,7 @@
 #include "policy.h"
 #include "subscribe.h"
 
-/* a JSON string: bytes outside printable ASCII as \u00XX (a name as sent
- * may hold any byte; read back as Latin-1 code points it is the same bytes) */
-static void jstr(FILE *o, const unsigned char *s, size_t n)
+void jstr(FILE *o, const unsigned char *s, size_t n)
 {
 	size_t i;
 

@@ -12,7 +12,7 @@
 #include "history.h"
 #include "log.h"
 
-static void esc(FILE *o, const unsigned char *s, int n)
+void text_esc(FILE *o, const unsigned char *s, int n)
 {
 	int i;
 
@@ -26,7 +26,7 @@ static void esc(FILE *o, const unsigned char *s, int n)
 
 static void col(FILE *o, sqlite3_stmt *s, int i)
 {
-	esc(o, sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
+	text_esc(o, sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
 }
 
 static const char *const VERDICTS[] = { "pass",   "monitor",         "block",

@@ -120,6 +120,11 @@ static const struct opt_def replay_opts[] = {
 	OPT("no-drain", OPT_FLAG, no_drain, NULL, "a one-page event buffer that is never read", 0),
 	OPT_END
 };
+static const struct opt_def quic_opts[] = {
+	OPT("repeat", OPT_INT, repeat, "N",
+	    "decode the file N more times, each time with fresh flows, and print the cost", 0),
+	OPT_JSON, OPT_END
+};
 static const struct opt_def help_opts[] = {
 	OPT("list", OPT_FLAG, list, NULL, "commands and options, for tests", OPT_HIDDEN), OPT_END
 };
@@ -214,6 +219,17 @@ static const struct cmd cmds[] = {
 	  "name map --blocklist fills). --no-drain makes the event rings look full\n"
 	  "and never reads them (events are then lost, verdicts not).",
 	  cmd_replay, 0, replay_opts },
+	{ "quic-decode", "FILE.pcap",
+	  "Read the server name of every QUIC connection in an Ethernet pcap from the\n"
+	  "client's Initial packets (QUIC v1 and v2), in user space: UDP to port 443,\n"
+	  "a flow per 4-tuple and Destination Connection ID. Prints a line per flow:\n"
+	  "the result (OK, NEED_MORE, NO_SNI, MALFORMED, UNDECRYPTABLE, NOT_INITIAL,\n"
+	  "UNSUPPORTED_VERSION), the name, the Initials used, the datagrams seen,\n"
+	  "whether the ClientHello has an encrypted_client_hello extension, its ALPN\n"
+	  "list and, for an error, the reason. --repeat N decodes the file N more\n"
+	  "times and prints the ns per Initial decrypted (median, min, max of the\n"
+	  "rounds). Exit status 1 if the file cannot be read.",
+	  cmd_quic_decode, 0, quic_opts },
 	{ "category", "list | category add|del NAME",
 	  "Categories are named lists (at most 32); a name can be in several.\n"
 	  "'blocklist' always exists. list prints each with its number of names; del\n"

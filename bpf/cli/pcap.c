@@ -64,3 +64,29 @@ void pcap_rd_close(struct pcap_rd *r)
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
 }
+
+int frame_l3(const unsigned char *f, __u32 len, struct frame_l3 *l)
+{
+	__u32 off = 14, proto;
+
+	if (len < 14)
+		return -1;
+	proto = f[12] << 8 | f[13];
+	while ((proto == 0x8100 || proto == 0x88a8) && off + 4 <= len) {
+		proto = f[off + 2] << 8 | f[off + 3];
+		off += 4;
+	}
+	l->ip = off;
+	if (proto == 0x0800 && off + 20 <= len) {
+		l->family = 4;
+		l->proto = f[off + 9];
+		l->l4 = off + (f[off] & 15) * 4;
+	} else if (proto == 0x86dd && off + 40 <= len) {
+		l->family = 6;
+		l->proto = f[off + 6];
+		l->l4 = off + 40;
+	} else {
+		return -1;
+	}
+	return 0;
+}

@@ -21,4 +21,15 @@ int pcap_rd_open(struct pcap_rd *r, const char *path);
 int pcap_rd_next(struct pcap_rd *r);
 void pcap_rd_close(struct pcap_rd *r);
 
+/* An Ethernet frame's network layer: VLAN tags (802.1Q, 802.1ad) skipped,
+ * IPv4 (its options skipped) or IPv6 without extension headers. */
+struct frame_l3 {
+	int family; /* 4 or 6 */
+	__u32 ip;   /* the IP header's offset */
+	__u32 l4;   /* the transport header's offset (may be past the frame) */
+	__u8 proto; /* IPv4 protocol, IPv6 next header */
+};
+/* 0, or -1 for a frame too short or of another kind */
+int frame_l3(const unsigned char *f, __u32 len, struct frame_l3 *out);
+
 #endif

@@ -125,22 +125,11 @@ static double time_wall(struct replay *r, struct bpf_test_run_opts *t, int idx, 
  * IPv6 without extension headers), or -1 */
 static int sport_offset(const unsigned char *f, __u32 len)
 {
-	__u32 off = 14, proto;
+	struct frame_l3 l;
 
-	if (len < 14)
+	if (frame_l3(f, len, &l) || l.proto != 6)
 		return -1;
-	proto = f[12] << 8 | f[13];
-	while ((proto == 0x8100 || proto == 0x88a8) && off + 4 <= len) {
-		proto = f[off + 2] << 8 | f[off + 3];
-		off += 4;
-	}
-	if (proto == 0x0800 && off + 20 <= len && f[off + 9] == 6)
-		off += (f[off] & 15) * 4;
-	else if (proto == 0x86dd && off + 40 <= len && f[off + 6] == 6)
-		off += 40;
-	else
-		return -1;
-	return off + 4 <= len ? (int)off : -1;
+	return l.l4 + 4 <= len ? (int)l.l4 : -1;
 }
 
 /* --timing flows: ns[k] for every packet k of the file */

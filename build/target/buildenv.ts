@@ -10,7 +10,7 @@ import { run, type Log } from '../../lib/exec.js';
 import { hashValue } from '../lib/hash.js';
 import { safeRemove } from '../runner/fs-safe.js';
 
-export const BUILD_PACKAGES = ['build-essential', 'clang', 'llvm', 'libbpf-dev', 'libxdp-dev', 'libelf-dev', 'libsqlite3-dev', 'libjson-c-dev', 'zlib1g-dev', 'pkg-config', 'dpkg-dev', 'linux-libc-dev'];
+export const BUILD_PACKAGES = ['build-essential', 'clang', 'llvm', 'libbpf-dev', 'libxdp-dev', 'libelf-dev', 'libsqlite3-dev', 'libjson-c-dev', 'libssl-dev', 'zlib1g-dev', 'pkg-config', 'dpkg-dev', 'linux-libc-dev'];
 
 export function buildEnvKey(c: BuildConfig): string {
   return hashValue({ suite: c.suite, sources: sourcesFor(c), packages: BUILD_PACKAGES }).slice(0, 16);

@@ -306,9 +306,6 @@ export interface FrameOpts {
 export const TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10;
 
 export function tcpFrame(o: FrameOpts): Buffer {
-  const v6 = !!o.v6;
-  const src = ipBytes(o.src ?? (v6 ? 'fd00::1' : '10.9.0.1'), v6);
-  const dst = ipBytes(o.dst ?? (v6 ? 'fd00::2' : '10.9.0.2'), v6);
   const payload = o.payload ?? Buffer.alloc(0);
   const topt = o.tcpOptions ?? 0;
   const tcp = Buffer.alloc(20 + topt);
@@ -320,11 +317,29 @@ export function tcpFrame(o: FrameOpts): Buffer {
   tcp[13] = o.flags ?? (TCP_PSH | TCP_ACK);
   tcp.writeUInt16BE(64240, 14);
   tcp.fill(1, 20);
-  const l4 = Buffer.concat([tcp, payload]);
+  return ipFrame(o, 6, Buffer.concat([tcp, payload]), 16);
+}
+
+/** An Ethernet frame with a UDP datagram (the IP options of FrameOpts apply). */
+export function udpFrame(o: Omit<FrameOpts, 'seq' | 'ack' | 'flags' | 'tcpOptions'>): Buffer {
+  const payload = o.payload ?? Buffer.alloc(0);
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(o.sport, 0);
+  udp.writeUInt16BE(o.dport ?? 443, 2);
+  udp.writeUInt16BE(8 + payload.length, 4);
+  return ipFrame(o, 17, Buffer.concat([udp, payload]), 6);
+}
+
+/** Ethernet, VLAN tags and IPv4/IPv6 around the transport segment L4 of
+ * protocol PROTO, whose checksum (at csumOff) is filled in here. */
+function ipFrame(o: Omit<FrameOpts, 'seq' | 'sport'>, proto: number, l4: Buffer, csumOff: number): Buffer {
+  const v6 = !!o.v6;
+  const src = ipBytes(o.src ?? (v6 ? 'fd00::1' : '10.9.0.1'), v6);
+  const dst = ipBytes(o.dst ?? (v6 ? 'fd00::2' : '10.9.0.2'), v6);
   const pseudo = v6
-    ? Buffer.concat([src, dst, Buffer.from([0, 0, (l4.length >> 8) & 255, l4.length & 255, 0, 0, 0, 6])])
-    : Buffer.concat([src, dst, Buffer.from([0, 6, (l4.length >> 8) & 255, l4.length & 255])]);
-  l4.writeUInt16BE(~csum(l4, csum(pseudo)) & 0xffff, 16);
+    ? Buffer.concat([src, dst, Buffer.from([0, 0, (l4.length >> 8) & 255, l4.length & 255, 0, 0, 0, proto])])
+    : Buffer.concat([src, dst, Buffer.from([0, proto, (l4.length >> 8) & 255, l4.length & 255])]);
+  l4.writeUInt16BE(~csum(l4, csum(pseudo)) & 0xffff, csumOff);
   let l3: Buffer;
   if (!v6) {
     const opt = o.ipOptions ?? 0;
@@ -334,7 +349,7 @@ export function tcpFrame(o: FrameOpts): Buffer {
     ip.writeUInt16BE(o.fragOffset ?? 0x4000, 6);
     if (o.fragOffset !== undefined) ip.writeUInt16BE(o.fragOffset & 0x1fff, 6);
     ip[8] = o.ttl ?? 64;
-    ip[9] = 6;
+    ip[9] = proto;
     src.copy(ip, 12);
     dst.copy(ip, 16);
     ip.fill(1, 20);
@@ -345,14 +360,14 @@ export function tcpFrame(o: FrameOpts): Buffer {
     const exts: Buffer[] = [];
     ext.forEach((_t, i) => {
       const e = Buffer.alloc(8);
-      e[0] = i + 1 < ext.length ? ext[i + 1] : 6;
+      e[0] = i + 1 < ext.length ? ext[i + 1] : proto;
       exts.push(e);
     });
     const ip = Buffer.alloc(40);
     ip[0] = 0x60;
     const extLen = exts.reduce((a, e) => a + e.length, 0);
     ip.writeUInt16BE(extLen + l4.length, 4);
-    ip[6] = ext.length ? ext[0] : 6;
+    ip[6] = ext.length ? ext[0] : proto;
     ip[7] = o.ttl ?? 64;
     src.copy(ip, 8);
     dst.copy(ip, 24);

@@ -41,7 +41,7 @@ function manPage() {
   const raw = new Map<string, string>();
   for (const tp of (sections.get('COMMANDS') ?? '').split(/^\.TP\n/m).slice(1)) {
     const head = plain(tp.split('\n')[0]).replace(/^\.B\s+/, '');
-    const name = /^([a-z]+)/.exec(head)?.[1];
+    const name = /^([a-z][a-z-]*)/.exec(head)?.[1];
     if (name) {
       entries.set(name, plain(tp));
       raw.set(name, tp);
