@@ -47,6 +47,8 @@ export interface Lab {
   /** events with their arrival time (Date.now()) */
   echLog: () => Ev[];
   caddyLog: () => Ev[];
+  /** Caddy's own log (stderr) */
+  caddyStderr: () => string;
   /** the box resolver's query log lines */
   boxDnsLog: () => { t: number; line: string }[];
   /** (re)start the upstream resolver with these records */
@@ -101,6 +103,7 @@ export async function setupLab(): Promise<Lab> {
   // Caddy reads its files inside the chroot: a scratch folder there, removed at cleanup
   const inChroot = `/tmp/xsni-lab-${process.pid}`;
   const chrootDir = join(servers.chroot, inChroot);
+  let caddyErr = '';
   let upstream: ResultPromise | undefined;
   let box: ResultPromise | undefined;
   const stop = async (p: ResultPromise | undefined) => {
@@ -122,6 +125,7 @@ export async function setupLab(): Promise<Lab> {
     t, servers, echConfigList: '',
     echLog: () => echEvents,
     caddyLog: () => caddyEvents,
+    caddyStderr: () => caddyErr,
     boxDnsLog: () => boxDns,
     setRecords: async (records) => {
       await stop(upstream);
@@ -198,7 +202,6 @@ export async function setupLab(): Promise<Lab> {
     const caddy = execa('ip', ['netns', 'exec', t.s, 'chroot', servers.chroot, '/usr/bin/env', `HOME=${inChroot}`, `XDG_DATA_HOME=${inChroot}/data`, `XDG_CONFIG_HOME=${inChroot}/config`,
       '/usr/bin/caddy', 'run', '--adapter', 'caddyfile', '--config', `${inChroot}/Caddyfile`], { reject: false, buffer: false });
     t.procs.push({ name: 'caddy', p: caddy });
-    let caddyErr = '';
     caddy.stderr!.on('data', (b: Buffer) => (caddyErr += String(b)));
     caddy.stdout!.on('data', lines([], (l) => { try { caddyEvents.push({ t: Date.now(), ...JSON.parse(l) }); } catch { /* not JSON */ } }));
     await waitFor(() => /serving initial configuration/.test(caddyErr) || caddy.exitCode !== null, 15_000, 'Caddy');

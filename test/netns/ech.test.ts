@@ -23,6 +23,9 @@ const ALLOWED = 'allowed.example';
 const H3 = 'h3.example';
 /** Chromium takes HTTPS records only from its own resolver (AsyncDns); the lab's CA is not in its store */
 const CHROMIUM_FLAGS = ['--enable-features=AsyncDns', '--ignore-certificate-errors'];
+/** Firefox turns HTTP/3 off when a certificate chains to a root it did not ship (the lab's CA, added
+ * with certutil): without this pref it would never use h3 here, drop or no drop */
+const FIREFOX_PREFS = { 'network.http.http3.disable_when_third_party_roots_found': false };
 
 let lab: Lab;
 let daemon: Daemon;
@@ -66,7 +69,7 @@ async function load(browser: 'chromium' | 'firefox', name: string, timeoutMs: nu
   const t0 = Date.now();
   const run = browser === 'chromium'
     ? await chromium(lab.t.c, `https://${name}/`, { dir: lab.t.dir, procs: lab.t.procs, timeoutMs, flags: CHROMIUM_FLAGS })
-    : await firefox(lab.t.c, `https://${name}/`, { profile: await firefoxProfile(lab.t.dir, lab.t.ca), procs: lab.t.procs, timeoutMs });
+    : await firefox(lab.t.c, `https://${name}/`, { profile: await firefoxProfile(lab.t.dir, lab.t.ca, FIREFOX_PREFS), procs: lab.t.procs, timeoutMs });
   const requests = log().slice(from).filter((e) => (name === H3 || name === 'blocked-h3.example' ? true : e.ev === 'request') && hostOf(e) === name);
   const q = lab.boxDnsLog().slice(dnsFrom).find((l) => new RegExp(`query\\[\\w+\\] ${name.replace(/\./g, '\\.')} `).test(l.line));
   return {
