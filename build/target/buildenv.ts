@@ -38,13 +38,18 @@ export async function ensureChroot(c: BuildConfig, log: Log, kind: string, packa
   mkdirSync(base, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}`;
   safeRemove(tmp);
-  await run(log, 'mmdebstrap', [
-    '--variant=apt', '--mode=root', '--format=directory', '--architectures=amd64',
-    `--include=${packages.join(',')}`,
-    '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
-    ...debCacheArgs(c),
-    c.suite, tmp, ...sourcesFor(c).trim().split('\n'),
-  ]);
+  try {
+    await run(log, 'mmdebstrap', [
+      '--variant=apt', '--mode=root', '--format=directory', '--architectures=amd64',
+      `--include=${packages.join(',')}`,
+      '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
+      ...debCacheArgs(c),
+      c.suite, tmp, ...sourcesFor(c).trim().split('\n'),
+    ]);
+  } catch (e) {
+    safeRemove(tmp); // refuses (and says so) while mmdebstrap's mounts are still there
+    throw e;
+  }
   writeFileSync(join(tmp, '.complete'), '');
   safeRemove(dir);
   renameSync(tmp, dir);

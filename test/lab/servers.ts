@@ -61,6 +61,9 @@ export async function ensureLabServers(c: BuildConfig = labConfig(), log?: Log):
         '/usr/lib/go-1.24/bin/go', 'build', '-o', `${inside}/ech-server`, '.',
       ], inside);
       copyFileSync(join(work, 'ech-server'), join(tmp, 'ech-server'));
+    } catch (e) {
+      safeRemove(tmp); // no half-made entry
+      throw e;
     } finally {
       safeRemove(work);
     }
