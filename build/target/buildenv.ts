@@ -13,24 +13,43 @@ import { safeRemove } from '../runner/fs-safe.js';
 export const BUILD_PACKAGES = ['build-essential', 'clang', 'llvm', 'libbpf-dev', 'libxdp-dev', 'libelf-dev', 'libsqlite3-dev', 'libjson-c-dev', 'libssl-dev', 'zlib1g-dev', 'pkg-config', 'dpkg-dev', 'linux-libc-dev'];
 
 export function buildEnvKey(c: BuildConfig): string {
-  return hashValue({ suite: c.suite, sources: sourcesFor(c), packages: BUILD_PACKAGES }).slice(0, 16);
+  return chrootKey(c, BUILD_PACKAGES);
+}
+
+/** The key of a cached trixie chroot with `packages`: its sources and package list. */
+export function chrootKey(c: BuildConfig, packages: string[]): string {
+  return hashValue({ suite: c.suite, sources: sourcesFor(c), packages }).slice(0, 16);
 }
 
 /** The chroot folder, created if missing. */
 export async function ensureBuildEnv(c: BuildConfig, log: Log): Promise<string> {
-  const base = join(c.cacheDir, 'buildenv');
-  const dir = join(base, buildEnvKey(c));
+  return ensureChroot(c, log, 'buildenv', BUILD_PACKAGES);
+}
+
+/**
+ * A trixie chroot with `packages` under <cache>/<kind>/<key>, made once by
+ * mmdebstrap with the build's sources and .deb cache; made in a temporary
+ * folder and renamed, so an interrupted creation leaves no entry behind.
+ */
+export async function ensureChroot(c: BuildConfig, log: Log, kind: string, packages: string[]): Promise<string> {
+  const base = join(c.cacheDir, kind);
+  const dir = join(base, chrootKey(c, packages));
   if (existsSync(join(dir, '.complete'))) return dir;
   mkdirSync(base, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}`;
   safeRemove(tmp);
-  await run(log, 'mmdebstrap', [
-    '--variant=apt', '--mode=root', '--format=directory', '--architectures=amd64',
-    `--include=${BUILD_PACKAGES.join(',')}`,
-    '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
-    ...debCacheArgs(c),
-    c.suite, tmp, ...sourcesFor(c).trim().split('\n'),
-  ]);
+  try {
+    await run(log, 'mmdebstrap', [
+      '--variant=apt', '--mode=root', '--format=directory', '--architectures=amd64',
+      `--include=${packages.join(',')}`,
+      '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
+      ...debCacheArgs(c),
+      c.suite, tmp, ...sourcesFor(c).trim().split('\n'),
+    ]);
+  } catch (e) {
+    safeRemove(tmp); // refuses (and says so) while mmdebstrap's mounts are still there
+    throw e;
+  }
   writeFileSync(join(tmp, '.complete'), '');
   safeRemove(dir);
   renameSync(tmp, dir);

@@ -2,11 +2,11 @@
 // clients: curl, openssl s_client, headless Chromium and Firefox ESR.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execa } from 'execa';
-import { existsSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { buildBpf } from '../bpf/lib.js';
 import { setup, nsExec, syslog, waitFor, SERVER4, SERVER6, CLIENT4, type Topo } from './topology.js';
 import { ask as askOn, startDaemon as start, xsni, type Daemon } from './tool.js';
+import { chromium, firefox, firefoxProfile } from './browsers.js';
 
 let t: Topo;
 let daemon: Daemon | undefined;
@@ -160,15 +160,11 @@ describe('live traffic (netns, native XDP)', () => {
 
   it('headless Chromium: unlisted name loads, listed name fails with ERR_CONNECTION_RESET', async () => {
     const run = async (name: string) => {
-      const profile = join(t.dir, `chromium-${name}-${Date.now()}`);
-      mkdirSync(profile);
-      const r = await nsExec(t.c, 'chromium', [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        `--user-data-dir=${profile}`, '--ignore-certificate-errors',
-        `--host-resolver-rules=MAP * ${SERVER4}`, '--dump-dom', `https://${name}/`,
-      ], { timeout: 60_000 });
-      return { out: String(r.stdout), err: String(r.stderr) };
+      const r = await chromium(t.c, `https://${name}/`, {
+        dir: t.dir, procs: t.procs, timeoutMs: 60_000,
+        flags: ['--disable-quic', '--ignore-certificate-errors', `--host-resolver-rules=MAP * ${SERVER4}`],
+      });
+      return { out: r.stdout, err: r.stderr };
     };
     const before = await stats();
     const good = await run('allowed.example');
@@ -185,33 +181,9 @@ describe('live traffic (netns, native XDP)', () => {
   }, 180_000);
 
   it('headless Firefox ESR: unlisted name loads, listed name never completes a handshake', async () => {
-    const profileFor = async (tag: string) => {
-      const p = join(t.dir, `firefox-${tag}`);
-      mkdirSync(p);
-      const cu = await execa('certutil', ['-N', '-d', `sql:${p}`, '--empty-password'], { reject: false });
-      if (cu.exitCode !== 0) throw new Error(`certutil (libnss3-tools) failed: ${cu.stderr}`);
-      await execa('certutil', ['-A', '-d', `sql:${p}`, '-n', 'xsni-ca', '-t', 'C,,', '-i', t.ca]);
-      writeFileSync(join(p, 'user.js'), [
-        'network.http.http3.enable", false', 'network.dns.disableIPv6", true', 'app.update.enabled", false',
-        'browser.shell.checkDefaultBrowser", false', 'datareporting.policy.dataSubmissionEnabled", false',
-        'toolkit.telemetry.enabled", false', 'network.captive-portal-service.enabled", false',
-        'network.connectivity-service.enabled", false', 'browser.safebrowsing.malware.enabled", false',
-        'browser.safebrowsing.phishing.enabled", false', 'network.trr.mode", 5',
-      ].map((l) => `user_pref("${l});`).join('\n') + '\n');
-      return p;
-    };
     const run = async (name: string, timeoutMs: number) => {
-      const profile = await profileFor(name);
-      const shot = join(t.dir, `ff-${name}.png`);
-      const p = execa('ip', ['netns', 'exec', t.c, 'firefox-esr', '--headless', '--no-remote', '--profile', profile, '--screenshot', shot, `https://${name}/`], {
-        reject: false, detached: true, env: { ...process.env, HOME: profile, MOZ_HEADLESS: '1' },
-      });
-      t.procs.push({ name: 'firefox', p });
-      const timer = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-      await p;
-      clearTimeout(timer);
-      try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ }
-      return shot;
+      const profile = await firefoxProfile(t.dir, t.ca, { 'network.http.http3.enable': false });
+      return (await firefox(t.c, `https://${name}/`, { profile, procs: t.procs, timeoutMs })).shot;
     };
     const before = await stats();
     const reqsBefore = t.serverLog().filter((e) => e.ev === 'request' && e.sni === 'allowed.example').length;

@@ -61,7 +61,15 @@ export async function waitFor(fn: () => boolean | Promise<boolean>, ms: number, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export async function setup(): Promise<Topo> {
+export interface SetupOptions {
+  /** start tls-server.mjs on the server's [::]:443 (default yes) */
+  tlsServer?: boolean;
+  /** a resolver for the client namespace (its /etc/resolv.conf); its
+   * /etc/hosts then names only localhost, so that names go through DNS */
+  nameserver?: string;
+}
+
+export async function setup(o: SetupOptions = {}): Promise<Topo> {
   for (const bin of ['ip', 'ethtool', 'curl', 'openssl', 'rsyslogd', 'node']) {
     const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', bin], { reject: false });
     if (r.exitCode !== 0) throw new Error(`${bin} is not installed (see the package list in the report)`);
@@ -129,7 +137,12 @@ export async function setup(): Promise<Topo> {
 
     // name resolution for browsers that read /etc/hosts (ip netns exec bind-mounts it)
     mkdirSync(hostsDir, { recursive: true });
-    writeFileSync(join(hostsDir, 'hosts'), `127.0.0.1 localhost\n${SERVER4} ${NAMES.join(' ')}\n`);
+    if (o.nameserver) {
+      writeFileSync(join(hostsDir, 'hosts'), '127.0.0.1 localhost\n');
+      writeFileSync(join(hostsDir, 'resolv.conf'), `nameserver ${o.nameserver}\n`);
+    } else {
+      writeFileSync(join(hostsDir, 'hosts'), `127.0.0.1 localhost\n${SERVER4} ${NAMES.join(' ')}\n`);
+    }
 
     // ---- a private rsyslogd listening on its own socket
     mkdirSync(join(dir, 'syslog'));
@@ -146,6 +159,7 @@ export async function setup(): Promise<Topo> {
     procs.push({ name: 'rsyslogd', p: rs });
     await waitFor(() => existsSync(topo.syslogSock), 10_000, 'rsyslogd socket');
 
+    if (o.tlsServer === false) return topo;
     // ---- the TLS server
     const srv = execa('ip', ['netns', 'exec', s, process.execPath, join(here, 'tls-server.mjs'), topo.cert, topo.key], { reject: false, buffer: false });
     procs.push({ name: 'tls-server', p: srv });

@@ -1,0 +1,214 @@
+// The lab for issue 14's escape routes (ECH, HTTP/3): the live topology
+// (topology.ts: client / box / upstream namespaces, xdp_sni native on the
+// box's green veth f0) with, in the upstream namespace,
+//   - the ECH server (test/lab/ech-server, Go 1.24) on ECH_IP:443/tcp,
+//   - Caddy 2.6 (from the lab's trixie chroot) on H3_IP:443, h1/h2/h3,
+//   - an upstream dnsmasq on DNS_UP publishing A and HTTPS (type 65) records;
+// and in the box namespace a second dnsmasq, the resolver of the client
+// namespace (its /etc/resolv.conf), forwarding to the upstream one, with or
+// without filter-rr=SVCB,HTTPS; and optionally the blanket UDP/443 drop of
+// packages/xdp-sni/files/xdp-sni-apply (the same nft table, on f0).
+import { execa, type ResultPromise } from 'execa';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, rmSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { setup, ok, waitFor, type Topo } from './topology.js';
+import { ensureLabServers, type LabServers } from '../lab/servers.js';
+import { dnsmasqHttpsRR, type SvcParams } from '../lab/svcb.js';
+
+export const ECH_IP = '10.77.2.10';
+export const H3_IP = '10.77.2.11';
+export const DNS_UP = '10.77.2.53';
+export const BOX_DNS = '10.77.1.1';
+export const PUBLIC_NAME = 'public.example';
+/** served by the ECH server */
+export const ECH_NAMES = ['blocked.example', 'allowed.example'];
+/** served by Caddy (h3 and h2) */
+export const H3_NAMES = ['h3.example', 'blocked-h3.example'];
+
+export interface Ev { t: number; [k: string]: unknown }
+
+export interface DnsRecord {
+  ip: string;
+  /** the HTTPS record's parameters (priority 1, target "."), none if absent */
+  https?: SvcParams;
+}
+
+export interface BoxResolver {
+  /** answer SVCB and HTTPS queries with an empty NOERROR (the countermeasure) */
+  filterRR: boolean;
+}
+
+export interface Lab {
+  t: Topo;
+  servers: LabServers;
+  /** the ECH server's ECHConfigList, base64 */
+  echConfigList: string;
+  /** events with their arrival time (Date.now()) */
+  echLog: () => Ev[];
+  caddyLog: () => Ev[];
+  /** Caddy's own log (stderr) */
+  caddyStderr: () => string;
+  /** the box resolver's query log lines */
+  boxDnsLog: () => { t: number; line: string }[];
+  /** (re)start the upstream resolver with these records */
+  setRecords: (r: Record<string, DnsRecord>) => Promise<void>;
+  /** (re)start the box resolver (its cache starts empty) */
+  setBoxResolver: (b: BoxResolver) => Promise<void>;
+  /** the blanket UDP/443 drop on the green side, on or off */
+  quicDrop: (on: boolean) => Promise<void>;
+  cleanup: () => Promise<void>;
+}
+
+/** The box resolver's configuration: the one place to switch to the box's rendered config later. */
+export function boxResolverConf(b: BoxResolver): string {
+  return [
+    'no-resolv', 'no-hosts', 'bind-interfaces', `listen-address=${BOX_DNS}`, 'port=53',
+    `server=${DNS_UP}`, 'log-queries', 'log-facility=-',
+    ...(b.filterRR ? ['filter-rr=SVCB,HTTPS'] : []),
+    '',
+  ].join('\n');
+}
+
+/** The upstream resolver: authoritative-style answers for the lab's names only. */
+export function upstreamConf(records: Record<string, DnsRecord>): string {
+  // local=/#/: every other name or type gets an answer (NXDOMAIN or NODATA),
+  // not REFUSED: Chromium's resolver drops the HTTPS answer when the AAAA
+  // query of the same name fails, and goes back to getaddrinfo
+  const lines = ['no-resolv', 'no-hosts', 'bind-interfaces', `listen-address=${DNS_UP}`, 'port=53', 'local=/#/', 'log-queries', 'log-facility=-'];
+  for (const [name, r] of Object.entries(records)) {
+    lines.push(`host-record=${name},${r.ip}`);
+    if (r.https) lines.push(dnsmasqHttpsRR(name, 1, '.', r.https));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function lines(buf: string[], onLine: (l: string) => void) {
+  let rest = '';
+  return (b: Buffer) => {
+    rest += String(b);
+    const parts = rest.split('\n');
+    rest = parts.pop()!;
+    for (const l of parts) if (l.trim()) onLine(l);
+    void buf;
+  };
+}
+
+export async function setupLab(): Promise<Lab> {
+  const servers = await ensureLabServers();
+  const t = await setup({ tlsServer: false, nameserver: BOX_DNS });
+  const echEvents: Ev[] = [];
+  const caddyEvents: Ev[] = [];
+  const boxDns: { t: number; line: string }[] = [];
+  // Caddy reads its files inside the chroot: a scratch folder there, removed at cleanup
+  const inChroot = `/tmp/xsni-lab-${process.pid}`;
+  const chrootDir = join(servers.chroot, inChroot);
+  let caddyErr = '';
+  let upstream: ResultPromise | undefined;
+  let box: ResultPromise | undefined;
+  const stop = async (p: ResultPromise | undefined) => {
+    if (p && p.exitCode === null) {
+      try { process.kill(p.pid!, 'SIGKILL'); } catch { /* gone */ }
+    }
+    await p?.catch(() => undefined);
+  };
+  // the process-exit path: whatever afterAll did not get to
+  const onExit = () => {
+    for (const { p } of t.procs) {
+      if (p.pid && p.exitCode === null) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
+    for (const ns of [t.c, t.f, t.s]) { try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch { /* gone */ } }
+    rmSync(chrootDir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  const lab: Lab = {
+    t, servers, echConfigList: '',
+    echLog: () => echEvents,
+    caddyLog: () => caddyEvents,
+    caddyStderr: () => caddyErr,
+    boxDnsLog: () => boxDns,
+    setRecords: async (records) => {
+      await stop(upstream);
+      writeFileSync(join(t.dir, 'upstream.conf'), upstreamConf(records));
+      upstream = execa('ip', ['netns', 'exec', t.s, 'dnsmasq', '-k', '-C', join(t.dir, 'upstream.conf'), '--pid-file='], { reject: false, buffer: false });
+      t.procs.push({ name: 'dnsmasq-upstream', p: upstream });
+      let up = '';
+      upstream.stderr!.on('data', (b: Buffer) => (up += String(b)));
+      await waitFor(() => /started, version/.test(up), 5000, 'upstream dnsmasq');
+    },
+    setBoxResolver: async (b) => {
+      await stop(box);
+      writeFileSync(join(t.dir, 'box-dns.conf'), boxResolverConf(b));
+      box = execa('ip', ['netns', 'exec', t.f, 'dnsmasq', '-k', '-C', join(t.dir, 'box-dns.conf'), '--pid-file='], { reject: false, buffer: false });
+      t.procs.push({ name: 'dnsmasq-box', p: box });
+      let started = false;
+      box.stderr!.on('data', lines([], (l) => {
+        if (/started, version/.test(l)) started = true;
+        boxDns.push({ t: Date.now(), line: l });
+      }));
+      await waitFor(() => started, 5000, 'box dnsmasq');
+    },
+    quicDrop: async (on) => {
+      await execa('ip', ['netns', 'exec', t.f, 'nft', 'delete', 'table', 'inet', 'xdp_sni'], { reject: false });
+      if (!on) return;
+      // the table xdp-sni-apply writes for INTERFACES=f0 PORTS=443 (BLOCK_QUIC=yes, MODE=block)
+      const r = await execa('ip', ['netns', 'exec', t.f, 'nft', '-f', '-'], {
+        reject: false,
+        input: [
+          'table inet xdp_sni {',
+          '\tchain forward {', '\t\ttype filter hook forward priority -10; policy accept;', '\t\tiifname { "f0" } udp dport { 443 } drop', '\t}',
+          '\tchain input {', '\t\ttype filter hook input priority -10; policy accept;', '\t\tiifname { "f0" } udp dport { 443 } drop', '\t}',
+          '}', '',
+        ].join('\n'),
+      });
+      if (r.exitCode !== 0) throw new Error(`nft: ${r.stderr}`);
+    },
+    cleanup: async () => {
+      process.removeListener('exit', onExit);
+      await t.cleanup();
+      rmSync(chrootDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    // one certificate for the public name and every served name, from the topology's CA
+    const names = [PUBLIC_NAME, ...ECH_NAMES, ...H3_NAMES];
+    const key = join(t.dir, 'lab.key'), cert = join(t.dir, 'lab.pem');
+    await ok('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', join(t.dir, 'lab.csr'), '-subj', '/CN=xsni lab']);
+    writeFileSync(join(t.dir, 'lab.cnf'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+    await ok('openssl', ['x509', '-req', '-in', join(t.dir, 'lab.csr'), '-CA', t.ca, '-CAkey', join(t.dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', join(t.dir, 'lab.cnf')]);
+    for (const ip of [ECH_IP, H3_IP, DNS_UP]) await ok('ip', ['-n', t.s, 'addr', 'add', `${ip}/24`, 'dev', 's0']);
+
+    // the ECH server
+    const ech = execa('ip', ['netns', 'exec', t.s, servers.echServer, '-listen', `${ECH_IP}:443`, '-cert', cert, '-key', key, '-public-name', PUBLIC_NAME], { reject: false, buffer: false });
+    t.procs.push({ name: 'ech-server', p: ech });
+    ech.stdout!.on('data', lines([], (l) => echEvents.push({ t: Date.now(), ...JSON.parse(l) })));
+    await waitFor(() => echEvents.some((e) => e.ev === 'listening'), 10_000, 'ECH server');
+    lab.echConfigList = String(echEvents.find((e) => e.ev === 'listening')!.echconfiglist);
+
+    // Caddy, from the chroot
+    mkdirSync(chrootDir, { recursive: true });
+    cpSync(cert, join(chrootDir, 'lab.pem'));
+    cpSync(key, join(chrootDir, 'lab.key'));
+    writeFileSync(join(chrootDir, 'Caddyfile'), [
+      '{', '\tadmin off', '\tauto_https off', '\tservers {', '\t\tprotocols h1 h2 h3', '\t}', '}',
+      `${H3_NAMES.map((n) => `https://${n}`).join(', ')} {`,
+      `\tbind ${H3_IP}`,
+      `\ttls ${inChroot}/lab.pem ${inChroot}/lab.key`,
+      '\tlog {', '\t\toutput stdout', '\t\tformat json', '\t}',
+      '\theader Content-Type text/html',
+      '\trespond "<!doctype html><title>{host}</title><p>xsni-ok {host} proto={http.request.proto}</p>" 200',
+      '}', '',
+    ].join('\n'));
+    const caddy = execa('ip', ['netns', 'exec', t.s, 'chroot', servers.chroot, '/usr/bin/env', `HOME=${inChroot}`, `XDG_DATA_HOME=${inChroot}/data`, `XDG_CONFIG_HOME=${inChroot}/config`,
+      '/usr/bin/caddy', 'run', '--adapter', 'caddyfile', '--config', `${inChroot}/Caddyfile`], { reject: false, buffer: false });
+    t.procs.push({ name: 'caddy', p: caddy });
+    caddy.stderr!.on('data', (b: Buffer) => (caddyErr += String(b)));
+    caddy.stdout!.on('data', lines([], (l) => { try { caddyEvents.push({ t: Date.now(), ...JSON.parse(l) }); } catch { /* not JSON */ } }));
+    await waitFor(() => /serving initial configuration/.test(caddyErr) || caddy.exitCode !== null, 15_000, 'Caddy');
+    if (caddy.exitCode !== null) throw new Error(`caddy exited: ${caddyErr}`);
+    return lab;
+  } catch (e) {
+    await lab.cleanup();
+    throw e;
+  }
+}
