@@ -86,6 +86,27 @@ describe('xdpfire-setup render', () => {
     }
   });
 
+  it('dnsmasq reads the drop-ins of other packages from $RUN/dnsmasq.d (*.conf only), and rendering again keeps them', async () => {
+    const r = await render(null);
+    const dropins = join(r.dir, 'run/dnsmasq.d');
+    expect(r.dnsmasq).toContain(`\nconf-dir=${dropins},*.conf\n`);
+    // what xdp-sni-apply writes there: a servers file and filter-rr
+    writeFileSync(join(dropins, 'xdp-sni.conf'), `servers-file=${join(dropins, 'xdp-sni.servers')}\nfilter-rr=SVCB,HTTPS\n`);
+    writeFileSync(join(dropins, 'xdp-sni.servers'), '# a comment\nserver=/use-application-dns.net/\n');
+    const t = await execa('dnsmasq', ['--test', `--conf-file=${join(r.dir, 'run/dnsmasq.conf')}`], { reject: false });
+    expect(t.stderr, t.stderr).toMatch(/syntax check OK/);
+    // a file not named *.conf is not read as configuration (a bad line in it would fail the check)
+    writeFileSync(join(dropins, 'notes.txt'), 'no-such-option\n');
+    const u = await execa('dnsmasq', ['--test', `--conf-file=${join(r.dir, 'run/dnsmasq.conf')}`], { reject: false });
+    expect(u.stderr, u.stderr).toMatch(/syntax check OK/);
+    writeFileSync(join(dropins, 'bad.conf'), 'no-such-option\n');
+    const v = await execa('dnsmasq', ['--test', `--conf-file=${join(r.dir, 'run/dnsmasq.conf')}`], { reject: false });
+    expect(v.exitCode).not.toBe(0);
+    const env = { ...process.env, XDPFIRE_ETC: join(r.dir, 'etc'), XDPFIRE_RUN: join(r.dir, 'run'), XDPFIRE_NETDIR: join(r.dir, 'network') };
+    expect((await execa('sh', [SCRIPT, 'render'], { env, reject: false })).exitCode).toBe(0);
+    expect(existsSync(join(dropins, 'xdp-sni.conf'))).toBe(true);
+  });
+
   it.skipIf(!isRoot)('nft -c accepts the ruleset, and it loads (twice, atomically replacing its table) with the rendered settings', async () => {
     for (const s of [null, 'SSH_ENABLED=on\nGREEN_ADDRESS=10.9.8.1/24\n']) {
       const r = await render(s);

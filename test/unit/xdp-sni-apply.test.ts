@@ -1,7 +1,9 @@
 // xdp-sni's settings scripts (packages/xdp-sni/files/xdp-sni-apply and
-// xdp-sni-stop) on the host, with stand-ins for xdp-sni, ip and nft that
-// only write down how they were called. The settings file is read by
-// xdpfire-base's settings.sh, taken from the source tree (XDPFIRE_LIB).
+// xdp-sni-stop) on the host, with stand-ins for xdp-sni, ip, nft and
+// systemctl that only write down how they were called. The settings file is
+// read by xdpfire-base's settings.sh, taken from the source tree
+// (XDPFIRE_LIB); the list of encrypted DNS endpoints is the package's
+// (XDP_SNI_DATA); dnsmasq's drop-in goes to a temporary XDPFIRE_RUN.
 import { execa } from 'execa';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,20 +12,35 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../build/config/profile.js';
 
 const FILES = join(REPO_ROOT, 'packages/xdp-sni/files');
+const DATA = join(REPO_ROOT, 'packages/xdp-sni/data');
 const LIB = join(REPO_ROOT, 'packages/xdpfire-base/files');
+/** The names of the shipped list of encrypted DNS endpoints, in its order. */
+const EDNS: string[] = JSON.parse(readFileSync(join(DATA, 'encrypted-dns.json'), 'utf8')).endpoints.map((e: { name: string }) => e.name);
 
-// Each stand-in appends "name args..." to $CALLS (nft -f - also its input).
+// Each stand-in appends "name args..." to $CALLS (nft -f - also its input;
+// xdp-sni import - the number of names it was given).
 // xdp-sni status fails until FAKE_STATUS=ok and prints FAKE_ATTACHED;
+// category list prints FAKE_CATS, group list FAKE_GROUPS (default: the
+// maps' first state, blocklist and the default group blocking it);
 // ip link show dev X succeeds when X is in FAKE_LINKS.
 const FAKES: Record<string, string> = {
   'xdp-sni': `#!/bin/sh
 echo "xdp-sni $*" >>"$CALLS"
 # the tool saves a change into $XDP_SNI_CONF: apply must not write back what it reads
 case "$1" in mode|rst|log|unreadable|ports|exempt) [ -z "\${XDP_SNI_CONF-}" ] || echo "(would save into $XDP_SNI_CONF)" >>"$CALLS" ;; esac
-if [ "$1" = status ]; then
+case "$1 \${2:-}" in
+"status "*)
 	[ "\${FAKE_STATUS:-}" = ok ] || exit 1
 	printf '%s\\n' "\${FAKE_ATTACHED:-}"
-fi
+	;;
+"category list") printf '%b' "\${FAKE_CATS-blocklist\\t0\\n}" ;;
+"group list") printf '%b' "\${FAKE_GROUPS-default\\tmode=blocklist\\tblock=blocklist\\tallow=-\\tclients=0\\n}" ;;
+"import -") echo "  $(grep -c .) names" >>"$CALLS" ;;
+esac
+exit 0
+`,
+  systemctl: `#!/bin/sh
+echo "systemctl $*" >>"$CALLS"
 exit 0
 `,
   ip: `#!/bin/sh
@@ -52,17 +69,29 @@ function setup(conf: string | null, env: Record<string, string> = {}) {
   writeFileSync(calls, '');
   const pins = join(dir, 'pins');
   mkdirSync(pins);
-  const fullEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: calls, XDP_SNI_CONF: confFile, XDPFIRE_LIB: LIB, XDP_SNI_PINS: pins, FAKE_LINKS: 'green0', ...env };
+  const run_ = join(dir, 'run');
+  const fullEnv = {
+    ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: calls, XDP_SNI_CONF: confFile, XDPFIRE_LIB: LIB, XDP_SNI_PINS: pins,
+    XDP_SNI_DATA: DATA, XDPFIRE_RUN: run_, FAKE_LINKS: 'green0', ...env,
+  };
   const run = async (script: 'xdp-sni-apply' | 'xdp-sni-stop') => {
     const r = await execa('sh', [join(FILES, script)], { env: fullEnv, reject: false });
     return { ...r, calls: readFileSync(calls, 'utf8') };
   };
-  return { dir, confFile, pins, run };
+  /** xdp-sni's dnsmasq files: the drop-in and the servers file (null when missing). */
+  const dns = () => {
+    const read = (f: string) => (existsSync(join(run_, 'dnsmasq.d', f)) ? readFileSync(join(run_, 'dnsmasq.d', f), 'utf8') : null);
+    return { conf: read('xdp-sni.conf'), servers: read('xdp-sni.servers') };
+  };
+  const clear = () => writeFileSync(calls, '');
+  return { dir, confFile, pins, run, dns, clear, env: fullEnv };
 }
 
 describe('xdp-sni-apply', () => {
-  it('applies the shipped settings: maps, mode, attach to green0, the QUIC table', async () => {
-    const s = setup(readFileSync(join(FILES, 'xdp-sni.conf'), 'utf8'));
+  it('applies the shipped settings: maps, mode, attach to green0, the encrypted-dns category in every group, the nft table, dnsmasq', async () => {
+    const s = setup(readFileSync(join(FILES, 'xdp-sni.conf'), 'utf8'), {
+      FAKE_GROUPS: 'default\tmode=blocklist\tblock=blocklist\tallow=-\tclients=0\nkids\tmode=allow-only\tblock=-\tallow=school\tclients=2\n',
+    });
     const r = await s.run('xdp-sni-apply');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
@@ -79,28 +108,46 @@ describe('xdp-sni-apply', () => {
         'xdp-sni status',
         'ip link show dev green0',
         'xdp-sni attach --dev green0 --mode auto',
-        'nft delete table inet xdp_sni',
+        'xdp-sni category list',
+        'xdp-sni category add encrypted-dns',
+        'xdp-sni import - --category encrypted-dns --subdomains --replace',
+        `  ${EDNS.length} names`,
+        'xdp-sni group list',
+        'xdp-sni group block default blocklist,encrypted-dns',
+        'xdp-sni group block kids encrypted-dns',
         'nft -f -',
+        'table inet xdp_sni',
+        'delete table inet xdp_sni',
         'table inet xdp_sni {',
         '\tchain forward {',
         '\t\ttype filter hook forward priority -10; policy accept;',
         '\t\tiifname { "green0" } udp dport { 443 } drop',
+        '\t\tiifname { "green0" } meta l4proto { tcp, udp } th dport 853 drop',
         '\t}',
         '\tchain input {',
         '\t\ttype filter hook input priority -10; policy accept;',
         '\t\tiifname { "green0" } udp dport { 443 } drop',
         '\t}',
         '}',
+        'systemctl --no-block try-restart xdpfire-dnsmasq.service',
         '',
       ].join('\n'),
     );
+    const d = s.dns();
+    expect(d.conf).toMatch(/^filter-rr=SVCB,HTTPS$/m);
+    expect(d.conf).toContain(`\nservers-file=${s.env.XDPFIRE_RUN}/dnsmasq.d/xdp-sni.servers\n`);
+    const servers = d.servers!.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(servers).toEqual(['server=/use-application-dns.net/', ...EDNS.map((n) => `server=/${n}/`)]);
+    expect(servers.join('\n')).not.toMatch(/firefox\.com|mozilla\.org/);
   });
 
-  it('takes quoted lists, skips missing and attached interfaces, and no QUIC table in monitor mode', async () => {
+  it('takes quoted lists, skips missing and attached interfaces; in monitor mode no nft table and no DNS doors', async () => {
     const s = setup('MODE=monitor\nINTERFACES="green0 blue0 orange0"\nPORTS=443, 8443\nEXEMPT="10.0.0.0/8 192.168.1.5"\nRST=off\nLOG=listed\nUNREADABLE=pass\nATTACH_MODE=native\n', {
       FAKE_STATUS: 'ok',
       FAKE_ATTACHED: 'attached: green0 (native)',
       FAKE_LINKS: 'green0 orange0',
+      FAKE_CATS: 'blocklist\t3\nencrypted-dns\t52\n',
+      FAKE_GROUPS: 'default\tmode=blocklist\tblock=encrypted-dns,blocklist\tallow=-\tclients=0\n',
     });
     const r = await s.run('xdp-sni-apply');
     expect(r.exitCode, r.stderr).toBe(0);
@@ -118,9 +165,17 @@ describe('xdp-sni-apply', () => {
       'ip link show dev blue0',
       'ip link show dev orange0',
       'xdp-sni attach --dev orange0 --mode native',
+      'xdp-sni category list',
+      'xdp-sni import - --category encrypted-dns --subdomains --replace',
+      `  ${EDNS.length} names`,
+      'xdp-sni group list',
       'nft delete table inet xdp_sni',
+      'systemctl --no-block try-restart xdpfire-dnsmasq.service',
       '',
     ]);
+    // dnsmasq reads the (empty) servers file, and filters nothing
+    expect(s.dns().conf).not.toMatch(/filter-rr/);
+    expect(s.dns().servers!.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([]);
   });
 
   it('writes every listed interface and port into the QUIC table, whatever separates the ports', async () => {
@@ -143,6 +198,9 @@ describe('xdp-sni-apply', () => {
       ['HISTORY_MB=0', `HISTORY_MB must be a number of megabytes from 1 to 100000, not '0'`],
       ['HISTORY_MB=100001', `HISTORY_MB must be a number of megabytes from 1 to 100000, not '100001'`],
       ['HISTORY_MB=5 MB', `HISTORY_MB must be a number of megabytes from 1 to 100000, not '5 MB'`],
+      ['DNS_FILTER_HTTPS=on', `DNS_FILTER_HTTPS must be yes or no, not 'on'`],
+      ['DNS_CANARY=', `DNS_CANARY must be yes or no, not ''`],
+      ['ENCRYPTED_DNS=deny', `ENCRYPTED_DNS must be block or allow, not 'deny'`],
     ];
     for (const [line, message] of hostile) {
       const s = setup(`${line}\n`);
@@ -151,6 +209,7 @@ describe('xdp-sni-apply', () => {
       expect(r.exitCode, line).toBe(2);
       expect(r.stderr.split('\n'), line).toContain(`xdp-sni-apply: ${message}`);
       expect(r.calls, line).toBe('');
+      expect(s.dns(), line).toEqual({ conf: null, servers: null });
     }
     // Values that are only passed on reach xdp-sni as one literal argument each.
     const s = setup('EXEMPT=192.0.2.0/24 *\nHISTORY_MB=7\n');
@@ -166,7 +225,7 @@ describe('xdp-sni-apply', () => {
   it('a malformed line or an unknown key names the file and line, and nothing is applied', async () => {
     for (const [conf, message] of [
       ['MODE=block\nthis is not a setting\n', ':2: not KEY=value'],
-      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC HISTORY_MB)'],
+      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC HISTORY_MB DNS_FILTER_HTTPS DNS_CANARY ENCRYPTED_DNS)'],
       ['PATH=/tmp\n', ':1: unknown key PATH'],
       ['MODE="monitor\n', `:1: MODE: the value's opening quote is not closed`],
     ]) {
@@ -191,9 +250,77 @@ describe('xdp-sni-apply', () => {
     expect(q.exitCode, q.stderr).toBe(0);
     expect(q.calls).not.toMatch(/attach|nft -f/);
   });
+
+  it('signals dnsmasq only for what changed: nothing, a SIGHUP for the names, a restart for filter-rr', async () => {
+    const s = setup('');
+    const dnsCalls = (calls: string) => calls.split('\n').filter((l) => l.startsWith('systemctl'));
+    expect(dnsCalls((await s.run('xdp-sni-apply')).calls)).toEqual(['systemctl --no-block try-restart xdpfire-dnsmasq.service']);
+    // the same settings again: the files are the same, dnsmasq is left alone
+    s.clear();
+    expect(dnsCalls((await s.run('xdp-sni-apply')).calls)).toEqual([]);
+    // encrypted DNS allowed: the servers file changes (a reload), the drop-in does not;
+    // the category leaves the groups; the nft table keeps QUIC only
+    writeFileSync(s.confFile, 'ENCRYPTED_DNS=allow\n');
+    s.clear();
+    const allow = await s.run('xdp-sni-apply');
+    expect(allow.exitCode, allow.stderr).toBe(0);
+    expect(dnsCalls(allow.calls)).toEqual(['systemctl --no-block try-reload-or-restart xdpfire-dnsmasq.service']);
+    expect(s.dns().servers!.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['server=/use-application-dns.net/']);
+    expect(s.dns().conf).toMatch(/^filter-rr=SVCB,HTTPS$/m);
+    expect(allow.calls).not.toContain('853');
+    expect(allow.calls).toContain('\t\tiifname { "green0" } udp dport { 443 } drop\n');
+    // the fake's default group does not block encrypted-dns: nothing to take out
+    expect(allow.calls).not.toContain('group block');
+    const out = setup('ENCRYPTED_DNS=allow\nBLOCK_QUIC=no\n', {
+      FAKE_GROUPS: 'default\tmode=blocklist\tblock=blocklist,encrypted-dns\tallow=-\tclients=0\nkids\tmode=blocklist\tblock=encrypted-dns\tallow=-\tclients=1\n',
+    });
+    const o = await out.run('xdp-sni-apply');
+    expect(o.calls).toContain('xdp-sni group block default blocklist\nxdp-sni group block kids -\n');
+    expect(o.calls).toContain('nft delete table inet xdp_sni\n');
+    expect(o.calls).not.toContain('nft -f');
+    // HTTPS records let through: the drop-in changes, dnsmasq restarts
+    writeFileSync(s.confFile, 'ENCRYPTED_DNS=allow\nDNS_FILTER_HTTPS=no\nDNS_CANARY=no\n');
+    s.clear();
+    const pass = await s.run('xdp-sni-apply');
+    expect(dnsCalls(pass.calls)).toEqual(['systemctl --no-block try-restart xdpfire-dnsmasq.service']);
+    expect(s.dns().conf).not.toMatch(/filter-rr/);
+    expect(s.dns().servers!.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([]);
+  });
+
+  it('a broken list of encrypted DNS endpoints stops before anything changes (exit 1)', async () => {
+    const good = readFileSync(join(DATA, 'encrypted-dns.json'), 'utf8');
+    for (const [what, text, message] of [
+      ['missing', null, 'cannot read the list of encrypted DNS endpoints'],
+      ['not in the layout', JSON.stringify(JSON.parse(good)), 'no category or no names'],
+      ['a name that is no host name', good.replace('"name": "dns.google"', '"name": "dns.google/#/1.2.3.4"'), `'dns.google/#/1.2.3.4' is not a host name`],
+      ['a bad category', good.replace('"category": "encrypted-dns"', '"category": "Encrypted DNS"'), 'no category or no names'],
+    ] as const) {
+      const s = setup('');
+      const data = join(s.dir, 'data');
+      mkdirSync(data);
+      if (text !== null) writeFileSync(join(data, 'encrypted-dns.json'), text);
+      s.env.XDP_SNI_DATA = data;
+      const r = await s.run('xdp-sni-apply');
+      expect(r.exitCode, what).toBe(1);
+      expect(r.stderr, what).toContain(message);
+      expect(r.calls, what).toBe('');
+      expect(s.dns(), what).toEqual({ conf: null, servers: null });
+    }
+  });
 });
 
 describe('xdp-sni-stop', () => {
+  it('takes its files out of dnsmasq and restarts it, when they were there', async () => {
+    const s = setup('');
+    await s.run('xdp-sni-apply');
+    expect(s.dns().conf).not.toBe(null);
+    s.clear();
+    const r = await s.run('xdp-sni-stop');
+    expect(r.exitCode).toBe(0);
+    expect(s.dns()).toEqual({ conf: null, servers: null });
+    expect(r.calls.split('\n').filter((l) => l.startsWith('systemctl'))).toEqual(['systemctl --no-block try-restart xdpfire-dnsmasq.service']);
+  });
+
   it('detaches from the listed interfaces, drops the QUIC table and the pins', async () => {
     const s = setup('MODE=block\nINTERFACES="green0 blue0"\n');
     const r = await s.run('xdp-sni-stop');

@@ -56,7 +56,7 @@ cmd_render() {
 	domain=${S_DOMAIN:-localdomain}
 	case $domain in *[!A-Za-z0-9.-]* | [.-]* | *[.-]) domain=localdomain ;; esac
 
-	mkdir -p "$NETDIR" "$RUN"
+	mkdir -p "$NETDIR" "$RUN" "$RUN/dnsmasq.d"
 	cat >"$NETDIR/10-xdpfire-green0.network" <<EOF
 # Written by xdpfire-setup render from $ETC/settings.conf.
 [Match]
@@ -122,6 +122,8 @@ EOF
 		echo "local=/$domain/"
 		echo "expand-hosts"
 		echo "cache-size=1000"
+		echo "# Other packages' settings for this dnsmasq (xdp-sni: the DNS doors)."
+		echo "conf-dir=$RUN/dnsmasq.d,*.conf"
 		if [ "$(onoff "${S_DHCP_ENABLED:-on}")" = on ]; then
 			echo "dhcp-range=green0,$dstart,$dend,$(int2ip "$mask"),$lease"
 			echo "dhcp-option=green0,option:router,$gip"
