@@ -21,6 +21,21 @@ void event_addrs(const struct xsni_event *e, char *src, char *dst, size_t len)
 	inet_ntop(af, e->family == 6 ? e->daddr : e->daddr + 12, dst, len);
 }
 
+const char *event_door(const struct xsni_event *e, const struct policy *p)
+{
+	int c;
+
+	if (!p || !e->cats)
+		return "tls";
+	c = policy_cat(p, XSNI_CAT_ECH);
+	if (c >= 0 && e->cats & (1u << c))
+		return "ech";
+	c = policy_cat(p, XSNI_CAT_ENCRYPTED_DNS);
+	if (c >= 0 && e->cats & (1u << c))
+		return "dns";
+	return "tls";
+}
+
 void format_event(const struct xsni_event *e, const struct policy *p, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], grp[40], cats[400];
@@ -38,9 +53,9 @@ void format_event(const struct xsni_event *e, const struct policy *p, char *buf,
 	else
 		snprintf(cats, sizeof(cats), "-");
 	snprintf(buf, len,
-		 "sni=%.*s verdict=%s src=%s%s%s:%u dst=%s%s%s:%u segments=%u ech=%u rst=%u "
+		 "sni=%.*s verdict=%s src=%s%s%s:%u dst=%s%s%s:%u segments=%u door=%s rst=%u "
 		 "group=%s cats=%s",
 		 (int)(e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME), e->sni,
 		 verdict_name(e->verdict), lb, s, rb, e->sport, lb, d, rb, e->dport, e->segments,
-		 e->ech, e->rst, grp, cats);
+		 event_door(e, p), e->rst, grp, cats);
 }

@@ -12,7 +12,16 @@ struct policy;
 const char *verdict_name(unsigned int verdict);
 /* the event's addresses as text (IPv6 without brackets) */
 void event_addrs(const struct xsni_event *e, char *src, char *dst, size_t len);
-/* "sni=NAME verdict=V src=A:P dst=A:P segments=N ech=N rst=N group=G cats=C":
+/* The categories xdp-sni-apply fills from the shipped lists
+ * (packages/xdp-sni/data: their "category"): a name in them tells the door. */
+#define XSNI_CAT_ECH           "ech-public"
+#define XSNI_CAT_ENCRYPTED_DNS "encrypted-dns"
+
+/* Which way the connection went: "ech" (its name is an ECH public name:
+ * the real one is in the encrypted inner hello), "dns" (an encrypted DNS
+ * service), else "tls" (a TLS hello over TCP, read as sent). */
+const char *event_door(const struct xsni_event *e, const struct policy *p);
+/* "sni=NAME verdict=V src=A:P dst=A:P segments=N door=D rst=N group=G cats=C":
  * the group and the categories by name when p is given, else by number */
 void format_event(const struct xsni_event *e, const struct policy *p, char *buf, size_t len);
 

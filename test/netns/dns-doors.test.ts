@@ -111,7 +111,7 @@ async function apply(conf: string | null, script = 'xdp-sni-apply') {
     reject: false,
     env: {
       ...process.env, ...t.env, PATH: `${bin}:${dirname(tool)}:${process.env.PATH}`,
-      XDP_SNI_CONF: confFile, XDPFIRE_LIB: BASE, XDP_SNI_DATA: DATA, XDPFIRE_RUN: run, XDP_SNI_PINS: t.pinDir, CTL: ctlFile,
+      XDP_SNI_CONF: confFile, XDP_SNI_ECH_EXTRA: join(t.dir, 'none.list'), XDPFIRE_LIB: BASE, XDP_SNI_DATA: DATA, XDPFIRE_RUN: run, XDP_SNI_PINS: t.pinDir, CTL: ctlFile,
     },
   });
   await green.poll();
@@ -288,7 +288,7 @@ describe('the DNS doors (netns, real dnsmasq set up by render and xdp-sni-apply)
     const ev = syslog(t).split('\n').filter((l) => l.includes('sni=dns.google '));
     expect(ev.length).toBe(1);
     expect(ev[0]).toMatch(/verdict=block .* group=default cats=encrypted-dns$/);
-    expect((await xsni(t, ['group', 'list'])).stdout).toMatch(/^default\tmode=blocklist\tblock=blocklist,encrypted-dns\t/m);
+    expect((await xsni(t, ['group', 'list'])).stdout).toMatch(/^default\tmode=blocklist\tblock=blocklist,encrypted-dns,ech-public\t/m);
   });
 
   it('applying the same settings again signals nothing', async () => {
@@ -348,7 +348,7 @@ describe('the DNS doors (netns, real dnsmasq set up by render and xdp-sni-apply)
     const before = hellos('dns.google');
     await curl(t, 'dns.google', { maxTime: 3 }); // the test certificate does not name it: only the hello counts
     expect(hellos('dns.google')).toBe(before + 1);
-    expect((await xsni(t, ['group', 'list'])).stdout).toMatch(/^default\tmode=blocklist\tblock=blocklist\t/m);
+    expect((await xsni(t, ['group', 'list'])).stdout).toMatch(/^default\tmode=blocklist\tblock=blocklist,ech-public\t/m);
   });
 
   it('encrypted DNS blocked again, alone: a SIGHUP, no restart; then all back on: one restart; both gaps bounded', async () => {

@@ -32,12 +32,12 @@ let daemon: Daemon;
 /** measured numbers, printed at the end */
 const measured: Record<string, unknown> = {};
 
-interface XEvent { sni: string; verdict: string; dst: string; port: number; ech: number; rst: number }
+interface XEvent { sni: string; verdict: string; dst: string; port: number; door: string; rst: number }
 function xEvents(fromChar: number): XEvent[] {
   const out: XEvent[] = [];
   for (const l of daemon.out().slice(fromChar).split('\n')) {
-    const m = /^sni=(\S*) verdict=(\w+) src=\S+:(\d+) dst=(\S+):443 segments=\d+ ech=(\d) rst=(\d)/.exec(l);
-    if (m) out.push({ sni: m[1], verdict: m[2], port: Number(m[3]), dst: m[4], ech: Number(m[5]), rst: Number(m[6]) });
+    const m = /^sni=(\S*) verdict=(\w+) src=\S+:(\d+) dst=(\S+):443 segments=\d+ door=(\w+) rst=(\d)/.exec(l);
+    if (m) out.push({ sni: m[1], verdict: m[2], port: Number(m[3]), dst: m[4], door: m[5], rst: Number(m[6]) });
   }
   return out;
 }
@@ -153,8 +153,35 @@ describe('ECH bypass: without filter-rr the listed name is reached and xdp-sni s
       }
       if (browser === 'chromium') expect(r.run.stdout).toContain(`xsni-ok ${LISTED} ech=true`);
       const evs = await eventsTo(from, ECH_IP);
-      expect(evs.map((e) => `${e.sni} ${e.verdict}`)).toEqual(evs.map(() => `${PUBLIC_NAME} pass`));
+      // the public name is in no category here: nothing says ECH (the bypass)
+      expect(evs.map((e) => `${e.sni} ${e.verdict} ${e.door}`)).toEqual(evs.map(() => `${PUBLIC_NAME} pass tls`));
       measured[`bypass.${browser}`] = { ...(measured[`bypass.${browser}`] as object), xdpSniEvents: evs };
+    }, 60_000);
+  }
+});
+
+describe('ECH=block: the public name in ech-public, blocked in every group, stops the encrypted hello (no filter-rr)', () => {
+  for (const browser of ['chromium', 'firefox'] as const) {
+    it(`${browser}: the ECH connection to ${LISTED} is reset, logged as door=ech via ${PUBLIC_NAME}; the server never sees it`, async () => {
+      await scenario({ filterRR: false, drop: true });
+      // what xdp-sni-apply does with ECH=block and the admin's ech-public-names.list holding the lab's public name
+      for (const args of [['category', 'add', 'ech-public'], ['add', '--category', 'ech-public', PUBLIC_NAME], ['group', 'block', 'default', 'blocklist,ech-public']]) {
+        const c = await xsni(lab.t, args);
+        expect(c.code, `${args.join(' ')}: ${c.stderr}`).toBe(0);
+      }
+      try {
+        const fromHello = lab.echLog().length;
+        const from = daemon.out().length;
+        const r = await load(browser, LISTED, 15_000);
+        expect(r.requests, `${browser} loaded ${LISTED} through ECH`).toHaveLength(0);
+        expect(lab.echLog().slice(fromHello).filter((e) => e.ev === 'secure')).toHaveLength(0);
+        const evs = await eventsTo(from, ECH_IP);
+        for (const e of evs) expect(`${e.sni} ${e.verdict} door=${e.door} rst=${e.rst}`).toBe(`${PUBLIC_NAME} block door=ech rst=1`);
+        measured[`ech-block.${browser}`] = { connections: evs.length, runMs: r.run.ms };
+      } finally {
+        await xsni(lab.t, ['group', 'block', 'default', 'blocklist']);
+        await xsni(lab.t, ['category', 'del', 'ech-public']);
+      }
     }, 60_000);
   }
 });

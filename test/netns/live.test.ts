@@ -133,7 +133,7 @@ describe('live traffic (netns, native XDP)', () => {
   });
 
   it('syslog gets one line per blocked connection, ident xdp-sni; the daemon\'s stdout one copy', async () => {
-    expect(await loggedOnce(PORT.v4)).toMatch(new RegExp(`xdp-sni\\[\\d+\\]: sni=blocked\\.example verdict=block src=${CLIENT4.replace(/\./g, '\\.')}:${PORT.v4} dst=${SERVER4.replace(/\./g, '\\.')}:443 segments=1 ech=0 rst=1(?: |$)`));
+    expect(await loggedOnce(PORT.v4)).toMatch(new RegExp(`xdp-sni\\[\\d+\\]: sni=blocked\\.example verdict=block src=${CLIENT4.replace(/\./g, '\\.')}:${PORT.v4} dst=${SERVER4.replace(/\./g, '\\.')}:443 segments=1 door=tls rst=1(?: |$)`));
     expect(await loggedOnce(PORT.v6)).toMatch(new RegExp(`xdp-sni\\[\\d+\\]: sni=blocked\\.example verdict=block src=\\[fd77:1::2\\]:${PORT.v6} dst=\\[fd77:2::2\\]:443 `));
     expect(await loggedOnce(PORT.sub)).toMatch(/xdp-sni\[\d+\]: sni=sub\.wild\.example verdict=block /);
   });

@@ -76,3 +76,30 @@ describe('encrypted-dns.json', () => {
     expect(readFileSync(join(REPO_ROOT, 'packages/xdp-sni/files/xdp-sni-apply'), 'utf8')).toContain('${XDP_SNI_DATA:-/usr/share/xdp-sni}/encrypted-dns.json');
   });
 });
+
+// packages/xdp-sni/data/ech-public-names.json, the ECH public names: the same
+// checks of form, layout and shipping, and no name a site of its own.
+describe('ech-public-names.json', () => {
+  const file = join(DIR, 'ech-public-names.json');
+  const schema = join(DIR, 'ech-public-names.schema.json');
+  const list = readJsonFile<{ category: string; label: string; source: string; date: string; names: { name: string; provider: string }[] }>(file, schema);
+  const names = list.names.map((e) => e.name);
+
+  it('is valid against its schema, says where it comes from and when, and holds the public name in wide use', () => {
+    expect(list.category).toBe('ech-public');
+    expect(list.source.length).toBeGreaterThan(20);
+    expect(Number.isNaN(Date.parse(list.date))).toBe(false);
+    expect(names).toContain('cloudflare-ech.com');
+    expect(new Set(names).size).toBe(names.length);
+    expect(() => validateData({ ...list, names: [{ name: 'Cloudflare-ECH.com', provider: 'x' }] }, schema, 'test')).toThrow(InvalidFileError);
+    expect(() => validateData({ ...list, names: [{ name: 'a.example', provider: 'x', protocols: ['doh'] }] }, schema, 'test')).toThrow(InvalidFileError);
+  });
+
+  it('is in the layout xdp-sni-apply reads, and the package ships it', () => {
+    const text = readFileSync(file, 'utf8');
+    expect(text).toBe(JSON.stringify(JSON.parse(text), null, 2) + '\n');
+    expect([...text.matchAll(/^ {6}"name": "(.*)",$/gm)].map((m) => m[1])).toEqual(names);
+    const recipe = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/xdp-sni/recipe.json'), 'utf8'));
+    expect(recipe.files).toContainEqual({ src: 'data/ech-public-names.json', dest: '/usr/share/xdp-sni/ech-public-names.json', mode: '0644' });
+  });
+});

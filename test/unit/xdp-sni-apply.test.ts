@@ -72,7 +72,7 @@ function setup(conf: string | null, env: Record<string, string> = {}) {
   const run_ = join(dir, 'run');
   const fullEnv = {
     ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: calls, XDP_SNI_CONF: confFile, XDPFIRE_LIB: LIB, XDP_SNI_PINS: pins,
-    XDP_SNI_DATA: DATA, XDPFIRE_RUN: run_, FAKE_LINKS: 'green0', ...env,
+    XDP_SNI_DATA: DATA, XDPFIRE_RUN: run_, FAKE_LINKS: 'green0', XDP_SNI_ECH_EXTRA: join(dir, 'none.list'), ...env,
   };
   const run = async (script: 'xdp-sni-apply' | 'xdp-sni-stop') => {
     const r = await execa('sh', [join(FILES, script)], { env: fullEnv, reject: false });
@@ -115,6 +115,13 @@ describe('xdp-sni-apply', () => {
         'xdp-sni group list',
         'xdp-sni group block default blocklist,encrypted-dns',
         'xdp-sni group block kids encrypted-dns',
+        'xdp-sni category list',
+        'xdp-sni category add ech-public',
+        'xdp-sni import - --category ech-public --replace',
+        '  1 names',
+        'xdp-sni group list',
+        'xdp-sni group block default blocklist,ech-public',
+        'xdp-sni group block kids ech-public',
         'nft -f -',
         'table inet xdp_sni',
         'delete table inet xdp_sni',
@@ -169,6 +176,12 @@ describe('xdp-sni-apply', () => {
       'xdp-sni import - --category encrypted-dns --subdomains --replace',
       `  ${EDNS.length} names`,
       'xdp-sni group list',
+      'xdp-sni category list',
+      'xdp-sni category add ech-public',
+      'xdp-sni import - --category ech-public --replace',
+      '  1 names',
+      'xdp-sni group list',
+      'xdp-sni group block default encrypted-dns,blocklist,ech-public',
       'nft delete table inet xdp_sni',
       'systemctl --no-block try-restart xdpfire-dnsmasq.service',
       '',
@@ -201,6 +214,7 @@ describe('xdp-sni-apply', () => {
       ['DNS_FILTER_HTTPS=on', `DNS_FILTER_HTTPS must be yes or no, not 'on'`],
       ['DNS_CANARY=', `DNS_CANARY must be yes or no, not ''`],
       ['ENCRYPTED_DNS=deny', `ENCRYPTED_DNS must be block or allow, not 'deny'`],
+      ['ECH=drop', `ECH must be allow, log or block, not 'drop'`],
     ];
     for (const [line, message] of hostile) {
       const s = setup(`${line}\n`);
@@ -225,7 +239,7 @@ describe('xdp-sni-apply', () => {
   it('a malformed line or an unknown key names the file and line, and nothing is applied', async () => {
     for (const [conf, message] of [
       ['MODE=block\nthis is not a setting\n', ':2: not KEY=value'],
-      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC HISTORY_MB DNS_FILTER_HTTPS DNS_CANARY ENCRYPTED_DNS)'],
+      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC HISTORY_MB DNS_FILTER_HTTPS DNS_CANARY ENCRYPTED_DNS ECH)'],
       ['PATH=/tmp\n', ':1: unknown key PATH'],
       ['MODE="monitor\n', `:1: MODE: the value's opening quote is not closed`],
     ]) {
@@ -269,8 +283,8 @@ describe('xdp-sni-apply', () => {
     expect(s.dns().conf).toMatch(/^filter-rr=SVCB,HTTPS$/m);
     expect(allow.calls).not.toContain('853');
     expect(allow.calls).toContain('\t\tiifname { "green0" } udp dport { 443 } drop\n');
-    // the fake's default group does not block encrypted-dns: nothing to take out
-    expect(allow.calls).not.toContain('group block');
+    // the fake's default group does not block encrypted-dns: nothing to take out (it gets ech-public, ECH=block)
+    expect(allow.calls.split('\n').filter((l) => l.includes('group block'))).toEqual(['xdp-sni group block default blocklist,ech-public']);
     const out = setup('ENCRYPTED_DNS=allow\nBLOCK_QUIC=no\n', {
       FAKE_GROUPS: 'default\tmode=blocklist\tblock=blocklist,encrypted-dns\tallow=-\tclients=0\nkids\tmode=blocklist\tblock=encrypted-dns\tallow=-\tclients=1\n',
     });
@@ -287,18 +301,49 @@ describe('xdp-sni-apply', () => {
     expect(s.dns().servers!.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([]);
   });
 
-  it('a broken list of encrypted DNS endpoints stops before anything changes (exit 1)', async () => {
+  it("ECH: the shipped and the admin's public names in ech-public, blocked in every group (block), only marked (log), or the category taken away (allow)", async () => {
+    const s = setup('ECH=block\n', {
+      FAKE_CATS: 'blocklist\t3\nencrypted-dns\t52\nech-public\t1\n',
+      FAKE_GROUPS: 'default\tmode=blocklist\tblock=blocklist,encrypted-dns\tallow=-\tclients=0\nkids\tmode=blocklist\tblock=encrypted-dns,ech-public\tallow=-\tclients=1\n',
+    });
+    writeFileSync(join(s.dir, 'ech.list'), '# our own\nPublic.Example   # the lab\n\n  ech.corp.example\n');
+    s.env.XDP_SNI_ECH_EXTRA = join(s.dir, 'ech.list');
+    const ech = (calls: string) => calls.split('\n').filter((l) => /ech-public|^ {2}\d+ names|group block/.test(l) && !l.includes('encrypted-dns --sub'));
+    const block = await s.run('xdp-sni-apply');
+    expect(block.exitCode, block.stderr).toBe(0);
+    // 1 shipped + 2 of the admin's (lower-cased, comments and blanks dropped); kids already blocks it
+    expect(ech(block.calls)).toEqual([`  ${EDNS.length} names`, 'xdp-sni import - --category ech-public --replace', '  3 names', 'xdp-sni group block default blocklist,encrypted-dns,ech-public']);
+    writeFileSync(s.confFile, 'ECH=log\n');
+    s.clear();
+    const log = await s.run('xdp-sni-apply');
+    expect(ech(log.calls)).toEqual([`  ${EDNS.length} names`, 'xdp-sni import - --category ech-public --replace', '  3 names', 'xdp-sni group block kids encrypted-dns']);
+    writeFileSync(s.confFile, 'ECH=allow\n');
+    s.clear();
+    const allow = await s.run('xdp-sni-apply');
+    expect(ech(allow.calls)).toEqual([`  ${EDNS.length} names`, 'xdp-sni category del ech-public']);
+  });
+
+  it('a broken shipped name list (encrypted DNS, ECH public names) or admin list stops before anything changes (exit 1)', async () => {
     const good = readFileSync(join(DATA, 'encrypted-dns.json'), 'utf8');
-    for (const [what, text, message] of [
-      ['missing', null, 'cannot read the list of encrypted DNS endpoints'],
-      ['not in the layout', JSON.stringify(JSON.parse(good)), 'no category or no names'],
-      ['a name that is no host name', good.replace('"name": "dns.google"', '"name": "dns.google/#/1.2.3.4"'), `'dns.google/#/1.2.3.4' is not a host name`],
-      ['a bad category', good.replace('"category": "encrypted-dns"', '"category": "Encrypted DNS"'), 'no category or no names'],
+    const ech = readFileSync(join(DATA, 'ech-public-names.json'), 'utf8');
+    for (const [what, file, text, message] of [
+      ['missing', 'encrypted-dns.json', null, 'cannot read the shipped name list'],
+      ['not in the layout', 'encrypted-dns.json', JSON.stringify(JSON.parse(good)), 'no category or no names'],
+      ['a name that is no host name', 'encrypted-dns.json', good.replace('"name": "dns.google"', '"name": "dns.google/#/1.2.3.4"'), `'dns.google/#/1.2.3.4' is not a host name`],
+      ['a bad category', 'encrypted-dns.json', good.replace('"category": "encrypted-dns"', '"category": "Encrypted DNS"'), 'no category or no names'],
+      ['ECH list missing', 'ech-public-names.json', null, 'cannot read the shipped name list'],
+      ['ECH name that is no host name', 'ech-public-names.json', ech.replace('"name": "cloudflare-ech.com"', '"name": "cloudflare-ech.com;reboot"'), `'cloudflare-ech.com;reboot' is not a host name`],
+      ["the admin's ECH list", 'ech-extra', '# mine\npublic.example\n*.evil\n', `'*.evil' is not a host name`],
     ] as const) {
       const s = setup('');
       const data = join(s.dir, 'data');
       mkdirSync(data);
-      if (text !== null) writeFileSync(join(data, 'encrypted-dns.json'), text);
+      for (const f of ['encrypted-dns.json', 'ech-public-names.json']) if (f !== file) writeFileSync(join(data, f), f === 'ech-public-names.json' ? ech : good);
+      if (file === 'ech-extra') {
+        writeFileSync(join(data, 'encrypted-dns.json'), good);
+        writeFileSync(join(s.dir, 'ech.list'), text);
+        s.env.XDP_SNI_ECH_EXTRA = join(s.dir, 'ech.list');
+      } else if (text !== null) writeFileSync(join(data, file), text);
       s.env.XDP_SNI_DATA = data;
       const r = await s.run('xdp-sni-apply');
       expect(r.exitCode, what).toBe(1);

@@ -18,6 +18,21 @@ export interface HistEvent {
   sni: string;
 }
 
+/**
+ * Which way a connection went, from its categories: xdp-sni-apply fills
+ * "ech-public" (ECH public names: the real name is encrypted) and
+ * "encrypted-dns" (DNS-over-HTTPS/TLS services) from the shipped lists, and
+ * the daemon's log line says the same (door=ech, dns, tls).
+ */
+export function doorOf(cats: string): 'ech' | 'dns' | 'tls' {
+  const c = cats.split(',');
+  if (c.includes('ech-public')) return 'ech';
+  if (c.includes('encrypted-dns')) return 'dns';
+  return 'tls';
+}
+
+export const DOOR_LABELS = { ech: 'ECH', dns: 'encrypted DNS', tls: 'TLS' } as const;
+
 export const VERDICTS = ['block', 'monitor', 'exempt', 'pass', 'unreadable-block', 'unreadable-pass'];
 
 /** A \xHH-escaped field (the history's form) to its bytes, one char per byte. */

@@ -2,7 +2,7 @@
 // daemon's event history over the control socket (history.ts).
 import { buckets, chartData, RANGE_SPEC, RANGES, rangeStart, readRange, type Range } from '../chart.js';
 import { DaemonDown, DaemonError } from '../ctl.js';
-import { events, filterBytes, summary, top, VERDICTS } from '../history.js';
+import { DOOR_LABELS, doorOf, events, filterBytes, summary, top, VERDICTS } from '../history.js';
 import { fmtTime, unknownFrom, type Ctx, type Unknown } from '../web.js';
 
 /** The chart and top lists of RANGE; `known: false` with the reason when the daemon does not answer. */
@@ -94,7 +94,7 @@ export async function logView(c: Ctx) {
     filterError,
     filter: f,
     verdicts: VERDICTS,
-    events: shown.map((e) => ({ ...e, time: fmtTime(e.t) })),
+    events: shown.map((e) => ({ ...e, time: fmtTime(e.t), door: doorOf(e.cats), doorLabel: DOOR_LABELS[doorOf(e.cats)] })),
     shown: shown.length,
     page,
     newer: page > 1 ? url(trail.slice(0, -1)) : undefined,
