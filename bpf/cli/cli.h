@@ -11,6 +11,7 @@
 #define DEFAULT_SOCKET    "/run/xdp-sni.sock"
 #define DEFAULT_SYSLOG    "/dev/log"
 #define DEFAULT_CONF      "/etc/xdpfire/xdp-sni.conf"
+#define DEFAULT_APPLY     "/usr/lib/xdp-sni/xdp-sni-apply"
 
 /* global options: before or after the command, never over the control socket */
 struct globals {
@@ -104,6 +105,7 @@ int cmd_log(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_unreadable(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_ports(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_exempt(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co);

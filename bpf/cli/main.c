@@ -200,6 +200,13 @@ static const struct cmd cmds[] = {
 	{ "exempt", "add|del PREFIX | exempt set [PREFIX...] | exempt list",
 	  "Source addresses or prefixes (IPv4 or IPv6) that are never blocked.", cmd_exempt, 1,
 	  NULL },
+	{ "doors", "[KEY VALUE...]",
+	  "The escape routes' settings in the settings file: DNS_FILTER_HTTPS yes|no,\n"
+	  "DNS_CANARY yes|no, ENCRYPTED_DNS block|allow, ECH allow|log|block. Without\n"
+	  "arguments, print them. With, write them into a copy of the file, apply it\n"
+	  "with xdp-sni-apply (env XDP_SNI_APPLY, default " DEFAULT_APPLY "), and\n"
+	  "only if that succeeds put it in place: a refused value changes nothing.",
+	  cmd_doors, 1, NULL },
 	{ "replay", "FILE.pcap",
 	  "Run every packet of an Ethernet pcap through the program with\n"
 	  "BPF_PROG_TEST_RUN, in order, with one loaded program and one set of maps, so\n"

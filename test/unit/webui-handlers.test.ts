@@ -868,3 +868,24 @@ describe('the door a connection used', () => {
     expect(rows.sort()).toEqual(['block | dns.google | encrypted DNS', 'block | encrypted (ECH) via cloudflare-ech.com | ECH', 'pass | www.example.org | TLS']);
   });
 });
+
+describe('escape routes on the overview', () => {
+  it('shows each door with its value (a key not in the file as "not set"), sends only what changed, refuses a value the form does not offer', async () => {
+    const s = await login();
+    const home = await handle(req('GET', '/', { cookies: s.cookies }), deps);
+    const card = /<div class="card" id="doors">[\s\S]*?<\/div>/.exec(home.body)?.[0] ?? '';
+    expect(card).toMatch(/<select name="DNS_FILTER_HTTPS">\s*<option value="yes" selected>yes<\/option><option value="no">no<\/option>/);
+    expect(card).toMatch(/<select name="ECH">\s*<option value="" selected>\(not set: the default\)<\/option>/);
+    daemon.calls.length = 0;
+    const r = await post(s, { do: 'doors', DNS_FILTER_HTTPS: 'yes', DNS_CANARY: 'no', ENCRYPTED_DNS: 'block', ECH: 'log' });
+    expect(r.status).toBe(303);
+    expect(daemon.calls.filter((c) => c[0] === 'doors' && c.length > 1)).toEqual([['doors', 'DNS_CANARY', 'no', 'ECH', 'log']]);
+    expect([daemon.doors.get('DNS_CANARY'), daemon.doors.get('ECH')]).toEqual(['no', 'log']);
+    const same = await post(s, { do: 'doors', DNS_FILTER_HTTPS: 'yes', DNS_CANARY: 'no', ENCRYPTED_DNS: 'block', ECH: 'log' });
+    expect(same.status).toBe(303);
+    expect(daemon.calls.filter((c) => c[0] === 'doors' && c.length > 1)).toHaveLength(1);
+    const bad = await post(s, { do: 'doors', ECH: 'drop' });
+    expect(bad.status).toBe(400);
+    expect(daemon.doors.get('ECH')).toBe('log');
+  });
+});

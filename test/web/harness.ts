@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync, copyFileSync, chmodSync, existsSync } from 'n
 import { createServer, createConnection } from 'node:net';
 import { request } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildBpf, tool, repoRoot } from '../bpf/lib.js';
 import { setup, waitFor, nsExec, SERVER4, type Topo } from '../netns/topology.js';
 import { buildWebuiTree } from '../../webui/bundle.js';
@@ -38,6 +38,8 @@ export interface Web {
   stopDaemon: () => Promise<void>;
   /** Start it again; it adopts the pinned program and maps. */
   startDaemon: () => Promise<void>;
+  /** what the daemon's children need to run xdp-sni-apply from the tree (XDP_SNI_APPLY, its data, a systemctl stand-in) */
+  applyEnv: Record<string, string>;
   cleanup: () => Promise<void>;
 }
 
@@ -68,6 +70,21 @@ export async function startWeb(): Promise<Web> {
   // the settings file as shipped: the daemon saves each change into it, the pages read it while the daemon is down
   copyFileSync(join(repoRoot, 'packages', 'xdp-sni', 'files', 'xdp-sni.conf'), t.env.XDP_SNI_CONF);
   const web: Partial<Web> = { t };
+  // `xdp-sni doors` runs the real xdp-sni-apply from the tree, in the firewall namespace (nft there),
+  // with dnsmasq's files under t.dir and systemctl a stand-in that writes its calls down
+  const bin = join(t.dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'systemctl'), '#!/bin/sh\necho "systemctl $*" >>"$SYSTEMCTL_CALLS"\n');
+  chmodSync(join(bin, 'systemctl'), 0o755);
+  const applyEnv = {
+    XDP_SNI_APPLY: join(repoRoot, 'packages', 'xdp-sni', 'files', 'xdp-sni-apply'),
+    XDPFIRE_LIB: join(repoRoot, 'packages', 'xdpfire-base', 'files'),
+    XDP_SNI_DATA: join(repoRoot, 'packages', 'xdp-sni', 'data'),
+    XDPFIRE_RUN: join(t.dir, 'run'),
+    XDP_SNI_ECH_EXTRA: join(t.dir, 'ech-public-names.list'),
+    SYSTEMCTL_CALLS: join(t.dir, 'systemctl.calls'),
+    PATH: `${bin}:${dirname(tool)}:${process.env.PATH}`,
+  };
   const cleanup = async () => {
     await execa('ip', ['netns', 'exec', t.f, tool, 'detach', '--dev', 'f0'], { reject: false, env: { ...process.env, ...t.env } });
     await t.cleanup();
@@ -79,7 +96,7 @@ export async function startWeb(): Promise<Web> {
     // (`ip netns exec` execs the tool: the PID is the daemon's)
     let daemon: ResultPromise | undefined;
     const startDaemon = async () => {
-      const d = execa('ip', ['netns', 'exec', t.f, tool, 'daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], { reject: false, buffer: false, env: { ...process.env, ...t.env } });
+      const d = execa('ip', ['netns', 'exec', t.f, tool, 'daemon', '--socket', t.ctlSock, '--syslog-socket', t.syslogSock], { reject: false, buffer: false, env: { ...process.env, ...t.env, ...applyEnv } });
       t.procs.push({ name: 'daemon', p: d });
       d.stdout?.resume();
       d.stderr?.resume();
@@ -144,7 +161,7 @@ export async function startWeb(): Promise<Web> {
     l.stderr?.resume();
     const base = `https://127.0.0.1:${port}`;
     await waitFor(async () => (await fetchRaw(`${base}/login`).then((r) => r.status === 200, () => false)), 15_000, 'lighttpd');
-    Object.assign(web, { base, port, stateDir, leasesFile: join(t.dir, 'dnsmasq.leases'), daemonState: t.env.XDP_SNI_STATE_DIR, passwdFile: join(t.dir, 'webui.passwd'), cgi: join(root, 'htdocs', 'index.cgi'), lighttpdPid: l.pid, ctl: (line: string) => ask(t.ctlSock, line), stopDaemon, startDaemon, cleanup });
+    Object.assign(web, { base, port, stateDir, leasesFile: join(t.dir, 'dnsmasq.leases'), daemonState: t.env.XDP_SNI_STATE_DIR, passwdFile: join(t.dir, 'webui.passwd'), cgi: join(root, 'htdocs', 'index.cgi'), lighttpdPid: l.pid, ctl: (line: string) => ask(t.ctlSock, line), stopDaemon, startDaemon, applyEnv, cleanup });
     return web as Web;
   } catch (e) {
     await cleanup();

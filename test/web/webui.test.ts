@@ -3,7 +3,7 @@
 // Chromium through playwright-core. Screenshots go to test-artifacts/web/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -252,7 +252,7 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
       expect(fileValues().MODE).toBe('monitor');
       const apply = await execa('ip', ['netns', 'exec', w.t.f, 'sh', join(repoRoot, 'packages', 'xdp-sni', 'files', 'xdp-sni-apply')], {
         reject: false,
-        env: { ...process.env, ...w.t.env, XDPFIRE_LIB: join(repoRoot, 'packages', 'xdpfire-base', 'files'), PATH: `${join(tool, '..')}:${process.env.PATH}` },
+        env: { ...process.env, ...w.t.env, ...w.applyEnv },
       });
       expect(apply.exitCode, apply.stderr).toBe(0);
       await w.startDaemon();
@@ -268,6 +268,42 @@ describe('web UI (lighttpd + CGI + daemon, headless Chromium)', () => {
       await w.ctl('exempt set');
     }
     expect(fileValues()).toMatchObject({ MODE: 'block', RST: 'on', PORTS: '443', EXEMPT: '' });
+  });
+
+  it('escape routes in the page: applied by the real xdp-sni-apply, saved in xdp-sni.conf; a value it refuses changes nothing', async () => {
+    const conf = w.t.env.XDP_SNI_CONF;
+    const servers = join(w.t.dir, 'run', 'dnsmasq.d', 'xdp-sni.servers');
+    const value = (k: string) => new RegExp(`^${k}="?([a-z]*)"?$`, 'm').exec(readFileSync(conf, 'utf8'))?.[1];
+    try {
+      await page.goto(`${w.base}/`);
+      expect(await page.inputValue('select[name=ECH]')).toBe('block');
+      await page.selectOption('select[name=ECH]', 'log');
+      await page.selectOption('select[name=DNS_CANARY]', 'no');
+      await page.click('#doors button');
+      await expect.poll(() => page.textContent('.flash')).toContain('DNS_CANARY=no, ECH=log');
+      expect([value('ECH'), value('DNS_CANARY'), value('DNS_FILTER_HTTPS')]).toEqual(['log', 'no', 'yes']);
+      // what the apply did: the canary out of dnsmasq's servers file, ech-public filled but blocked nowhere
+      const srv = readFileSync(servers, 'utf8');
+      expect(srv).not.toContain('use-application-dns.net');
+      expect(srv).toContain('server=/dns.google/');
+      expect(await w.ctl('category list')).toMatch(/^ech-public\t1$/m);
+      expect(await w.ctl('group list')).toMatch(/^default\tmode=blocklist\tblock=blocklist,encrypted-dns\t/m);
+      expect(await page.inputValue('select[name=ECH]')).toBe('log');
+
+      // refused by xdp-sni-apply: exit 2, the file and the data plane as they were, no copy left
+      const before = readFileSync(conf, 'utf8');
+      const bad = await w.ctl('doors ECH drop');
+      expect(bad).toMatch(/ECH must be allow, log or block, not 'drop'/);
+      expect(bad).toMatch(/rc=2\s*$/);
+      expect(readFileSync(conf, 'utf8')).toBe(before);
+      expect(existsSync(`${conf}.doors`)).toBe(false);
+      expect(await w.ctl('doors DNS_FILTER_HTTPS yes; ECH block')).toMatch(/rc=2\s*$/);
+      expect(readFileSync(conf, 'utf8')).toBe(before);
+    } finally {
+      expect(await w.ctl('doors ECH block DNS_CANARY yes')).toMatch(/rc=0\s*$/);
+    }
+    expect(await w.ctl('group list')).toMatch(/^default\tmode=blocklist\tblock=blocklist,encrypted-dns,ech-public\t/m);
+    expect(readFileSync(servers, 'utf8')).toContain('server=/use-application-dns.net/');
   });
 
   it('with the daemon stopped: the pages say so, show the settings file as the settings, offer no controls and no counts; the program still blocks', async () => {

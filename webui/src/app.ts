@@ -81,6 +81,21 @@ export function readSaved(cfg: Config): { saved?: Saved; savedError?: string } {
   };
 }
 
+/** The escape routes' settings (`xdp-sni doors`): each key, what it means, the values xdp-sni-apply takes. */
+const DOORS = [
+  { key: 'DNS_FILTER_HTTPS', label: 'DNS: HTTPS/SVCB records filtered', options: ['yes', 'no'], explain: 'yes: green\'s resolver answers HTTPS and SVCB queries empty, so browsers get no ECH keys and no HTTP/3 hint' },
+  { key: 'DNS_CANARY', label: "DNS: Firefox's DoH canary answered NXDOMAIN", options: ['yes', 'no'], explain: 'yes: use-application-dns.net does not resolve, so Firefox does not turn DNS over HTTPS on by itself' },
+  { key: 'ENCRYPTED_DNS', label: 'Known DNS-over-HTTPS/TLS services', options: ['block', 'allow'], explain: 'block: their names do not resolve, are blocked by server name in every group, and port 853 is dropped' },
+  { key: 'ECH', label: 'ECH to known public names', options: ['block', 'log', 'allow'], explain: 'a hello whose name is an ECH public name hides its real name; block drops it in every group, log marks it, allow treats it as any name' },
+] as const;
+
+async function doorsNow(d: Deps): Promise<{ doors?: unknown[]; doorsError?: string }> {
+  const r = await d.ctl(['doors']);
+  if (r.rc !== 0) return { doorsError: `The daemon cannot read them: ${r.out.trim().split('\n').pop() ?? ''}` };
+  const v = new Map(r.out.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
+  return { doors: DOORS.map((k) => ({ ...k, value: v.get(k.key) ?? '-', set: (v.get(k.key) ?? '-') !== '-' })) };
+}
+
 async function current(d: Deps): Promise<{ status: Status; exempt: string[]; enabled: boolean }> {
   const st = await d.ctl(['status']);
   if (st.rc === 3) throw new NotLoaded('the xdp-sni data plane is not loaded (no pinned maps)');
@@ -118,7 +133,8 @@ async function overview(c: Ctx, error?: string, status = 200): Promise<Res> {
       }
     : { known: false, unknown, ...readSaved(c.d.cfg) };
   const act = cur ? await activity(c, '/', cur.status.log) : await activity(c, '/');
-  return res(status, page('overview', base(c, 'overview', 'xdp-sni', { error: err, confFile: c.d.cfg.confFile, ...live, ...act })));
+  const doors = cur ? await doorsNow(c.d) : {};
+  return res(status, page('overview', base(c, 'overview', 'xdp-sni', { error: err, confFile: c.d.cfg.confFile, ...live, ...act, ...doors })));
 }
 
 // ------------------------------------------------------------ actions
@@ -202,6 +218,22 @@ async function action(c: Ctx, form: Form): Promise<Res> {
         if (!cur.enabled) return await overview(c, 'Ports not changed: the filter is disabled; enable it on the ports you want.', 409);
         await must(c.d.ctl, ['ports', ports]);
         return flashTo(`Watching TCP port(s) ${ports}.`, '/');
+      }
+      case 'doors': {
+        // the keys the form changed, as KEY VALUE words; xdp-sni-apply checks the values
+        const now = await doorsNow(c.d);
+        const have = new Map(((now.doors ?? []) as { key: string; value: string }[]).map((x) => [x.key, x.value]));
+        const words: string[] = [];
+        for (const k of DOORS) {
+          const v = field(form, k.key, 10);
+          if (v === '' || v === have.get(k.key)) continue;
+          if (!(k.options as readonly string[]).includes(v)) return await overview(c, `Not applied: bad value '${v}' for ${k.label}`, 400);
+          words.push(k.key, v);
+        }
+        if (!words.length) return flashTo('Escape routes: nothing changed.', '/');
+        await must(c.d.ctl, ['doors', ...words]);
+        const pairs = words.flatMap((w, i) => (i % 2 ? [] : [`${w}=${words[i + 1]}`]));
+        return flashTo(`Escape routes applied: ${pairs.join(', ')}.`, '/');
       }
       case 'exempt-add':
       case 'exempt-del': {

@@ -61,6 +61,7 @@ export class FakeDaemon {
   ports = '443';
   since = 0;
   exempt: string[] = [];
+  doors = new Map([['DNS_FILTER_HTTPS', 'yes'], ['DNS_CANARY', 'yes'], ['ENCRYPTED_DNS', 'block'], ['ECH', '-']]);
   calls: string[][] = [];
   bodies: Buffer[] = [];
   failAddAfter = Infinity;
@@ -231,6 +232,14 @@ export class FakeDaemon {
         return fail('usage', 2);
       case 'history':
         return this.history(rest, opt);
+      case 'doors':
+        if (!rest.length) return ok([...this.doors].map(([k, v]) => `${k}\t${v}\n`).join(''));
+        for (let i = 0; i < rest.length; i += 2) {
+          if (!this.doors.has(rest[i])) return fail(`'${rest[i]}' is not one of the doors; nothing changed`, 2);
+          if (!/^[a-z]+$/.test(rest[i + 1] ?? '')) return fail(`${rest[i]}: not a value; nothing changed`, 2);
+        }
+        for (let i = 0; i < rest.length; i += 2) this.doors.set(rest[i], rest[i + 1]);
+        return ok(rest.flatMap((w, i) => (i % 2 ? [] : [`${w} ${rest[i + 1]}\n`])).join(''));
       case 'export':
         if (rest[0] === 'policy') return ok(opt.format === 'csv' ? 'kind,group,name,value\ncategory,,"blocklist",""\n' : `${JSON.stringify(this.policy())}\n`);
         if (rest[0] === 'lists') return ok(opt.format === 'csv' ? `name,category,subdomains\n${[...this.cats].flatMap(([c, m]) => [...m].map(([n, f]) => `${n},${c},${f.includes('subdomains') ? 1 : 0}\n`)).join('')}` : `${JSON.stringify({ names: [] })}\n`);
