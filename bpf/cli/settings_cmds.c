@@ -197,49 +197,42 @@ static void exempt_list(FILE *o)
 	close(fd6);
 }
 
-/* The maps' exemptions that are not in want[], removed. */
+static int prefix_wanted(const struct prefix *p, const struct prefix *want, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (want[i].v6 == p->v6 && want[i].plen == p->plen &&
+		    !memcmp(want[i].addr, p->addr, p->v6 ? 16 : 4))
+			return 1;
+	return 0;
+}
+
+/* The first exemption of one family's map that is not in want[], into *p:
+ * 1, or 0 when there is none. */
+static int first_unwanted(int fd, int v6, const struct prefix *want, int n, struct prefix *p)
+{
+	/* the larger key: an IPv4 key is its first 8 bytes (prefixlen, addr) */
+	struct xsni_lpm6 k;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		prev = &k;
+		*p = (struct prefix){ .v6 = v6, .plen = k.prefixlen };
+		memcpy(p->addr, k.addr, v6 ? 16 : 4);
+		if (!prefix_wanted(p, want, n))
+			return 1;
+	}
+	return 0;
+}
+
+/* The maps' exemptions that are not in want[], removed (each removal starts
+ * the walk again: a removed key would lose its place). */
 static int exempt_drop_others(int fd4, int fd6, const struct prefix *want, int n)
 {
-	struct xsni_lpm4 k4;
-	struct xsni_lpm6 k6;
 	struct prefix p;
-	int i, again = 1;
 
-	/* a key removed while walking restarts the walk */
-	while (again) {
-		again = 0;
-		if (!bpf_map_get_next_key(fd4, NULL, &k4))
-			do {
-				p = (struct prefix){ .v6 = 0, .plen = k4.prefixlen };
-				memcpy(p.addr, k4.addr, 4);
-				for (i = 0; i < n && (want[i].v6 || want[i].plen != p.plen ||
-						      memcmp(want[i].addr, p.addr, 4));
-				     i++)
-					;
-				if (i == n) {
-					if (map_exempt(fd4, fd6, &p, 0))
-						return -1;
-					again = 1;
-					break;
-				}
-			} while (!bpf_map_get_next_key(fd4, &k4, &k4));
-		if (again || bpf_map_get_next_key(fd6, NULL, &k6))
-			continue;
-		do {
-			p = (struct prefix){ .v6 = 1, .plen = k6.prefixlen };
-			memcpy(p.addr, k6.addr, 16);
-			for (i = 0; i < n && (!want[i].v6 || want[i].plen != p.plen ||
-					      memcmp(want[i].addr, p.addr, 16));
-			     i++)
-				;
-			if (i == n) {
-				if (map_exempt(fd4, fd6, &p, 0))
-					return -1;
-				again = 1;
-				break;
-			}
-		} while (!bpf_map_get_next_key(fd6, &k6, &k6));
-	}
+	while (first_unwanted(fd4, 0, want, n, &p) || first_unwanted(fd6, 1, want, n, &p))
+		if (map_exempt(fd4, fd6, &p, 0))
+			return -1;
 	return 0;
 }
 
