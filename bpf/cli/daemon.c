@@ -28,6 +28,7 @@
 #include "policy_maps.h"
 #include "subscribe.h"
 #include "history.h"
+#include "quic_gate.h"
 
 /* the policy as last read: names for the event lines, windows to apply */
 static struct policy pol;
@@ -86,6 +87,31 @@ static void on_event(void *ctx, const struct xsni_event *e)
 	history_add(e);
 	format_event(e, &pol, line, sizeof(line));
 	log_line(line, 1);
+}
+
+/* A QUIC flow decided (QUIC=filter): its event, the same line with the
+ * door, the window from its first Initial to the verdict and its DCID. */
+static void on_quic_event(void *ctx, const struct xsni_event *e, __u64 wait_ns, const __u8 *dcid,
+			  unsigned int dcid_len)
+{
+	char line[900], hex[41];
+	unsigned int i;
+	size_t n;
+
+	for (i = 0; i < dcid_len && i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02x", dcid[i]);
+	hex[2 * i] = 0;
+	history_add(e);
+	format_event(e, &pol, line, sizeof(line));
+	n = strlen(line);
+	snprintf(line + n, sizeof(line) - n, " dcid=%s wait_us=%llu", i ? hex : "-",
+		 (unsigned long long)(wait_ns / 1000));
+	log_line(line, 1);
+}
+
+static void on_quic_copy(void *ctx, const struct xsni_quic_copy *c)
+{
+	qgate_copy(ctx, c);
 }
 
 /* List subscriptions: one update at a time, in a child (`xdp-sni subscribe
@@ -353,8 +379,10 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct events *ev;
-	struct pollfd pfd[2];
-	int lfd;
+	struct pollfd pfd[3];
+	struct qgate *qg = NULL;
+	struct qcopies *qc = NULL;
+	int lfd, quic_fd, qrb_fd;
 
 	logout.syslog = co->syslog;
 	logout.journal = fd_is_journal(STDOUT_FILENO);
@@ -379,6 +407,30 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			 NULL);
 	if (!ev)
 		die("cannot open the event rings: %s", strerror(errno));
+	/* QUIC=filter: the copies of Initials, and the verdicts (maps pinned
+	 * by an older program lack them: no QUIC filter then) */
+	quic_fd = pinned_fd(XSNI_MAP_QUIC);
+	qrb_fd = pinned_fd(XSNI_MAP_QUIC_RB);
+	if (quic_fd >= 0 && qrb_fd >= 0) {
+		struct judge_fds jf = {
+			.settings = map_fd_or_die(XSNI_MAP_SETTINGS),
+			.domains = map_fd_or_die(XSNI_MAP_DOMAINS),
+			.domcats = map_fd_or_die(XSNI_MAP_DOMCATS),
+			.bloom = map_fd_or_die(XSNI_MAP_BLOOM),
+			.groups = map_fd_or_die(XSNI_MAP_GROUPS),
+			.clients4 = map_fd_or_die(XSNI_MAP_CLIENTS4),
+			.clients6 = map_fd_or_die(XSNI_MAP_CLIENTS6),
+			.clientmac = map_fd_or_die(XSNI_MAP_CLIENTMAC),
+			.exempt4 = map_fd_or_die(XSNI_MAP_EXEMPT4),
+			.exempt6 = map_fd_or_die(XSNI_MAP_EXEMPT6),
+		};
+
+		qg = qgate_open(quic_fd, pinned_fd(XSNI_MAP_QSTAT), &jf, on_quic_event, NULL);
+		if (qg)
+			qc = qcopies_open(qrb_fd, on_quic_copy, qg);
+		if (!qg || !qc)
+			fprintf(stderr, "xdp-sni daemon: no QUIC filter: %s\n", strerror(errno));
+	}
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", co->socket);
 	unlink(co->socket);
@@ -398,8 +450,22 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = lfd;
 	pfd[1].events = POLLIN;
+	pfd[2].fd = qc ? qcopies_fd(qc) : -1;
+	pfd[2].events = POLLIN;
 	while (!stop) {
-		int n = poll(pfd, 2, EVENTS_POLL_MS);
+		int n = poll(pfd, 3, EVENTS_POLL_MS);
+
+		/* QUIC copies first: a flow's packets wait for their verdict */
+		if (qc) {
+			static time_t expired;
+			time_t now = time(NULL);
+
+			qcopies_consume(qc);
+			if (now != expired) {
+				qgate_expire(qg);
+				expired = now;
+			}
+		}
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -442,6 +508,8 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	}
 	events_drain(ev);
 	events_close(ev);
+	qcopies_close(qc);
+	qgate_close(qg);
 	hist_flush(hist);
 	hist_close(hist);
 	close(lfd);
