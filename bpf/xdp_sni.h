@@ -492,6 +492,7 @@ enum xsni_qstat {
 	XSNI_QS_WAIT_MIN_NS,   /* first Initial to verdict: min, max, sum   */
 	XSNI_QS_WAIT_MAX_NS,
 	XSNI_QS_WAIT_SUM_NS,
+	XSNI_QS_CPU_NS, /* the daemon's CPU time on the copies (decode, judge, write) */
 	XSNI_QS_MAX,
 };
 
@@ -502,7 +503,7 @@ enum xsni_qstat {
 #define XSNI_QSTAT_NAMES { \
 	"copies", "flows", "names", "no_sni", "malformed", "undecryptable", "bad_header", \
 	"blocked", "passed", "expired", "write_failed", "wait_min_ns", "wait_max_ns", \
-	"wait_sum_ns" }
+	"wait_sum_ns", "cpu_ns" }
 /* clang-format on */
 
 struct xsni_qcounters {

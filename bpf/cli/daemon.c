@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,29 +90,105 @@ static void on_event(void *ctx, const struct xsni_event *e)
 	log_line(line, 1);
 }
 
-/* A QUIC flow decided (QUIC=filter): its event, the same line with the
- * door, the window from its first Initial to the verdict and its DCID. */
-static void on_quic_event(void *ctx, const struct xsni_event *e, __u64 wait_ns, const __u8 *dcid,
-			  unsigned int dcid_len)
-{
-	char line[900], hex[41];
-	unsigned int i;
-	size_t n;
+/*
+ * QUIC=filter: the copies of Initials are read, decoded and judged in a
+ * thread of their own, woken by the ring, so that a verdict never waits
+ * for the main loop (a history flush, a command on the socket). Its events
+ * go through a small queue under a lock to the main loop, which logs them:
+ * the same line as a TLS one (door=quic), then the flow's original DCID,
+ * the window from its first Initial to the verdict and from the Initial
+ * that completed the ClientHello to the verdict.
+ */
+struct qev {
+	struct xsni_event e;
+	__u64 wait_ns, decide_ns;
+	__u8 dcid[20];
+	unsigned int dcid_len;
+};
+#define QEV_MAX 256
+static pthread_mutex_t qev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct qev qev_q[QEV_MAX];
+static unsigned int qev_head, qev_tail, qev_lost;
 
-	for (i = 0; i < dcid_len && i < 20; i++)
-		snprintf(hex + 2 * i, 3, "%02x", dcid[i]);
-	hex[2 * i] = 0;
-	history_add(e);
-	format_event(e, &pol, line, sizeof(line));
-	n = strlen(line);
-	snprintf(line + n, sizeof(line) - n, " dcid=%s wait_us=%llu", i ? hex : "-",
-		 (unsigned long long)(wait_ns / 1000));
-	log_line(line, 1);
+static void on_quic_event(void *ctx, const struct xsni_event *e, __u64 wait_ns, __u64 decide_ns,
+			  const __u8 *dcid, unsigned int dcid_len)
+{
+	struct qev *q;
+
+	pthread_mutex_lock(&qev_lock);
+	if (qev_head - qev_tail < QEV_MAX) {
+		q = &qev_q[qev_head++ % QEV_MAX];
+		q->e = *e;
+		q->wait_ns = wait_ns;
+		q->decide_ns = decide_ns;
+		q->dcid_len = dcid_len <= 20 ? dcid_len : 20;
+		memcpy(q->dcid, dcid, q->dcid_len);
+	} else {
+		qev_lost++;
+	}
+	pthread_mutex_unlock(&qev_lock);
+}
+
+static void quic_events_log(void)
+{
+	struct qev q;
+
+	for (;;) {
+		char line[900], hex[41];
+		unsigned int i;
+		size_t n;
+
+		pthread_mutex_lock(&qev_lock);
+		if (qev_head == qev_tail) {
+			pthread_mutex_unlock(&qev_lock);
+			return;
+		}
+		q = qev_q[qev_tail++ % QEV_MAX];
+		pthread_mutex_unlock(&qev_lock);
+		for (i = 0; i < q.dcid_len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", q.dcid[i]);
+		hex[2 * i] = 0;
+		history_add(&q.e);
+		format_event(&q.e, &pol, line, sizeof(line));
+		n = strlen(line);
+		snprintf(line + n, sizeof(line) - n, " dcid=%s wait_us=%llu decide_us=%llu",
+			 i ? hex : "-", (unsigned long long)(q.wait_ns / 1000),
+			 (unsigned long long)(q.decide_ns / 1000));
+		log_line(line, 1);
+	}
 }
 
 static void on_quic_copy(void *ctx, const struct xsni_quic_copy *c)
 {
 	qgate_copy(ctx, c);
+}
+
+static volatile int quic_stop;
+
+struct quic_thread_arg {
+	struct qgate *qg;
+	struct qcopies *qc;
+};
+
+static void *quic_thread(void *arg)
+{
+	struct quic_thread_arg *a = arg;
+	struct pollfd p = { .fd = qcopies_fd(a->qc), .events = POLLIN };
+	time_t expired = 0;
+
+	while (!__atomic_load_n(&quic_stop, __ATOMIC_RELAXED)) {
+		time_t now;
+
+		poll(&p, 1, 200);
+		qcopies_consume(a->qc);
+		now = time(NULL);
+		if (now != expired) {
+			qgate_expire(a->qg);
+			expired = now;
+		}
+	}
+	qcopies_consume(a->qc);
+	return NULL;
 }
 
 /* List subscriptions: one update at a time, in a child (`xdp-sni subscribe
@@ -379,10 +456,10 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct events *ev;
-	struct pollfd pfd[3];
-	struct qgate *qg = NULL;
-	struct qcopies *qc = NULL;
-	int lfd, quic_fd, qrb_fd;
+	struct pollfd pfd[2];
+	struct quic_thread_arg qa = {};
+	pthread_t qt;
+	int lfd, quic_fd, qrb_fd, qt_on = 0;
 
 	logout.syslog = co->syslog;
 	logout.journal = fd_is_journal(STDOUT_FILENO);
@@ -425,10 +502,12 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			.exempt6 = map_fd_or_die(XSNI_MAP_EXEMPT6),
 		};
 
-		qg = qgate_open(quic_fd, pinned_fd(XSNI_MAP_QSTAT), &jf, on_quic_event, NULL);
-		if (qg)
-			qc = qcopies_open(qrb_fd, on_quic_copy, qg);
-		if (!qg || !qc)
+		qa.qg = qgate_open(quic_fd, pinned_fd(XSNI_MAP_QSTAT), &jf, on_quic_event, NULL);
+		if (qa.qg)
+			qa.qc = qcopies_open(qrb_fd, on_quic_copy, qa.qg);
+		if (qa.qc && !pthread_create(&qt, NULL, quic_thread, &qa))
+			qt_on = 1;
+		else
 			fprintf(stderr, "xdp-sni daemon: no QUIC filter: %s\n", strerror(errno));
 	}
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -450,22 +529,8 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = lfd;
 	pfd[1].events = POLLIN;
-	pfd[2].fd = qc ? qcopies_fd(qc) : -1;
-	pfd[2].events = POLLIN;
 	while (!stop) {
-		int n = poll(pfd, 3, EVENTS_POLL_MS);
-
-		/* QUIC copies first: a flow's packets wait for their verdict */
-		if (qc) {
-			static time_t expired;
-			time_t now = time(NULL);
-
-			qcopies_consume(qc);
-			if (now != expired) {
-				qgate_expire(qg);
-				expired = now;
-			}
-		}
+		int n = poll(pfd, 2, EVENTS_POLL_MS);
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -483,6 +548,7 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		if (policy_changed())
 			policy_tick(1);
 		events_consume(ev);
+		quic_events_log();
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -508,8 +574,13 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	}
 	events_drain(ev);
 	events_close(ev);
-	qcopies_close(qc);
-	qgate_close(qg);
+	if (qt_on) {
+		__atomic_store_n(&quic_stop, 1, __ATOMIC_RELAXED);
+		pthread_join(qt, NULL);
+	}
+	quic_events_log();
+	qcopies_close(qa.qc);
+	qgate_close(qa.qg);
 	hist_flush(hist);
 	hist_close(hist);
 	close(lfd);

@@ -227,7 +227,7 @@ static const struct cmd cmds[] = {
 	  "--repeat N also times each packet on a second copy of the program and its\n"
 	  "maps (which has seen the same packets), so the reported run's state is\n"
 	  "untouched: --timing flows runs the whole file N times, each time as a new\n"
-	  "flow (TCP source port changed), one call per packet, and averages the\n"
+	  "flow (TCP or UDP source port changed), one call per packet, and averages the\n"
 	  "kernel's figure of each call (state writes included, the kernel's timer\n"
 	  "too); kernel is the kernel's figure for N runs of the packet in one call;\n"
 	  "wall is the wall clock of N runs minus N/10 runs, for packets that leave\n"

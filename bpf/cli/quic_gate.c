@@ -191,7 +191,8 @@ static void decide(struct qgate *g, struct gflow *f, const struct xsni_quic_copy
 			e.sni_len = qf->hello.name_len;
 			memcpy(e.sni, qf->hello.name, qf->hello.name_len);
 		}
-		g->fn(g->ctx, &e, wait, q.dcid, q.dcid_len <= 20 ? q.dcid_len : 0);
+		g->fn(g->ctx, &e, wait, now > c->ts_ns ? now - c->ts_ns : 0, q.dcid,
+		      q.dcid_len <= 20 ? q.dcid_len : 0);
 	}
 	quic_flow_free(qf);
 	free(qf);
@@ -199,7 +200,26 @@ static void decide(struct qgate *g, struct gflow *f, const struct xsni_quic_copy
 	f->decided = 1;
 }
 
+static __u64 cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (__u64)t.tv_sec * 1000000000ull + (__u64)t.tv_nsec;
+}
+
+static void copy_one(struct qgate *g, const struct xsni_quic_copy *c);
+
 void qgate_copy(struct qgate *g, const struct xsni_quic_copy *c)
+{
+	__u64 t0 = cpu_ns();
+
+	copy_one(g, c);
+	g->st[XSNI_QS_CPU_NS] += cpu_ns() - t0;
+	write_stats(g);
+}
+
+static void copy_one(struct qgate *g, const struct xsni_quic_copy *c)
 {
 	unsigned int h = key_hash(&c->key);
 	struct gflow **pp, *f = NULL;
@@ -238,7 +258,6 @@ void qgate_copy(struct qgate *g, const struct xsni_quic_copy *c)
 	f->seen_ns = mono_ns();
 	if (f->decided) {
 		g->last.decided = 1;
-		write_stats(g);
 		return; /* a copy in flight when the verdict came */
 	}
 	r = quic_feed(f->qf, c->data, len, f->seen_ns);
@@ -251,7 +270,6 @@ void qgate_copy(struct qgate *g, const struct xsni_quic_copy *c)
 	} else if (r != QUIC_NEED_MORE) {
 		g->st[XSNI_QS_BAD_HEADER]++;
 	}
-	write_stats(g);
 }
 
 const struct qgate_last *qgate_last(const struct qgate *g)

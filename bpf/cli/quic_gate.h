@@ -24,9 +24,11 @@
 struct qgate;
 
 /* an event of a decided flow: e (door QUIC), the window from its first
- * Initial to the verdict, its original DCID */
+ * Initial to the verdict (wait_ns), from the Initial that completed the
+ * ClientHello to the verdict (the daemon's own part, decide_ns), its
+ * original DCID */
 typedef void (*qgate_event_fn)(void *ctx, const struct xsni_event *e, __u64 wait_ns,
-			       const __u8 *dcid, unsigned int dcid_len);
+			       __u64 decide_ns, const __u8 *dcid, unsigned int dcid_len);
 
 /* what the last copy did (replay prints it) */
 struct qgate_last {

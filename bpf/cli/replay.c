@@ -44,8 +44,8 @@ struct replay {
 	__u64 qwait_ns;
 };
 
-static void on_quic_event(void *ctx, const struct xsni_event *e, __u64 wait_ns, const __u8 *dcid,
-			  unsigned int dcid_len)
+static void on_quic_event(void *ctx, const struct xsni_event *e, __u64 wait_ns, __u64 decide_ns,
+			  const __u8 *dcid, unsigned int dcid_len)
 {
 	struct replay *r = ctx;
 
@@ -65,7 +65,7 @@ static void on_quic_copy(void *ctx, const struct xsni_quic_copy *c)
 struct packet {
 	unsigned char *data;
 	__u32 len;
-	int sport_off; /* offset of the TCP source port, or -1 */
+	int sport_off; /* offset of the TCP or UDP source port, or -1 */
 };
 
 static void on_event(void *ctx, const struct xsni_event *e)
@@ -96,7 +96,7 @@ static double mono_ns(void)
  * sends an event and "wall" for any other):
  *
  * flows: N rounds over the whole file, every packet one call, each round a
- *   new flow (the TCP source port changed), so a ClientHello takes its
+ *   new flow (the TCP or UDP source port changed), so a ClientHello takes its
  *   real path with every state write: a blocked flow's mark, a hello
  *   record saved by one segment and read by the next. The kernel's figure
  *   of each call (whole ns, its timer included), averaged.
@@ -146,13 +146,13 @@ static double time_wall(struct replay *r, struct bpf_test_run_opts *t, int idx, 
 	return (t2 - t1) / (repeat - n1);
 }
 
-/* the TCP source port's offset in an Ethernet frame (VLAN tags, IPv4,
+/* the TCP or UDP source port's offset in an Ethernet frame (VLAN tags, IPv4,
  * IPv6 without extension headers), or -1 */
 static int sport_offset(const unsigned char *f, __u32 len)
 {
 	struct frame_l3 l;
 
-	if (frame_l3(f, len, &l) || l.proto != 6)
+	if (frame_l3(f, len, &l) || (l.proto != 6 && l.proto != 17))
 		return -1;
 	return l.l4 + 4 <= len ? (int)l.l4 : -1;
 }
@@ -184,6 +184,8 @@ static void time_flows(struct replay *tr, struct packet *pk, int n, double *ns)
 		}
 		if (tr->ev)
 			events_consume(tr->ev);
+		if (tr->qc)
+			qcopies_consume(tr->qc);
 	}
 	for (k = 0; k < n; k++)
 		ns[k] /= rounds;
