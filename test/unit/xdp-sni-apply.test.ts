@@ -104,7 +104,7 @@ describe('xdp-sni-apply', () => {
         'xdp-sni rst on',
         'xdp-sni log all',
         'xdp-sni unreadable block',
-        'xdp-sni quic drop',
+        'xdp-sni quic filter',
         'xdp-sni mode block',
         'xdp-sni status',
         'ip link show dev green0',
@@ -129,12 +129,10 @@ describe('xdp-sni-apply', () => {
         'table inet xdp_sni {',
         '\tchain forward {',
         '\t\ttype filter hook forward priority -10; policy accept;',
-        '\t\tiifname { "green0" } udp dport { 443 } drop',
         '\t\tiifname { "green0" } meta l4proto { tcp, udp } th dport 853 drop',
         '\t}',
         '\tchain input {',
         '\t\ttype filter hook input priority -10; policy accept;',
-        '\t\tiifname { "green0" } udp dport { 443 } drop',
         '\t}',
         '}',
         'systemctl --no-block try-restart xdpfire-dnsmasq.service',
@@ -167,7 +165,7 @@ describe('xdp-sni-apply', () => {
       'xdp-sni rst off',
       'xdp-sni log listed',
       'xdp-sni unreadable pass',
-      'xdp-sni quic drop',
+      'xdp-sni quic filter',
       'xdp-sni mode monitor',
       'xdp-sni status',
       'ip link show dev green0',
@@ -196,7 +194,7 @@ describe('xdp-sni-apply', () => {
   it('QUIC=filter|hold|drop|pass goes to the tool; only drop writes the UDP rule; BLOCK_QUIC still works without QUIC; a bad value stops', async () => {
     for (const [conf, word, rule] of [
       ['QUIC=filter\n', 'filter', false], ['QUIC=hold\n', 'hold', false], ['QUIC=drop\n', 'drop', true], ['QUIC=pass\n', 'pass', false],
-      ['BLOCK_QUIC=yes\n', 'drop', true], ['BLOCK_QUIC=no\n', 'pass', false], ['BLOCK_QUIC=no\nQUIC=filter\n', 'filter', false],
+      ['BLOCK_QUIC=yes\n', 'drop', true], ['BLOCK_QUIC=no\n', 'pass', false], ['BLOCK_QUIC=no\nQUIC=filter\n', 'filter', false], ['', 'filter', false],
     ] as const) {
       const r = await setup(conf).run('xdp-sni-apply');
       expect(r.exitCode, `${conf}: ${r.stderr}`).toBe(0);
@@ -212,7 +210,7 @@ describe('xdp-sni-apply', () => {
   });
 
   it('writes every listed interface and port into the QUIC table, whatever separates the ports', async () => {
-    const s = setup('INTERFACES=green0 blue0\nPORTS=443 8443,10443\n', { FAKE_LINKS: 'green0 blue0' });
+    const s = setup('INTERFACES=green0 blue0\nPORTS=443 8443,10443\nQUIC=drop\n', { FAKE_LINKS: 'green0 blue0' });
     const r = await s.run('xdp-sni-apply');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.calls).toContain('\t\tiifname { "green0", "blue0" } udp dport { 443, 8443, 10443 } drop\n');
@@ -302,7 +300,7 @@ describe('xdp-sni-apply', () => {
     expect(s.dns().servers!.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['server=/use-application-dns.net/']);
     expect(s.dns().conf).toMatch(/^filter-rr=SVCB,HTTPS$/m);
     expect(allow.calls).not.toContain('853');
-    expect(allow.calls).toContain('\t\tiifname { "green0" } udp dport { 443 } drop\n');
+    expect(allow.calls).not.toContain('udp dport { 443 } drop'); // QUIC=filter, the default
     // the fake's default group does not block encrypted-dns: nothing to take out (it gets ech-public, ECH=block)
     expect(allow.calls.split('\n').filter((l) => l.includes('group block'))).toEqual(['xdp-sni group block default blocklist,ech-public']);
     const out = setup('ENCRYPTED_DNS=allow\nBLOCK_QUIC=no\n', {
