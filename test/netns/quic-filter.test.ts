@@ -184,7 +184,20 @@ describe('QUIC=filter with real browsers (HTTPS records alpn="h3,h2", no filter-
       for (const e of q) expect(`${e.sni} ${e.verdict}`).toBe(`${LISTED} block`);
       // the TCP fallback, where the browser makes one, is reset like any listed hello
       for (const e of t) expect(`${e.sni} ${e.verdict} rst=${e.rst}`).toBe(`${LISTED} block rst=1`);
-    }, 60_000);
+      if (browser === 'chromium') {
+        // Chromium falls back to TCP at once
+        expect(t.length).toBeGreaterThanOrEqual(1);
+        // and with QUIC forced and its handshake able to succeed (the lab's CA trusted), only
+        // the drop keeps the request from the server
+        const from2 = daemon.out().length;
+        const f = await load('chromium-h3', LISTED, 15_000);
+        const q2 = (await eventsToCaddy(from2, true)).filter((e) => e.door === 'quic');
+        measured[`filter.listed.chromium-forced-quic`] = { quicAttempts: q2.length, runMs: f.run.ms, requests: f.requests.length };
+        expect(f.requests, 'Chromium reached the listed name over QUIC').toHaveLength(0);
+        expect(q2.length).toBeGreaterThanOrEqual(1);
+        for (const e of q2) expect(`${e.sni} ${e.verdict}`).toBe(`${LISTED} block`);
+      }
+    }, 90_000);
   }
 
   for (const browser of ['chromium', 'firefox'] as const) {
