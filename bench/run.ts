@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import {
   buildBpf, replay, readPcap, writePcap, decode, fixturesDir, tempDir, rmrf, mountBpffs, toolEnv, runTool,
-  tcpFrame, passObj, clientStreams, TCP_ACK, type ReplayResult,
+  tcpFrame, udpFrame, passObj, clientStreams, TCP_ACK, type ReplayResult,
 } from '../test/bpf/lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -75,6 +75,26 @@ async function main() {
     mk('curl', [curlHello]);
     mk('chromium', chromeSegs);
     mk('longname', [readPcap(join(fixturesDir, 'curl-long.pcap')).find((f) => decode(f)?.payload[0] === 0x16)!]);
+    // QUIC=filter: a real Chromium Initial (test/fixtures/quic), UDP of no flow to 443, UDP to 53
+    const quicDir = join(REPO_ROOT, 'test', 'fixtures', 'quic');
+    const quicFirst = readPcap(join(quicDir, 'chromium-allowed-run1.pcap'))[0];
+    mk('quicInitial', [quicFirst]);
+    mk('udpShort', [udpFrame({ sport: 40005, dport: 443, payload: Buffer.concat([Buffer.from([0x43]), Buffer.alloc(60, 7)]) })]);
+    mk('udp53', [udpFrame({ sport: 40006, dport: 53, payload: Buffer.alloc(40, 1) })]);
+    // the daemon's part: QUIC_FLOWS connections of the four browsers' captures,
+    // each on a 4-tuple of its own (the UDP source port, bytes 34-35)
+    const QUIC_FLOWS = Number(process.env.BENCH_QUIC_FLOWS ?? 400);
+    const quicCaps = ['chromium-allowed-run1', 'chromium-listed-run2', 'firefox-allowed-run1', 'firefox-long-run2'].map((f) => readPcap(join(quicDir, `${f}.pcap`)));
+    const quicMany: Buffer[] = [];
+    for (let i = 0; i < QUIC_FLOWS; i++) {
+      for (const fr of quicCaps[i % quicCaps.length]) {
+        const c = Buffer.from(fr);
+        c.writeUInt16BE(20000 + i, 34);
+        c.writeUInt16BE(0, 40);
+        quicMany.push(c);
+      }
+    }
+    mk('quicMany', quicMany);
 
     // ---- blocklists: 10 names and 1,000,000 names (pinned, as in production)
     const ten = Array.from({ length: 9 }, (_, i) => `site${i}.example.net`).concat(['www.example.com']);
@@ -126,7 +146,12 @@ async function main() {
       chrome2: '  segment 2 (record read, SNI, block, event)',
       long10: 'xdp_sni: 6-label name, not listed, 10 names',
       long1m: 'xdp_sni: 6-label name, not listed, 1M names',
+      udp53: 'QUIC=filter: UDP to port 53 (wall)',
+      udpNoFlow: 'QUIC=filter: UDP to 443 of no QUIC flow (wall)',
+      quicInit: 'QUIC=filter: a new flow\'s Initial (entry, copy to the ring)',
     };
+    /** the daemon's CPU per Initial copied and per flow, µs */
+    const daemonUs: { perInitial: number[]; perFlow: number[] } = { perInitial: [], perFlow: [] };
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}\r`);
       add(W_EMPTY, ns(await replay(pcaps.port80, { obj: passObj, ...wall })));
@@ -156,6 +181,16 @@ async function main() {
       add(R.chrome2, ns(ch, 1));
       add(R.long10, ns(await replay(pcaps.longname, { ...flows, blocklistFile: tenFile, mode: 'block', rst: false })));
       add(R.long1m, ns(await replay(pcaps.longname, { ...flows, env: env1m, mode: 'block', rst: false })));
+      add(R.udp53, ns(await replay(pcaps.udp53, { ...wall, blocklist: [], quic: 'filter' })));
+      add(R.udpNoFlow, ns(await replay(pcaps.udpShort, { ...wall, blocklist: [], quic: 'filter' })));
+      const qi = await replay(pcaps.quicInitial, { ...flows, blocklistFile: tenFile, quic: 'filter' });
+      if (qi.quic_counters?.quic_copied !== 1) throw new Error('the QUIC Initial was not copied');
+      add(R.quicInit, ns(qi));
+      const qm = await replay(pcaps.quicMany, { blocklist: ['listed.example'], quic: 'filter' });
+      const st = qm.quic_stats!;
+      if (st.blocked + st.passed !== QUIC_FLOWS) throw new Error(`the daemon's code decided ${st.blocked + st.passed} of ${QUIC_FLOWS} QUIC flows`);
+      daemonUs.perInitial.push(st.cpu_ns / st.copies / 1000);
+      daemonUs.perFlow.push(st.cpu_ns / QUIC_FLOWS / 1000);
     }
     process.stderr.write('\n');
 
@@ -188,6 +223,10 @@ async function main() {
     console.log('\nfor scale (gross per-call ratios, timer included): curl listed x minimal ' +
       fmt(ratio(R.ourL, R.minL)) + ', not listed ' + fmt(ratio(R.ourU, R.minU)) +
       `; one event alone, net: ${fmt(stat(samples[R.event].map((x, i) => x - samples[F_EMPTY][i])), 1)} ns`);
+
+    console.log(`\nQUIC=filter, the daemon's part (decode, judge, verdict write; CPU time of the code the daemon runs, ` +
+      `over ${QUIC_FLOWS} Chromium and Firefox connections a round): ${fmt(stat(daemonUs.perInitial), 1)} µs per Initial copied, ` +
+      `${fmt(stat(daemonUs.perFlow), 1)} µs per connection`);
 
     const printGoals = () => {
       console.log('\ngoals (median of per-round ratios, min-max):');

@@ -30,6 +30,7 @@
 #include <linux/ipv6.h>
 #include <linux/in.h>
 #include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -158,6 +159,34 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xsni_flow);
 } xsni_scratch SEC(".maps");
+
+/* QUIC=filter: the flows' verdicts, the copies to the daemon, counters */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XSNI_QUIC_FLOWS);
+	__type(key, struct xsni_flow_key);
+	__type(value, struct xsni_quic);
+} xsni_quic SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XSNI_QUIC_RING);
+} xsni_quic_rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xsni_qcounters);
+} xsni_qcnt SEC(".maps");
+
+/* written by the daemon only; here so that it is made and pinned with the rest */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xsni_qstats);
+} xsni_qstat SEC(".maps");
 
 /* ---- helpers ----------------------------------------------------------- */
 struct vlanhdr {
@@ -949,6 +978,7 @@ struct pkt {
 	__u32 slot;        /* index into xsni_marks (and of the set in xsni_hellos) */
 	__u32 s, d, ports; /* hash inputs (IPv6 addresses folded) */
 	__u32 v6;
+	__u32 udp; /* a UDP datagram (QUIC=filter): quic_path() */
 	struct xsni_settings *set;
 	struct xsni_counters *cnt; /* looked up past the filter */
 	__u64 *mp;                 /* this flow's slot in xsni_marks */
@@ -1388,7 +1418,8 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 			ev->sni_len = len;
 			ev->ifindex = ctx->ingress_ifindex;
 			ev->cats = cats;
-			ev->pad = 0;
+			ev->door = XSNI_DOOR_TLS;
+			ev->pad[0] = ev->pad[1] = ev->pad[2] = 0;
 			if (len < XSNI_EVENT_NAME)
 				ev->sni[len & 0xff] = 0;
 			ev_publish(&hl->er);
@@ -1843,7 +1874,7 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 	struct ethhdr *eth = data;
 	struct xsni_settings *set;
 	struct tcphdr *tcp;
-	__u32 l3off, l4off, ip_end;
+	__u32 l3off, l4off, ip_end, l4proto;
 	__u16 proto;
 	int i;
 
@@ -1867,7 +1898,10 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 		struct iphdr *ip = data + l3off;
 		__u32 ihl;
 
-		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_TCP)
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		l4proto = ip->protocol;
+		if (l4proto != IPPROTO_TCP && l4proto != IPPROTO_UDP)
 			return -1;
 		if (ip->frag_off & bpf_htons(0x1fff))
 			return -1; /* not the first fragment */
@@ -1897,7 +1931,7 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 		for (i = 0; i < 4; i++) {
 			__u8 *eh;
 
-			if (nh == IPPROTO_TCP)
+			if (nh == IPPROTO_TCP || nh == IPPROTO_UDP)
 				break;
 			if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING &&
 			    nh != IPPROTO_DSTOPTS && nh != IPPROTO_FRAGMENT)
@@ -1914,23 +1948,149 @@ static __noinline int general(struct xdp_md *ctx, struct pkt *pk)
 			}
 			nh = eh[0];
 		}
-		if (nh != IPPROTO_TCP)
+		if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
 			return -1;
+		l4proto = nh;
 	} else {
 		return -1;
 	}
 
 	l4off &= 0x3ff;
+	set = &xsni_cfg;
+	if (l4proto == IPPROTO_UDP) {
+		/* QUIC=filter: a datagram to a watched port */
+		struct udphdr *udp = data + l4off;
+
+		if ((void *)(udp + 1) > data_end || !(set->flags & XSNI_SET_QUIC) ||
+		    !xsni_port_raw_watched(set, udp->dest))
+			return -1;
+		if (!linear_to(data, data_end, ip_end)) {
+			__u32 buf_len = bpf_xdp_get_buff_len(ctx);
+
+			if (ip_end > buf_len)
+				ip_end = buf_len;
+		}
+		pk->l3off = l3off;
+		pk->l4off = l4off;
+		pk->set = set;
+		pk->udp = 1;
+		pk->pay_off = l4off + sizeof(*udp);
+		if (pk->pay_off >= ip_end)
+			return -1;
+		pk->pay_len = ip_end - pk->pay_off;
+		return 0;
+	}
 	tcp = data + l4off;
 	if ((void *)(tcp + 1) > data_end)
 		return -1;
-	set = &xsni_cfg;
 	if (!xsni_port_raw_watched(set, tcp->dest))
 		return -1;
 	pk->l3off = l3off;
 	pk->l4off = l4off;
 	pk->set = set;
 	return segment(ctx, pk, tcp, ip_end);
+}
+
+/* ---- QUIC (QUIC=filter; layout and rules in xdp_sni.h) ------------------
+ * pk: l3off, l4off, v6, pay_off, pay_len of a UDP datagram to a watched
+ * port. */
+static __noinline int quic_path(struct xdp_md *ctx, struct pkt *pk)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct xsni_qcounters *qc;
+	struct xsni_quic *q, nq;
+	struct xsni_quic_copy *cp;
+	__u32 zero = 0, ver, n, init = 0;
+	__u8 h[7] = {};
+	__u64 now;
+
+	qc = bpf_map_lookup_elem(&xsni_qcnt, &zero);
+	if (!qc || flow_key(ctx, pk))
+		return XDP_PASS;
+	q = bpf_map_lookup_elem(&xsni_quic, &pk->key);
+	/* first byte, version, DCID length: a client's Initial of v1 or v2 */
+	if (pk->pay_len >= 7 && !bpf_xdp_load_bytes(ctx, pk->pay_off, h, 7) &&
+	    (h[0] & 0xc0) == 0xc0) {
+		ver = ((__u32)h[1] << 24) | ((__u32)h[2] << 16) | ((__u32)h[3] << 8) | h[4];
+		if ((ver == XSNI_QUIC_V1 && (h[0] & 0x30) == 0x00) ||
+		    (ver == XSNI_QUIC_V2 && (h[0] & 0x30) == 0x10)) {
+			if (pk->pay_len < XSNI_QUIC_MIN)
+				qc->c[XSNI_QC_SHORT]++; /* a server drops it too */
+			else
+				init = 1;
+		}
+	}
+	if (!q) {
+		if (!init)
+			return XDP_PASS; /* not a flow we know: untouched */
+		__builtin_memset(&nq, 0, sizeof(nq));
+		nq.state = XSNI_Q_PENDING;
+		bpf_map_update_elem(&xsni_quic, &pk->key, &nq, BPF_NOEXIST);
+		q = bpf_map_lookup_elem(&xsni_quic, &pk->key);
+		if (!q)
+			return XDP_PASS;
+	}
+	if (q->state == XSNI_Q_BLOCK) {
+		qc->c[XSNI_QC_DROPPED]++;
+		return XDP_DROP;
+	}
+	if (q->state != XSNI_Q_PENDING) {
+		qc->c[XSNI_QC_PASSED]++;
+		return XDP_PASS;
+	}
+	if (!init) {
+		/* its handshake and data wait for the verdict */
+		qc->c[XSNI_QC_HELD]++;
+		return XDP_DROP;
+	}
+	qc->c[XSNI_QC_INITIALS]++;
+	now = bpf_ktime_get_ns();
+	if (!q->first_ns || now - q->first_ns > XSNI_QUIC_RETRY_NS) {
+		/* a new flow, or a new attempt: its DCID for the log */
+		q->first_ns = now;
+		q->copies = 0;
+		/* 20 bytes whatever the length (the datagram has 1200) */
+		q->dcid_len = 0;
+		if (h[5] <= 20 && !bpf_xdp_load_bytes(ctx, pk->pay_off + 6, q->dcid, 20))
+			q->dcid_len = h[5];
+	}
+	if (q->copies >= XSNI_QUIC_COPIES) {
+		qc->c[XSNI_QC_CAPPED]++;
+	} else {
+		cp = bpf_ringbuf_reserve(&xsni_quic_rb, sizeof(*cp), 0);
+		if (!cp) {
+			qc->c[XSNI_QC_RING_FULL]++;
+		} else {
+			n = pk->pay_len;
+			if (n > XSNI_QUIC_COPY_MAX)
+				n = XSNI_QUIC_COPY_MAX;
+			if (n < 1 || bpf_xdp_load_bytes(ctx, pk->pay_off, cp->data, n)) {
+				bpf_ringbuf_discard(cp, 0);
+				return XDP_PASS;
+			}
+			cp->ts_ns = now;
+			cp->first_ns = q->first_ns;
+			__builtin_memcpy(&cp->key, &pk->key, sizeof(cp->key));
+			__builtin_memset(cp->smac, 0, 6);
+			if (data + 12 <= end)
+				__builtin_memcpy(cp->smac, data + 6, 6);
+			cp->family = pk->v6 ? 6 : 4;
+			cp->seq = q->copies;
+			cp->ifindex = ctx->ingress_ifindex;
+			cp->len = n;
+			cp->dgram_len = pk->pay_len;
+			cp->pad = 0;
+			bpf_ringbuf_submit(cp, 0);
+			q->copies++;
+			qc->c[XSNI_QC_COPIED]++;
+		}
+	}
+	if (pk->set && (pk->set->flags & XSNI_SET_QUIC_HOLD)) {
+		qc->c[XSNI_QC_HELD]++;
+		return XDP_DROP;
+	}
+	return XDP_PASS;
 }
 
 /* ---- main ------------------------------------------------------------ */
@@ -1940,6 +2100,8 @@ static __noinline int slow_path(struct xdp_md *ctx, struct pkt *pk)
 	__builtin_memset(pk, 0, sizeof(*pk));
 	if (general(ctx, pk) || !pk->set)
 		return XDP_PASS;
+	if (pk->udp)
+		return quic_path(ctx, pk);
 	return payload(ctx, pk->set, pk);
 }
 
@@ -1963,8 +2125,14 @@ int xdp_sni(struct xdp_md *ctx)
 	if ((void *)(tcp + 1) > end || *(__u16 *)(data + 12) != bpf_htons(ETH_P_IP) ||
 	    *(__u8 *)ip != 0x45)
 		return slow_path(ctx, &pk);
-	if (ip->protocol != IPPROTO_TCP || !xsni_port_raw_watched(set, tcp->dest))
+	if (ip->protocol != IPPROTO_TCP || !xsni_port_raw_watched(set, tcp->dest)) {
+		/* QUIC=filter: UDP to a watched port (the port sits where
+		 * TCP's does) takes the general path */
+		if (ip->protocol == IPPROTO_UDP && (set->flags & XSNI_SET_QUIC) &&
+		    xsni_port_raw_watched(set, tcp->dest))
+			return slow_path(ctx, &pk);
 		return XDP_PASS;
+	}
 	doff = tcp->doff * 4;
 	pay_off = sizeof(*eth) + sizeof(*ip) + doff;
 	ip_end = sizeof(*eth) + bpf_ntohs(ip->tot_len);

@@ -58,6 +58,11 @@ enum xsni_mode {
 #define XSNI_SET_CLIENTS4   (1u << 5) /* xsni_clients4 is not empty (kept by the tool) */
 #define XSNI_SET_CLIENTS6   (1u << 6) /* xsni_clients6 is not empty */
 #define XSNI_SET_CLIENTMAC  (1u << 7) /* xsni_clientmac is not empty */
+/* QUIC=filter: UDP to the watched ports is judged by the name in its
+ * Initials (see "QUIC" below); off: UDP is not looked at (QUIC=drop leaves
+ * it to nft) */
+#define XSNI_SET_QUIC       (1u << 8)
+#define XSNI_SET_QUIC_HOLD  (1u << 9) /* ... and an undecided flow's Initials are dropped too */
 
 struct xsni_settings {
 	__u32 mode;            /* enum xsni_mode */
@@ -392,8 +397,121 @@ struct xsni_event {
 	__u16 sni_len;
 	__u32 ifindex;
 	__u32 cats; /* the name's categories (those that list it or a parent) */
-	__u32 pad;
+	__u8 door;  /* enum xsni_door: where the name was read */
+	__u8 pad[3];
 	char sni[XSNI_EVENT_NAME];
+};
+
+enum xsni_door {
+	XSNI_DOOR_TLS = 0,  /* a TCP ClientHello, judged by the program */
+	XSNI_DOOR_QUIC = 1, /* a QUIC Initial, judged by the daemon */
+};
+
+/* ---- QUIC (QUIC=filter) ------------------------------------------------
+ * A client's QUIC Initial (long header, Initial type, version 1 or 2, in a
+ * datagram of at least 1200 bytes) from a watched interface to a watched
+ * UDP port opens an entry in "xsni_quic" (an LRU hash keyed by the UDP
+ * 4-tuple, struct xsni_flow_key), and the program copies the datagram
+ * (up to XSNI_QUIC_COPY_MAX bytes) to the daemon through "xsni_quic_rb", a
+ * BPF ring buffer (it wakes the reader: the verdict waits on it). At most
+ * XSNI_QUIC_COPIES Initials a flow are copied. The daemon decrypts them,
+ * reads the ClientHello, judges the name as the program judges a TLS
+ * hello, and writes the entry's state: PASS or BLOCK. Until then (PENDING)
+ * the Initials pass (XSNI_SET_QUIC_HOLD: they are dropped) and every other
+ * packet of the 4-tuple is dropped, so that no handshake completes and no
+ * request leaves before the verdict. A BLOCK entry drops every packet of
+ * its 4-tuple. UDP of a 4-tuple without an entry passes untouched. */
+#define XSNI_QUIC_FLOWS    65536
+#define XSNI_QUIC_COPIES   4    /* Initials copied a flow */
+#define XSNI_QUIC_COPY_MAX 1500 /* bytes of a datagram copied */
+#define XSNI_QUIC_RING     (1u << 20)
+#define XSNI_QUIC_MIN      1200 /* a smaller datagram is no Initial a server takes */
+/* ns: an Initial on a PENDING entry older than this starts the flow anew
+ * (a new attempt on the same 4-tuple, or a verdict that never came) */
+#define XSNI_QUIC_RETRY_NS (3ull * 1000 * 1000 * 1000)
+#define XSNI_QUIC_V1       0x00000001u
+#define XSNI_QUIC_V2       0x6b3343cfu
+
+enum xsni_quic_state {
+	XSNI_Q_PENDING = 1,
+	XSNI_Q_PASS = 2,
+	XSNI_Q_BLOCK = 3,
+};
+
+struct xsni_quic {
+	__u64 first_ns;   /* bpf_ktime_get_ns() of the flow's first Initial */
+	__u64 verdict_ns; /* when the daemon decided (CLOCK_MONOTONIC) */
+	__u8 state;       /* enum xsni_quic_state */
+	__u8 copies;      /* Initials copied */
+	__u8 verdict;     /* enum xsni_verdict, with PASS/BLOCK */
+	__u8 dcid_len;    /* the client's original DCID, for the log */
+	__u8 dcid[20];
+};
+
+/* one copied datagram in xsni_quic_rb */
+struct xsni_quic_copy {
+	__u64 ts_ns;    /* bpf_ktime_get_ns() */
+	__u64 first_ns; /* the flow's first Initial (the entry's first_ns) */
+	struct xsni_flow_key key;
+	__u8 smac[6]; /* the frame's Ethernet source (the client's group) */
+	__u8 family;  /* 4 or 6 */
+	__u8 seq;     /* 0: the first copy of a flow (or of a new attempt) */
+	__u32 ifindex;
+	__u16 len;       /* bytes in data */
+	__u16 dgram_len; /* the UDP payload's length */
+	__u32 pad;
+	__u8 data[XSNI_QUIC_COPY_MAX];
+};
+
+/* the program's QUIC counters (per-CPU array "xsni_qcnt", one entry) */
+enum xsni_qcounter {
+	XSNI_QC_INITIALS = 0, /* client Initials to a watched UDP port         */
+	XSNI_QC_COPIED,       /* ... copied to the daemon                       */
+	XSNI_QC_CAPPED,       /* ... not copied: the flow had its copies        */
+	XSNI_QC_RING_FULL,    /* ... not copied: the ring was full              */
+	XSNI_QC_HELD,         /* packets of undecided flows dropped             */
+	XSNI_QC_DROPPED,      /* packets of blocked flows dropped               */
+	XSNI_QC_PASSED,       /* packets of allowed flows passed                */
+	XSNI_QC_SHORT,        /* Initial-like datagrams under 1200 bytes: passed */
+	XSNI_QC_MAX,
+};
+
+/* the daemon's (array "xsni_qstat", one entry, written by the daemon only) */
+enum xsni_qstat {
+	XSNI_QS_COPIES = 0,    /* copies read from the ring                 */
+	XSNI_QS_FLOWS,         /* flows opened                              */
+	XSNI_QS_NAMES,         /* ClientHellos read: a name                 */
+	XSNI_QS_NO_SNI,        /* ... without a name                        */
+	XSNI_QS_MALFORMED,     /* decrypted, and malformed                  */
+	XSNI_QS_UNDECRYPTABLE, /* copies that did not decrypt            */
+	XSNI_QS_BAD_HEADER,    /* copies whose header could not be read     */
+	XSNI_QS_BLOCKED,       /* verdicts: block                           */
+	XSNI_QS_PASSED,        /* verdicts: pass                            */
+	XSNI_QS_EXPIRED,       /* flows forgotten undecided                 */
+	XSNI_QS_WRITE_FAILED,  /* a verdict the map did not take           */
+	XSNI_QS_WAIT_MIN_NS,   /* first Initial to verdict: min, max, sum   */
+	XSNI_QS_WAIT_MAX_NS,
+	XSNI_QS_WAIT_SUM_NS,
+	XSNI_QS_CPU_NS, /* the daemon's CPU time on the copies (decode, judge, write) */
+	XSNI_QS_MAX,
+};
+
+/* clang-format off */
+#define XSNI_QCOUNTER_NAMES { \
+	"quic_initials", "quic_copied", "quic_capped", "quic_ring_full", "quic_held", \
+	"quic_dropped", "quic_passed", "quic_short" }
+#define XSNI_QSTAT_NAMES { \
+	"copies", "flows", "names", "no_sni", "malformed", "undecryptable", "bad_header", \
+	"blocked", "passed", "expired", "write_failed", "wait_min_ns", "wait_max_ns", \
+	"wait_sum_ns", "cpu_ns" }
+/* clang-format on */
+
+struct xsni_qcounters {
+	__u64 c[XSNI_QC_MAX];
+};
+
+struct xsni_qstats {
+	__u64 c[XSNI_QS_MAX];
 };
 
 /* map names (also the pin file names under the pin directory) */
@@ -416,6 +534,10 @@ struct xsni_event {
 #define XSNI_MAP_BLOOM     "xsni_bloom"
 #define XSNI_MAP_EVHDR     "xsni_evhdr"
 #define XSNI_MAP_EVENTS    "xsni_events"
+#define XSNI_MAP_QUIC      "xsni_quic"
+#define XSNI_MAP_QUIC_RB   "xsni_quic_rb"
+#define XSNI_MAP_QCNT      "xsni_qcnt"
+#define XSNI_MAP_QSTAT     "xsni_qstat"
 #define XSNI_PROG_NAME     "xdp_sni"
 
 #endif /* XDP_SNI_H */

@@ -42,6 +42,7 @@ struct cmd_opts {
 	int rst;                /* replay; -1 unset */
 	const char *unreadable; /* replay: pass|block */
 	int no_drain;           /* replay */
+	const char *quic;       /* replay: off|filter|hold */
 	int list;               /* help (hidden) */
 	const char *category;   /* add, del, list, import */
 	const char *at;         /* schedule apply */
@@ -103,6 +104,7 @@ int cmd_mode(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_rst(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_log(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_unreadable(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int cmd_quic(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_ports(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_exempt(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "policy_maps.h"
 #include "subscribe.h"
 #include "history.h"
+#include "quic_gate.h"
 
 /* the policy as last read: names for the event lines, windows to apply */
 static struct policy pol;
@@ -86,6 +88,109 @@ static void on_event(void *ctx, const struct xsni_event *e)
 	history_add(e);
 	format_event(e, &pol, line, sizeof(line));
 	log_line(line, 1);
+}
+
+/*
+ * QUIC=filter: the copies of Initials are read, decoded and judged in a
+ * thread of their own, woken by the ring, so that a verdict never waits
+ * for the main loop (a history flush, a command on the socket). Its events
+ * go through a small queue under a lock to the main loop, which logs them:
+ * the same line as a TLS one (door=quic), then the flow's original DCID,
+ * the window from its first Initial to the verdict and from the Initial
+ * that completed the ClientHello to the verdict.
+ */
+struct qev {
+	struct xsni_event e;
+	__u64 wait_ns, decide_ns;
+	__u8 dcid[20];
+	unsigned int dcid_len;
+};
+#define QEV_MAX 256
+static pthread_mutex_t qev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct qev qev_q[QEV_MAX];
+static unsigned int qev_head, qev_tail, qev_lost;
+
+static void on_quic_event(void *ctx, const struct xsni_event *e, __u64 wait_ns, __u64 decide_ns,
+			  const __u8 *dcid, unsigned int dcid_len)
+{
+	struct qev *q;
+
+	pthread_mutex_lock(&qev_lock);
+	if (qev_head - qev_tail < QEV_MAX) {
+		q = &qev_q[qev_head++ % QEV_MAX];
+		q->e = *e;
+		q->wait_ns = wait_ns;
+		q->decide_ns = decide_ns;
+		q->dcid_len = dcid_len <= 20 ? dcid_len : 20;
+		memcpy(q->dcid, dcid, q->dcid_len);
+	} else {
+		qev_lost++;
+	}
+	pthread_mutex_unlock(&qev_lock);
+}
+
+static void quic_events_log(void)
+{
+	struct qev q;
+
+	for (;;) {
+		char line[900], hex[41];
+		unsigned int i;
+		size_t n;
+
+		pthread_mutex_lock(&qev_lock);
+		if (qev_head == qev_tail) {
+			pthread_mutex_unlock(&qev_lock);
+			return;
+		}
+		q = qev_q[qev_tail++ % QEV_MAX];
+		pthread_mutex_unlock(&qev_lock);
+		for (i = 0; i < q.dcid_len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", q.dcid[i]);
+		hex[2 * i] = 0;
+		history_add(&q.e);
+		format_event(&q.e, &pol, line, sizeof(line));
+		n = strlen(line);
+		snprintf(line + n, sizeof(line) - n, " dcid=%s wait_us=%llu decide_us=%llu",
+			 i ? hex : "-", (unsigned long long)(q.wait_ns / 1000),
+			 (unsigned long long)(q.decide_ns / 1000));
+		log_line(line, 1);
+	}
+}
+
+static void on_quic_copy(void *ctx, const struct xsni_quic_copy *c)
+{
+	qgate_copy(ctx, c);
+}
+
+static volatile int quic_stop;
+
+struct quic_thread_arg {
+	struct qgate *qg;
+	struct qcopies *qc;
+};
+
+static void *quic_thread(void *arg)
+{
+	struct quic_thread_arg *a = arg;
+	struct pollfd p = { .fd = qcopies_fd(a->qc), .events = POLLIN };
+	time_t expired = 0;
+
+	while (!__atomic_load_n(&quic_stop, __ATOMIC_RELAXED)) {
+		time_t now;
+
+		/* woken by the ring; the timeout bounds the cost of a wakeup
+		 * the scheduler delays or the ring skips */
+		poll(&p, 1, 10);
+		qcopies_consume(a->qc);
+		now = time(NULL);
+		if (now != expired) {
+			qgate_expire(a->qg);
+			expired = now;
+		}
+	}
+	qcopies_consume(a->qc);
+	return NULL;
 }
 
 /* List subscriptions: one update at a time, in a child (`xdp-sni subscribe
@@ -354,7 +459,9 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct events *ev;
 	struct pollfd pfd[2];
-	int lfd;
+	struct quic_thread_arg qa = {};
+	pthread_t qt;
+	int lfd, quic_fd, qrb_fd, qt_on = 0;
 
 	logout.syslog = co->syslog;
 	logout.journal = fd_is_journal(STDOUT_FILENO);
@@ -379,6 +486,32 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			 NULL);
 	if (!ev)
 		die("cannot open the event rings: %s", strerror(errno));
+	/* QUIC=filter: the copies of Initials, and the verdicts (maps pinned
+	 * by an older program lack them: no QUIC filter then) */
+	quic_fd = pinned_fd(XSNI_MAP_QUIC);
+	qrb_fd = pinned_fd(XSNI_MAP_QUIC_RB);
+	if (quic_fd >= 0 && qrb_fd >= 0) {
+		struct judge_fds jf = {
+			.settings = map_fd_or_die(XSNI_MAP_SETTINGS),
+			.domains = map_fd_or_die(XSNI_MAP_DOMAINS),
+			.domcats = map_fd_or_die(XSNI_MAP_DOMCATS),
+			.bloom = map_fd_or_die(XSNI_MAP_BLOOM),
+			.groups = map_fd_or_die(XSNI_MAP_GROUPS),
+			.clients4 = map_fd_or_die(XSNI_MAP_CLIENTS4),
+			.clients6 = map_fd_or_die(XSNI_MAP_CLIENTS6),
+			.clientmac = map_fd_or_die(XSNI_MAP_CLIENTMAC),
+			.exempt4 = map_fd_or_die(XSNI_MAP_EXEMPT4),
+			.exempt6 = map_fd_or_die(XSNI_MAP_EXEMPT6),
+		};
+
+		qa.qg = qgate_open(quic_fd, pinned_fd(XSNI_MAP_QSTAT), &jf, on_quic_event, NULL);
+		if (qa.qg)
+			qa.qc = qcopies_open(qrb_fd, on_quic_copy, qa.qg);
+		if (qa.qc && !pthread_create(&qt, NULL, quic_thread, &qa))
+			qt_on = 1;
+		else
+			fprintf(stderr, "xdp-sni daemon: no QUIC filter: %s\n", strerror(errno));
+	}
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", co->socket);
 	unlink(co->socket);
@@ -417,6 +550,7 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		if (policy_changed())
 			policy_tick(1);
 		events_consume(ev);
+		quic_events_log();
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -442,6 +576,13 @@ int cmd_daemon(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	}
 	events_drain(ev);
 	events_close(ev);
+	if (qt_on) {
+		__atomic_store_n(&quic_stop, 1, __ATOMIC_RELAXED);
+		pthread_join(qt, NULL);
+	}
+	quic_events_log();
+	qcopies_close(qa.qc);
+	qgate_close(qa.qg);
 	hist_flush(hist);
 	hist_close(hist);
 	close(lfd);

@@ -25,6 +25,8 @@ const char *event_door(const struct xsni_event *e, const struct policy *p)
 {
 	int c;
 
+	if (e->door == XSNI_DOOR_QUIC)
+		return "quic"; /* read from a QUIC Initial by the daemon */
 	if (!p || !e->cats)
 		return "tls";
 	c = policy_cat(p, XSNI_CAT_ECH);

@@ -159,3 +159,56 @@ void events_close(struct events *ev)
 		munmap(ev->rec, ev->rec_len);
 	free(ev);
 }
+
+/* ---- the QUIC copies ---------------------------------------------------- */
+struct qcopies {
+	struct ring_buffer *rb;
+	qcopy_fn fn;
+	void *ctx;
+};
+
+static int qcopy_cb(void *ctx, void *data, size_t len)
+{
+	struct qcopies *q = ctx;
+
+	if (len >= sizeof(struct xsni_quic_copy))
+		q->fn(q->ctx, data);
+	return 0;
+}
+
+struct qcopies *qcopies_open(int rb_fd, qcopy_fn fn, void *ctx)
+{
+	struct qcopies *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->fn = fn;
+	q->ctx = ctx;
+	q->rb = ring_buffer__new(rb_fd, qcopy_cb, q, NULL);
+	if (!q->rb) {
+		int err = errno;
+
+		free(q);
+		errno = err;
+		return NULL;
+	}
+	return q;
+}
+
+int qcopies_fd(const struct qcopies *q)
+{
+	return ring_buffer__epoll_fd(q->rb);
+}
+
+int qcopies_consume(struct qcopies *q)
+{
+	return ring_buffer__consume(q->rb);
+}
+
+void qcopies_close(struct qcopies *q)
+{
+	if (!q)
+		return;
+	ring_buffer__free(q->rb);
+	free(q);
+}

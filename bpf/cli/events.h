@@ -30,6 +30,18 @@ void events_block(struct events *ev);
 __u64 events_lost(const struct events *ev);
 void events_close(struct events *ev);
 
+/* The QUIC copies (QUIC=filter): a BPF ring buffer, which wakes its
+ * reader, since a verdict waits on it. */
+struct qcopies;
+typedef void (*qcopy_fn)(void *ctx, const struct xsni_quic_copy *c);
+/* from the fd of xsni_quic_rb; NULL with errno */
+struct qcopies *qcopies_open(int rb_fd, qcopy_fn fn, void *ctx);
+/* an fd to poll for POLLIN */
+int qcopies_fd(const struct qcopies *q);
+/* hand every copy that is ready to the callback; the number handed */
+int qcopies_consume(struct qcopies *q);
+void qcopies_close(struct qcopies *q);
+
 /* how often a reader looks (the daemon's poll timeout) */
 #define EVENTS_POLL_MS 100
 

@@ -118,6 +118,8 @@ static const struct opt_def replay_opts[] = {
 	OPT("exempt", OPT_STR, exempt, "PREFIX", "a source prefix never blocked", 0),
 	OPT("timing", OPT_STR, timing, "auto|kernel|wall|flows", "how --repeat times a packet", 0),
 	OPT("no-drain", OPT_FLAG, no_drain, NULL, "a one-page event buffer that is never read", 0),
+	OPT("quic", OPT_STR, quic, "off|filter|hold|daemon",
+	    "QUIC Initials to the ports judged by name, as the daemon does (default off)", 0),
 	OPT_END
 };
 static const struct opt_def quic_opts[] = {
@@ -195,6 +197,15 @@ static const struct cmd cmds[] = {
 	  "server_name, malformed, a name over 253 bytes, more than 64 segments, or\n"
 	  "segments that never fill a gap. Each one is counted and logged either way.",
 	  cmd_unreadable, 1, NULL },
+	{ "quic", "[drop|filter|hold|pass]",
+	  "Show or set what UDP to the watched ports gets. filter: the program copies\n"
+	  "each QUIC Initial (at most 4 a flow) to the daemon, which reads its\n"
+	  "ClientHello and judges the name like a TLS hello's; a blocked flow's packets\n"
+	  "are dropped (the browser falls back to TCP), an allowed one goes on over\n"
+	  "QUIC; until the verdict the Initials pass and the flow's other packets wait\n"
+	  "(dropped). hold: the same, and the Initials wait too. drop and pass: the\n"
+	  "program leaves UDP alone (drop is xdp-sni-apply's nft rule).",
+	  cmd_quic, 1, NULL },
 	{ "ports", "[PORT[,PORT...]]", "Show or set the watched TCP destination ports.", cmd_ports,
 	  1, NULL },
 	{ "exempt", "add|del PREFIX | exempt set [PREFIX...] | exempt list",
@@ -216,7 +227,7 @@ static const struct cmd cmds[] = {
 	  "--repeat N also times each packet on a second copy of the program and its\n"
 	  "maps (which has seen the same packets), so the reported run's state is\n"
 	  "untouched: --timing flows runs the whole file N times, each time as a new\n"
-	  "flow (TCP source port changed), one call per packet, and averages the\n"
+	  "flow (TCP or UDP source port changed), one call per packet, and averages the\n"
 	  "kernel's figure of each call (state writes included, the kernel's timer\n"
 	  "too); kernel is the kernel's figure for N runs of the packet in one call;\n"
 	  "wall is the wall clock of N runs minus N/10 runs, for packets that leave\n"
@@ -224,7 +235,12 @@ static const struct cmd cmds[] = {
 	  "event, else wall. The global --obj may name another XDP object (e.g.\n"
 	  "xdp_pass.bpf.o as a baseline, or the bench's minimal_sni.bpf.o, whose\n"
 	  "name map --blocklist fills). --no-drain makes the event rings look full\n"
-	  "and never reads them (events are then lost, verdicts not).",
+	  "and never reads them (events are then lost, verdicts not).\n"
+	  "--quic filter|hold judges QUIC Initials to the ports as the daemon does:\n"
+	  "after each packet the program's copies are decoded and the verdict written\n"
+	  "into the replay's own map (JSON: \"quic\" per packet, \"quic_counters\");\n"
+	  "--quic daemon uses the pinned QUIC maps instead, whose copies the running\n"
+	  "daemon reads and whose verdicts it writes.",
 	  cmd_replay, 0, replay_opts },
 	{ "quic-decode", "FILE.pcap",
 	  "Read the server name of every QUIC connection in an Ethernet pcap from the\n"

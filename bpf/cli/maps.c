@@ -149,26 +149,38 @@ static const char *maps_to_pin[] = {
 	NULL,
 };
 
+/* QUIC=filter's: the flows' verdicts, the copies, the counters */
+static const char *quic_maps_to_pin[] = {
+	XSNI_MAP_QUIC, XSNI_MAP_QUIC_RB, XSNI_MAP_QCNT, XSNI_MAP_QSTAT, NULL,
+};
+
+static void set_pin_paths(struct bpf_object *obj, const char *file, const char **names)
+{
+	char path[PATH_MAX];
+	int i;
+
+	for (i = 0; names[i]; i++) {
+		struct bpf_map *m = obj_map(obj, names[i]);
+
+		if (!m)
+			die("%s has no map %s", file, names[i]);
+		snprintf(path, sizeof(path), "%s/%s", g.pin_dir, names[i]);
+		if (bpf_map__set_pin_path(m, path))
+			die("cannot set pin path %s", path);
+	}
+}
+
 struct bpf_object *open_obj_pinned(void)
 {
 	const char *file = obj_path();
 	struct bpf_object *obj = bpf_object__open_file(file, NULL);
-	char path[PATH_MAX];
-	int i;
 
 	if (!obj)
 		die("cannot open %s: %s", file, strerror(errno));
 	if (events_size_maps(obj))
 		die("%s has no event maps", file);
-	for (i = 0; maps_to_pin[i]; i++) {
-		struct bpf_map *m = obj_map(obj, maps_to_pin[i]);
-
-		if (!m)
-			die("%s has no map %s", file, maps_to_pin[i]);
-		snprintf(path, sizeof(path), "%s/%s", g.pin_dir, maps_to_pin[i]);
-		if (bpf_map__set_pin_path(m, path))
-			die("cannot set pin path %s", path);
-	}
+	set_pin_paths(obj, file, maps_to_pin);
+	set_pin_paths(obj, file, quic_maps_to_pin);
 	return obj;
 }
 

@@ -22,6 +22,7 @@
 #include "maps.h"
 #include "pcap.h"
 #include "domtable.h"
+#include "quic_gate.h"
 
 /* kernel timing of a packet that sends an event: chunks that fit a ring */
 #define REPLAY_CHUNK (XSNI_EV_SLOTS / 2)
@@ -35,12 +36,36 @@ struct replay {
 	struct events *ev;
 	int nev;                /* events of the current packet */
 	struct xsni_event last; /* and the last of them */
+	/* --quic: the daemon's part, on this replay's maps */
+	struct qgate *qg;
+	struct qcopies *qc;
+	int qcopies;             /* copies of the current packet */
+	struct qgate_last qlast; /* what the last of them did */
+	__u64 qwait_ns;
 };
+
+static void on_quic_event(void *ctx, const struct xsni_event *e, __u64 wait_ns, __u64 decide_ns,
+			  const __u8 *dcid, unsigned int dcid_len)
+{
+	struct replay *r = ctx;
+
+	r->last = *e;
+	r->nev++;
+}
+
+static void on_quic_copy(void *ctx, const struct xsni_quic_copy *c)
+{
+	struct replay *r = ctx;
+
+	qgate_copy(r->qg, c);
+	r->qlast = *qgate_last(r->qg);
+	r->qcopies++;
+}
 
 struct packet {
 	unsigned char *data;
 	__u32 len;
-	int sport_off; /* offset of the TCP source port, or -1 */
+	int sport_off; /* offset of the TCP or UDP source port, or -1 */
 };
 
 static void on_event(void *ctx, const struct xsni_event *e)
@@ -71,7 +96,7 @@ static double mono_ns(void)
  * sends an event and "wall" for any other):
  *
  * flows: N rounds over the whole file, every packet one call, each round a
- *   new flow (the TCP source port changed), so a ClientHello takes its
+ *   new flow (the TCP or UDP source port changed), so a ClientHello takes its
  *   real path with every state write: a blocked flow's mark, a hello
  *   record saved by one segment and read by the next. The kernel's figure
  *   of each call (whole ns, its timer included), averaged.
@@ -121,13 +146,13 @@ static double time_wall(struct replay *r, struct bpf_test_run_opts *t, int idx, 
 	return (t2 - t1) / (repeat - n1);
 }
 
-/* the TCP source port's offset in an Ethernet frame (VLAN tags, IPv4,
+/* the TCP or UDP source port's offset in an Ethernet frame (VLAN tags, IPv4,
  * IPv6 without extension headers), or -1 */
 static int sport_offset(const unsigned char *f, __u32 len)
 {
 	struct frame_l3 l;
 
-	if (frame_l3(f, len, &l) || l.proto != 6)
+	if (frame_l3(f, len, &l) || (l.proto != 6 && l.proto != 17))
 		return -1;
 	return l.l4 + 4 <= len ? (int)l.l4 : -1;
 }
@@ -159,6 +184,8 @@ static void time_flows(struct replay *tr, struct packet *pk, int n, double *ns)
 		}
 		if (tr->ev)
 			events_consume(tr->ev);
+		if (tr->qc)
+			qcopies_consume(tr->qc);
 	}
 	for (k = 0; k < n; k++)
 		ns[k] /= rounds;
@@ -250,10 +277,24 @@ static void print_packet_json(FILE *o, const struct replay *r, int idx, int firs
 		fprintf(o,
 			",\"event\":{\"verdict\":\"%s\",\"segments\":%u,\"ech\":%s,"
 			"\"rst\":%s,\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"family\":%u,"
-			"\"group\":%u,\"cats\":%u}",
+			"\"group\":%u,\"cats\":%u,\"door\":\"%s\"}",
 			verdict_name(e->verdict), e->segments, e->ech ? "true" : "false",
 			e->rst ? "true" : "false", src, e->sport, dst, e->dport, e->family,
-			e->group, e->cats);
+			e->group, e->cats, e->door == XSNI_DOOR_QUIC ? "quic" : "tls");
+	}
+	if (r->qc && r->qcopies) {
+		const struct qgate_last *q = &r->qlast;
+
+		fprintf(o, ",\"quic\":{\"copies\":%d,\"result\":\"%s\",\"decided\":%s", r->qcopies,
+			quic_result_name(q->result), q->decided ? "true" : "false");
+		if (q->decided)
+			fprintf(o, ",\"verdict\":\"%s\",\"wait_ns\":%llu", verdict_name(q->verdict),
+				(unsigned long long)q->wait_ns);
+		if (q->name[0]) {
+			fprintf(o, ",\"name\":");
+			json_str(o, q->name, strlen(q->name));
+		}
+		fprintf(o, "}");
 	}
 	if (changed) {
 		__u32 k;
@@ -279,6 +320,30 @@ static void print_packet_text(FILE *o, const struct replay *r, int idx, __u32 le
 		fprintf(o, "\t%s", line);
 	}
 	fprintf(o, "\n");
+}
+
+/* --quic, JSON: the program's QUIC counters and the gate's */
+static void print_quic_counters(FILE *o, struct replay *r)
+{
+	static const char *cn[] = XSNI_QCOUNTER_NAMES, *sn[] = XSNI_QSTAT_NAMES;
+	int ncpu = libbpf_num_possible_cpus(), i, j;
+	struct xsni_qcounters *pc = calloc(ncpu, sizeof(*pc));
+	const __u64 *st = qgate_stats(r->qg);
+	__u64 sum[XSNI_QC_MAX] = {};
+	__u32 zero = 0;
+
+	if (pc && !bpf_map_lookup_elem(obj_map_fd(r->obj, XSNI_MAP_QCNT), &zero, pc))
+		for (i = 0; i < ncpu; i++)
+			for (j = 0; j < XSNI_QC_MAX; j++)
+				sum[j] += pc[i].c[j];
+	free(pc);
+	fprintf(o, ",\"quic_counters\":{");
+	for (j = 0; j < XSNI_QC_MAX; j++)
+		fprintf(o, "%s\"%s\":%llu", j ? "," : "", cn[j], (unsigned long long)sum[j]);
+	fprintf(o, "},\"quic_stats\":{");
+	for (j = 0; j < XSNI_QS_MAX; j++)
+		fprintf(o, "%s\"%s\":%llu", j ? "," : "", sn[j], (unsigned long long)st[j]);
+	fprintf(o, "}");
 }
 
 /* The minimal reader of the bench (bench/bpf/minimal_sni.bpf.o): its names
@@ -328,6 +393,10 @@ static int setup_maps(struct replay *r, int pinned_list)
 		r->s.mode = !strcmp(co->mode, "monitor") ? XSNI_MODE_MONITOR : XSNI_MODE_BLOCK;
 	if (co->ports && parse_ports(co->ports, r->s.ports))
 		die("bad --ports %s", co->ports);
+	if (co->quic && (!strcmp(co->quic, "filter") || !strcmp(co->quic, "daemon")))
+		r->s.flags |= XSNI_SET_QUIC;
+	if (co->quic && !strcmp(co->quic, "hold"))
+		r->s.flags |= XSNI_SET_QUIC | XSNI_SET_QUIC_HOLD;
 	if (pinned_list) {
 		/* the pinned list's label counts come with it */
 		struct xsni_settings ps;
@@ -381,6 +450,17 @@ static int setup_maps(struct replay *r, int pinned_list)
 	 * full channel loses events, not verdicts */
 	if (co->no_drain)
 		events_block(r->ev);
+	if ((r->s.flags & XSNI_SET_QUIC) && strcmp(co->quic, "daemon")) {
+		struct judge_fds jf;
+
+		judge_fds_obj(obj, &jf);
+		r->qg = qgate_open(obj_map_fd(obj, XSNI_MAP_QUIC), obj_map_fd(obj, XSNI_MAP_QSTAT),
+				   &jf, on_quic_event, r);
+		if (r->qg)
+			r->qc = qcopies_open(obj_map_fd(obj, XSNI_MAP_QUIC_RB), on_quic_copy, r);
+		if (!r->qg || !r->qc)
+			die("cannot open the QUIC copies: %s", strerror(errno));
+	}
 	return 0;
 }
 
@@ -422,6 +502,20 @@ static int load(struct replay *r)
 				if (fds[i] >= 0)
 					close(fds[i]);
 			pinned_list = all;
+		}
+	}
+	if (r->is_sni_prog && co->quic && !strcmp(co->quic, "daemon")) {
+		/* the pinned QUIC maps: the running daemon reads the copies
+		 * and writes the verdicts this replay meets */
+		static const char *const qm[] = { XSNI_MAP_QUIC, XSNI_MAP_QUIC_RB, XSNI_MAP_QCNT };
+		int i;
+
+		for (i = 0; i < 3; i++) {
+			int fd = pinned_fd(qm[i]);
+
+			if (fd < 0 || bpf_map__reuse_fd(obj_map(r->obj, qm[i]), fd))
+				die("--quic daemon: no pinned map %s", qm[i]);
+			close(fd);
 		}
 	}
 	if (bpf_object__load(r->obj))
@@ -480,6 +574,9 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		die("bad --mode %s", co->mode);
 	if (co->unreadable && strcmp(co->unreadable, "pass") && strcmp(co->unreadable, "block"))
 		die("bad --unreadable %s", co->unreadable);
+	if (co->quic && strcmp(co->quic, "off") && strcmp(co->quic, "filter") &&
+	    strcmp(co->quic, "hold") && strcmp(co->quic, "daemon"))
+		die("bad --quic %s", co->quic);
 	if (argc != 1)
 		return CMD_USAGE;
 	if (strcmp(co->timing, "auto") && strcmp(co->timing, "kernel") &&
@@ -522,6 +619,8 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		if (ns >= 0)
 			ns_sum += ns;
 		r.nev = 0;
+		r.qcopies = 0;
+		memset(&r.qlast, 0, sizeof(r.qlast));
 		if (r.cnt_fd >= 0)
 			read_counters(r.cnt_fd, before);
 		t.data_in = p->data;
@@ -533,6 +632,8 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			    strerror(errno));
 		if (r.ev && !co->no_drain)
 			events_consume(r.ev);
+		if (r.qc)
+			qcopies_consume(r.qc);
 		if (r.cnt_fd >= 0) {
 			read_counters(r.cnt_fd, after);
 			for (j = 0; j < XSNI_CNT_MAX; j++)
@@ -556,6 +657,8 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		}
 		if (r.ev)
 			fprintf(o, ",\"ring_lost\":%llu", (unsigned long long)events_lost(r.ev));
+		if (r.qg)
+			print_quic_counters(o, &r);
 		fprintf(o, "}\n");
 	} else {
 		if (co->repeat > 0)
@@ -568,6 +671,10 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	}
 	events_close(r.ev);
 	events_close(tr.ev);
+	qcopies_close(r.qc);
+	qgate_close(r.qg);
+	qcopies_close(tr.qc);
+	qgate_close(tr.qg);
 	bpf_object__close(r.obj);
 	if (tr.obj)
 		bpf_object__close(tr.obj);

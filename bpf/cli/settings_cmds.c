@@ -19,6 +19,20 @@
 
 static void exempt_list(FILE *o);
 
+/* QUIC's setting as the maps hold it: filter and hold are the program's
+ * flags; drop and pass are both "leave UDP alone" to the program, told
+ * apart by the settings file (xdp-sni-apply's nft rule) */
+static const char *quic_word(const struct xsni_settings *s)
+{
+	char v[32];
+
+	if (s->flags & XSNI_SET_QUIC)
+		return s->flags & XSNI_SET_QUIC_HOLD ? "hold" : "filter";
+	if (g.conf && *g.conf && conf_get(g.conf, "QUIC", v, sizeof(v)) == 1 && !strcmp(v, "pass"))
+		return "pass";
+	return "drop";
+}
+
 /* One key of the settings file (g.conf), when it exists, set to what the maps
  * now hold: MODE, RST, LOG, UNREADABLE, PORTS or EXEMPT, replaced in place,
  * the file's other lines kept. Commands run at once (the daemon serves each
@@ -59,6 +73,8 @@ static int settings_save(const char *key)
 		fputs(s.flags & XSNI_SET_UNREADABLE ? "block" : "pass", m);
 	else if (!strcmp(key, "PORTS"))
 		print_ports(m, &s);
+	else if (!strcmp(key, "QUIC"))
+		fputs(quic_word(&s), m);
 	else
 		exempt_list(m);
 	fclose(m);
@@ -143,6 +159,49 @@ int cmd_unreadable(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	return set_flag(argc, argv, o, "unreadable", "block", "pass", XSNI_SET_UNREADABLE,
 			"UNREADABLE");
+}
+
+static void set_quic_fn(struct xsni_settings *s, const void *arg)
+{
+	s->flags = (s->flags & ~(XSNI_SET_QUIC | XSNI_SET_QUIC_HOLD)) | *(const __u32 *)arg;
+}
+
+int cmd_quic(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	struct xsni_settings s;
+	__u32 f;
+	int fd;
+
+	if (argc > 1)
+		return CMD_USAGE;
+	if (argc == 0) {
+		fd = map_fd_or_die(XSNI_MAP_SETTINGS);
+		read_settings(fd, &s);
+		close(fd);
+		fprintf(o, "quic %s\n", quic_word(&s));
+		return 0;
+	}
+	if (!strcmp(argv[0], "filter"))
+		f = XSNI_SET_QUIC;
+	else if (!strcmp(argv[0], "hold"))
+		f = XSNI_SET_QUIC | XSNI_SET_QUIC_HOLD;
+	else if (!strcmp(argv[0], "drop") || !strcmp(argv[0], "pass"))
+		f = 0;
+	else
+		return CMD_USAGE;
+	update_settings(set_quic_fn, &f);
+	fprintf(o, "quic %s\n", argv[0]);
+	/* drop and pass are the file's to tell apart: saved as given */
+	if (!f && g.conf && *g.conf && !access(g.conf, F_OK)) {
+		const char *key = "QUIC", *val = argv[0];
+
+		if (conf_set(g.conf, &key, &val, 1)) {
+			warn("changed, but not saved in %s: %s", g.conf, strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	return settings_save("QUIC");
 }
 
 static void set_ports_fn(struct xsni_settings *s, const void *arg)

@@ -1,11 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `stats` and `status`. */
+#include <stdlib.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "attach.h"
 #include "cli.h"
 #include "maps.h"
 #include "domtable.h"
+
+/* QUIC=filter's counters, the program's (summed over CPUs) and the daemon's,
+ * in the text output, when their maps are pinned */
+static void print_quic_counters(FILE *o)
+{
+	static const char *cn[] = XSNI_QCOUNTER_NAMES, *sn[] = XSNI_QSTAT_NAMES;
+	int fc = pinned_fd(XSNI_MAP_QCNT), fs = pinned_fd(XSNI_MAP_QSTAT), ncpu, i, j;
+	struct xsni_qcounters *pc;
+	struct xsni_qstats st = {};
+	__u64 sum[XSNI_QC_MAX] = {};
+	__u32 zero = 0;
+
+	if (fc < 0 || fs < 0)
+		goto out;
+	ncpu = libbpf_num_possible_cpus();
+	pc = calloc(ncpu > 0 ? ncpu : 1, sizeof(*pc));
+	if (pc && !bpf_map_lookup_elem(fc, &zero, pc))
+		for (i = 0; i < ncpu; i++)
+			for (j = 0; j < XSNI_QC_MAX; j++)
+				sum[j] += pc[i].c[j];
+	free(pc);
+	bpf_map_lookup_elem(fs, &zero, &st);
+	for (j = 0; j < XSNI_QC_MAX; j++)
+		fprintf(o, "%-16s %llu\n", cn[j], (unsigned long long)sum[j]);
+	for (j = 0; j < XSNI_QS_MAX; j++)
+		fprintf(o, "quic_daemon_%-12s %llu\n", sn[j], (unsigned long long)st.c[j]);
+out:
+	if (fc >= 0)
+		close(fc);
+	if (fs >= 0)
+		close(fs);
+}
 
 int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
@@ -16,6 +50,8 @@ int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	print_counters(o, c, co->json);
 	if (co->json)
 		fprintf(o, "\n");
+	else
+		print_quic_counters(o);
 	close(fd);
 	return 0;
 }

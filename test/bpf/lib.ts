@@ -81,6 +81,17 @@ export interface ReplayEvent {
   /** the client's group (0: default) and the name's category bits */
   group: number;
   cats: number;
+  /** where the name was read: a TCP ClientHello or a QUIC Initial (--quic) */
+  door?: 'tls' | 'quic';
+}
+/** --quic: what the daemon's code did with the copies of one packet */
+export interface ReplayQuic {
+  copies: number;
+  result: string;
+  decided: boolean;
+  verdict?: string;
+  wait_ns?: number;
+  name?: string;
 }
 export interface ReplayPacket {
   index: number;
@@ -92,6 +103,7 @@ export interface ReplayPacket {
   event?: ReplayEvent;
   out?: string;
   out_len?: number;
+  quic?: ReplayQuic;
 }
 export interface ReplayResult {
   file: string;
@@ -101,6 +113,9 @@ export interface ReplayResult {
   counters: Record<string, number>;
   /** events the program could not write: the rings' own count */
   ring_lost?: number;
+  /** --quic filter|hold: the program's QUIC counters and the daemon code's */
+  quic_counters?: Record<string, number>;
+  quic_stats?: Record<string, number>;
 }
 
 export interface ReplayOpts {
@@ -117,6 +132,8 @@ export interface ReplayOpts {
   noDrain?: boolean;
   /** --repeat timing: the kernel's whole-ns figure, or wall clock of N minus N/10 runs */
   timing?: 'auto' | 'kernel' | 'wall' | 'flows';
+  /** QUIC Initials judged by name (filter, hold: by the replay; daemon: by the running daemon) */
+  quic?: 'off' | 'filter' | 'hold' | 'daemon';
   env?: Record<string, string>;
 }
 
@@ -140,6 +157,7 @@ export async function replay(pcap: string, o: ReplayOpts = {}): Promise<ReplayRe
   if (o.exempt) args.push('--exempt', o.exempt);
   if (o.noDrain) args.push('--no-drain');
   if (o.timing) args.push('--timing', o.timing);
+  if (o.quic) args.push('--quic', o.quic);
   // no pinned blocklist unless the caller asks for one
   const env = o.env ?? { XDP_SNI_PIN_DIR: '/nonexistent/xdp-sni-test' };
   try {

@@ -27,7 +27,7 @@ const FAKES: Record<string, string> = {
   'xdp-sni': `#!/bin/sh
 echo "xdp-sni $*" >>"$CALLS"
 # the tool saves a change into $XDP_SNI_CONF: apply must not write back what it reads
-case "$1" in mode|rst|log|unreadable|ports|exempt) [ -z "\${XDP_SNI_CONF-}" ] || echo "(would save into $XDP_SNI_CONF)" >>"$CALLS" ;; esac
+case "$1" in mode|rst|log|unreadable|quic|ports|exempt) [ -z "\${XDP_SNI_CONF-}" ] || echo "(would save into $XDP_SNI_CONF)" >>"$CALLS" ;; esac
 case "$1 \${2:-}" in
 "status "*)
 	[ "\${FAKE_STATUS:-}" = ok ] || exit 1
@@ -104,6 +104,7 @@ describe('xdp-sni-apply', () => {
         'xdp-sni rst on',
         'xdp-sni log all',
         'xdp-sni unreadable block',
+        'xdp-sni quic filter',
         'xdp-sni mode block',
         'xdp-sni status',
         'ip link show dev green0',
@@ -128,12 +129,10 @@ describe('xdp-sni-apply', () => {
         'table inet xdp_sni {',
         '\tchain forward {',
         '\t\ttype filter hook forward priority -10; policy accept;',
-        '\t\tiifname { "green0" } udp dport { 443 } drop',
         '\t\tiifname { "green0" } meta l4proto { tcp, udp } th dport 853 drop',
         '\t}',
         '\tchain input {',
         '\t\ttype filter hook input priority -10; policy accept;',
-        '\t\tiifname { "green0" } udp dport { 443 } drop',
         '\t}',
         '}',
         'systemctl --no-block try-restart xdpfire-dnsmasq.service',
@@ -166,6 +165,7 @@ describe('xdp-sni-apply', () => {
       'xdp-sni rst off',
       'xdp-sni log listed',
       'xdp-sni unreadable pass',
+      'xdp-sni quic filter',
       'xdp-sni mode monitor',
       'xdp-sni status',
       'ip link show dev green0',
@@ -191,8 +191,26 @@ describe('xdp-sni-apply', () => {
     expect(s.dns().servers!.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([]);
   });
 
+  it('QUIC=filter|hold|drop|pass goes to the tool; only drop writes the UDP rule; BLOCK_QUIC still works without QUIC; a bad value stops', async () => {
+    for (const [conf, word, rule] of [
+      ['QUIC=filter\n', 'filter', false], ['QUIC=hold\n', 'hold', false], ['QUIC=drop\n', 'drop', true], ['QUIC=pass\n', 'pass', false],
+      ['BLOCK_QUIC=yes\n', 'drop', true], ['BLOCK_QUIC=no\n', 'pass', false], ['BLOCK_QUIC=no\nQUIC=filter\n', 'filter', false], ['', 'filter', false],
+    ] as const) {
+      const r = await setup(conf).run('xdp-sni-apply');
+      expect(r.exitCode, `${conf}: ${r.stderr}`).toBe(0);
+      expect(r.calls).toContain(`xdp-sni unreadable block\nxdp-sni quic ${word}\n`);
+      expect(r.calls.includes('udp dport { 443 } drop'), conf).toBe(rule);
+      // the DoT/DoQ rule stays whatever QUIC is
+      expect(r.calls).toContain('th dport 853 drop');
+    }
+    const bad = await setup('QUIC=yes\n').run('xdp-sni-apply');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toBe("xdp-sni-apply: QUIC must be drop, filter, hold or pass, not 'yes'");
+    expect(bad.calls).toBe('');
+  });
+
   it('writes every listed interface and port into the QUIC table, whatever separates the ports', async () => {
-    const s = setup('INTERFACES=green0 blue0\nPORTS=443 8443,10443\n', { FAKE_LINKS: 'green0 blue0' });
+    const s = setup('INTERFACES=green0 blue0\nPORTS=443 8443,10443\nQUIC=drop\n', { FAKE_LINKS: 'green0 blue0' });
     const r = await s.run('xdp-sni-apply');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.calls).toContain('\t\tiifname { "green0", "blue0" } udp dport { 443, 8443, 10443 } drop\n');
@@ -239,7 +257,7 @@ describe('xdp-sni-apply', () => {
   it('a malformed line or an unknown key names the file and line, and nothing is applied', async () => {
     for (const [conf, message] of [
       ['MODE=block\nthis is not a setting\n', ':2: not KEY=value'],
-      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC HISTORY_MB DNS_FILTER_HTTPS DNS_CANARY ENCRYPTED_DNS ECH)'],
+      ['MDOE=monitor\n', ':1: unknown key MDOE (known: MODE INTERFACES ATTACH_MODE PORTS RST LOG UNREADABLE EXEMPT BLOCK_QUIC HISTORY_MB DNS_FILTER_HTTPS DNS_CANARY ENCRYPTED_DNS ECH QUIC)'],
       ['PATH=/tmp\n', ':1: unknown key PATH'],
       ['MODE="monitor\n', `:1: MODE: the value's opening quote is not closed`],
     ]) {
@@ -282,7 +300,7 @@ describe('xdp-sni-apply', () => {
     expect(s.dns().servers!.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['server=/use-application-dns.net/']);
     expect(s.dns().conf).toMatch(/^filter-rr=SVCB,HTTPS$/m);
     expect(allow.calls).not.toContain('853');
-    expect(allow.calls).toContain('\t\tiifname { "green0" } udp dport { 443 } drop\n');
+    expect(allow.calls).not.toContain('udp dport { 443 } drop'); // QUIC=filter, the default
     // the fake's default group does not block encrypted-dns: nothing to take out (it gets ech-public, ECH=block)
     expect(allow.calls.split('\n').filter((l) => l.includes('group block'))).toEqual(['xdp-sni group block default blocklist,ech-public']);
     const out = setup('ENCRYPTED_DNS=allow\nBLOCK_QUIC=no\n', {
