@@ -77,8 +77,8 @@ static void history_add(const struct xsni_event *e)
 		snprintf(num, sizeof(num), "%u", e->group);
 		grp = num;
 	}
-	hist_add(hist, time(NULL), src, grp, cats, verdict_name(e->verdict), e->sni,
-		 e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME);
+	hist_add(hist, time(NULL), src, grp, cats, verdict_name(e->verdict), event_door(e, &pol),
+		 e->sni, e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME);
 }
 
 static void on_event(void *ctx, const struct xsni_event *e)

@@ -20,8 +20,9 @@
 
 /* The keys this command takes; their values are checked by xdp-sni-apply,
  * the one place that knows them (here only: lower-case letters). */
-static const char *const door_keys[] = { "DNS_FILTER_HTTPS", "DNS_CANARY", "ENCRYPTED_DNS", "ECH",
-					 NULL };
+static const char *const door_keys[] = {
+	"DNS_FILTER_HTTPS", "DNS_CANARY", "ENCRYPTED_DNS", "ECH", "QUIC", NULL
+};
 
 static int door_key(const char *k)
 {
@@ -93,7 +94,7 @@ int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		const char *val = argv[2 * i + 1];
 
 		if (!door_key(argv[2 * i])) {
-			warn("'%s' is not one of DNS_FILTER_HTTPS, DNS_CANARY, ENCRYPTED_DNS, ECH; "
+			warn("'%s' is not one of DNS_FILTER_HTTPS, DNS_CANARY, ENCRYPTED_DNS, ECH, QUIC; "
 			     "nothing changed",
 			     argv[2 * i]);
 			return 2;

@@ -13,6 +13,7 @@ struct hev {
 	time_t t;
 	char *client, *group, *cats, *verdict, *sni;
 	size_t sni_len;
+	char door[8];
 };
 
 #define HIST_QUEUE_MAX 200000 /* more waiting than this: the newest are dropped */
@@ -55,6 +56,21 @@ void hist_set_cap(struct history *h, long cap_bytes)
 		h->cap = cap_bytes;
 }
 
+/* The door of each event (tls, ech, dns, quic), a column that files made
+ * before it lack: added to them, their old events counted as tls. */
+static int add_door_column(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int has = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('events') WHERE name = 'door'",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	has = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return has ? 0 : exec(db, "ALTER TABLE events ADD COLUMN door TEXT NOT NULL DEFAULT 'tls'");
+}
+
 struct history *hist_open(const char *path, long cap_bytes)
 {
 	struct history *h = calloc(1, sizeof(*h));
@@ -72,12 +88,12 @@ struct history *hist_open(const char *path, long cap_bytes)
 	/* auto_vacuum only takes on a new file, before its first table */
 	if (exec(h->db, "PRAGMA auto_vacuum=INCREMENTAL") ||
 	    exec(h->db, "PRAGMA journal_mode=WAL") || exec(h->db, "PRAGMA synchronous=NORMAL") ||
-	    exec(h->db, SCHEMA))
+	    exec(h->db, SCHEMA) || add_door_column(h->db))
 		goto fail;
 	chmod(path, 0640);
 	if (sqlite3_prepare_v2(h->db,
-			       "INSERT INTO events(t, client, grp, cats, verdict, sni)"
-			       " VALUES(?, ?, ?, ?, ?, ?)",
+			       "INSERT INTO events(t, client, grp, cats, verdict, sni, door)"
+			       " VALUES(?, ?, ?, ?, ?, ?, ?)",
 			       -1, &h->ins_ev, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db,
 			       "INSERT INTO minutes VALUES(?, ?, ?, ?, ?, 1)"
@@ -123,7 +139,7 @@ size_t hist_queued(const struct history *h)
 }
 
 void hist_add(struct history *h, time_t t, const char *client, const char *group, const char *cats,
-	      const char *verdict, const char *sni, size_t sni_len)
+	      const char *verdict, const char *door, const char *sni, size_t sni_len)
 {
 	struct hev *e;
 
@@ -151,6 +167,7 @@ void hist_add(struct history *h, time_t t, const char *client, const char *group
 	memcpy(e->sni, sni, sni_len);
 	e->sni[sni_len] = 0;
 	e->sni_len = sni_len;
+	snprintf(e->door, sizeof(e->door), "%s", door);
 }
 
 static long disk_bytes(const struct history *h);
@@ -198,6 +215,7 @@ int hist_flush(struct history *h)
 		sqlite3_bind_text(s, 4, e->cats, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 5, e->verdict, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(s, 6, e->sni, (int)e->sni_len, SQLITE_STATIC);
+		sqlite3_bind_text(s, 7, e->door, -1, SQLITE_STATIC);
 		rc = step(h->db, s) || add_minute(h, e, "*");
 		snprintf(cats, sizeof(cats), "%s", e->cats);
 		for (tok = strtok_r(cats, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))

@@ -25,9 +25,9 @@ struct history *hist_open(const char *path, long cap_bytes);
 void hist_close(struct history *h);
 /* A new disk cap, kept from the next trim on. */
 void hist_set_cap(struct history *h, long cap_bytes);
-/* Queue one event (the strings are copied). */
+/* Queue one event (the strings are copied); door: tls, ech, dns or quic. */
 void hist_add(struct history *h, time_t t, const char *client, const char *group, const char *cats,
-	      const char *verdict, const char *sni, size_t sni_len);
+	      const char *verdict, const char *door, const char *sni, size_t sni_len);
 /* Write what is queued in one transaction: 0 or -1 (the queue is kept). */
 int hist_flush(struct history *h);
 /* Forget what is older than HIST_DAYS; keep the file under its cap. */

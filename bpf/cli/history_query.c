@@ -140,7 +140,7 @@ int hist_query(const char *path, int argc, char **argv, FILE *o, const struct cm
 	sqlite3_busy_timeout(db, 5000);
 	if (!strcmp(what, "events") && argc == 1) {
 		/* newest first; --before ID pages back */
-		s = prep(db, "SELECT id, t, client, grp, cats, verdict, sni FROM events"
+		s = prep(db, "SELECT id, t, client, grp, cats, verdict, sni, door FROM events"
 			     " WHERE (?1 = 0 OR id < ?1) AND (?2 = 0 OR t >= ?2)"
 			     " AND (?3 IS NULL OR instr(CAST(sni AS BLOB), CAST(?3 AS BLOB)) > 0)"
 			     " AND (?4 IS NULL OR substr(client, 1, length(?4)) = ?4)"
@@ -154,7 +154,7 @@ int hist_query(const char *path, int argc, char **argv, FILE *o, const struct cm
 			bind_opt(s, 5, co->verdict);
 			bind_opt(s, 6, co->group);
 			sqlite3_bind_int(s, 7, limit);
-			rc = run_rows(db, s, o, 7);
+			rc = run_rows(db, s, o, 8);
 		}
 	} else if (!strcmp(what, "summary") && argc == 1) {
 		/* events per time bucket and verdict (--category: that one's) */

@@ -213,7 +213,8 @@ static const struct cmd cmds[] = {
 	  NULL },
 	{ "doors", "[KEY VALUE...]",
 	  "The escape routes' settings in the settings file: DNS_FILTER_HTTPS yes|no,\n"
-	  "DNS_CANARY yes|no, ENCRYPTED_DNS block|allow, ECH allow|log|block. Without\n"
+	  "DNS_CANARY yes|no, ENCRYPTED_DNS block|allow, ECH allow|log|block, QUIC\n"
+	  "drop|filter|hold|pass. Without\n"
 	  "arguments, print them. With, write them into a copy of the file, apply it\n"
 	  "with xdp-sni-apply (env XDP_SNI_APPLY, default " DEFAULT_APPLY "), and\n"
 	  "only if that succeeds put it in place: a refused value changes nothing.",

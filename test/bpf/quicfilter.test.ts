@@ -308,6 +308,13 @@ describe('QUIC=filter: the daemon (ring, decode, verdict map) on the pinned maps
         const want = fl.f.includes('listed') ? 'DROP' : 'PASS';
         expect([r.packets[2 * i].verdict, r.packets[2 * i + 1].verdict], fl.f).toEqual([want, want]);
       });
+      // the history keeps each event's door (the web UI's log shows it): 12 quic events, nothing else
+      let hist: string[][] = [];
+      for (let i = 0; i < 30 && hist.length < 12; i++) {
+        await new Promise((res) => setTimeout(res, 200));
+        hist = String((await execa(tool, ['history', 'events', '--limit', '100'], { env: { ...process.env, ...env } })).stdout).split('\n').filter(Boolean).map((l) => l.split('\t'));
+      }
+      expect(hist.map((e) => e[7])).toEqual(Array(12).fill('quic'));
     } finally {
       d.kill('SIGTERM');
       const out = await d;

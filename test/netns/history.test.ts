@@ -98,6 +98,7 @@ describe('event history (SQLite, the daemon)', () => {
     expect(kidEv.length).toBe(100);
     expect(kidEv.every((r) => r[3] === 'kids')).toBe(true);
     expect(ev.filter((r) => r[6] === 'bad.test').every((r) => r[5] === 'block' && r[4] === 'blocklist')).toBe(true);
+    expect(ev.every((r) => r[7] === 'tls')).toBe(true); // the door: TLS hellos over TCP
     expect(ev.filter((r) => r[6].startsWith('ok')).every((r) => r[5] === 'pass' && r[4] === '-')).toBe(true);
     expect(ev.filter((r) => r[6].endsWith('.ads.test')).every((r) => r[4] === 'ads' && r[5] === 'pass')).toBe(true);
     // the per-minute totals equal the events, by verdict

@@ -857,15 +857,16 @@ describe('the counters', () => {
 });
 
 describe('the door a connection used', () => {
-  it('the log says "encrypted (ECH) via" the public name, and names the door of each event: ECH, encrypted DNS, TLS', async () => {
+  it('the log says "encrypted (ECH) via" the public name, and names the door of each event: ECH, encrypted DNS, QUIC, TLS', async () => {
     const s = await login();
     const t = Math.floor(Date.now() / 1000) - 5;
     daemon.event({ t, client: '10.77.1.2', grp: 'default', cats: 'ech-public', verdict: 'block', sni: Buffer.from('cloudflare-ech.com') });
     daemon.event({ t, client: '10.77.1.2', grp: 'default', cats: 'blocklist,encrypted-dns', verdict: 'block', sni: Buffer.from('dns.google') });
     daemon.event({ t, client: '10.77.1.2', grp: 'default', cats: '-', verdict: 'pass', sni: Buffer.from('www.example.org') });
+    daemon.event({ t, client: '10.77.1.3', grp: 'default', cats: 'blocklist', verdict: 'block', sni: Buffer.from('listed.example'), door: 'quic' });
     const log = await handle(req('GET', '/log', { cookies: s.cookies }), deps);
     const rows = [...log.body.matchAll(/<tr class="v-(\w+)"><td>[^<]*<\/td><td class="name">(.*?)<\/td><td class="door">([^<]*)<\/td>/g)].map((m) => `${m[1]} | ${m[2].replace(/<[^>]+>/g, '')} | ${m[3]}`);
-    expect(rows.sort()).toEqual(['block | dns.google | encrypted DNS', 'block | encrypted (ECH) via cloudflare-ech.com | ECH', 'pass | www.example.org | TLS']);
+    expect(rows.sort()).toEqual(['block | dns.google | encrypted DNS', 'block | encrypted (ECH) via cloudflare-ech.com | ECH', 'block | listed.example | QUIC', 'pass | www.example.org | TLS']);
   });
 });
 

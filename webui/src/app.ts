@@ -87,6 +87,7 @@ const DOORS = [
   { key: 'DNS_CANARY', label: "DNS: Firefox's DoH canary answered NXDOMAIN", options: ['yes', 'no'], explain: 'yes: use-application-dns.net does not resolve, so Firefox does not turn DNS over HTTPS on by itself' },
   { key: 'ENCRYPTED_DNS', label: 'Known DNS-over-HTTPS/TLS services', options: ['block', 'allow'], explain: 'block: their names do not resolve, are blocked by server name in every group, and port 853 is dropped' },
   { key: 'ECH', label: 'ECH to known public names', options: ['block', 'log', 'allow'], explain: 'a hello whose name is an ECH public name hides its real name; block drops it in every group, log marks it, allow treats it as any name' },
+  { key: 'QUIC', label: 'QUIC (HTTP/3)', options: ['filter', 'drop', 'hold', 'pass'], explain: 'filter: the name in each QUIC Initial is read and judged like a TLS one; drop: all QUIC from green is dropped (browsers fall back to TCP); hold: like filter, the first Initials held until the verdict; pass: QUIC is not looked at' },
 ] as const;
 
 async function doorsNow(d: Deps): Promise<{ doors?: unknown[]; doorsError?: string }> {

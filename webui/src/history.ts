@@ -14,6 +14,8 @@ export interface HistEvent {
   group: string;
   cats: string;
   verdict: string;
+  /** tls, ech, dns or quic, as the daemon recorded it (files from before the column: tls) */
+  door: string;
   /** as the client sent it: UTF-8 decoded, other bytes kept as U+DC80+byte (visible.ts) */
   sni: string;
 }
@@ -24,14 +26,15 @@ export interface HistEvent {
  * "encrypted-dns" (DNS-over-HTTPS/TLS services) from the shipped lists, and
  * the daemon's log line says the same (door=ech, dns, tls).
  */
-export function doorOf(cats: string): 'ech' | 'dns' | 'tls' {
+export function doorOf(cats: string, door = 'tls'): 'quic' | 'ech' | 'dns' | 'tls' {
+  if (door === 'quic') return 'quic';
   const c = cats.split(',');
   if (c.includes('ech-public')) return 'ech';
   if (c.includes('encrypted-dns')) return 'dns';
   return 'tls';
 }
 
-export const DOOR_LABELS = { ech: 'ECH', dns: 'encrypted DNS', tls: 'TLS' } as const;
+export const DOOR_LABELS = { quic: 'QUIC', ech: 'ECH', dns: 'encrypted DNS', tls: 'TLS' } as const;
 
 export const VERDICTS = ['block', 'monitor', 'exempt', 'pass', 'unreadable-block', 'unreadable-pass'];
 
@@ -84,6 +87,7 @@ export async function events(ctl: Ctl, q: EventQuery): Promise<HistEvent[]> {
     cats: r[4] ?? '',
     verdict: r[5] ?? '',
     sni: decodeName(r[6] ?? ''),
+    door: r[7] ?? 'tls',
   }));
 }
 

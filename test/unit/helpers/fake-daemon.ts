@@ -12,6 +12,8 @@ export interface FakeEvent {
   cats: string;
   verdict: string;
   sni: Buffer;
+  /** the daemon's door column (tls when not given) */
+  door?: string;
 }
 
 interface Win {
@@ -61,7 +63,7 @@ export class FakeDaemon {
   ports = '443';
   since = 0;
   exempt: string[] = [];
-  doors = new Map([['DNS_FILTER_HTTPS', 'yes'], ['DNS_CANARY', 'yes'], ['ENCRYPTED_DNS', 'block'], ['ECH', '-']]);
+  doors = new Map([['DNS_FILTER_HTTPS', 'yes'], ['DNS_CANARY', 'yes'], ['ENCRYPTED_DNS', 'block'], ['ECH', '-'], ['QUIC', 'filter']]);
   calls: string[][] = [];
   bodies: Buffer[] = [];
   failAddAfter = Infinity;
@@ -301,7 +303,7 @@ export class FakeDaemon {
           .filter((e) => (!opt.before || e.id < Number(opt.before)) && (!name || e.sni.includes(name)) && (!opt.client || e.client.startsWith(opt.client)) && (!opt.verdict || e.verdict === opt.verdict))
           .sort((a, b) => b.id - a.id)
           .slice(0, Number(opt.limit ?? 200));
-        return ok(out.map((e) => `${e.id}\t${e.t}\t${e.client}\t${e.grp}\t${e.cats}\t${e.verdict}\t${esc(e.sni)}\n`).join(''));
+        return ok(out.map((e) => `${e.id}\t${e.t}\t${e.client}\t${e.grp}\t${e.cats}\t${e.verdict}\t${esc(e.sni)}\t${e.door ?? 'tls'}\n`).join(''));
       }
       case 'summary': {
         const step = Number(opt.step ?? 60);

@@ -94,7 +94,7 @@ export async function logView(c: Ctx) {
     filterError,
     filter: f,
     verdicts: VERDICTS,
-    events: shown.map((e) => ({ ...e, time: fmtTime(e.t), door: doorOf(e.cats), doorLabel: DOOR_LABELS[doorOf(e.cats)] })),
+    events: shown.map((e) => ({ ...e, time: fmtTime(e.t), door: doorOf(e.cats, e.door), doorLabel: DOOR_LABELS[doorOf(e.cats, e.door)] })),
     shown: shown.length,
     page,
     newer: page > 1 ? url(trail.slice(0, -1)) : undefined,
