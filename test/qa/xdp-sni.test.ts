@@ -70,6 +70,23 @@ async function waitActive(): Promise<void> {
   throw new Error('xdp-sni.service did not become active again');
 }
 
+/**
+ * After a reload or a package removal that switches the DNS doors, xdp-sni-apply restarts
+ * green's dnsmasq without waiting (systemctl --no-block): wait until systemd has no job left
+ * and dnsmasq is active, then until a name resolves for the client. A client meets "a moment
+ * without DNS" and retries; the checks below must not take that moment for a block or a pass.
+ */
+async function dnsSettled(name: string): Promise<void> {
+  const r = await fw.con.run('for i in $(seq 100); do [ -z "$(systemctl list-jobs --no-legend)" ] && break; sleep 0.1; done; systemctl is-active xdpfire-dnsmasq', 30_000);
+  expect(r.output).toMatch(/^active/m);
+  for (let i = 0; i < 20; i++) {
+    const q = await execa('ip', ['netns', 'exec', fw.lab.ns.client, 'getent', 'hosts', name], { reject: false });
+    if (q.exitCode === 0) return;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`${name} does not resolve for the client 10 s after dnsmasq's restart`);
+}
+
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const built = await buildIso(config);
@@ -158,6 +175,7 @@ describe('xdp-sni on the live box', () => {
     await waitActive();
     expect((await fw.con.run('sed -i s/^MODE=.*/MODE=monitor/ /etc/xdpfire/xdp-sni.conf && systemctl reload xdp-sni')).status).toBe(0);
     expect((await fw.con.run('xdp-sni status')).output).toMatch(/^mode +monitor$/m);
+    await dnsSettled(blocked);
     const port = newPort();
     const r = await fw.lab.curlFromClient(blocked, fromPort(port));
     expect(r.exitCode, r.stderr).toBe(0);
@@ -170,6 +188,7 @@ describe('xdp-sni on the live box', () => {
     const { blocked } = fw.lab.names;
     await fw.con.run('sed -i s/^MODE=.*/MODE=block/ /etc/xdpfire/xdp-sni.conf && systemctl reload xdp-sni');
     await waitActive();
+    await dnsSettled(blocked);
     expect((await fw.lab.curlFromClient(blocked, [], 10)).exitCode).not.toBe(0);
 
     const rm = await fw.con.run('DEBIAN_FRONTEND=noninteractive apt-get remove -y xdp-sni 2>&1', 300_000);
@@ -177,6 +196,7 @@ describe('xdp-sni on the live box', () => {
     // removed: detached from green0, pins gone, the listed name passes
     expect((await fw.con.run('ip -color=never link show dev green0')).output).not.toMatch(/ xdp/);
     expect((await fw.con.run('test -e /sys/fs/bpf/xdp-sni')).status).not.toBe(0);
+    await dnsSettled(blocked);
     const openPort = newPort();
     const open = await fw.lab.curlFromClient(blocked, fromPort(openPort));
     expect(open.exitCode, open.stderr).toBe(0);
