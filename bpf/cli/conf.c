@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,7 +106,8 @@ static void sync_dir(const char *path)
 	}
 }
 
-int conf_set(const char *path, const char *const *keys, const char *const *vals, int n)
+int conf_write(const char *path, const char *dst, const char *const *keys, const char *const *vals,
+	       int n)
 {
 	char tmp[4096];
 	char **lines = NULL;
@@ -152,7 +155,7 @@ int conf_set(const char *path, const char *const *keys, const char *const *vals,
 				last[k] = (int)i;
 		}
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		goto out;
 	}
@@ -184,10 +187,10 @@ int conf_set(const char *path, const char *const *keys, const char *const *vals,
 		goto out;
 	}
 	o = NULL;
-	if (rename(tmp, path))
+	if (rename(tmp, dst))
 		goto out;
 	rc = 0;
-	sync_dir(path);
+	sync_dir(dst);
 out:
 	err = errno;
 	if (o)
@@ -202,4 +205,23 @@ out:
 	free(last);
 	errno = err;
 	return rc;
+}
+
+int conf_set(const char *path, const char *const *keys, const char *const *vals, int n)
+{
+	return conf_write(path, path, keys, vals, n);
+}
+
+int conf_lock(const char *state_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.settings.lock", state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && flock(fd, LOCK_EX)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }

@@ -17,5 +17,13 @@ int conf_get(const char *path, const char *key, char *val, size_t n);
  * so a reader sees the old file or the new one, whole. The file keeps its
  * owner and mode. 0, or -1 (errno) with the old file untouched. */
 int conf_set(const char *path, const char *const *keys, const char *const *vals, int n);
+/* The same, the result written to dst (through dst.tmp and a rename) and
+ * path left as it is. */
+int conf_write(const char *path, const char *dst, const char *const *keys, const char *const *vals,
+	       int n);
+
+/* Changes to the settings file one at a time: an exclusive lock on
+ * STATE_DIR/.settings.lock. The fd to close, or -1 (errno). */
+int conf_lock(const char *state_dir);
 
 #endif

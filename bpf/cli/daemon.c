@@ -63,31 +63,28 @@ static void log_line(const char *line, int echo)
 /* the event history (NULL if it cannot be opened: events still reach syslog) */
 static struct history *hist;
 
-static void history_add(const struct xsni_event *e)
+/* One event: into the history and, as one line (with extra after it, if
+ * any), to syslog; its fields are worked out once for both. */
+static void log_event(const struct xsni_event *e, const char *extra)
 {
-	char src[64], dst[64], cats[400];
-	const char *grp = pol.groups[e->group % XSNI_GROUPS_MAX].name;
-	char num[12];
+	struct event_fields f;
+	char line[900];
+	size_t n;
 
-	if (!hist)
-		return;
-	event_addrs(e, src, dst, sizeof(src));
-	policy_cat_names(&pol, e->cats, cats, sizeof(cats));
-	if (!grp[0]) {
-		snprintf(num, sizeof(num), "%u", e->group);
-		grp = num;
-	}
-	hist_add(hist, time(NULL), src, grp, cats, verdict_name(e->verdict), event_door(e, &pol),
-		 e->sni, e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME);
+	event_fields(e, &pol, &f);
+	if (hist)
+		hist_add(hist, time(NULL), f.src, f.grp, f.cats, verdict_name(e->verdict), f.door,
+			 e->sni, e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME);
+	format_fields(e, &f, line, sizeof(line));
+	n = strlen(line);
+	if (extra)
+		snprintf(line + n, sizeof(line) - n, " %s", extra);
+	log_line(line, 1);
 }
 
 static void on_event(void *ctx, const struct xsni_event *e)
 {
-	char line[768];
-
-	history_add(e);
-	format_event(e, &pol, line, sizeof(line));
-	log_line(line, 1);
+	log_event(e, NULL);
 }
 
 /*
@@ -134,9 +131,8 @@ static void quic_events_log(void)
 	struct qev q;
 
 	for (;;) {
-		char line[900], hex[41];
+		char extra[120], hex[41];
 		unsigned int i;
-		size_t n;
 
 		pthread_mutex_lock(&qev_lock);
 		if (qev_head == qev_tail) {
@@ -148,13 +144,10 @@ static void quic_events_log(void)
 		for (i = 0; i < q.dcid_len; i++)
 			snprintf(hex + 2 * i, 3, "%02x", q.dcid[i]);
 		hex[2 * i] = 0;
-		history_add(&q.e);
-		format_event(&q.e, &pol, line, sizeof(line));
-		n = strlen(line);
-		snprintf(line + n, sizeof(line) - n, " dcid=%s wait_us=%llu decide_us=%llu",
-			 i ? hex : "-", (unsigned long long)(q.wait_ns / 1000),
+		snprintf(extra, sizeof(extra), "dcid=%s wait_us=%llu decide_us=%llu", i ? hex : "-",
+			 (unsigned long long)(q.wait_ns / 1000),
 			 (unsigned long long)(q.decide_ns / 1000));
-		log_line(line, 1);
+		log_event(&q.e, extra);
 	}
 }
 

@@ -2,13 +2,11 @@
 /* `doors`: the settings of the escape routes (the DNS doors and ECH) in the
  * settings file, shown, or changed and applied by xdp-sni-apply. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,10 +70,9 @@ static int run_apply(const char *file)
 
 int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	char tmp[PATH_MAX], lockpath[PATH_MAX], v[64];
+	char tmp[PATH_MAX], v[64];
 	const char *keys[8], *vals[8];
 	int i, n = argc / 2, lock, rc;
-	FILE *src, *dst;
 
 	if (!g.conf || !*g.conf || access(g.conf, R_OK)) {
 		warn("no settings file (%s): the doors are set there",
@@ -110,32 +107,14 @@ int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	/* The new file is made beside the old one and applied; only if
 	 * xdp-sni-apply takes it (it checks every value before it changes
 	 * anything) does it replace the old file. One change at a time. */
-	snprintf(lockpath, sizeof(lockpath), "%s/.settings.lock", g.state_dir);
-	lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX)) {
-		warn("cannot lock %s: %s", lockpath, strerror(errno));
+	lock = conf_lock(g.state_dir);
+	if (lock < 0) {
+		warn("cannot lock the settings (%s/.settings.lock): %s", g.state_dir,
+		     strerror(errno));
 		return 1;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.doors", g.conf);
-	src = fopen(g.conf, "re");
-	dst = fopen(tmp, "we");
-	rc = 1;
-	if (src && dst) {
-		char buf[8192];
-		size_t k;
-
-		while ((k = fread(buf, 1, sizeof(buf), src)) > 0)
-			if (fwrite(buf, 1, k, dst) != k)
-				break;
-		rc = ferror(src) || fclose(dst);
-		dst = NULL;
-	}
-	if (src)
-		fclose(src);
-	if (dst)
-		fclose(dst);
-	if (!rc && conf_set(tmp, keys, vals, n))
-		rc = 1;
+	rc = conf_write(g.conf, tmp, keys, vals, n) ? 1 : 0;
 	if (rc) {
 		warn("cannot write %s: %s; nothing changed", tmp, strerror(errno));
 	} else if ((rc = run_apply(tmp))) {

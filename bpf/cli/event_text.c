@@ -38,26 +38,38 @@ const char *event_door(const struct xsni_event *e, const struct policy *p)
 	return "tls";
 }
 
-void format_event(const struct xsni_event *e, const struct policy *p, char *buf, size_t len)
+void event_fields(const struct xsni_event *e, const struct policy *p, struct event_fields *f)
 {
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], grp[40], cats[400];
+	event_addrs(e, f->src, f->dst, sizeof(f->src));
+	if (p && p->groups[e->group % XSNI_GROUPS_MAX].name[0])
+		snprintf(f->grp, sizeof(f->grp), "%s", p->groups[e->group % XSNI_GROUPS_MAX].name);
+	else
+		snprintf(f->grp, sizeof(f->grp), "%u", e->group);
+	if (p)
+		policy_cat_names(p, e->cats, f->cats, sizeof(f->cats));
+	else if (e->cats)
+		snprintf(f->cats, sizeof(f->cats), "0x%x", e->cats);
+	else
+		snprintf(f->cats, sizeof(f->cats), "-");
+	f->door = event_door(e, p);
+}
+
+void format_fields(const struct xsni_event *e, const struct event_fields *f, char *buf, size_t len)
+{
 	const char *lb = e->family == 6 ? "[" : "", *rb = e->family == 6 ? "]" : "";
 
-	event_addrs(e, s, d, sizeof(s));
-	if (p && p->groups[e->group % XSNI_GROUPS_MAX].name[0])
-		snprintf(grp, sizeof(grp), "%s", p->groups[e->group % XSNI_GROUPS_MAX].name);
-	else
-		snprintf(grp, sizeof(grp), "%u", e->group);
-	if (p)
-		policy_cat_names(p, e->cats, cats, sizeof(cats));
-	else if (e->cats)
-		snprintf(cats, sizeof(cats), "0x%x", e->cats);
-	else
-		snprintf(cats, sizeof(cats), "-");
 	snprintf(buf, len,
 		 "sni=%.*s verdict=%s src=%s%s%s:%u dst=%s%s%s:%u segments=%u door=%s rst=%u "
 		 "group=%s cats=%s",
 		 (int)(e->sni_len < XSNI_EVENT_NAME ? e->sni_len : XSNI_EVENT_NAME), e->sni,
-		 verdict_name(e->verdict), lb, s, rb, e->sport, lb, d, rb, e->dport, e->segments,
-		 event_door(e, p), e->rst, grp, cats);
+		 verdict_name(e->verdict), lb, f->src, rb, e->sport, lb, f->dst, rb, e->dport,
+		 e->segments, f->door, e->rst, f->grp, f->cats);
+}
+
+void format_event(const struct xsni_event *e, const struct policy *p, char *buf, size_t len)
+{
+	struct event_fields f;
+
+	event_fields(e, p, &f);
+	format_fields(e, &f, buf, len);
 }

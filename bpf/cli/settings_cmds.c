@@ -3,11 +3,8 @@
  * settings, and the settings file each change is saved into. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -43,20 +40,17 @@ static const char *quic_word(const struct xsni_settings *s)
 static int settings_save(const char *key)
 {
 	struct xsni_settings s;
-	char lockpath[PATH_MAX], *val = NULL;
+	char *val = NULL;
 	size_t len;
 	FILE *m;
 	int fd, lock, rc = 0;
 
 	if (!g.conf || !*g.conf || access(g.conf, F_OK))
 		return 0;
-	snprintf(lockpath, sizeof(lockpath), "%s/.settings.lock", g.state_dir);
-	lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX)) {
-		warn("changed, but not saved in %s: cannot lock %s: %s", g.conf, lockpath,
+	lock = conf_lock(g.state_dir);
+	if (lock < 0) {
+		warn("changed, but not saved in %s: cannot lock the settings: %s", g.conf,
 		     strerror(errno));
-		if (lock >= 0)
-			close(lock);
 		return 1;
 	}
 	fd = map_fd_or_die(XSNI_MAP_SETTINGS);
