@@ -26,6 +26,25 @@ export const ECH_NAMES = ['blocked.example', 'allowed.example'];
 /** served by Caddy (h3 and h2) */
 export const H3_NAMES = ['h3.example', 'blocked-h3.example'];
 
+/** Chromium takes HTTPS records only from its own resolver (AsyncDns); the lab's CA is not in its store */
+export const CHROMIUM_FLAGS = ['--enable-features=AsyncDns', '--ignore-certificate-errors'];
+/** Firefox turns HTTP/3 off when a certificate chains to a root it did not ship (the lab's CA, added
+ * with certutil): without this pref it would never use h3 here, drop or no drop */
+export const FIREFOX_PREFS = { 'network.http.http3.disable_when_third_party_roots_found': false };
+
+/** One xdp-sni event line to port 443, as the daemon prints it (QUIC ones with their windows). */
+export interface XEvent { sni: string; verdict: string; port: number; dst: string; door: string; rst: number; wait?: number; decide?: number }
+export function parseEvents(text: string): XEvent[] {
+  const out: XEvent[] = [];
+  for (const l of text.split('\n')) {
+    const m = /^sni=(\S*) verdict=(\S+) src=\S+:(\d+) dst=(\S+):443 segments=\d+ door=(\w+) rst=(\d)/.exec(l);
+    if (!m) continue;
+    const w = /wait_us=(\d+) decide_us=(\d+)/.exec(l);
+    out.push({ sni: m[1], verdict: m[2], port: Number(m[3]), dst: m[4], door: m[5], rst: Number(m[6]), wait: w ? Number(w[1]) : undefined, decide: w ? Number(w[2]) : undefined });
+  }
+  return out;
+}
+
 export interface Ev { t: number; [k: string]: unknown }
 
 export interface DnsRecord {

@@ -16,31 +16,17 @@ import { buildBpf } from '../bpf/lib.js';
 import { nsExec, waitFor } from './topology.js';
 import { xsni, startDaemon, type Daemon } from './tool.js';
 import { chromium, firefox, firefoxProfile, type BrowserRun } from './browsers.js';
-import { setupLab, ECH_IP, H3_IP, PUBLIC_NAME, type Lab, type Ev } from './ech-lab.js';
+import { setupLab, ECH_IP, H3_IP, PUBLIC_NAME, CHROMIUM_FLAGS, FIREFOX_PREFS, parseEvents, type Lab, type Ev, type XEvent } from './ech-lab.js';
 
 const LISTED = 'blocked.example';
 const ALLOWED = 'allowed.example';
 const H3 = 'h3.example';
-/** Chromium takes HTTPS records only from its own resolver (AsyncDns); the lab's CA is not in its store */
-const CHROMIUM_FLAGS = ['--enable-features=AsyncDns', '--ignore-certificate-errors'];
-/** Firefox turns HTTP/3 off when a certificate chains to a root it did not ship (the lab's CA, added
- * with certutil): without this pref it would never use h3 here, drop or no drop */
-const FIREFOX_PREFS = { 'network.http.http3.disable_when_third_party_roots_found': false };
-
 let lab: Lab;
 let daemon: Daemon;
 /** measured numbers, printed at the end */
 const measured: Record<string, unknown> = {};
 
-interface XEvent { sni: string; verdict: string; dst: string; port: number; door: string; rst: number }
-function xEvents(fromChar: number): XEvent[] {
-  const out: XEvent[] = [];
-  for (const l of daemon.out().slice(fromChar).split('\n')) {
-    const m = /^sni=(\S*) verdict=(\w+) src=\S+:(\d+) dst=(\S+):443 segments=\d+ door=(\w+) rst=(\d)/.exec(l);
-    if (m) out.push({ sni: m[1], verdict: m[2], port: Number(m[3]), dst: m[4], door: m[5], rst: Number(m[6]) });
-  }
-  return out;
-}
+const xEvents = (fromChar: number): XEvent[] => parseEvents(daemon.out().slice(fromChar));
 /** xdp-sni's events since `from` for connections to `dst`: wait for one, let late ones come, check one per connection */
 async function eventsTo(from: number, dst: string): Promise<XEvent[]> {
   await waitFor(() => xEvents(from).some((e) => e.dst === dst), 5000, `an xdp-sni event for ${dst}`);

@@ -22,12 +22,10 @@ import { xsni, startDaemon, type Daemon } from './tool.js';
 import { execa } from 'execa';
 import { mkdirSync } from 'node:fs';
 import { chromium, firefox, firefoxProfile, CHROMIUM_BASE_FLAGS, type BrowserRun } from './browsers.js';
-import { setupLab, H3_IP, type Lab, type Ev } from './ech-lab.js';
+import { setupLab, H3_IP, CHROMIUM_FLAGS, FIREFOX_PREFS, parseEvents, type Lab, type Ev, type XEvent } from './ech-lab.js';
 
 const LISTED = 'blocked-h3.example';
 const ALLOWED = 'h3.example';
-const CHROMIUM_FLAGS = ['--enable-features=AsyncDns', '--ignore-certificate-errors'];
-const FIREFOX_PREFS = { 'network.http.http3.disable_when_third_party_roots_found': false };
 
 let lab: Lab;
 let daemon: Daemon;
@@ -35,17 +33,7 @@ const measured: Record<string, unknown> = {};
 /** per QUIC event: first Initial to verdict, and the completing Initial to verdict (µs) */
 const waits: [number, number][] = [];
 
-interface XEvent { sni: string; verdict: string; port: number; dst: string; door: string; rst: number; wait?: number; decide?: number }
-function xEvents(fromChar: number): XEvent[] {
-  const out: XEvent[] = [];
-  for (const l of daemon.out().slice(fromChar).split('\n')) {
-    const m = /^sni=(\S*) verdict=(\S+) src=\S+:(\d+) dst=(\S+):443 segments=\d+ door=(\w+) rst=(\d)/.exec(l);
-    if (!m) continue;
-    const w = /wait_us=(\d+) decide_us=(\d+)/.exec(l);
-    out.push({ sni: m[1], verdict: m[2], port: Number(m[3]), dst: m[4], door: m[5], rst: Number(m[6]), wait: w ? Number(w[1]) : undefined, decide: w ? Number(w[2]) : undefined });
-  }
-  return out;
-}
+const xEvents = (fromChar: number): XEvent[] => parseEvents(daemon.out().slice(fromChar));
 
 /**
  * Chromium for the allowed name over h3: in this lab its QUIC handshake with
