@@ -32,7 +32,7 @@ describe('webui package', () => {
     const deb = await buildDeb(l, join(dir, 'out'), join(dir, 'tmp'), ctx(dir, webuiDir));
     const list = String((await execa('dpkg-deb', ['-c', join(dir, 'out', deb.file)])).stdout);
     expect(list).toMatch(/-rwxr-xr-x root\/root .* \.\/usr\/lib\/xdpfire-webui\/htdocs\/index\.cgi/);
-    for (const f of ['htdocs/static/app.css', 'htdocs/static/live.js', 'htdocs/static/error.html', 'webui.conf', 'lighttpd.conf', 'default-admin.passwd'])
+    for (const f of ['htdocs/static/app.css', 'htdocs/static/live.js', 'htdocs/static/upload.js', 'htdocs/static/error.html', 'webui.conf', 'lighttpd.conf', 'default-admin.passwd'])
       expect(list).toContain(`./usr/lib/xdpfire-webui/${f}`);
     expect(list).toContain('./usr/lib/systemd/system/xdpfire-webui.service');
     expect(list).toContain('./usr/lib/systemd/system/xdp-sni.service.d/50-xdpfire-webui.conf');

@@ -117,7 +117,7 @@ export async function startWeb(): Promise<Web> {
     mkdirSync(join(root, 'htdocs', 'static'), { recursive: true });
     copyFileSync(join(tree, 'webui.cjs'), join(root, 'htdocs', 'index.cgi'));
     chmodSync(join(root, 'htdocs', 'index.cgi'), 0o755);
-    for (const f of ['app.css', 'live.js', 'error.html']) copyFileSync(join(tree, f), join(root, 'htdocs', 'static', f));
+    for (const f of ['app.css', 'live.js', 'upload.js', 'error.html']) copyFileSync(join(tree, f), join(root, 'htdocs', 'static', f));
     const stateDir = join(t.dir, 'webui-state');
     mkdirSync(stateDir, { mode: 0o700 });
     writeFileSync(join(t.dir, 'webui.passwd'), `${hashPassword(PASSWORD)}\n`, { mode: 0o640 });
@@ -202,16 +202,47 @@ export function rawRequest(port: number, bytes: string): Promise<RawRes> {
     s.setTimeout(30_000, () => s.destroy(new Error('timeout')));
     s.on('data', (b: Buffer) => (text += b.toString('latin1')));
     s.on('error', reject);
-    s.on('close', () => {
-      const [head, ...body] = text.split('\r\n\r\n');
-      const [status, ...lines] = head.split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const l of lines) {
-        const i = l.indexOf(':');
-        if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-      }
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(status)?.[1] ?? 0), headers, body: body.join('\r\n\r\n') });
+    s.on('close', () => resolve(parseAnswer(text)));
+  });
+}
+
+/** The head of an HTTP/1.x answer as read off the wire: status and lower-cased headers. */
+function parseAnswer(text: string): RawRes {
+  const [head, ...body] = text.split('\r\n\r\n');
+  const [status, ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const l of lines) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(status)?.[1] ?? 0), headers, body: body.join('\r\n\r\n') };
+}
+
+/**
+ * A POST with its whole body, over TLS, reading the answer while the body is
+ * still going out (a server may answer early and stop reading): the answer,
+ * however the connection ends.
+ */
+export function uploadRaw(port: number, path: string, type: string, body: Buffer): Promise<RawRes> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+      s.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+      let off = 0;
+      const pump = (): void => {
+        while (off < body.length && !s.destroyed) {
+          const chunk = body.subarray(off, off + 65536);
+          off += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+      };
+      pump();
     });
+    s.setTimeout(30_000, () => s.destroy(new Error('timeout')));
+    s.on('data', (b: Buffer) => (text += b.toString('latin1')));
+    const done = (e?: Error): void => (text ? resolve(parseAnswer(text)) : reject(e ?? new Error('closed without an answer')));
+    s.on('error', done);
+    s.on('close', () => done());
   });
 }
 

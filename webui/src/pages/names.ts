@@ -107,6 +107,7 @@ export async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
       importSkipBad: v.importSkipBad,
       importReplace: v.importReplace,
       uploadLimit: `${MAX_BODY / (1 << 20)} MiB`,
+      uploadMax: MAX_BODY,
     })),
   );
 }

@@ -17,7 +17,7 @@ const TYPES = { json: 'application/json; charset=utf-8', csv: 'text/csv; charset
 
 export function transferPage(c: Ctx, error?: string, status = 200, problems: string[] = [], text?: string): Res {
   const links = WHAT.flatMap((what) => FORMAT.map((format) => ({ what, format, url: `/export?what=${what}&format=${format}` })));
-  return res(status, page('transfer', base(c, 'transfer', 'Export and import', { error, links, problems, text, uploadLimit: `${MAX_BODY >> 20} MiB` })));
+  return res(status, page('transfer', base(c, 'transfer', 'Export and import', { error, links, problems, text, uploadLimit: `${MAX_BODY >> 20} MiB`, uploadMax: MAX_BODY })));
 }
 
 /** GET /export?what=policy|lists|history&format=json|csv: a file to save. */
