@@ -84,6 +84,8 @@ export class NetLab {
   readonly serverAddress = SERVER_ADDRESS;
   readonly redAddress = RED_ADDRESS;
   readonly ca: string;
+  /** The CA's key: a scenario signs certificates for its own servers with it. */
+  readonly caKey: string;
   readonly upstreamLog: string;
   lease?: Lease;
   private readonly procs: Proc[] = [];
@@ -97,6 +99,7 @@ export class NetLab {
     this.greenMac = opts.greenMac ?? DEFAULT_GREEN_MAC;
     this.redMac = opts.redMac ?? DEFAULT_RED_MAC;
     this.ca = join(opts.workDir, 'ca.pem');
+    this.caKey = join(opts.workDir, 'ca.key');
     this.upstreamLog = join(opts.workDir, 'upstream-dnsmasq.log');
   }
 
@@ -151,10 +154,10 @@ export class NetLab {
       const r = await execa('openssl', args, { reject: false });
       if (r.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
     };
-    await pki(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', this.ca, '-days', '2', '-subj', '/CN=xdpfire lab CA']);
+    await pki(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', this.caKey, '-out', this.ca, '-days', '2', '-subj', '/CN=xdpfire lab CA']);
     await pki(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'srv.key'), '-out', join(dir, 'srv.csr'), '-subj', '/CN=xdpfire lab server']);
     writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=DNS:${NAMES.allowed},DNS:${NAMES.blocked}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-    await pki(['x509', '-req', '-in', join(dir, 'srv.csr'), '-CA', this.ca, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', join(dir, 'srv.pem'), '-days', '2', '-extfile', join(dir, 'ext.cnf')]);
+    await pki(['x509', '-req', '-in', join(dir, 'srv.csr'), '-CA', this.ca, '-CAkey', this.caKey, '-CAcreateserial', '-out', join(dir, 'srv.pem'), '-days', '2', '-extfile', join(dir, 'ext.cnf')]);
 
     // ---- namespaces, taps, bridges, veths
     for (const ns of [lab, client, upstream]) await this.ip(['netns', 'add', ns]);
@@ -175,7 +178,18 @@ export class NetLab {
     for (const dev of ['lo', 'u0']) await this.ip(['-n', upstream, 'link', 'set', dev, 'up']);
 
     // ---- upstream: DHCP for red and DNS for the two names
-    const dnsmasq = this.spawn('upstream-dnsmasq', 'upstream', 'dnsmasq', [
+    await this.startUpstreamDns([]);
+    // ---- upstream: the TLS server
+    const srv = this.spawn('tls-server', 'upstream', process.execPath, [join(here, 'tls-echo.mjs'), join(dir, 'srv.pem'), join(dir, 'srv.key'), SERVER_ADDRESS, '443'], { buffer: false });
+    srv.stdout!.on('data', (b: Buffer) => this.serverLines.push(...String(b).split('\n').filter(Boolean)));
+    await waitFor(() => this.serverEvents().some((e) => e.ev === 'listening'), 15_000, 'the TLS server');
+    this.log(`lab up: namespaces ${lab}, ${client}, ${upstream}; taps ${this.greenTap} (green ${this.greenMac}), ${this.redTap} (red ${this.redMac})`);
+  }
+
+  /** The upstream dnsmasq's arguments: DHCP for red, DNS for the lab's names, and `extra` (more records). */
+  private upstreamDnsArgs(extra: string[]): string[] {
+    const dir = this.opts.workDir;
+    return [
       '--keep-in-foreground', '--conf-file=/dev/null', '--user=root', '--group=root',
       '--interface=u0', '--bind-interfaces', '--except-interface=lo',
       '--no-resolv', '--no-hosts', '--log-queries', '--log-dhcp', `--log-facility=${this.upstreamLog}`,
@@ -183,14 +197,38 @@ export class NetLab {
       '--dhcp-range=10.99.0.100,10.99.0.150,255.255.255.0,1h', `--dhcp-host=${this.redMac},${RED_ADDRESS}`,
       `--dhcp-option=option:router,${UPSTREAM_GATEWAY}`, `--dhcp-option=option:dns-server,${UPSTREAM_GATEWAY}`,
       '--local=/test/', `--host-record=${NAMES.allowed},${SERVER_ADDRESS}`, `--host-record=${NAMES.blocked},${SERVER_ADDRESS}`,
-    ]);
-    void dnsmasq;
-    // ---- upstream: the TLS server
-    const srv = this.spawn('tls-server', 'upstream', process.execPath, [join(here, 'tls-echo.mjs'), join(dir, 'srv.pem'), join(dir, 'srv.key'), SERVER_ADDRESS, '443'], { buffer: false });
-    srv.stdout!.on('data', (b: Buffer) => this.serverLines.push(...String(b).split('\n').filter(Boolean)));
-    await waitFor(() => this.serverEvents().some((e) => e.ev === 'listening'), 15_000, 'the TLS server');
-    await waitFor(() => existsSync(this.upstreamLog) && /started, version/.test(readFileSync(this.upstreamLog, 'utf8')), 15_000, 'upstream dnsmasq');
-    this.log(`lab up: namespaces ${lab}, ${client}, ${upstream}; taps ${this.greenTap} (green ${this.greenMac}), ${this.redTap} (red ${this.redMac})`);
+      ...extra,
+    ];
+  }
+
+  private upstreamDns?: ResultPromise;
+
+  /** (Re)start the upstream dnsmasq with `extra` arguments (records a scenario adds); the lease file keeps red's lease. */
+  private async startUpstreamDns(extra: string[]): Promise<void> {
+    const old = this.upstreamDns;
+    if (old?.pid && old.exitCode === null) {
+      process.kill(old.pid, 'SIGTERM');
+      await old.catch(() => undefined);
+    }
+    const mark = this.upstreamLogText().length;
+    this.upstreamDns = this.spawn('upstream-dnsmasq', 'upstream', 'dnsmasq', this.upstreamDnsArgs(extra));
+    await waitFor(() => /started, version/.test(this.upstreamLogText().slice(mark)) || this.upstreamDns!.exitCode !== null, 15_000, 'upstream dnsmasq');
+    if (this.upstreamDns.exitCode !== null) throw new Error(`upstream dnsmasq exited: ${this.upstreamLogText().slice(mark)}`);
+  }
+
+  /**
+   * More upstream services for a scenario: `addresses` go on the upstream
+   * namespace's lo (routed like SERVER_ADDRESS), and the upstream dnsmasq is
+   * restarted with `dnsArgs` on top of its own (e.g. --host-record, --dns-rr).
+   */
+  async extendUpstream(o: { addresses?: string[]; dnsArgs?: string[] }): Promise<void> {
+    for (const a of o.addresses ?? []) await this.ip(['-n', this.ns.upstream, 'addr', 'replace', `${a}/32`, 'dev', 'lo']);
+    if (o.dnsArgs) await this.startUpstreamDns(o.dnsArgs);
+  }
+
+  /** A long-running process in one of the lab's namespaces, killed (by PID) at cleanup. */
+  spawnIn(name: string, ns: keyof NetLab['ns'], cmd: string, args: string[]): ResultPromise {
+    return this.spawn(name, ns, cmd, args, { buffer: false });
   }
 
   private spawn(name: string, ns: keyof NetLab['ns'], cmd: string, args: string[], opts: { buffer?: boolean } = {}): ResultPromise {

@@ -60,6 +60,28 @@ export async function chromium(ns: string, url: string, o: ChromiumOpts): Promis
     {}, o.timeoutMs ?? 60_000, o.procs, 'chromium');
 }
 
+/**
+ * Chromium over QUIC to `origin`: QUIC forced for it (--origin-to-force-quic-on,
+ * so TCP is not in the race) and the lab's CA in its own NSS store (a HOME of
+ * its own: without it Chromium's QUIC handshake fails, ERR_QUIC_PROTOCOL_ERROR,
+ * where --ignore-certificate-errors is enough over TCP).
+ */
+export async function chromiumQuic(ns: string, url: string, origin: string, o: ChromiumOpts & { ca: string }): Promise<BrowserRun> {
+  const home = join(o.dir, `chromium-home-${process.pid}-${++seq}`);
+  mkdirSync(join(home, '.pki', 'nssdb'), { recursive: true });
+  await nssWithCa(join(home, '.pki', 'nssdb'), o.ca);
+  return runGroup(ns, ['chromium', ...CHROMIUM_BASE_FLAGS, `--user-data-dir=${home}/profile`, '--enable-quic', `--origin-to-force-quic-on=${origin}:443`,
+    ...(o.flags ?? []), '--dump-dom', url], { HOME: home }, o.timeoutMs ?? 60_000, o.procs, 'chromium');
+}
+
+/** A new NSS database in `dir` that trusts the CA in `caPem` (certutil, libnss3-tools). */
+async function nssWithCa(dir: string, caPem: string): Promise<void> {
+  const cu = await execa('certutil', ['-N', '-d', `sql:${dir}`, '--empty-password'], { reject: false });
+  if (cu.exitCode !== 0) throw new Error(`certutil (libnss3-tools) failed: ${cu.stderr}`);
+  const add = await execa('certutil', ['-A', '-d', `sql:${dir}`, '-n', 'xsni-ca', '-t', 'C,,', '-i', caPem], { reject: false });
+  if (add.exitCode !== 0) throw new Error(`certutil -A failed: ${add.stderr}`);
+}
+
 export type Prefs = Record<string, string | number | boolean>;
 
 /** Prefs of every test profile: no updates, telemetry, captive-portal or safe-browsing traffic, no DoH. */
@@ -80,10 +102,7 @@ export const FIREFOX_BASE_PREFS: Prefs = {
 export async function firefoxProfile(dir: string, caPem: string, prefs: Prefs = {}): Promise<string> {
   const p = join(dir, `firefox-${process.pid}-${++seq}`);
   mkdirSync(p, { recursive: true });
-  const cu = await execa('certutil', ['-N', '-d', `sql:${p}`, '--empty-password'], { reject: false });
-  if (cu.exitCode !== 0) throw new Error(`certutil (libnss3-tools) failed: ${cu.stderr}`);
-  const add = await execa('certutil', ['-A', '-d', `sql:${p}`, '-n', 'xsni-ca', '-t', 'C,,', '-i', caPem], { reject: false });
-  if (add.exitCode !== 0) throw new Error(`certutil -A failed: ${add.stderr}`);
+  await nssWithCa(p, caPem);
   const all = { ...FIREFOX_BASE_PREFS, ...prefs };
   writeFileSync(join(p, 'user.js'), Object.entries(all).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n') + '\n');
   return p;

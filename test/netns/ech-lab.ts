@@ -10,11 +10,14 @@
 // packages/xdp-sni/files/xdp-sni-apply (the same nft table, on f0).
 import { execa, type ResultPromise } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync, cpSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setup, ok, waitFor, type Topo } from './topology.js';
 import { ensureLabServers, type LabServers } from '../lab/servers.js';
 import { dnsmasqHttpsRR, type SvcParams } from '../lab/svcb.js';
+import { byLine, labCertificate, startCaddy, startEchServer, type Caddy, type Ev, type Spawn } from '../lab/upstream.js';
+
+export type { Ev };
 
 export const ECH_IP = '10.77.2.10';
 export const H3_IP = '10.77.2.11';
@@ -44,8 +47,6 @@ export function parseEvents(text: string): XEvent[] {
   }
   return out;
 }
-
-export interface Ev { t: number; [k: string]: unknown }
 
 export interface DnsRecord {
   ip: string;
@@ -102,27 +103,12 @@ export function upstreamConf(records: Record<string, DnsRecord>): string {
   return lines.join('\n') + '\n';
 }
 
-function lines(buf: string[], onLine: (l: string) => void) {
-  let rest = '';
-  return (b: Buffer) => {
-    rest += String(b);
-    const parts = rest.split('\n');
-    rest = parts.pop()!;
-    for (const l of parts) if (l.trim()) onLine(l);
-    void buf;
-  };
-}
-
 export async function setupLab(): Promise<Lab> {
   const servers = await ensureLabServers();
   const t = await setup({ tlsServer: false, nameserver: BOX_DNS });
-  const echEvents: Ev[] = [];
-  const caddyEvents: Ev[] = [];
+  let echLog: () => Ev[] = () => [];
+  let caddy: Caddy | undefined;
   const boxDns: { t: number; line: string }[] = [];
-  // Caddy reads its files inside the chroot: a scratch folder there, removed at cleanup
-  const inChroot = `/tmp/xsni-lab-${process.pid}`;
-  const chrootDir = join(servers.chroot, inChroot);
-  let caddyErr = '';
   let upstream: ResultPromise | undefined;
   let box: ResultPromise | undefined;
   const stop = async (p: ResultPromise | undefined) => {
@@ -137,14 +123,14 @@ export async function setupLab(): Promise<Lab> {
       if (p.pid && p.exitCode === null) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
     }
     for (const ns of [t.c, t.f, t.s]) { try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch { /* gone */ } }
-    rmSync(chrootDir, { recursive: true, force: true });
+    caddy?.cleanup();
   };
   process.once('exit', onExit);
   const lab: Lab = {
     t, servers, echConfigList: '',
-    echLog: () => echEvents,
-    caddyLog: () => caddyEvents,
-    caddyStderr: () => caddyErr,
+    echLog: () => echLog(),
+    caddyLog: () => caddy?.log() ?? [],
+    caddyStderr: () => caddy?.stderr() ?? '',
     boxDnsLog: () => boxDns,
     setRecords: async (records) => {
       await stop(upstream);
@@ -161,7 +147,7 @@ export async function setupLab(): Promise<Lab> {
       box = execa('ip', ['netns', 'exec', t.f, 'dnsmasq', '-k', '-C', join(t.dir, 'box-dns.conf'), '--pid-file='], { reject: false, buffer: false });
       t.procs.push({ name: 'dnsmasq-box', p: box });
       let started = false;
-      box.stderr!.on('data', lines([], (l) => {
+      box.stderr!.on('data', byLine((l) => {
         if (/started, version/.test(l)) started = true;
         boxDns.push({ t: Date.now(), line: l });
       }));
@@ -185,46 +171,22 @@ export async function setupLab(): Promise<Lab> {
     cleanup: async () => {
       process.removeListener('exit', onExit);
       await t.cleanup();
-      rmSync(chrootDir, { recursive: true, force: true });
+      caddy?.cleanup();
     },
   };
   try {
     // one certificate for the public name and every served name, from the topology's CA
-    const names = [PUBLIC_NAME, ...ECH_NAMES, ...H3_NAMES];
-    const key = join(t.dir, 'lab.key'), cert = join(t.dir, 'lab.pem');
-    await ok('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', join(t.dir, 'lab.csr'), '-subj', '/CN=xsni lab']);
-    writeFileSync(join(t.dir, 'lab.cnf'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-    await ok('openssl', ['x509', '-req', '-in', join(t.dir, 'lab.csr'), '-CA', t.ca, '-CAkey', join(t.dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', join(t.dir, 'lab.cnf')]);
+    const { cert, key } = await labCertificate(t.dir, 'lab', [PUBLIC_NAME, ...ECH_NAMES, ...H3_NAMES], t.ca, join(t.dir, 'ca.key'));
     for (const ip of [ECH_IP, H3_IP, DNS_UP]) await ok('ip', ['-n', t.s, 'addr', 'add', `${ip}/24`, 'dev', 's0']);
-
-    // the ECH server
-    const ech = execa('ip', ['netns', 'exec', t.s, servers.echServer, '-listen', `${ECH_IP}:443`, '-cert', cert, '-key', key, '-public-name', PUBLIC_NAME], { reject: false, buffer: false });
-    t.procs.push({ name: 'ech-server', p: ech });
-    ech.stdout!.on('data', lines([], (l) => echEvents.push({ t: Date.now(), ...JSON.parse(l) })));
-    await waitFor(() => echEvents.some((e) => e.ev === 'listening'), 10_000, 'ECH server');
-    lab.echConfigList = String(echEvents.find((e) => e.ev === 'listening')!.echconfiglist);
-
-    // Caddy, from the chroot
-    mkdirSync(chrootDir, { recursive: true });
-    cpSync(cert, join(chrootDir, 'lab.pem'));
-    cpSync(key, join(chrootDir, 'lab.key'));
-    writeFileSync(join(chrootDir, 'Caddyfile'), [
-      '{', '\tadmin off', '\tauto_https off', '\tservers {', '\t\tprotocols h1 h2 h3', '\t}', '}',
-      `${H3_NAMES.map((n) => `https://${n}`).join(', ')} {`,
-      `\tbind ${H3_IP}`,
-      `\ttls ${inChroot}/lab.pem ${inChroot}/lab.key`,
-      '\tlog {', '\t\toutput stdout', '\t\tformat json', '\t}',
-      '\theader Content-Type text/html',
-      '\trespond "<!doctype html><title>{host}</title><p>xsni-ok {host} proto={http.request.proto}</p>" 200',
-      '}', '',
-    ].join('\n'));
-    const caddy = execa('ip', ['netns', 'exec', t.s, 'chroot', servers.chroot, '/usr/bin/env', `HOME=${inChroot}`, `XDG_DATA_HOME=${inChroot}/data`, `XDG_CONFIG_HOME=${inChroot}/config`,
-      '/usr/bin/caddy', 'run', '--adapter', 'caddyfile', '--config', `${inChroot}/Caddyfile`], { reject: false, buffer: false });
-    t.procs.push({ name: 'caddy', p: caddy });
-    caddy.stderr!.on('data', (b: Buffer) => (caddyErr += String(b)));
-    caddy.stdout!.on('data', lines([], (l) => { try { caddyEvents.push({ t: Date.now(), ...JSON.parse(l) }); } catch { /* not JSON */ } }));
-    await waitFor(() => /serving initial configuration/.test(caddyErr) || caddy.exitCode !== null, 15_000, 'Caddy');
-    if (caddy.exitCode !== null) throw new Error(`caddy exited: ${caddyErr}`);
+    const spawn: Spawn = (name, argv) => {
+      const p = execa('ip', ['netns', 'exec', t.s, ...argv], { reject: false, buffer: false });
+      t.procs.push({ name, p });
+      return p;
+    };
+    const ech = await startEchServer(spawn, servers.echServer, { listen: `${ECH_IP}:443`, cert, key, publicName: PUBLIC_NAME });
+    echLog = ech.log;
+    lab.echConfigList = ech.configList;
+    caddy = await startCaddy(spawn, servers.chroot, { ip: H3_IP, names: H3_NAMES, cert, key });
     return lab;
   } catch (e) {
     await lab.cleanup();

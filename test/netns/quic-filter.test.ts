@@ -19,9 +19,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { buildBpf } from '../bpf/lib.js';
 import { waitFor } from './topology.js';
 import { xsni, startDaemon, type Daemon } from './tool.js';
-import { execa } from 'execa';
-import { mkdirSync } from 'node:fs';
-import { chromium, firefox, firefoxProfile, CHROMIUM_BASE_FLAGS, type BrowserRun } from './browsers.js';
+import { chromium, chromiumQuic, firefox, firefoxProfile, type BrowserRun } from './browsers.js';
 import { setupLab, H3_IP, CHROMIUM_FLAGS, FIREFOX_PREFS, parseEvents, type Lab, type Ev, type XEvent } from './ech-lab.js';
 
 const LISTED = 'blocked-h3.example';
@@ -35,34 +33,6 @@ const waits: [number, number][] = [];
 
 const xEvents = (fromChar: number): XEvent[] => parseEvents(daemon.out().slice(fromChar));
 
-/**
- * Chromium for the allowed name over h3: in this lab its QUIC handshake with
- * Caddy fails (ERR_QUIC_PROTOCOL_ERROR, with no filter at all) unless the
- * lab's CA is in its NSS store ($HOME/.pki/nssdb: a HOME of its own), and
- * with TCP in the race it takes h2 anyway; so QUIC is forced for the origin
- * (--origin-to-force-quic-on), as the fixtures' captures were made.
- */
-let chromiumSeq = 0;
-async function chromiumH3(url: string, origin: string, timeoutMs: number): Promise<BrowserRun> {
-  const home = `${lab.t.dir}/chromium-home-${++chromiumSeq}`;
-  mkdirSync(`${home}/.pki/nssdb`, { recursive: true });
-  await execa('certutil', ['-N', '-d', `sql:${home}/.pki/nssdb`, '--empty-password']);
-  await execa('certutil', ['-A', '-d', `sql:${home}/.pki/nssdb`, '-n', 'xsni-ca', '-t', 'C,,', '-i', lab.t.ca]);
-  const t0 = Date.now();
-  const p = execa('ip', ['netns', 'exec', lab.t.c, 'env', `HOME=${home}`, 'chromium', ...CHROMIUM_BASE_FLAGS, `--user-data-dir=${home}/profile`,
-    '--enable-features=AsyncDns', '--enable-quic', `--origin-to-force-quic-on=${origin}:443`, '--dump-dom', url], { reject: false, detached: true, stdin: 'ignore' });
-  lab.t.procs.push({ name: 'chromium', p });
-  let timedOut = false;
-  const killGroup = () => {
-    try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ }
-  };
-  const timer = setTimeout(() => { timedOut = true; killGroup(); }, timeoutMs);
-  const r = await p;
-  clearTimeout(timer);
-  killGroup();
-  return { ms: Date.now() - t0, timedOut, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
-}
-
 interface Load { run: BrowserRun; requests: Ev[]; protos: string[]; queryToRequest?: number; launchToRequest?: number }
 async function load(browser: 'chromium' | 'chromium-h3' | 'firefox', name: string, timeoutMs: number): Promise<Load> {
   const from = lab.caddyLog().length;
@@ -71,7 +41,7 @@ async function load(browser: 'chromium' | 'chromium-h3' | 'firefox', name: strin
   const run = browser === 'chromium'
     ? await chromium(lab.t.c, `https://${name}/`, { dir: lab.t.dir, procs: lab.t.procs, timeoutMs, flags: CHROMIUM_FLAGS })
     : browser === 'chromium-h3'
-      ? await chromiumH3(`https://${name}/`, name, timeoutMs)
+      ? await chromiumQuic(lab.t.c, `https://${name}/`, name, { dir: lab.t.dir, procs: lab.t.procs, timeoutMs, ca: lab.t.ca, flags: ['--enable-features=AsyncDns'] })
       : await firefox(lab.t.c, `https://${name}/`, { profile: await firefoxProfile(lab.t.dir, lab.t.ca, FIREFOX_PREFS), procs: lab.t.procs, timeoutMs });
   const requests = lab.caddyLog().slice(from).filter((e) => (e.request as { host?: string } | undefined)?.host === name);
   const q = lab.boxDnsLog().slice(dnsFrom).find((l) => new RegExp(`query\\[\\w+\\] ${name.replace(/\./g, '\\.')} `).test(l.line));

@@ -1,7 +1,9 @@
 // QA, the full run: install the ISO unattended to a blank qcow2 disk in
 // QEMU (TCG) with the example answer file from the repo, then boot the disk
 // alone under SeaBIOS and under OVMF in the network lab and check the
-// firewall works. Also: an invalid answer file leaves the disk untouched.
+// firewall works, and (SeaBIOS boot) that xdp-sni holds against the escape
+// routes of real browsers (escape-routes.ts). Also: an invalid answer file
+// leaves the disk untouched.
 // Serial logs: test-artifacts/qa/install-*.log.
 import { execa } from 'execa';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { NetLab } from '../../build/qemu/net.js';
 import { liveCount } from '../../build/qemu/processes.js';
 import { verifyPassword } from '../../lib/password.js';
 import { ARTIFACTS, buildIso, qaConfig } from './iso.js';
+import { escapeRoutes } from './escape-routes.js';
 
 const config = qaConfig();
 const EXAMPLE = join(REPO_ROOT, 'installer', 'example-answers.json');
@@ -218,6 +221,8 @@ for (const firmware of ['bios', 'uefi'] as const) {
         expect(mine.filter((r) => r[2] === kid).map((r) => [r[3], r[5]])).toEqual([['kids', 'block']]);
         expect(mine.filter((r) => r[2] === lease.ip).map((r) => [r[3], r[5]])).toEqual([['default', 'pass']]);
       });
+
+      escapeRoutes(g, work);
     } else {
       it('after a reboot (this is the second boot of the disk): the policy and the first boot\'s event history are still there', async () => {
         const { allowed } = g().lab.names;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FirewallLab } from '../../build/qemu/firewall-lab.js';
 import { liveCount } from '../../build/qemu/processes.js';
 import { ARTIFACTS, bootLiveLab, buildIso, qaConfig } from './iso.js';
+import { dnsSettled, waitActive } from './box.js';
 
 const config = qaConfig();
 let fw: FirewallLab;
@@ -58,33 +59,6 @@ async function loggedOnce(port: number, sni: string, verdict: string): Promise<s
   expect.soft(l.journal, `sni=${sni} from port ${port}: entries in the journal`).toHaveLength(1);
   expect(l.messages[0] ?? '', `no "sni=${sni} ... src=...:${port}" line in the guest's /var/log/messages`).toContain(`sni=${sni} verdict=${verdict} `);
   return l.messages[0];
-}
-
-/** Wait until the unit is active again (a restart under TCG takes a while). */
-async function waitActive(): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if ((await fw.con.run('systemctl is-active xdp-sni')).output.trim() === 'active') return;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-  throw new Error('xdp-sni.service did not become active again');
-}
-
-/**
- * After a reload or a package removal that switches the DNS doors, xdp-sni-apply restarts
- * green's dnsmasq without waiting (systemctl --no-block): wait until systemd has no job left
- * and dnsmasq is active, then until a name resolves for the client. A client meets "a moment
- * without DNS" and retries; the checks below must not take that moment for a block or a pass.
- */
-async function dnsSettled(name: string): Promise<void> {
-  const r = await fw.con.run('for i in $(seq 100); do [ -z "$(systemctl list-jobs --no-legend)" ] && break; sleep 0.1; done; systemctl is-active xdpfire-dnsmasq', 30_000);
-  expect(r.output).toMatch(/^active/m);
-  for (let i = 0; i < 20; i++) {
-    const q = await execa('ip', ['netns', 'exec', fw.lab.ns.client, 'getent', 'hosts', name], { reject: false });
-    if (q.exitCode === 0) return;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  throw new Error(`${name} does not resolve for the client 10 s after dnsmasq's restart`);
 }
 
 beforeAll(async () => {
@@ -160,7 +134,7 @@ describe('xdp-sni on the live box', () => {
       expect(r.exitCode).not.toBe(0);
     }
     expect(fw.lab.serverEvents().some((e) => e.sni === blocked)).toBe(false);
-    await waitActive();
+    await waitActive(fw);
     // And still blocked once the new daemon has adopted the pinned state.
     const after = newPort();
     expect((await fw.lab.curlFromClient(blocked, fromPort(after), 10)).exitCode).not.toBe(0);
@@ -172,10 +146,10 @@ describe('xdp-sni on the live box', () => {
 
   it('monitor mode logs a listed name without blocking it', async () => {
     const { blocked } = fw.lab.names;
-    await waitActive();
+    await waitActive(fw);
     expect((await fw.con.run('sed -i s/^MODE=.*/MODE=monitor/ /etc/xdpfire/xdp-sni.conf && systemctl reload xdp-sni')).status).toBe(0);
     expect((await fw.con.run('xdp-sni status')).output).toMatch(/^mode +monitor$/m);
-    await dnsSettled(blocked);
+    await dnsSettled(fw, blocked);
     const port = newPort();
     const r = await fw.lab.curlFromClient(blocked, fromPort(port));
     expect(r.exitCode, r.stderr).toBe(0);
@@ -187,8 +161,8 @@ describe('xdp-sni on the live box', () => {
   it('apt remove and apt install xdp-sni work offline from the ISO repository', async () => {
     const { blocked } = fw.lab.names;
     await fw.con.run('sed -i s/^MODE=.*/MODE=block/ /etc/xdpfire/xdp-sni.conf && systemctl reload xdp-sni');
-    await waitActive();
-    await dnsSettled(blocked);
+    await waitActive(fw);
+    await dnsSettled(fw, blocked);
     expect((await fw.lab.curlFromClient(blocked, [], 10)).exitCode).not.toBe(0);
 
     const rm = await fw.con.run('DEBIAN_FRONTEND=noninteractive apt-get remove -y xdp-sni 2>&1', 300_000);
@@ -196,7 +170,7 @@ describe('xdp-sni on the live box', () => {
     // removed: detached from green0, pins gone, the listed name passes
     expect((await fw.con.run('ip -color=never link show dev green0')).output).not.toMatch(/ xdp/);
     expect((await fw.con.run('test -e /sys/fs/bpf/xdp-sni')).status).not.toBe(0);
-    await dnsSettled(blocked);
+    await dnsSettled(fw, blocked);
     const openPort = newPort();
     const open = await fw.lab.curlFromClient(blocked, fromPort(openPort));
     expect(open.exitCode, open.stderr).toBe(0);
@@ -207,7 +181,7 @@ describe('xdp-sni on the live box', () => {
     expect(upd.output).toMatch(/file:\/run\/live\/medium\/repo/);
     const inst = await fw.con.run('DEBIAN_FRONTEND=noninteractive apt-get install -y xdp-sni 2>&1', 300_000);
     expect(inst.status, inst.output).toBe(0);
-    await waitActive();
+    await waitActive(fw);
     const link = (await fw.con.run('ip -color=never link show dev green0')).output;
     expect(link).toMatch(/ xdp /);
     // the blocklist came back from the state file (remove is not purge)

@@ -1,0 +1,44 @@
+// Waits on the box under test (a FirewallLab: the guest behind the serial
+// console and its network lab), shared by the QA scenarios.
+import { execa } from 'execa';
+import type { FirewallLab } from '../../build/qemu/firewall-lab.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until xdp-sni.service is active again (a restart under TCG takes a while). */
+export async function waitActive(fw: FirewallLab): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if ((await fw.con.run('systemctl is-active xdp-sni')).output.trim() === 'active') return;
+    await sleep(2000);
+  }
+  throw new Error('xdp-sni.service did not become active again');
+}
+
+/**
+ * After a reload, a removal or `xdp-sni doors` that switches the DNS doors, xdp-sni-apply
+ * restarts green's dnsmasq without waiting (systemctl --no-block): wait until systemd has no
+ * job left and dnsmasq is active, then until `name` resolves for the client. A client meets
+ * "a moment without DNS" and retries; a check must not take that moment for a block or a pass.
+ */
+export async function dnsSettled(fw: FirewallLab, name: string): Promise<void> {
+  const r = await fw.con.run('for i in $(seq 100); do [ -z "$(systemctl list-jobs --no-legend)" ] && break; sleep 0.1; done; systemctl is-active xdpfire-dnsmasq', 30_000);
+  if (!/^active/m.test(r.output)) throw new Error(`green's dnsmasq is not active: ${r.output}`);
+  for (let i = 0; i < 20; i++) {
+    const q = await execa('ip', ['netns', 'exec', fw.lab.ns.client, 'getent', 'hosts', name], { reject: false });
+    if (q.exitCode === 0) return;
+    await sleep(500);
+  }
+  throw new Error(`${name} does not resolve for the client 10 s after dnsmasq's restart`);
+}
+
+/** The size of the guest's /var/log/messages now: a mark for xdpSniLinesSince(). */
+export async function messagesMark(fw: FirewallLab): Promise<number> {
+  return Number((await fw.con.run('stat -c %s /var/log/messages')).output.trim());
+}
+
+/** xdp-sni's lines in the guest's /var/log/messages after byte `mark`, without the syslog prefix. */
+export async function xdpSniLinesSince(fw: FirewallLab, mark: number): Promise<string[]> {
+  const r = await fw.con.run(`tail -c +${mark + 1} /var/log/messages | grep -a 'xdp-sni\\[' | sed 's/^.*xdp-sni\\[[0-9]*\\]: //' || true`, 120_000);
+  return r.output.replace(/\r/g, '').split('\n').filter(Boolean);
+}
