@@ -128,6 +128,7 @@ async function schedulesPage(c: Ctx, error?: string, status = 200, groupName?: s
       windows: mine,
       openNow: mine.filter((w) => w.open).length,
       now: `${DAY_NAMES[Math.floor(nowM / 1440)]} ${fmtHm(nowM % 1440)}`,
+      dayNames: DAY_NAMES,
     })),
   );
 }
@@ -195,6 +196,28 @@ async function toggleCell(c: Ctx, form: Form): Promise<Res> {
   });
 }
 
+/** A window from the form: the days ticked, from-to, the action and the categories; the daemon checks the times. */
+async function addWindow(c: Ctx, form: Form): Promise<Res> {
+  const group = field(form, 'group', 40);
+  const from = field(form, 'from', 5), to = field(form, 'to', 5);
+  const action = field(form, 'action', 12);
+  const back = (msg: string, st = 400) => schedulesPage(c, msg, st, group);
+  if (!NAME_RE.test(group)) return back('Not added: no such group.');
+  const days = DAY_NAMES.reduce((bits, d, i) => (form.fields.get(`day-${d}`) === '1' ? bits | (1 << i) : bits), 0);
+  if (!days) return back('Not added: tick at least one day.');
+  if (!/^\d\d:\d\d$/.test(from) || !/^\d\d:\d\d$/.test(to)) return back('Not added: the times are HH:MM, such as 08:00 and 16:00.');
+  if (action !== 'block' && action !== 'allow-only') return back('Not added: the action is block or allow-only.');
+  return policyLock(c, async () => {
+    const doc = await policyDoc(c.d.ctl);
+    if (!doc.groups.some((g) => g.name === group)) return back(`Not added: there is no group ${group}.`, 404);
+    const cats = doc.categories.map((x) => x.name).filter((cat) => form.fields.get(`cat-${cat}`) === '1');
+    if (!cats.length) return back('Not added: tick at least one category for the window.');
+    const text = `${daysText(days)} ${from}-${to} ${action} ${cats.join(',')}`;
+    await must(c.d.ctl, ['schedule', 'add', group, daysText(days), `${from}-${to}`, action, cats.join(',')]);
+    return flashTo(c, `${group}: added ${text}.`, `/schedules?group=${group}`);
+  });
+}
+
 async function deleteWindow(c: Ctx, form: Form): Promise<Res> {
   const group = field(form, 'group', 40);
   const n = Number(field(form, 'n', 6));
@@ -206,6 +229,7 @@ async function deleteWindow(c: Ctx, form: Form): Promise<Res> {
 
 export const SCHEDULE_ACTIONS: Record<string, (c: Ctx, form: Form) => Promise<Res>> = {
   'sched-cell': toggleCell,
+  'sched-add': addWindow,
   'sched-del': deleteWindow,
 };
 
