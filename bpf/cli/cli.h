@@ -108,6 +108,7 @@ int cmd_quic(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_ports(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_exempt(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co);
+int apply_change(const char *const *keys, const char *const *vals, int n, FILE *o);
 int cmd_stats(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_status(int argc, char **argv, FILE *o, const struct cmd_opts *co);
 int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co);

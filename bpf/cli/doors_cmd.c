@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `doors`: the settings of the escape routes (the DNS doors and ECH) in the
- * settings file, shown, or changed and applied by xdp-sni-apply. */
+ * settings file, shown, or changed and applied by xdp-sni-apply; and that
+ * apply path for other keys (apply_change: MODE, which the doors follow). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -70,9 +71,9 @@ static int run_apply(const char *file)
 
 int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	char tmp[PATH_MAX], v[64];
+	char v[64];
 	const char *keys[8], *vals[8];
-	int i, n = argc / 2, lock, rc;
+	int i, n = argc / 2;
 
 	if (!g.conf || !*g.conf || access(g.conf, R_OK)) {
 		warn("no settings file (%s): the doors are set there",
@@ -104,16 +105,26 @@ int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 		keys[i] = argv[2 * i];
 		vals[i] = val;
 	}
-	/* The new file is made beside the old one and applied; only if
-	 * xdp-sni-apply takes it (it checks every value before it changes
-	 * anything) does it replace the old file. One change at a time. */
+	return apply_change(keys, vals, n, o);
+}
+
+/* Settings keys changed through xdp-sni-apply: the new file is made beside
+ * the old one and applied; only if xdp-sni-apply takes it (it checks every
+ * value before it changes anything) does it replace the old file. One change
+ * at a time (the settings lock). Each change is printed "KEY VALUE" on O,
+ * if any. 0, 1, or 2 for a value apply refused. */
+int apply_change(const char *const *keys, const char *const *vals, int n, FILE *o)
+{
+	char tmp[PATH_MAX];
+	int i, lock, rc;
+
 	lock = conf_lock(g.state_dir);
 	if (lock < 0) {
 		warn("cannot lock the settings (%s/.settings.lock): %s", g.state_dir,
 		     strerror(errno));
 		return 1;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.doors", g.conf);
+	snprintf(tmp, sizeof(tmp), "%s.apply", g.conf);
 	rc = conf_write(g.conf, tmp, keys, vals, n) ? 1 : 0;
 	if (rc) {
 		warn("cannot write %s: %s; nothing changed", tmp, strerror(errno));
@@ -123,7 +134,7 @@ int cmd_doors(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	} else if (rename(tmp, g.conf)) {
 		warn("applied, but cannot replace %s: %s", g.conf, strerror(errno));
 		rc = 1;
-	} else {
+	} else if (o) {
 		for (i = 0; i < n; i++)
 			fprintf(o, "%s %s\n", keys[i], vals[i]);
 	}

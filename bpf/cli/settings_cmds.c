@@ -99,10 +99,23 @@ static void set_mode_fn(struct xsni_settings *s, const void *arg)
 
 int cmd_mode(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
+	char cur[16];
 	int m;
 
 	if (argc != 1 || (strcmp(argv[0], "monitor") && strcmp(argv[0], "block")))
 		return CMD_USAGE;
+	/* With a settings file that says otherwise, the change goes through
+	 * xdp-sni-apply like a reload: the DNS doors, which apply only in block
+	 * mode, follow the mode at once (apply sets the maps' mode itself). */
+	if (g.conf && *g.conf && conf_get(g.conf, "MODE", cur, sizeof(cur)) == 1 &&
+	    strcmp(cur, argv[0])) {
+		const char *key = "MODE", *val = argv[0];
+		int rc = apply_change(&key, &val, 1, NULL);
+
+		if (!rc)
+			fprintf(o, "mode %s\n", argv[0]);
+		return rc;
+	}
 	m = !strcmp(argv[0], "block") ? XSNI_MODE_BLOCK : XSNI_MODE_MONITOR;
 	update_settings(set_mode_fn, &m);
 	fprintf(o, "mode %s\n", argv[0]);

@@ -22,7 +22,8 @@ export async function waitActive(fw: FirewallLab): Promise<void> {
  * "a moment without DNS" and retries; a check must not take that moment for a block or a pass.
  */
 export async function dnsSettled(fw: FirewallLab, name: string): Promise<void> {
-  const r = await fw.con.run('for i in $(seq 100); do [ -z "$(systemctl list-jobs --no-legend)" ] && break; sleep 0.1; done; systemctl is-active xdpfire-dnsmasq', 30_000);
+  // bounded by time, not by tries: under TCG on a loaded host each systemctl call takes a while
+  const r = await fw.con.run(`timeout 60 sh -c 'until [ -z "$(systemctl list-jobs --no-legend)" ]; do sleep 0.2; done'; systemctl is-active xdpfire-dnsmasq`, 120_000);
   if (!/^active/m.test(r.output)) throw new Error(`green's dnsmasq is not active: ${r.output}`);
   for (let i = 0; i < 20; i++) {
     const q = await execa('ip', ['netns', 'exec', fw.lab.ns.client, 'getent', 'hosts', name], { reject: false });

@@ -38,6 +38,12 @@ export const H3_LISTED = 'h3-listed.test';
 export const H3_ALLOWED = 'h3-allowed.test';
 
 type Browser = 'chromium' | 'firefox';
+/**
+ * An allowed page's bound, from the browser's launch to the server's request: the browser's own
+ * start is in it, under a loaded CI host; what it rules out is the 40 s Firefox hang. (The netns
+ * lab bounds the time from the DNS query to the request at 5 s, ech.test.ts and quic-filter.test.ts.)
+ */
+const LOAD_BOUND_MS = 10_000;
 const BROWSERS: Browser[] = ['chromium', 'firefox'];
 
 export function escapeRoutes(g: () => FirewallLab, work: string): void {
@@ -137,7 +143,7 @@ export function escapeRoutes(g: () => FirewallLab, work: string): void {
     });
 
     for (const browser of BROWSERS) {
-      it(`${browser}, installed defaults: ${ECH_LISTED} is reset and logged with its real name; ${ECH_ALLOWED} loads without ECH within 5 s`, async () => {
+      it(`${browser}, installed defaults: ${ECH_LISTED} is reset and logged with its real name; ${ECH_ALLOWED} loads without ECH within ${LOAD_BOUND_MS / 1000} s of the browser's launch`, async () => {
         let mark = await messagesMark(g());
         const from = ech.log().length;
         const bad = await load(browser, ECH_LISTED, 20_000);
@@ -150,7 +156,7 @@ export function escapeRoutes(g: () => FirewallLab, work: string): void {
         const good = await load(browser, ECH_ALLOWED, 30_000);
         expect(good.requests.length, `${browser} did not load ${ECH_ALLOWED}: ${good.run.stderr.slice(-300)}`).toBeGreaterThanOrEqual(1);
         expect(good.requests[0].ech).toBe(false);
-        expect(good.launchToRequest!).toBeLessThan(5000);
+        expect(good.launchToRequest!).toBeLessThan(LOAD_BOUND_MS);
         const goodEvs = await boxEvents(mark, ECH_IP);
         for (const e of goodEvs) expect(`${e.sni} ${e.verdict} door=${e.door}`).toBe(`${ECH_ALLOWED} pass door=tls`);
         measured[`defaults.${browser}`] = { blockedConnections: badEvs.length, allowedLaunchToRequestMs: good.launchToRequest, allowedConnections: goodEvs.length };
@@ -182,7 +188,7 @@ export function escapeRoutes(g: () => FirewallLab, work: string): void {
 
       for (const browser of BROWSERS) {
         it(`${browser}, ECH=block with ${PUBLIC} in the admin's ech-public-names.list: the encrypted hello is reset, logged door=ech`, async () => {
-          const add = await g().con.run(`grep -qx '${PUBLIC}' /etc/xdpfire/ech-public-names.list 2>/dev/null || echo '${PUBLIC}' >> /etc/xdpfire/ech-public-names.list; systemctl reload xdp-sni`, 180_000);
+          const add = await g().con.run(`grep -qx '${PUBLIC}' /etc/xdpfire/ech-public-names.list 2>/dev/null || echo '${PUBLIC}' >> /etc/xdpfire/ech-public-names.list; systemctl reload xdp-sni`, 300_000);
           expect(add.status, add.output).toBe(0);
           await waitActive(g());
           await dnsSettled(g(), ECH_ALLOWED);
@@ -198,12 +204,12 @@ export function escapeRoutes(g: () => FirewallLab, work: string): void {
       }
 
       for (const browser of BROWSERS) {
-        it(`${browser}, QUIC=filter: ${H3_ALLOWED} (alpn="h3,h2") loads over HTTP/3 within 5 s, logged door=quic`, async () => {
+        it(`${browser}, QUIC=filter: ${H3_ALLOWED} (alpn="h3,h2") loads over HTTP/3 within ${LOAD_BOUND_MS / 1000} s of the browser's launch, logged door=quic`, async () => {
           expect(await dig('HTTPS', H3_ALLOWED)).toContain('alpn="h3,h2"');
           const mark = await messagesMark(g());
           const r = await load(browser === 'chromium' ? 'chromium-quic' : browser, H3_ALLOWED, 30_000);
           expect(r.protos[0], `${browser}: ${r.run.stderr.slice(-300)}`).toBe('HTTP/3.0');
-          expect(r.launchToRequest!).toBeLessThan(5000);
+          expect(r.launchToRequest!).toBeLessThan(LOAD_BOUND_MS);
           const evs = await boxEvents(mark, H3_IP);
           const q = evs.filter((e) => e.door === 'quic');
           expect(q.length).toBeGreaterThanOrEqual(1);

@@ -218,34 +218,6 @@ function parseAnswer(text: string): RawRes {
   return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(status)?.[1] ?? 0), headers, body: body.join('\r\n\r\n') };
 }
 
-/**
- * A POST with its whole body, over TLS, reading the answer while the body is
- * still going out (a server may answer early and stop reading): the answer,
- * however the connection ends.
- */
-export function uploadRaw(port: number, path: string, type: string, body: Buffer): Promise<RawRes> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
-      s.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
-      let off = 0;
-      const pump = (): void => {
-        while (off < body.length && !s.destroyed) {
-          const chunk = body.subarray(off, off + 65536);
-          off += chunk.length;
-          if (!s.write(chunk)) return void s.once('drain', pump);
-        }
-      };
-      pump();
-    });
-    s.setTimeout(30_000, () => s.destroy(new Error('timeout')));
-    s.on('data', (b: Buffer) => (text += b.toString('latin1')));
-    const done = (e?: Error): void => (text ? resolve(parseAnswer(text)) : reject(e ?? new Error('closed without an answer')));
-    s.on('error', done);
-    s.on('close', () => done());
-  });
-}
-
 export interface Curl { code: number; out: string; err: string }
 /** curl from the client namespace to the test TLS server, by name. */
 export async function clientCurl(t: Topo, name: string): Promise<Curl> {
