@@ -105,28 +105,73 @@ static void sort_range(struct name_ent *v, size_t lo, size_t hi, size_t from, si
 		qsort(v + lo, hi - lo, sizeof(*v), ent_qcmp);
 }
 
-/* the matching entries of category mask */
-static struct name_ent *collect(const struct state_file *sf, __u64 mask, const char *m, size_t mlen,
-				struct name_page *np)
+/* The first K entries in order, kept while the list is read: a max-heap
+ * (h[0] the greatest of them), so that most entries cost one comparison
+ * with it and nothing is kept of them. */
+static void sift_down(struct name_ent *h, size_t n, size_t i)
 {
-	struct name_ent *v = NULL;
-	struct state_entry e;
-	size_t pos = 0, cap = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
 
+		if (c >= n)
+			return;
+		if (c + 1 < n && ent_cmp(&h[c + 1], &h[c]) > 0)
+			c++;
+		if (ent_cmp(&h[c], &h[i]) <= 0)
+			return;
+		swap(&h[c], &h[i]);
+		i = c;
+	}
+}
+
+static void heap_add(struct name_ent *h, size_t *n, size_t k, const struct name_ent *e)
+{
+	size_t i = *n;
+
+	if (i < k) {
+		h[(*n)++] = *e;
+		for (; i && ent_cmp(&h[(i - 1) / 2], &h[i]) < 0; i = (i - 1) / 2)
+			swap(&h[(i - 1) / 2], &h[i]);
+	} else if (ent_cmp(e, &h[0]) < 0) {
+		h[0] = *e;
+		sift_down(h, k, 0);
+	}
+}
+
+/* a page ending this far in is chosen with the heap (at most 160 KB);
+ * one ending further, from all the matching entries (sort_range) */
+#define HEAP_MAX 10000
+
+/* Read the category's entries that hold m: all of them into v (*n), or,
+ * with k, only the first k in order (a heap of k). */
+static struct name_ent *collect(const struct state_file *sf, __u64 mask, const char *m, size_t k,
+				size_t *n, struct name_page *np)
+{
+	struct name_ent *v = NULL, ne;
+	struct state_entry e;
+	size_t pos = 0, cap = k, mlen = m ? strlen(m) : 0;
+
+	if (k && !(v = malloc(k * sizeof(*v))))
+		die("out of memory");
 	while (state_next(sf, &pos, &e)) {
 		if (!(e.cats & mask))
 			continue;
 		np->total++;
 		if (m && !memmem(e.name, e.len, m, mlen))
 			continue;
-		if (np->matching == cap) {
+		np->matching++;
+		ne = (struct name_ent){ name_key(e.name, e.len), e.name - sf->buf, e.len };
+		if (k) {
+			heap_add(v, n, k, &ne);
+			continue;
+		}
+		if (*n == cap) {
 			cap = cap ? cap * 2 : 1024;
 			v = realloc(v, cap * sizeof(*v));
 			if (!v)
 				die("out of memory");
 		}
-		v[np->matching++] =
-			(struct name_ent){ name_key(e.name, e.len), e.name - sf->buf, e.len };
+		v[(*n)++] = ne;
 	}
 	return v;
 }
@@ -134,9 +179,9 @@ static struct name_ent *collect(const struct state_file *sf, __u64 mask, const c
 void name_page(const struct state_file *sf, unsigned int cat, const char *match, size_t offset,
 	       size_t limit, struct name_page *np)
 {
+	size_t i, n = 0, end = limit < SIZE_MAX - offset ? offset + limit : SIZE_MAX;
 	struct name_ent *v;
 	char *m = NULL;
-	size_t i, end;
 
 	memset(np, 0, sizeof(*np));
 	if (sf->len > UINT32_MAX)
@@ -148,12 +193,18 @@ void name_page(const struct state_file *sf, unsigned int cat, const char *match,
 		for (i = 0; m[i]; i++)
 			m[i] = tolower((unsigned char)m[i]);
 	}
-	v = collect(sf, XSNI_CATS(1u << cat, 1u << cat), m, m ? strlen(m) : 0, np);
+	base = sf->buf;
+	v = collect(sf, XSNI_CATS(1u << cat, 1u << cat), m, end <= HEAP_MAX ? end : 0, &n, np);
 	free(m);
-	if (offset < np->matching) {
-		end = limit < np->matching - offset ? offset + limit : np->matching;
-		base = sf->buf;
-		sort_range(v, 0, np->matching, offset, end);
+	if (end > n)
+		end = n;
+	if (offset < end) {
+		/* a few (the heap's first n, in no order): all sorted; many:
+		 * only the page put in order */
+		if (n <= HEAP_MAX)
+			qsort(v, n, sizeof(*v), ent_qcmp);
+		else
+			sort_range(v, 0, n, offset, end);
 		np->n = end - offset;
 		np->v = malloc(np->n * sizeof(*np->v));
 		if (!np->v)

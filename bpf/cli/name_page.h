@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * One page of a category's names in name order, with the counts, read from
- * the state file: what `list --offset --limit --match` prints. Only the
- * page is put in order (a partial quicksort), so a page of 100 names out of
- * a million costs about two passes over the matching entries, not a sort of
- * all of them. Pure C: no libbpf, testable without root.
+ * the state file: what `list --offset --limit --match` prints. Nothing but
+ * the page is put in order: a page within the first 10,000 names is chosen
+ * while the file is read (a heap of them), so it costs one pass over the
+ * file whatever the list's size; a page further in is chosen from all the
+ * matching entries by a partial quicksort (about two passes over them), not
+ * a sort of them all. Pure C: no libbpf, testable without root.
  */
 #ifndef XSNI_NAME_PAGE_H
 #define XSNI_NAME_PAGE_H
