@@ -29,7 +29,7 @@ const listUrl = (cat: string) => (cat === DEFAULT_CAT ? '/list' : `/list?cat=${c
  * (`list --offset --limit --match`), so a page costs the same with a million
  * names as with ten. Without a limit, every matching name from the offset on.
  */
-export async function listNames(d: Deps, cat: string, q: { offset?: number; limit?: number; match?: string }): Promise<ListPage> {
+async function listNames(d: Deps, cat: string, q: { offset?: number; limit?: number; match?: string }): Promise<ListPage> {
   const args = ['list', ...catArgs(cat), `--offset=${q.offset ?? 0}`];
   if (q.limit !== undefined) args.push(`--limit=${q.limit}`);
   if (q.match) args.push(`--match=${q.match}`);
@@ -49,7 +49,7 @@ const LAST_PAGE = Math.floor(LIST_MAX / PAGE_SIZE) + 1;
 /** Page WANTED (from 1) of the names that contain Q, or the last page when WANTED is past it. */
 async function shownPage(d: Deps, cat: string, q: string, wanted: number): Promise<ListPage & { page: number }> {
   if (!FINDABLE.test(q)) {
-    // (not sent: a blank cannot go over the socket) only the total
+    // no name holds it (and a blank could not go over the socket): only the total is asked for
     const { total } = await listNames(d, cat, { limit: 1 });
     return { total, matching: 0, entries: [], page: 1 };
   }
