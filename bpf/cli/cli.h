@@ -59,8 +59,16 @@ struct cmd_opts {
 	const char *group;      /* history */
 	const char *format;     /* export */
 	const char *file;       /* subscribe update */
+	long offset;            /* list; -1 not given */
+	long count;             /* list --limit; -1 not given */
+	const char *match;      /* list */
 	int from_socket;        /* not an option: the command came over the socket */
 };
+
+/* the largest --offset and --limit of `list`: the most names a list holds
+ * (XSNI_DOMAINS_MAX, which domain_cmds.c checks) */
+#define LIST_MAX      (1024 * 1024)
+#define LIST_MAX_TEXT "1048576"
 
 /* a handler's answer to wrong positionals: the usage line, exit status 2 */
 #define CMD_USAGE (-2)

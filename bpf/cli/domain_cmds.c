@@ -13,6 +13,7 @@
 #include "log.h"
 #include "maps.h"
 #include "domtable.h"
+#include "name_page.h"
 #include "policy.h"
 
 /* the bit of --category (default "blocklist"), or -1 after a message */
@@ -137,29 +138,83 @@ int cmd_del(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	return rc;
 }
 
+/* A name of category cat as `list` prints it: the kernel's flags, or the
+ * saved ones when the kernel's table lacks it. */
+static void list_row(FILE *o, const struct domtable *dt, const char *name, int len, __u64 h,
+		     __u64 cats, unsigned int cat)
+{
+	__u32 f = cat_flags(dt_get(dt, h), cat);
+
+	if (!f)
+		fprintf(o, "%.*s\t%s\t(not in the kernel map)\n", len, name,
+			flags_str(cat_flags(cats, cat)));
+	else
+		fprintf(o, "%.*s\t%s\n", len, name, flags_str(f));
+}
+
+_Static_assert(LIST_MAX == XSNI_DOMAINS_MAX, "list pages as far as a list goes");
+
+/* --offset, --limit: 0 when both are in range (or not given), else 2 after a message */
+static int page_opts_ok(const struct cmd_opts *co)
+{
+	if (co->offset > LIST_MAX) {
+		warn("list: --offset must be 0 to %d, not %ld", LIST_MAX, co->offset);
+		return 2;
+	}
+	if (co->count == 0 || co->count > LIST_MAX) {
+		warn("list: --limit must be 1 to %d, not %ld", LIST_MAX, co->count);
+		return 2;
+	}
+	return 0;
+}
+
+/* `list --offset --limit --match`: the counts, then the page in name order */
+static int list_page(FILE *o, const struct cmd_opts *co, unsigned int cat)
+{
+	struct state_file sf;
+	struct name_page np;
+	struct domtable *dt;
+	size_t i;
+
+	if (state_read(g.state_dir, &sf)) {
+		warn("cannot read the list in %s: %s", g.state_dir, strerror(errno));
+		return 1;
+	}
+	dt = pinned_domtable();
+	name_page(&sf, cat, co->match, co->offset < 0 ? 0 : co->offset,
+		  co->count < 0 ? LIST_MAX : co->count, &np);
+	fprintf(o, "# total %zu matching %zu\n", np.total, np.matching);
+	for (i = 0; i < np.n; i++) {
+		const struct state_entry *e = &np.v[i];
+
+		list_row(o, dt, e->name, e->len, domain_hash(e->name, e->len), e->cats, cat);
+	}
+	name_page_free(&np);
+	dt_close(dt);
+	state_free(&sf);
+	return 0;
+}
+
 int cmd_list(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct domlist dl = {};
 	struct domtable *dt;
 	size_t i;
-	int cat = category_bit(co);
+	int cat, rc = page_opts_ok(co);
 
+	if (rc)
+		return rc;
+	cat = category_bit(co);
 	if (cat < 0)
 		return 1;
+	if (co->offset >= 0 || co->count >= 0 || co->match)
+		return list_page(o, co, cat);
 	dt = pinned_domtable();
 	dl_load_state(&dl, g.state_dir);
-	for (i = 0; i < dl.n; i++) {
-		__u32 f, want = cat_flags(dl.v[i].cats, cat);
-
-		if (!dl.v[i].name || !want)
-			continue;
-		f = cat_flags(dt_get(dt, dl.v[i].h), cat);
-		if (!f)
-			fprintf(o, "%s\t%s\t(not in the kernel map)\n", dl.v[i].name,
-				flags_str(want));
-		else
-			fprintf(o, "%s\t%s\n", dl.v[i].name, flags_str(f));
-	}
+	for (i = 0; i < dl.n; i++)
+		if (dl.v[i].name && cat_flags(dl.v[i].cats, cat))
+			list_row(o, dt, dl.v[i].name, strlen(dl.v[i].name), dl.v[i].h, dl.v[i].cats,
+				 cat);
 	dt_close(dt);
 	dl_free(&dl);
 	return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sys/types.h>
@@ -274,38 +275,109 @@ static void state_path(char *buf, size_t len, const char *state_dir)
 	snprintf(buf, len, "%s/domains.list", state_dir);
 }
 
+/* hex digits at s (before e), as strtoull(s, NULL, 16) reads them */
+static __u64 hex_at(const char *s, const char *e)
+{
+	__u64 v = 0;
+
+	for (; s < e && isxdigit((unsigned char)*s); s++)
+		v = v << 4 | (isdigit((unsigned char)*s) ? *s - '0' : (tolower(*s) - 'a' + 10));
+	return v;
+}
+
+/* The line format's one reader, for the line [s, e): "NAME<TAB>FLAGS<TAB>CATS"
+ * (CATS in hex), "NAME<TAB>FLAGS" from before categories (category 0, by
+ * the flags), or a bare "NAME" (category 0, exact). */
+static __u64 state_line(const char *s, const char *e, size_t *name_len)
+{
+	const char *tab = memchr(s, '\t', e - s), *tab2;
+	__u64 cats = 0;
+
+	*name_len = (tab ? tab : e) - s;
+	if (!tab)
+		return cat_bits(XSNI_CAT_DEFAULT, 0);
+	tab++;
+	tab2 = memchr(tab, '\t', e - tab);
+	if (tab2)
+		return hex_at(tab2 + 1, e);
+	if (memmem(tab, e - tab, "exact", 5))
+		cats |= cat_bits(XSNI_CAT_DEFAULT, 0);
+	if (memmem(tab, e - tab, "subdomains", 10))
+		cats |= cat_bits(XSNI_CAT_DEFAULT, 1);
+	return cats;
+}
+
+int state_read(const char *state_dir, struct state_file *sf)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	void *p;
+	int fd;
+
+	memset(sf, 0, sizeof(*sf));
+	state_path(path, sizeof(path), state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -1;
+	}
+	if (!st.st_size) {
+		close(fd);
+		return 0;
+	}
+	/* the writers replace the file (rename), never change it: the
+	 * mapping stays the file as it was. Every page is read: map them all
+	 * at once. */
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	sf->buf = p;
+	sf->len = st.st_size;
+	return 0;
+}
+
+int state_next(const struct state_file *sf, size_t *pos, struct state_entry *e)
+{
+	while (*pos < sf->len) {
+		const char *line = sf->buf + *pos, *end = sf->buf + sf->len,
+			   *nl = memchr(line, '\n', end - line);
+
+		if (nl)
+			end = nl;
+		*pos = end + 1 - sf->buf;
+		e->name = line;
+		e->cats = state_line(line, end, &e->len);
+		if (e->len && e->len <= XSNI_NAME_MAX && e->cats)
+			return 1;
+	}
+	return 0;
+}
+
+void state_free(struct state_file *sf)
+{
+	if (sf->buf)
+		munmap((void *)sf->buf, sf->len);
+	memset(sf, 0, sizeof(*sf));
+}
+
 void dl_load_state(struct domlist *dl, const char *state_dir)
 {
-	char path[PATH_MAX], line[512];
-	FILE *f;
+	char name[XSNI_NAME_MAX + 1];
+	struct state_file sf;
+	struct state_entry e;
+	size_t pos = 0;
 
-	state_path(path, sizeof(path), state_dir);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *tab = strchr(line, '\t'), *tab2;
-		__u64 cats = cat_bits(XSNI_CAT_DEFAULT, 0);
-
-		line[strcspn(line, "\n")] = 0;
-		if (tab) {
-			*tab++ = 0;
-			tab2 = strchr(tab, '\t');
-			if (tab2) {
-				*tab2++ = 0;
-				cats = strtoull(tab2, NULL, 16);
-			} else {
-				cats = 0;
-				if (strstr(tab, "exact"))
-					cats |= cat_bits(XSNI_CAT_DEFAULT, 0);
-				if (strstr(tab, "subdomains"))
-					cats |= cat_bits(XSNI_CAT_DEFAULT, 1);
-			}
-		}
-		if (line[0] && cats)
-			dl_add(dl, line, cats, NULL);
+	if (state_read(state_dir, &sf))
+		die("cannot read the list in %s: %s", state_dir, strerror(errno));
+	while (state_next(&sf, &pos, &e)) {
+		memcpy(name, e.name, e.len);
+		name[e.len] = 0;
+		dl_add(dl, name, e.cats, NULL);
 	}
-	fclose(f);
+	state_free(&sf);
 }
 
 void dl_save_state(struct domlist *dl, const char *state_dir)

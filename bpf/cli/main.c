@@ -79,6 +79,14 @@ static const struct opt_def history_opts[] = {
 	OPT("category", OPT_STR, category, "NAME", "the category (default blocklist)", 0)
 static const struct opt_def add_opts[] = { OPT_SUBDOMAINS("the names"), OPT_CATEGORY, OPT_END };
 static const struct opt_def cat_opts[] = { OPT_CATEGORY, OPT_END };
+static const struct opt_def list_opts[] = {
+	OPT_CATEGORY,
+	OPT("offset", OPT_NUM, offset, "N",
+	    "start after the first N names (0 to " LIST_MAX_TEXT ")", 0),
+	OPT("limit", OPT_NUM, count, "N", "at most N names (1 to " LIST_MAX_TEXT ")", 0),
+	OPT("match", OPT_STR, match, "TEXT", "only the names that contain TEXT (any case)", 0),
+	OPT_END
+};
 static const struct opt_def import_opts[] = {
 	OPT_SUBDOMAINS("every name of the file:"),
 	OPT_SKIP_BAD("import the valid names when some lines are bad"), OPT_CATEGORY,
@@ -166,8 +174,14 @@ static const struct cmd cmds[] = {
 	  "Remove names from a category (default blocklist); a name in no category\n"
 	  "any more leaves the table.",
 	  cmd_del, 1, cat_opts },
-	{ "list", "", "Print the names of a category (default blocklist) and their flags.",
-	  cmd_list, 1, cat_opts },
+	{ "list", "",
+	  "Print the names of a category (default blocklist) and their flags, a\n"
+	  "line each: NAME<TAB>FLAGS, and <TAB>(not in the kernel map) when the\n"
+	  "kernel's table lacks the name. With --offset, --limit or --match, a page\n"
+	  "in name (byte) order instead, after a first line\n"
+	  "'# total N matching M': N names in the category, M of them containing\n"
+	  "TEXT (M = N without --match); a page past the end is empty.",
+	  cmd_list, 1, list_opts },
 	{ "import", "FILE",
 	  "Add every name of FILE to a category (default blocklist): one name per\n"
 	  "line ('name' or 'name subdomains' or '*.name'), or hosts-file lines\n"
@@ -430,6 +444,8 @@ static void cmd_opts_defaults(struct cmd_opts *co)
 	co->syslog = DEFAULT_SYSLOG;
 	co->timing = "auto";
 	co->rst = -1;
+	co->offset = -1;
+	co->count = -1;
 }
 
 int cmd_run(const struct cmd *c, int argc, char **argv, FILE *o, int from_socket)

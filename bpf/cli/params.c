@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Options from declarations (see params.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +30,24 @@ static const struct opt_def *find_short(const struct opt_set *s, char c)
 	return NULL;
 }
 
-static void store(const struct opt_def *d, void *base, const char *val)
+/* OPT_NUM: digits only (no sign, no blank), up to LONG_MAX */
+static int whole_number(const char *val, long *n)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*val))
+		return -1;
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (*end || errno || v > LONG_MAX)
+		return -1;
+	*n = v;
+	return 0;
+}
+
+/* 0, or -1 for a value the option's kind refuses */
+static int store(const struct opt_def *d, void *base, const char *val)
 {
 	char *field = (char *)base + d->off;
 
@@ -36,7 +56,9 @@ static void store(const struct opt_def *d, void *base, const char *val)
 	case OPT_STR: *(const char **)field = val; break;
 	case OPT_INT: *(int *)field = atoi(val); break;
 	case OPT_ONOFF: *(int *)field = !strcmp(val, "on") || !strcmp(val, "1"); break;
+	case OPT_NUM: return whole_number(val, (long *)field);
 	}
+	return 0;
 }
 
 /* "xdp-sni: CMD: MESSAGE" (or "xdp-sni: MESSAGE" before the command) */
@@ -56,6 +78,12 @@ static int unknown(const char *what, const char *dashes, const char *name, size_
 {
 	return fail(what, "unknown option %s%.*s (see `xdp-sni %s%s--help`)", dashes, (int)len,
 		    name, what, *what ? " " : "");
+}
+
+/* (named by its long name, however it was given) */
+static int bad_value(const char *what, const struct opt_def *d, const char *val)
+{
+	return fail(what, "--%s takes a whole number (%s), not '%.40s'", d->name, d->arg, val);
 }
 
 /* argv[*i] is a long option: store it (and its value), advance *i. */
@@ -89,7 +117,8 @@ static int take_long(const char *what, const struct opt_set *cmd, const struct o
 	} else {
 		return fail(what, "--%s needs a value (%s)", d->name, d->arg);
 	}
-	store(d, set->base, val);
+	if (store(d, set->base, val))
+		return bad_value(what, d, val);
 	return 0;
 }
 
@@ -97,7 +126,7 @@ static int take_long(const char *what, const struct opt_set *cmd, const struct o
 static int take_short(const char *what, const struct opt_set *cmd, const struct opt_set *globals,
 		      int argc, char **argv, int *i, int *help)
 {
-	const char *p;
+	const char *p, *val;
 
 	for (p = argv[*i] + 1; *p; p++) {
 		const struct opt_set *set = cmd;
@@ -117,13 +146,14 @@ static int take_short(const char *what, const struct opt_set *cmd, const struct 
 			store(d, set->base, NULL);
 			continue;
 		}
-		if (p[1]) {
-			store(d, set->base, p + 1);
-		} else if (*i + 1 < argc) {
-			store(d, set->base, argv[++*i]);
-		} else {
+		if (p[1])
+			val = p + 1;
+		else if (*i + 1 < argc)
+			val = argv[++*i];
+		else
 			return fail(what, "-%c needs a value (%s)", *p, d->arg);
-		}
+		if (store(d, set->base, val))
+			return bad_value(what, d, val);
 		break;
 	}
 	return 0;

@@ -15,6 +15,7 @@ enum opt_kind {
 	OPT_STR,   /* const char *, the argument */
 	OPT_INT,   /* int, atoi of the argument */
 	OPT_ONOFF, /* int, 1 for "on" or "1", else 0 */
+	OPT_NUM,   /* long, a whole number in decimal digits; anything else is refused */
 };
 
 #define OPT_REQUIRED (1u << 0) /* shown without brackets in the usage line */

@@ -3,6 +3,7 @@
  * Each change is checked whole first, then saved, then written to the
  * maps: bad input changes nothing. */
 #define _XOPEN_SOURCE 700
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,25 +53,27 @@ static int give_up(struct policy *p, int lock, const char *fmt, const char *arg)
 	return 1;
 }
 
-/* names per category, from the list */
-static void count_names(__u32 counts[XSNI_CATS_MAX])
+/* names per category, from the list (read as it is: no index is built) */
+static int count_names(__u32 counts[XSNI_CATS_MAX])
 {
-	struct domlist dl = {};
-	size_t i;
+	struct state_file sf;
+	struct state_entry e;
+	size_t pos = 0;
 	int c;
 
 	memset(counts, 0, sizeof(__u32) * XSNI_CATS_MAX);
-	dl_load_state(&dl, g.state_dir);
-	for (i = 0; i < dl.n; i++) {
-		__u32 m;
-
-		if (!dl.v[i].name)
-			continue;
-		m = XSNI_CATS_EXACT(dl.v[i].cats) | XSNI_CATS_SUB(dl.v[i].cats);
-		for (c = 0; c < XSNI_CATS_MAX; c++)
-			counts[c] += (m >> c) & 1;
+	if (state_read(g.state_dir, &sf)) {
+		warn("cannot read the list in %s: %s", g.state_dir, strerror(errno));
+		return -1;
 	}
-	dl_free(&dl);
+	while (state_next(&sf, &pos, &e)) {
+		__u32 m = XSNI_CATS_EXACT(e.cats) | XSNI_CATS_SUB(e.cats);
+
+		for (c = 0; m; c++, m >>= 1)
+			counts[c] += m & 1;
+	}
+	state_free(&sf);
+	return 0;
 }
 
 /* every name loses category bit c: entries left with none go */
@@ -113,7 +116,10 @@ int cmd_category(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 
 		if (policy_load(&p, g.state_dir))
 			return 1;
-		count_names(counts);
+		if (count_names(counts)) {
+			policy_free(&p);
+			return 1;
+		}
 		for (c = 0; c < XSNI_CATS_MAX; c++)
 			if (p.cats[c][0])
 				fprintf(o, "%s\t%u\n", p.cats[c], counts[c]);

@@ -60,6 +60,75 @@ describe('xdp-sni tool', () => {
     expect(r.stderr).toMatch(/not listed/);
   });
 
+  it('list --offset --limit --match: a page in name order after "# total N matching M"; without them the list as before', async () => {
+    const f = join(dir, 'page.txt');
+    // 250 names, not in order, some with their subdomains
+    const names = Array.from({ length: 250 }, (_, i) => `p${String((i * 7919) % 250).padStart(3, '0')}.page.example`);
+    writeFileSync(f, names.map((n, i) => (i % 5 === 0 ? `${n} subdomains` : n)).join('\n'));
+    expect((await t('import', f)).code).toBe(0);
+    const flags = (n: string) => (names.indexOf(n) % 5 === 0 ? 'subdomains' : 'exact');
+    const sorted = [...names].sort();
+    const total = (await t('list')).stdout.split('\n').filter(Boolean).length;
+    const page = async (...args: string[]) => {
+      const r = await t('list', ...args);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.split('\n').filter(Boolean);
+    };
+    expect(await page('--match', '.page.example', '--limit', '3')).toEqual([
+      `# total ${total} matching 250`, ...sorted.slice(0, 3).map((n) => `${n}\t${flags(n)}`),
+    ]);
+    expect(await page('--match=PAGE.EXAMPLE', '--offset=245', '--limit=10')).toEqual([
+      `# total ${total} matching 250`, ...sorted.slice(245).map((n) => `${n}\t${flags(n)}`),
+    ]);
+    expect(await page('--match', 'p12', '--offset', '1', '--limit', '2')).toEqual([`# total ${total} matching 10`, `p121.page.example\t${flags('p121.page.example')}`, `p122.page.example\t${flags('p122.page.example')}`]);
+    // past the end: the counts only; no match: the same
+    expect(await page('--match', '.page.example', '--offset', '250')).toEqual([`# total ${total} matching 250`]);
+    expect(await page('--match', 'nothing-has-this')).toEqual([`# total ${total} matching 0`]);
+    // --offset alone: every name from there on
+    expect((await page('--offset', '0')).length).toBe(total + 1);
+    // a saved name the kernel's table lacks says so, as in the whole list
+    const state = join(fs.stateDir, 'domains.list');
+    const saved = readFileSync(state, 'utf8');
+    writeFileSync(state, `${saved}p999.page.example\texact\t1\n`);
+    expect(await page('--match', 'p999.')).toEqual([`# total ${total + 1} matching 1`, 'p999.page.example\texact\t(not in the kernel map)']);
+    writeFileSync(state, saved);
+    // without the new options: the whole list in its saved order, no count line
+    const whole = await page();
+    expect(whole.filter((l) => l.includes('.page.example'))).toEqual(names.map((n) => `${n}\t${flags(n)}`));
+    expect(whole.every((l) => /^[a-z0-9._-]+\t(exact|subdomains|exact,subdomains)$/.test(l))).toBe(true);
+    expect((await t('del', ...names)).code).toBe(0);
+  });
+
+  it('list refuses a bad --offset or --limit with a clear message and changes nothing', async () => {
+    expect((await t('add', 'keep.page.example')).code).toBe(0);
+    const state = join(fs.stateDir, 'domains.list');
+    const before = { file: readFileSync(state), list: (await t('list')).stdout };
+    for (const [args, msg] of [
+      [['--offset', '-1'], "list: --offset takes a whole number (N), not '-1'"],
+      [['--offset=-5', '--limit=10'], "list: --offset takes a whole number (N), not '-5'"],
+      [['--offset', 'abc'], "list: --offset takes a whole number (N), not 'abc'"],
+      [['--offset', '1048577'], 'list: --offset must be 0 to 1048576, not 1048577'],
+      [['--limit', '0'], 'list: --limit must be 1 to 1048576, not 0'],
+      [['--limit', '1048577'], 'list: --limit must be 1 to 1048576, not 1048577'],
+      [['--limit', '99999999999999999999999'], "list: --limit takes a whole number (N), not '99999999999999999999999'"],
+      [['--limit', '1e3'], "list: --limit takes a whole number (N), not '1e3'"],
+      [['--limit', ' 5'], "list: --limit takes a whole number (N), not ' 5'"],
+      [['--limit', '+5'], "list: --limit takes a whole number (N), not '+5'"],
+      [['--limit='], "list: --limit takes a whole number (N), not ''"],
+      [['--limit'], 'list: --limit needs a value (N)'],
+    ] as [string[], string][]) {
+      const r = await t('list', ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe(`xdp-sni: ${msg}`);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+    expect(readFileSync(state)).toEqual(before.file);
+    expect((await t('list')).stdout).toBe(before.list);
+    // the largest values are taken
+    expect((await t('list', '--offset', '1048576', '--limit', '1048576')).stdout).toMatch(/^# total \d+ matching \d+$/);
+    expect((await t('del', 'keep.page.example')).code).toBe(0);
+  });
+
   const bad: [string, RegExp][] = [
     ['bücher.example', /punycode/],
     ['has space.example', /invalid character/],
@@ -290,6 +359,9 @@ describe('xdp-sni tool', () => {
       expect(await ask('add live.example subdomains')).toMatch(/added live\.example \(subdomains\)[\s\S]*rc=0/);
       expect(await listed()).toContain('live.example subdomains');
       expect(await ask('add bad..example')).toMatch(/bad domain 'bad\.\.example': empty label[\s\S]*\nrc=1\n$/);
+      // a page of the list over the socket; a bad value is refused there too
+      expect(await ask('list --match=LIVE.example --limit=5')).toMatch(/^# total \d+ matching 1\nlive\.example\tsubdomains\nrc=0\n$/);
+      expect(await ask('list --offset=-1')).toMatch(/--offset takes a whole number \(N\), not '-1'\n(?:[\s\S]*\n)?rc=2\n$/);
       const st = await ask('stats --json');
       expect(JSON.parse(st.replace(/rc=0\n$/, '')).packets).toBeTypeOf('number');
       expect(await ask('del live.example')).toMatch(/rc=0/);

@@ -402,9 +402,27 @@ describe('blocklist', () => {
     expect(r.body).toContain('page 3 of 1000');
     expect((r.body.match(/<td class="name">/g) ?? []).length).toBe(100);
     expect(r.body).toContain('host000200.example');
+    // the daemon sends only the page (it reads, searches and pages the list)
+    const lists = () => daemon.calls.filter((c) => c[0] === 'list');
+    expect(lists().at(-1)).toEqual(['list', '--offset=200', '--limit=100']);
     const q = await handle(req('GET', '/list?q=host09999', { cookies: s.cookies }), deps);
     expect(q.body).toContain('10 matching');
+    expect(lists().at(-1)).toEqual(['list', '--offset=0', '--limit=100', '--match=host09999']);
     expect(ms).toBeLessThan(5000);
+    // a page past the end is the last one, however far past
+    for (const url of ['/list?page=1001', '/list?page=99999999999']) {
+      const last = await handle(req('GET', url, { cookies: s.cookies }), deps);
+      expect(last.status, url).toBe(200);
+      expect(last.body, url).toContain('page 1000 of 1000');
+      expect(last.body, url).toContain('host099999.example');
+    }
+    // a search no name can hold (a blank, '<') is not sent over the socket: nothing matches
+    const before = lists().length;
+    const odd = await handle(req('GET', '/list?q=host%20%3Cb%3E', { cookies: s.cookies }), deps);
+    expect(odd.status).toBe(200);
+    expect(odd.body).toContain('100000 in total, 0 matching');
+    expect(odd.body).toContain('value="host &lt;b&gt;"');
+    expect(lists().slice(before)).toEqual([['list', '--offset=0', '--limit=1']]);
   });
 });
 
@@ -821,7 +839,7 @@ describe('an import without names', () => {
       expect(r.status, form.list).toBe(400);
       expect(r.body).not.toContain('Imported.');
       expect(r.body).toMatch(why);
-      expect(daemon.calls.slice(before)).toEqual([['export', 'policy'], ['list']]); // the page's reads: no add, no import, no del
+      expect(daemon.calls.slice(before)).toEqual([['export', 'policy'], ['list', '--offset=0', '--limit=100']]); // the page's reads: no add, no import, no del
     }
   });
 });

@@ -1,10 +1,10 @@
 // bpf/cli/domains.c without root or libbpf: a small C driver
 // (test/unit/c/domains_driver.c) compiled with gcc against it.
 // Normalisation and its errors, the right-to-left FNV-1a hash (against the
-// same hash computed here), list files in plain and hosts format, and the
-// state file.
+// same hash computed here), list files in plain and hosts format, the state
+// file, and a page of a category's names (name_page.c, with the driver).
 import { execa } from 'execa';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   driver = join(dir, 'domains-driver');
   await execa('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-Wno-format-truncation',
     '-I', join(repo, 'bpf'), '-I', cli, '-o', driver,
-    join(repo, 'test', 'unit', 'c', 'domains_driver.c'), join(cli, 'domains.c'), join(cli, 'log.c')]);
+    join(repo, 'test', 'unit', 'c', 'domains_driver.c'), join(cli, 'domains.c'), join(cli, 'name_page.c'), join(cli, 'log.c')]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -158,5 +158,103 @@ describe('domains.c', () => {
       'b.example\texact', 'a.example\texact,subdomains', 'c.example\texact',
     ]);
     expect(readFileSync(join(state, 'domains.list'), 'utf8')).toBe('b.example\texact\t1\na.example\texact,subdomains\t100000001\nc.example\texact\t1\n');
+  });
+
+  it('reads the state file as it is: every line format, entries in no category and over-long names passed over, a last line without its newline', async () => {
+    const state = join(dir, 'state-raw');
+    mkdirSync(state, { recursive: true });
+    expect((await run('entries', state)).out).toEqual(['end']); // no file: empty
+    const long = `${'x'.repeat(250)}.example`;
+    writeFileSync(join(state, 'domains.list'), [
+      'new.example\texact\t100000008', // as saved: exact in category 3, with subdomains in 0
+      'old.example\tsubdomains', // from before categories: category 0
+      'older.example\texact,subdomains',
+      'bare.example',
+      'none.example\texact\t0', // in no category
+      `${long}\texact\t1`,
+      '',
+      'last.example\texact\t4',
+    ].join('\n'));
+    expect((await run('entries', state)).out).toEqual([
+      'new.example\t100000008', 'old.example\t100000000', 'older.example\t100000001', 'bare.example\t1', 'last.example\t4', 'end',
+    ]);
+    writeFileSync(join(state, 'domains.list'), '');
+    expect((await run('entries', state)).out).toEqual(['end']);
+  });
+
+  describe('a page of a category in name order (name_page.c)', () => {
+    /** byte order, as the tool sorts */
+    const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+    let state: string;
+    let names: { name: string; cats: bigint }[];
+    /** what `page` should print: the category's names holding MATCH in byte order, [offset, offset + limit) */
+    const expected = (cat: number, offset: number, limit: number, match = '') => {
+      const bit = (1n << BigInt(cat)) | (1n << BigInt(cat + 32));
+      const inCat = names.filter((n) => n.cats & bit);
+      const found = inCat.filter((n) => n.name.includes(match.toLowerCase())).sort((a, b) => byteOrder(a.name, b.name));
+      return [`# total ${inCat.length} matching ${found.length}`, ...found.slice(offset, offset + limit).map((n) => `${n.name}\t${n.cats.toString(16)}`)];
+    };
+    beforeAll(() => {
+      state = join(dir, 'state-page');
+      mkdirSync(state, { recursive: true });
+      // names that start one another (a, a.b, ab, a-b, a_b ...), digits, and a shuffled order
+      let seed = 7; // xorshift32: the same names every run
+      const rnd = () => {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        return (seed >>> 0) / 2 ** 32;
+      };
+      const alphabet = 'ab-_.09z';
+      const set = new Set<string>(['a', 'a.b', 'ab', 'a-b', 'a_b', 'b', 'z.example', '0.example']);
+      while (set.size < 30_000) {
+        let n = '';
+        const len = 1 + Math.floor(rnd() * 14);
+        for (let i = 0; i < len; i++) n += alphabet[Math.floor(rnd() * alphabet.length)];
+        set.add(n);
+      }
+      // category 0 exact, 3 with subdomains, or both
+      names = [...set].map((name, i) => ({ name, cats: [0x1n, 0x800000000n, 0x800000001n][i % 3] }));
+      for (let i = names.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [names[i], names[j]] = [names[j], names[i]];
+      }
+      writeFileSync(join(state, 'domains.list'), names.map((n) => `${n.name}\texact\t${n.cats.toString(16)}\n`).join(''));
+    });
+
+    it('orders only the page, the same as a sort of them all: first, middle, last, past the end, all of it', async () => {
+      // 20,000 names in category 0: pages within the first 10,000 come from the heap, the others from all of them
+      for (const [cat, offset, limit] of [
+        [0, 0, 100], [0, 17, 3], [0, 1999, 100], [0, 9950, 50], [0, 9950, 51], [0, 10000, 100], [0, 12345, 100], [0, 19900, 200], [0, 19999, 1],
+        [0, 20000, 10], [0, 999999, 5], [0, 0, 1048576], [0, 5, 1048576], [3, 0, 100], [3, 15000, 100], [5, 0, 10],
+      ]) {
+        const r = await run('page', state, String(cat), String(offset), String(limit));
+        expect(r.code).toBe(0);
+        expect(r.out, `${cat} ${offset} ${limit}`).toEqual(expected(cat, offset, limit));
+      }
+    });
+
+    it('keeps the names that contain the match, in any case, and counts them', async () => {
+      for (const [match, offset, limit] of [['A.B', 0, 50], ['_', 10, 20], ['Z.EXAMPLE', 0, 5], ['no-such', 0, 5], ['a', 100, 100]] as [string, number, number][]) {
+        const r = await run('page', state, '0', String(offset), String(limit), match);
+        expect(r.out, match).toEqual(expected(0, offset, limit, match));
+      }
+      expect((await run('page', state, '0', '0', '5', 'z.example')).out).toEqual(['# total 20000 matching 1', 'z.example\t1']);
+    });
+
+    it('pages a list saved in order, or in reverse order, as any other (the pivot is random)', async () => {
+      const sorted = join(dir, 'state-sorted');
+      mkdirSync(sorted, { recursive: true });
+      const all = Array.from({ length: 200_000 }, (_, i) => `n${String(i).padStart(7, '0')}.example`);
+      for (const [label, list] of [['ascending', all], ['descending', [...all].reverse()]] as const) {
+        writeFileSync(join(sorted, 'domains.list'), list.map((n) => `${n}\texact\t1\n`).join(''));
+        const t0 = performance.now();
+        const first = await run('page', sorted, '0', '0', '3');
+        expect(first.out, label).toEqual(['# total 200000 matching 200000', 'n0000000.example\t1', 'n0000001.example\t1', 'n0000002.example\t1']);
+        const mid = await run('page', sorted, '0', '100000', '3');
+        expect(mid.out, label).toEqual(['# total 200000 matching 200000', 'n0100000.example\t1', 'n0100001.example\t1', 'n0100002.example\t1']);
+        expect(performance.now() - t0, label).toBeLessThan(5000);
+      }
+    });
   });
 });

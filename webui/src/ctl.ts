@@ -148,6 +148,26 @@ export function parseList(text: string): Entry[] {
   return out;
 }
 
+/** the largest --offset and --limit `list` takes (the tool's LIST_MAX) */
+export const LIST_MAX = 1_048_576;
+
+/** `list --offset N --limit M --match TEXT`: the counts, and the page in name order */
+export interface ListPage {
+  /** names in the category */
+  total: number;
+  /** ... that contain the match (total without one) */
+  matching: number;
+  entries: Entry[];
+}
+
+/** "# total N matching M", then the page's lines as parseList reads them */
+export function parseListPage(text: string): ListPage {
+  const nl = text.indexOf('\n');
+  const m = /^# total (\d+) matching (\d+)$/.exec(nl < 0 ? text : text.slice(0, nl));
+  if (!m) throw new Error("list: unexpected answer (no first line '# total N matching M')");
+  return { total: Number(m[1]), matching: Number(m[2]), entries: parseList(nl < 0 ? '' : text.slice(nl + 1)) };
+}
+
 export function parseExempt(text: string): string[] {
   return text.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f:.]+\/\d+$/i.test(l));
 }

@@ -6,12 +6,18 @@
  *   hash NAME...            the domain hash of each (already normal) name, hex
  *   parse FILE [sub]        "NAME<TAB>FLAGS" per entry, then "bad N"
  *   state DIR NAME[:sub]... add to DIR's state file, read it back, print it
+ *   page DIR CAT OFFSET LIMIT [MATCH]
+ *                           name_page over DIR's state file: "# total N
+ *                           matching M", then "NAME<TAB>CATS" (hex) a line
+ *   entries DIR             each entry of DIR's state file read as it is
+ *                           (state_next): "NAME<TAB>CATS" (hex), then "end"
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domains.h"
+#include "name_page.h"
 
 static void print_list(struct domlist *dl)
 {
@@ -71,6 +77,36 @@ int main(int argc, char **argv)
 		print_list(&back);
 		dl_free(&dl);
 		dl_free(&back);
+		return 0;
+	}
+	if (!strcmp(argv[1], "page") && argc >= 6) {
+		struct state_file sf;
+		struct name_page np;
+		size_t k;
+
+		if (state_read(argv[2], &sf))
+			return 1;
+		name_page(&sf, atoi(argv[3]), argc > 6 ? argv[6] : NULL, strtoul(argv[4], NULL, 10),
+			  strtoul(argv[5], NULL, 10), &np);
+		printf("# total %zu matching %zu\n", np.total, np.matching);
+		for (k = 0; k < np.n; k++)
+			printf("%.*s\t%llx\n", (int)np.v[k].len, np.v[k].name,
+			       (unsigned long long)np.v[k].cats);
+		name_page_free(&np);
+		state_free(&sf);
+		return 0;
+	}
+	if (!strcmp(argv[1], "entries") && argc == 3) {
+		struct state_file sf;
+		struct state_entry e;
+		size_t pos = 0;
+
+		if (state_read(argv[2], &sf))
+			return 1;
+		while (state_next(&sf, &pos, &e))
+			printf("%.*s\t%llx\n", (int)e.len, e.name, (unsigned long long)e.cats);
+		printf("end\n");
+		state_free(&sf);
 		return 0;
 	}
 	return 2;

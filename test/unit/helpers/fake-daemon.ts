@@ -99,7 +99,17 @@ export class FakeDaemon {
       case 'list': {
         const m = catMap();
         if (!m) return fail(`no category '${opt.category}'`);
-        return ok([...m].map(([n, f]) => `${n}\t${f}\n`).join(''));
+        const line = ([n, f]: [string, string]) => `${n}\t${f}\n`;
+        if (opt.offset === undefined && opt.limit === undefined && opt.match === undefined) return ok([...m].map(line).join(''));
+        // a page in byte order after "# total N matching M", as the daemon's list_page
+        for (const k of ['offset', 'limit']) if (opt[k] !== undefined && !/^\d+$/.test(opt[k])) return fail(`list: --${k} takes a whole number (N), not '${opt[k]}'`, 2);
+        const offset = Number(opt.offset ?? 0);
+        const limit = opt.limit === undefined ? Infinity : Number(opt.limit);
+        if (offset > 1_048_576) return fail(`list: --offset must be 0 to 1048576, not ${offset}`, 2);
+        if (limit === 0 || (limit > 1_048_576 && limit !== Infinity)) return fail(`list: --limit must be 1 to 1048576, not ${limit}`, 2);
+        const match = (opt.match ?? '').toLowerCase();
+        const found = [...m].filter(([n]) => n.includes(match)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return ok(`# total ${m.size} matching ${found.length}\n${found.slice(offset, offset + limit).map(line).join('')}`);
       }
       case 'add': {
         if (this.failAddAfter-- <= 0) return { rc: 1, out: '' };

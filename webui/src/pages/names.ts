@@ -3,7 +3,7 @@
 // the names on the same connection, ending with a line "."): the daemon
 // imports all of them or none.
 import { gunzipSync } from 'node:zlib';
-import { DaemonError, must, parseList, type Entry } from '../ctl.js';
+import { DaemonError, LIST_MAX, must, parseListPage, type Entry, type ListPage } from '../ctl.js';
 import { DottedQuadError, InputError, normaliseDomain, parseImport, stripBom, type Normalised } from '../domains.js';
 import { MAX_BODY, type Form, type Res } from '../http.js';
 import { page } from '../render.js';
@@ -23,8 +23,41 @@ export function categoryOf(c: Ctx, form?: Form): string {
 const catArgs = (cat: string) => (cat === DEFAULT_CAT ? [] : [`--category=${cat}`]);
 const listUrl = (cat: string) => (cat === DEFAULT_CAT ? '/list' : `/list?cat=${cat}`);
 
-export async function listEntries(d: Deps, cat = DEFAULT_CAT): Promise<Entry[]> {
-  return parseList(await must(d.ctl, ['list', ...catArgs(cat)]));
+/**
+ * Names of a category in name order, and the counts: the daemon reads the
+ * list, keeps the names that contain MATCH and sends only the page asked for
+ * (`list --offset --limit --match`), so a page costs the same with a million
+ * names as with ten. Without a limit, every matching name from the offset on.
+ */
+async function listNames(d: Deps, cat: string, q: { offset?: number; limit?: number; match?: string }): Promise<ListPage> {
+  const args = ['list', ...catArgs(cat), `--offset=${q.offset ?? 0}`];
+  if (q.limit !== undefined) args.push(`--limit=${q.limit}`);
+  if (q.match) args.push(`--match=${q.match}`);
+  return parseListPage(await must(d.ctl, args));
+}
+
+/** NAME's entry in the category, if listed: only the names that contain NAME come back. */
+async function listedAs(d: Deps, cat: string, name: string): Promise<Entry | undefined> {
+  return (await listNames(d, cat, { match: name })).entries.find((e) => e.name === name);
+}
+
+/** a listed name is made of these: a search with any other character finds nothing */
+const FINDABLE = /^[a-z0-9._-]*$/;
+/** the last page the daemon can be asked for (--offset at most LIST_MAX) */
+const LAST_PAGE = Math.floor(LIST_MAX / PAGE_SIZE) + 1;
+
+/** Page WANTED (from 1) of the names that contain Q, or the last page when WANTED is past it. */
+async function shownPage(d: Deps, cat: string, q: string, wanted: number): Promise<ListPage & { page: number }> {
+  if (!FINDABLE.test(q)) {
+    // no name holds it (and a blank could not go over the socket): only the total is asked for
+    const { total } = await listNames(d, cat, { limit: 1 });
+    return { total, matching: 0, entries: [], page: 1 };
+  }
+  const at = (page: number) => listNames(d, cat, { offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE, match: q });
+  const page = Math.min(wanted, LAST_PAGE);
+  const first = await at(page);
+  const pages = Math.max(1, Math.ceil(first.matching / PAGE_SIZE));
+  return page <= pages ? { ...first, page } : { ...(await at(pages)), page: pages };
 }
 
 /** `category list`: NAME<TAB>COUNT */
@@ -54,14 +87,16 @@ export interface ListView {
 
 export async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
   const cat = v.cat ?? categoryOf(c);
-  let entries: Entry[] = [];
+  const q = (c.req.query.get('q') ?? '').trim().toLowerCase().slice(0, 253);
+  const wanted = Math.max(1, Number.parseInt(c.req.query.get('page') ?? '1', 10) || 1);
+  let shown: ListPage & { page: number } = { total: 0, matching: 0, entries: [], page: 1 };
   let cats: { name: string }[] = [];
   let unknown: Unknown | undefined;
   let error = v.error;
   let status = v.status ?? 200;
   try {
     cats = (await policyDoc(c.d.ctl)).categories;
-    entries = await listEntries(c.d, cat);
+    shown = await shownPage(c.d, cat, q, wanted);
   } catch (e) {
     if (!(e instanceof DaemonError)) throw e;
     // the list is unknown: no count, no rows, no forms that cannot work
@@ -69,11 +104,8 @@ export async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
     error = error ?? e.message;
     status = status === 200 ? failStatus(e) : status;
   }
-  const q = (c.req.query.get('q') ?? '').trim().toLowerCase().slice(0, 253);
-  const matching = q ? entries.filter((e) => e.name.includes(q)) : entries;
-  matching.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
-  const pg = Math.min(pages, Math.max(1, Number.parseInt(c.req.query.get('page') ?? '1', 10) || 1));
+  const pages = Math.max(1, Math.ceil(shown.matching / PAGE_SIZE));
+  const pg = shown.page;
   const url = (p: number) => {
     const u = new URLSearchParams();
     if (cat !== DEFAULT_CAT) u.set('cat', cat);
@@ -90,9 +122,9 @@ export async function listPage(c: Ctx, v: ListView = {}): Promise<Res> {
       unknown,
       cat,
       cats: cats.map((x) => ({ ...x, current: x.name === cat })),
-      rows: matching.slice((pg - 1) * PAGE_SIZE, pg * PAGE_SIZE),
-      total: entries.length,
-      matching: matching.length,
+      rows: shown.entries,
+      total: shown.total,
+      matching: shown.matching,
       q,
       page: pg,
       pages,
@@ -135,7 +167,7 @@ async function addName(c: Ctx, form: Form, cat: string): Promise<Res> {
     if (e instanceof InputError) return await listPage(c, { cat, error: `Not added: bad domain '${visibleText(raw)}': ${e.message}`, status: 400, addName: raw, addSub: sub });
     throw e;
   }
-  const was = (await listEntries(c.d, cat)).find((e) => e.name === n.name);
+  const was = await listedAs(c.d, cat, n.name);
   const had = was && (n.subdomains ? was.subdomains : was.flags.split(/[ ,]/).includes('exact'));
   if (!had) await must(c.d.ctl, ['add', n.name, ...(n.subdomains ? ['subdomains'] : []), ...catArgs(cat)]);
   return flashTo(c, !was ? `Added ${n.name}${n.subdomains ? ' and its subdomains' : ''}.` : `${n.name} was already listed${n.subdomains ? '; it now matches its subdomains too' : ''}.`, listUrl(cat));
@@ -152,8 +184,7 @@ async function delName(c: Ctx, form: Form, cat: string): Promise<Res> {
     else if (e instanceof InputError) return await listPage(c, { cat, error: `Not removed: bad domain '${visibleText(raw)}': ${e.message}`, status: 400 });
     else throw e;
   }
-  const existing = await listEntries(c.d, cat);
-  if (!existing.some((e) => e.name === n.name)) return await listPage(c, { cat, error: `Not removed: ${n.name} is not listed.`, status: 409 });
+  if (!(await listedAs(c.d, cat, n.name))) return await listPage(c, { cat, error: `Not removed: ${n.name} is not listed.`, status: 409 });
   await must(c.d.ctl, ['del', n.name, ...catArgs(cat)]);
   return flashTo(c, `Removed ${n.name}.`, /^\/list(\?[A-Za-z0-9=&%._+*-]*)?$/.test(back) ? back : listUrl(cat));
 }
