@@ -2,7 +2,8 @@
 // the network lab, through the box: the page loads over HTTPS (plain HTTP is
 // closed), login works with the build-time default password, and a name
 // added in the page is blocked. The render cost is measured from the client
-// and inside the guest (test-artifacts/qa/webui-render-cost.txt).
+// and inside the guest (test-artifacts/qa/webui-render-cost.txt). Then an
+// admin's whole policy, set up in the pages and enforced (admin-policy.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import type { FirewallLab } from '../../build/qemu/firewall-lab.js';
 import { liveCount } from '../../build/qemu/processes.js';
 import { defaultAdminPassword } from '../../webui/bundle.js';
 import { ARTIFACTS, bootLiveLab, buildIso, qaConfig } from './iso.js';
+import { adminPolicy } from './admin-policy.js';
 
 const config = qaConfig();
 const GREEN = '192.168.1.1';
@@ -111,3 +113,5 @@ describe('web UI on the live box (QEMU lab, green client)', () => {
     expect(log.body).toMatch(new RegExp(`<td class="name">${name.replace('.', '\\.')}</td><td>1</td>`));
   }, 900_000);
 });
+
+adminPolicy(() => fw, join(ARTIFACTS, 'work', 'webui'), BASE);
