@@ -22,6 +22,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { buildBpf, repoRoot, tempDir, tool } from '../bpf/lib.js';
 import { setup, syslog, nsExec, ok, waitFor, SERVER4, SERVER6, type Topo } from './topology.js';
 import { curl, startDaemon, xsni } from './tool.js';
+import { firefox, firefoxProfile } from './browsers.js';
+import { labCertificate } from '../lab/upstream.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GREEN4 = '10.77.1.1';
@@ -32,13 +34,18 @@ const SHIPPED = readFileSync(join(XSNI, 'xdp-sni.conf'), 'utf8');
 const EDNS: string[] = JSON.parse(readFileSync(join(DATA, 'encrypted-dns.json'), 'utf8')).endpoints.map((e: { name: string }) => e.name);
 // subdomains of listed names that browsers use
 const EDNS_SUBS = ['mozilla.cloudflare-dns.com', 'chrome.cloudflare-dns.com', 'firefox.dns.nextdns.io'];
-const PLAIN = ['allowed.example', 'blocked.example', 'firefox.com', 'mozilla.org', 'www.mozilla.org'];
+// doh-check.example: the name Firefox loads below (Firefox never asks DoH for a name in a hosts file)
+const PLAIN = ['allowed.example', 'blocked.example', 'firefox.com', 'mozilla.org', 'www.mozilla.org', 'doh-check.example'];
 const CANARY = 'use-application-dns.net';
 // An HTTPS record: priority 1, target ".", alpn=h3, ech=<4 bytes>. An SVCB
 // record for the designated-resolver name: priority 1, target ".", alpn=dot.
 const HTTPS_HEX = '0001' + '00' + '0001' + '0003' + '026833' + '0005' + '0004' + 'deadbeef';
 const SVCB_HEX = '0001' + '00' + '0001' + '0004' + '03646f74';
 const DDR = '_dns.resolver.arpa';
+// Firefox's DoH: the endpoint it is told to use (a name of the shipped list's cloudflare-dns.com,
+// with its subdomains), served by doh-server.mjs on an address of its own in the server namespace
+const DOH_NAME = 'mozilla.cloudflare-dns.com';
+const DOH_IP = '10.77.2.20';
 // The longest a client may ask in vain while the settings change: a stub
 // resolver retries after a second (Windows; glibc after 5 s), and its retry
 // must find the resolver answering again.
@@ -197,7 +204,8 @@ beforeAll(async () => {
     if (r.exitCode !== 0) throw new Error(`${bin} is not installed (build/doctor/host-tools.json)`);
   }
   await buildBpf();
-  t = await setup();
+  // the client resolves through green's dnsmasq (its resolv.conf; its hosts file names only localhost)
+  t = await setup({ nameserver: GREEN4 });
   try {
     // dnsmasq drops to nobody and reads the servers file again on SIGHUP:
     // the run folder must be readable as on the box (/run/xdpfire, 0755)
@@ -229,7 +237,8 @@ beforeAll(async () => {
     const names = [...new Set([...PLAIN, CANARY, ...EDNS, ...EDNS_SUBS])];
     writeFileSync(join(work, 'upstream.conf'), [
       'no-resolv', 'no-hosts', `listen-address=${SERVER4}`, 'bind-interfaces',
-      ...names.map((n) => `host-record=${n},${SERVER4},${SERVER6}`),
+      ...names.filter((n) => n !== DOH_NAME).map((n) => `host-record=${n},${SERVER4},${SERVER6}`),
+      `host-record=${DOH_NAME},${DOH_IP}`,
       `dns-rr=allowed.example,65,${HTTPS_HEX}`, `dns-rr=blocked.example,65,${HTTPS_HEX}`, `dns-rr=${DDR},64,${SVCB_HEX}`, '',
     ].join('\n'));
     const up = execa('ip', ['netns', 'exec', t.s, 'dnsmasq', '--keep-in-foreground', `--conf-file=${join(work, 'upstream.conf')}`,
@@ -377,6 +386,81 @@ describe('the DNS doors (netns, real dnsmasq set up by render and xdp-sni-apply)
     expect(q.bad).toBe(0);
     expect(await dig('allowed.example', 'HTTPS')).toEqual({ status: 'NOERROR', n: 0 });
     expect(await dig(CANARY, 'A')).toEqual({ status: 'NXDOMAIN', n: 0 });
+  });
+
+  describe("Firefox with DNS over HTTPS turned on by its prefs (mode 2, the endpoint's name resolved as usual)", () => {
+    const doh: { ev: string; name?: string; sni?: string | null }[] = [];
+    const prefs = (extra: Record<string, string | number | boolean> = {}) => ({
+      'network.trr.mode': 2, 'network.trr.uri': `https://${DOH_NAME}/dns-query`, 'network.trr.custom_uri': `https://${DOH_NAME}/dns-query`,
+      'network.trr.confirmationNS': 'skip', 'network.trr.allow-rfc1918': true, 'doh-rollout.disable-heuristics': true, ...extra,
+    });
+    /**
+     * Firefox loads https://doh-check.example/ (the test server has no certificate for it: what counts
+     * is that its hello reached the server, i.e. the name resolved); which names the DoH server answered.
+     */
+    async function load(extra: Record<string, string | number | boolean> = {}) {
+      const from = doh.length;
+      const before = hellos('doh-check.example');
+      const run = await firefox(t.c, 'https://doh-check.example/', { profile: await firefoxProfile(work, t.ca, prefs(extra)), procs: t.procs, timeoutMs: 15_000 });
+      return { run, reached: hellos('doh-check.example') > before, asked: doh.slice(from).filter((e) => e.ev === 'query').map((e) => e.name), tls: doh.slice(from).filter((e) => e.ev === 'secure').length };
+    }
+
+    beforeAll(async () => {
+      await ok('ip', ['-n', t.s, 'addr', 'add', `${DOH_IP}/24`, 'dev', 's0']);
+      // the topology's TLS server holds port 443 on every address: the DoH server listens on 8443 and
+      // DOH_IP:443 is redirected there inside the server namespace (the box sees port 443 go by)
+      const nft = await execa('ip', ['netns', 'exec', t.s, 'nft', '-f', '-'], {
+        reject: false, input: `table ip doh {\n\tchain pre {\n\t\ttype nat hook prerouting priority -100; policy accept;\n\t\tip daddr ${DOH_IP} tcp dport 443 dnat to ${DOH_IP}:8443\n\t}\n}\n`,
+      });
+      if (nft.exitCode !== 0) throw new Error(`nft: ${nft.stderr}`);
+      const { cert, key } = await labCertificate(work, 'doh', [DOH_NAME], t.ca, join(t.dir, 'ca.key'));
+      const p = execa('ip', ['netns', 'exec', t.s, process.execPath, join(here, 'doh-server.mjs'), cert, key, DOH_IP, SERVER4, '8443'], { reject: false, buffer: false });
+      t.procs.push({ name: 'doh server', p });
+      let rest = '';
+      p.stdout!.on('data', (b: Buffer) => {
+        rest += String(b);
+        const lines = rest.split('\n');
+        rest = lines.pop()!;
+        for (const l of lines) if (l) doh.push(JSON.parse(l));
+      });
+      let err = '';
+      p.stderr!.on('data', (b: Buffer) => (err += String(b)));
+      await waitFor(() => doh.some((e) => e.ev === 'listening') || p.exitCode !== null, 10_000, 'the DoH server');
+      if (p.exitCode !== null) throw new Error(`the DoH server exited: ${err}`);
+    }, 60_000);
+
+    it('the doors off (ENCRYPTED_DNS=allow): Firefox resolves through the DoH server (the control)', async () => {
+      const a = await apply(`${SHIPPED}\nENCRYPTED_DNS=allow\n`);
+      expect(a.code, a.stderr).toBe(0);
+      try {
+        const r = await load();
+        expect(r.reached, r.run.stderr.slice(-300)).toBe(true);
+        expect(r.asked).toContain('doh-check.example');
+      } finally {
+        const b = await apply(SHIPPED);
+        expect(b.code, b.stderr).toBe(0);
+      }
+    }, 120_000);
+
+    it(`shipped settings: ${DOH_NAME} is NXDOMAIN at the box, Firefox falls back to the box's DNS; the DoH server is never asked`, async () => {
+      expect(await dig(DOH_NAME, 'A')).toEqual({ status: 'NXDOMAIN', n: 0 });
+      const r = await load();
+      expect(r.reached, r.run.stderr.slice(-300)).toBe(true);
+      expect(r.asked).toEqual([]);
+      expect(r.tls).toBe(0);
+    }, 120_000);
+
+    it(`shipped settings, the endpoint's address given to Firefox (network.trr.bootstrapAddr): its hello to ${DOH_NAME} is blocked by SNI, Firefox falls back`, async () => {
+      const before = syslog(t).split('\n').filter((l) => l.includes(`sni=${DOH_NAME} `)).length;
+      const r = await load({ 'network.trr.bootstrapAddr': DOH_IP });
+      expect(r.reached, r.run.stderr.slice(-300)).toBe(true);
+      expect(r.asked).toEqual([]);
+      expect(r.tls).toBe(0);
+      await new Promise((res) => setTimeout(res, 500)); // the daemon polls its rings every 100 ms
+      const ev = syslog(t).split('\n').filter((l) => l.includes(`sni=${DOH_NAME} `)).slice(before);
+      expect(ev.length).toBeGreaterThanOrEqual(1);
+      for (const l of ev) expect(l).toMatch(/verdict=block .* group=default cats=encrypted-dns$/);
+    }, 120_000);
   });
 
   it('xdp-sni-stop (package removal) takes the doors out: one restart, the HTTPS record comes through', async () => {
