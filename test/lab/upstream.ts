@@ -10,7 +10,7 @@
 import { type ResultPromise } from 'execa';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { ok, waitFor } from '../netns/topology.js';
 
 /** A server's log line with its arrival time (Date.now()). */
 export interface Ev { t: number; [k: string]: unknown }
@@ -29,25 +29,12 @@ export function byLine(onLine: (l: string) => void): (b: Buffer) => void {
   };
 }
 
-async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function openssl(args: string[]): Promise<void> {
-  const r = await execa('openssl', args, { reject: false });
-  if (r.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
-}
-
 /** A P-256 key and a certificate for `names`, signed by the CA (ca, caKey); written to dir/<base>.{key,pem}. */
 export async function labCertificate(dir: string, base: string, names: string[], ca: string, caKey: string): Promise<{ cert: string; key: string }> {
   const key = join(dir, `${base}.key`), cert = join(dir, `${base}.pem`);
-  await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', join(dir, `${base}.csr`), '-subj', '/CN=xsni lab']);
+  await ok('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', join(dir, `${base}.csr`), '-subj', '/CN=xsni lab']);
   writeFileSync(join(dir, `${base}.cnf`), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-  await openssl(['x509', '-req', '-in', join(dir, `${base}.csr`), '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', join(dir, `${base}.cnf`)]);
+  await ok('openssl', ['x509', '-req', '-in', join(dir, `${base}.csr`), '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', join(dir, `${base}.cnf`)]);
   return { cert, key };
 }
 
@@ -64,7 +51,7 @@ export async function startEchServer(spawn: Spawn, bin: string, o: { listen: str
   p.stdout!.on('data', byLine((l) => events.push({ t: Date.now(), ...JSON.parse(l) })));
   let err = '';
   p.stderr!.on('data', (b: Buffer) => (err += String(b)));
-  await until(() => events.some((e) => e.ev === 'listening') || p.exitCode !== null, 10_000, 'the ECH server');
+  await waitFor(() => events.some((e) => e.ev === 'listening') || p.exitCode !== null, 10_000, 'the ECH server');
   if (p.exitCode !== null) throw new Error(`the ECH server exited: ${err}`);
   return { configList: String(events.find((e) => e.ev === 'listening')!.echconfiglist), log: () => events };
 }
@@ -105,7 +92,7 @@ export async function startCaddy(spawn: Spawn, chroot: string, o: { ip: string; 
   p.stderr!.on('data', (b: Buffer) => (err += String(b)));
   p.stdout!.on('data', byLine((l) => { try { events.push({ t: Date.now(), ...JSON.parse(l) }); } catch { /* not JSON */ } }));
   try {
-    await until(() => /serving initial configuration/.test(err) || p.exitCode !== null, 15_000, 'Caddy');
+    await waitFor(() => /serving initial configuration/.test(err) || p.exitCode !== null, 15_000, 'Caddy');
     if (p.exitCode !== null) throw new Error(`caddy exited: ${err}`);
   } catch (e) {
     cleanup();

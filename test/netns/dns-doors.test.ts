@@ -23,7 +23,7 @@ import { buildBpf, repoRoot, tempDir, tool } from '../bpf/lib.js';
 import { setup, syslog, nsExec, ok, waitFor, SERVER4, SERVER6, type Topo } from './topology.js';
 import { curl, startDaemon, xsni } from './tool.js';
 import { firefox, firefoxProfile } from './browsers.js';
-import { labCertificate } from '../lab/upstream.js';
+import { byLine, labCertificate } from '../lab/upstream.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GREEN4 = '10.77.1.1';
@@ -416,13 +416,7 @@ describe('the DNS doors (netns, real dnsmasq set up by render and xdp-sni-apply)
       const { cert, key } = await labCertificate(work, 'doh', [DOH_NAME], t.ca, join(t.dir, 'ca.key'));
       const p = execa('ip', ['netns', 'exec', t.s, process.execPath, join(here, 'doh-server.mjs'), cert, key, DOH_IP, SERVER4, '8443'], { reject: false, buffer: false });
       t.procs.push({ name: 'doh server', p });
-      let rest = '';
-      p.stdout!.on('data', (b: Buffer) => {
-        rest += String(b);
-        const lines = rest.split('\n');
-        rest = lines.pop()!;
-        for (const l of lines) if (l) doh.push(JSON.parse(l));
-      });
+      p.stdout!.on('data', byLine((l) => doh.push(JSON.parse(l))));
       let err = '';
       p.stderr!.on('data', (b: Buffer) => (err += String(b)));
       await waitFor(() => doh.some((e) => e.ev === 'listening') || p.exitCode !== null, 10_000, 'the DoH server');
