@@ -162,6 +162,11 @@ async function replaceWindows(c: Ctx, adds: string[][], dels: Window[]): Promise
   }
 }
 
+/** The categories ticked in a form (cat-NAME=1), in the policy's order. */
+function tickedCats(doc: Awaited<ReturnType<typeof policyDoc>>, form: Form): string[] {
+  return doc.categories.map((x) => x.name).filter((cat) => form.fields.get(`cat-${cat}`) === '1');
+}
+
 async function toggleCell(c: Ctx, form: Form): Promise<Res> {
   const group = field(form, 'group', 40);
   const m = /^([0-6])-(\d{1,2})$/.exec(field(form, 'cell', 8));
@@ -175,7 +180,7 @@ async function toggleCell(c: Ctx, form: Form): Promise<Res> {
   const label = `${DAY_NAMES[d]} ${fmtHm(h * 60)}-${fmtHm(h * 60 + 60)}`;
   return policyLock(c, async () => {
     const doc = await policyDoc(c.d.ctl);
-    const cats = doc.categories.map((x) => x.name).filter((cat) => form.fields.get(`cat-${cat}`) === '1');
+    const cats = tickedCats(doc, form);
     if (!doc.groups.some((g) => g.name === group)) return back(`Not changed: there is no group ${group}.`, 404);
     const mine = (await windows(c.d.ctl)).filter((w) => w.group === group);
     const hits = mine.filter((w) => overlap(spans(w), cell) > 0);
@@ -210,11 +215,11 @@ async function addWindow(c: Ctx, form: Form): Promise<Res> {
   return policyLock(c, async () => {
     const doc = await policyDoc(c.d.ctl);
     if (!doc.groups.some((g) => g.name === group)) return back(`Not added: there is no group ${group}.`, 404);
-    const cats = doc.categories.map((x) => x.name).filter((cat) => form.fields.get(`cat-${cat}`) === '1');
+    const cats = tickedCats(doc, form);
     if (!cats.length) return back('Not added: tick at least one category for the window.');
-    const text = `${daysText(days)} ${from}-${to} ${action} ${cats.join(',')}`;
-    await must(c.d.ctl, ['schedule', 'add', group, daysText(days), `${from}-${to}`, action, cats.join(',')]);
-    return flashTo(c, `${group}: added ${text}.`, `/schedules?group=${group}`);
+    const args = ['schedule', 'add', group, daysText(days), `${from}-${to}`, action, cats.join(',')];
+    await must(c.d.ctl, args);
+    return flashTo(c, `${group}: added ${args.slice(3).join(' ')}.`, `/schedules?group=${group}`);
   });
 }
 
