@@ -43,10 +43,18 @@ static inline __u32 cat_flags(__u64 cats, unsigned int cat)
 	return xsni_cats_flags(cats & XSNI_CATS(1u << cat, 1u << cat));
 }
 
+/* a slot of the list's index: open addressing on the name's hash, which
+ * the slot keeps beside its entry's index (+1, 0 = empty), so that a probe
+ * reads one slot and no entry */
+struct dl_slot {
+	__u64 h;
+	size_t pos;
+};
+
 struct domlist {
 	struct dom *v;
 	size_t n, cap;
-	size_t *idx; /* open addressing: index+1, 0 = empty */
+	struct dl_slot *idx;
 	size_t idx_cap;
 	struct arena_block *arena; /* the names */
 };
@@ -56,6 +64,10 @@ struct dom *dl_find(struct domlist *dl, __u64 h);
 struct dom *dl_add(struct domlist *dl, const char *name, __u64 cats, int *added);
 /* the same, with the hash already known */
 struct dom *dl_add_hashed(struct domlist *dl, const char *name, __u64 h, __u64 cats, int *added);
+/* the same, for a name known not to be in the list (dl_find said so) */
+struct dom *dl_insert(struct domlist *dl, const char *name, __u64 h, __u64 cats);
+/* room for N entries in all, so that adding them never re-indexes */
+void dl_reserve(struct domlist *dl, size_t n);
 /* forget an entry (its slot stays, with name NULL) */
 void dl_del(struct dom *d);
 void dl_free(struct domlist *dl);

@@ -184,8 +184,8 @@ struct bpf_object *open_obj_pinned(void)
 	return obj;
 }
 
-/* Loading the object once creates and pins the maps (first start, after a
- * reboot, or after the package was removed and installed again). */
+/* Loading the object's maps once creates and pins them (first start, after
+ * a reboot, or after the package was removed and installed again). */
 void ensure_maps(void)
 {
 	struct domlist dl = {};
@@ -203,8 +203,16 @@ void ensure_maps(void)
 	if (mkdir(g.pin_dir, 0700) && errno != EEXIST)
 		die("cannot create %s: %s", g.pin_dir, strerror(errno));
 	obj = open_obj_pinned();
+	{
+		struct bpf_program *prog;
+
+		/* only the maps: the program is verified when it is attached,
+		 * and its verification is most of a first import's time */
+		bpf_object__for_each_program (prog, obj)
+			bpf_program__set_autoload(prog, false);
+	}
 	if (bpf_object__load(obj))
-		die("cannot load %s (see the verifier log above)", obj_path());
+		die("cannot create the maps of %s: %s", obj_path(), strerror(errno));
 	default_settings(&s);
 	if (bpf_map_update_elem(obj_map_fd(obj, XSNI_MAP_SETTINGS), &zero, &s, 0))
 		die("cannot write settings: %s", strerror(errno));
