@@ -16,13 +16,14 @@
  *      falls out of the same pass), a Bloom-filter bit before each
  *      domain-map lookup; no flow state unless the verdict is "block";
  *   4. a ClientHello that continues: the streaming parser's state in a
- *      direct-mapped record under a spin lock, resumed by the next segment.
+ *      direct-mapped record that a CPU owns while it writes (one compare-
+ *      and-exchange, no lock), resumed by the next segment.
  * Everything else (VLAN, IPv4 options, IPv6, paged fragments) takes the
  * general header path and then the same steps.
  *
  * Helpers/features used are all present in Linux 6.12: bpf_loop (5.17),
  * bpf_xdp_load_bytes / bpf_xdp_get_buff_len / xdp.frags (5.18), mmapable
- * arrays, bpf_spin_lock in array values, LPM tries.
+ * arrays, atomic compare-and-exchange (5.12), LPM tries.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -988,12 +989,6 @@ struct pkt {
 	struct fres f;
 };
 
-/* the slot: source address and ports (the tag covers the destination) */
-static __always_inline __u32 flow_slot(__u32 s, __u32 ports)
-{
-	return ((s ^ ports) * 0x9e3779b1u) >> (32 - XSNI_FLOW_BITS);
-}
-
 /* a second, independent hash of the 4-tuple; never 0 */
 static __always_inline __u32 flow_tag(const struct pkt *pk)
 {
@@ -1038,6 +1033,31 @@ static __always_inline int flow_key(struct xdp_md *ctx, struct pkt *pk)
 		__builtin_memcpy(&k->daddr[12], &ip->daddr, 4);
 	}
 	return 0;
+}
+
+/* A record is written by one CPU at a time: rec_lock() makes its version
+ * word odd with a compare-and-exchange, rec_unlock() even again. Not a BPF
+ * spin lock: that saves and restores the interrupt flag around the lock,
+ * which in a paravirtualised guest cost about 45 ns per record written or
+ * taken (measured here). A CPU that finds a record busy gives up after a
+ * few tries (the other CPU is in the same few instructions), and the
+ * caller fails closed (see hello_save). */
+static __always_inline int rec_lock(struct xsni_hello *rec)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u64 v = *(volatile __u64 *)&rec->ver;
+
+		if (!(v & 1) && __sync_val_compare_and_swap(&rec->ver, v, v + 1) == v)
+			return 0;
+	}
+	return -1;
+}
+
+static __always_inline void rec_unlock(struct xsni_hello *rec)
+{
+	__sync_fetch_and_add(&rec->ver, 1); /* a locked add: the record's stores go first */
 }
 
 static __always_inline int key_eq(const struct xsni_flow_key *a, const struct xsni_flow_key *b)
@@ -1109,10 +1129,11 @@ static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp
 		*mp = pk->alt;
 		if (!rec)
 			return;
-		bpf_spin_lock(&rec->lock);
+		if (rec_lock(rec))
+			return; /* its next segment, if any, is judged unreadable */
 		if (key_eq(&rec->key, &pk->key))
 			__builtin_memset(&rec->key, 0, sizeof(rec->key));
-		bpf_spin_unlock(&rec->lock);
+		rec_unlock(rec);
 	}
 }
 
@@ -1138,7 +1159,7 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni
 				 __u64 *mp, struct xsni_counters *cnt)
 {
 	__u32 base = (pk->slot & (XSNI_HELLO_SETS - 1)) * XSNI_HELLO_WAYS;
-	__u32 now = coarse_s(), h = base, age, oldest = 0, busy = 1, eslot = 0, etag = 0;
+	__u32 now = coarse_s(), h = base, age, oldest = 0, busy, eslot = 0, etag = 0;
 	struct xsni_hello *rec;
 	struct xsni_hname *hn;
 	int i, found = 0;
@@ -1155,7 +1176,6 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni
 			continue;
 		if (key_eq(&rec->key, &pk->key) || !rec->key.sport) {
 			h = k;
-			busy = 0;
 			found = 1;
 			continue;
 		}
@@ -1165,16 +1185,25 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni
 			h = k;
 		}
 	}
-	if (busy && oldest >= XSNI_HELLO_TTL)
-		busy = 0; /* a stale record: no loss */
 	rec = bpf_map_lookup_elem(&xsni_hellos, &h);
 	hn = bpf_map_lookup_elem(&xsni_hnames, &h);
 	if (!rec || !hn)
 		return -1;
-	bpf_spin_lock(&rec->lock);
+	if (rec_lock(rec)) {
+		/* another CPU is writing the record: this hello cannot be
+		 * saved, so its next segment must not pass unread */
+		*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_UNREAD);
+		cnt->c[XSNI_CNT_HELLO_BUSY]++;
+		return -1;
+	}
 	if (rec->key.sport && !key_eq(&rec->key, &pk->key)) {
 		eslot = rec->mslot; /* another flow's record is taken */
 		etag = rec->mtag;
+		/* counted if it is live, also when another CPU filled the
+		 * way this one found free */
+		busy = ((now - rec->time) & 0xffff) < XSNI_HELLO_TTL;
+	} else {
+		busy = 0;
 	}
 	rec->mslot = pk->slot;
 	rec->mtag = flow_tag(pk);
@@ -1183,7 +1212,7 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni
 	__builtin_memcpy(rec->st, st, XSNI_FLOW_HDR_SIZE);
 	if (st->name_got)
 		__builtin_memcpy(hn->name, st->name, XSNI_NAME_BUF / 2);
-	bpf_spin_unlock(&rec->lock);
+	rec_unlock(rec);
 	if (busy)
 		cnt->c[XSNI_CNT_HELLO_BUSY]++;
 	if (etag) {
@@ -1227,7 +1256,8 @@ static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk, struct
 	hn = bpf_map_lookup_elem(&xsni_hnames, &h);
 	if (!rec || !hn)
 		return -1;
-	bpf_spin_lock(&rec->lock);
+	if (rec_lock(rec))
+		return -1;
 	if (key_eq(&rec->key, &pk->key)) {
 		ok = 1;
 		__builtin_memcpy(st, rec->st, XSNI_FLOW_HDR_SIZE);
@@ -1235,7 +1265,7 @@ static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk, struct
 			__builtin_memcpy(st->name, hn->name, XSNI_NAME_BUF / 2);
 		__builtin_memset(&rec->key, 0, sizeof(rec->key));
 	}
-	bpf_spin_unlock(&rec->lock);
+	rec_unlock(rec);
 	return ok ? 0 : -1;
 }
 
@@ -1580,7 +1610,7 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 	if (r == FAST_SNI) {
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
 		if (fast_name(ctx, pk, bpf_map_lookup_elem(&xsni_scratch, &zero)))
-			return XDP_PASS;
+			return unreadable(pk, 1); /* a name it cannot copy: fail closed */
 		hl->segments = 1;
 		hl->ech = f->ech;
 		return GO_DECIDE;
@@ -1691,8 +1721,11 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 		r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
 		if (r == FAST_SNI) {
 			mark_clear(pk, mp);
-			if (fast_name(ctx, pk, NULL))
-				return XDP_PASS;
+			/* with this CPU's event ring full, the name goes into the
+			 * scratch (st holds no name bytes on this path): a lost
+			 * event must never become a pass */
+			if (fast_name(ctx, pk, st))
+				return unreadable(pk, st->segments + 1);
 			pk->hl.segments = st->segments + 1;
 			pk->hl.ech = st->ech | f->ech;
 			return GO_DECIDE;
@@ -1845,7 +1878,7 @@ static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk, struct tc
 
 	pk->pay_off = pk->l4off + doff;
 	pk->ports = *(__u32 *)tcp;
-	pk->slot = flow_slot(pk->s, pk->ports);
+	pk->slot = xsni_flow_slot(pk->s, pk->ports);
 	if (!linear_to(data, end, ip_end)) {
 		__u32 buf_len = bpf_xdp_get_buff_len(ctx);
 
@@ -2148,7 +2181,7 @@ int xdp_sni(struct xdp_md *ctx)
 	if (doff < 20 || !linear_to(data, end, ip_end))
 		return slow_path(ctx, &pk); /* cut short or paged */
 	ports = *(__u32 *)tcp;
-	slot = flow_slot(ip->saddr, ports);
+	slot = xsni_flow_slot(ip->saddr, ports);
 	mp = &xsni_marks[slot & (XSNI_FLOWS_MAX - 1)];
 	m = *mp;
 	p = data + (pay_off & 0x3ff);

@@ -11,7 +11,7 @@
 #define XDP_SNI_H
 
 #include <linux/types.h>
-#include <linux/bpf.h> /* struct bpf_spin_lock */
+#include <linux/bpf.h>
 
 /* ---- limits -------------------------------------------------------- */
 #define XSNI_NAME_MAX      253 /* longest DNS name we match         */
@@ -36,6 +36,16 @@
 /* ~s: how long a flow whose hello record was taken is remembered, to judge
  * its next segment */
 #define XSNI_GHOST_TTL     60
+
+/* A flow's slot in the marks (and its hello records' set, slot %
+ * XSNI_HELLO_SETS), from its source address S (IPv6: the address folded to
+ * 32 bits) and PORTS, the transport header's first four bytes, each as a
+ * little-endian load of the packet's bytes. The program and `replay --cpus`,
+ * which picks flows for given slots, share it. */
+static inline __u32 xsni_flow_slot(__u32 s, __u32 ports)
+{
+	return ((s ^ ports) * 0x9e3779b1u) >> (32 - XSNI_FLOW_BITS);
+}
 
 /* TLS constants */
 #define XSNI_TLS_HANDSHAKE   0x16
@@ -340,7 +350,7 @@ struct xsni_flow {
 #define XSNI_HELLO_SETS 1024 /* set = flow slot % XSNI_HELLO_SETS */
 #define XSNI_HELLOS     (XSNI_HELLO_SETS * XSNI_HELLO_WAYS)
 struct xsni_hello {
-	struct bpf_spin_lock lock;
+	__u64 ver;                   /* even: free; odd: a CPU is writing it (rec_lock) */
 	__u32 time;                  /* coarse clock (~1 s units) of the last write */
 	__u32 mslot, mtag;           /* where the flow's mark is, and its tag */
 	struct xsni_flow_key key;    /* all zero: free */

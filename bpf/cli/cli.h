@@ -39,6 +39,7 @@ struct cmd_opts {
 	int skip_bad;           /* import, replay */
 	int json;               /* stats, status, replay */
 	int repeat;             /* replay */
+	long cpus;              /* replay; -1 not given */
 	int rst;                /* replay; -1 unset */
 	const char *unreadable; /* replay: pass|block */
 	int no_drain;           /* replay */

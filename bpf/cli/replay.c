@@ -23,6 +23,7 @@
 #include "pcap.h"
 #include "domtable.h"
 #include "quic_gate.h"
+#include "replay.h"
 
 /* kernel timing of a packet that sends an event: chunks that fit a ring */
 #define REPLAY_CHUNK (XSNI_EV_SLOTS / 2)
@@ -61,12 +62,6 @@ static void on_quic_copy(void *ctx, const struct xsni_quic_copy *c)
 	r->qlast = *qgate_last(r->qg);
 	r->qcopies++;
 }
-
-struct packet {
-	unsigned char *data;
-	__u32 len;
-	int sport_off; /* offset of the TCP or UDP source port, or -1 */
-};
 
 static void on_event(void *ctx, const struct xsni_event *e)
 {
@@ -147,13 +142,17 @@ static double time_wall(struct replay *r, struct bpf_test_run_opts *t, int idx, 
 }
 
 /* the TCP or UDP source port's offset in an Ethernet frame (VLAN tags, IPv4,
- * IPv6 without extension headers), or -1 */
-static int sport_offset(const unsigned char *f, __u32 len)
+ * IPv6 without extension headers), or -1; *saddr_off: the IPv4 source
+ * address's, or -1 */
+static int sport_offset(const unsigned char *f, __u32 len, int *saddr_off)
 {
 	struct frame_l3 l;
 
+	*saddr_off = -1;
 	if (frame_l3(f, len, &l) || (l.proto != 6 && l.proto != 17))
 		return -1;
+	if (l.family == 4)
+		*saddr_off = (int)l.ip + 12;
 	return l.l4 + 4 <= len ? (int)l.l4 : -1;
 }
 
@@ -551,7 +550,7 @@ static int read_all(const char *path, struct packet **out, int *n)
 			die("out of memory");
 		memcpy(v[*n].data, pr.buf, pr.caplen);
 		v[*n].len = pr.caplen;
-		v[*n].sport_off = sport_offset(pr.buf, pr.caplen);
+		v[*n].sport_off = sport_offset(pr.buf, pr.caplen, &v[*n].saddr_off);
 		(*n)++;
 	}
 	if (rc == -1)
@@ -559,6 +558,42 @@ static int read_all(const char *path, struct packet **out, int *n)
 	pcap_rd_close(&pr);
 	*out = v;
 	return 0;
+}
+
+/* --cpus N: the files on N CPUs at once (replay_cpus.c), --repeat rounds
+ * each (default 10,000), on one loaded program and its maps */
+static int replay_on_cpus(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	struct replay r = { .co = co };
+	struct pfile *f = calloc(argc, sizeof(*f));
+	int i, j, rc;
+
+	if (!f)
+		die("out of memory");
+	for (i = 0; i < argc; i++) {
+		f[i].path = argv[i];
+		if (read_all(argv[i], &f[i].pk, &f[i].n))
+			return 1;
+	}
+	if (load(&r))
+		return 1;
+	if (r.cnt_fd < 0) {
+		warn("--cpus: the object has no xdp_sni counters");
+		return 1;
+	}
+	rc = replay_cpus(r.prog_fd, r.cnt_fd, f, argc, (int)(co->cpus > 64 ? 64 : co->cpus),
+			 co->repeat > 0 ? co->repeat : 10000, o, co->json);
+	events_close(r.ev);
+	qcopies_close(r.qc);
+	qgate_close(r.qg);
+	bpf_object__close(r.obj);
+	for (i = 0; i < argc; i++) {
+		for (j = 0; j < f[i].n; j++)
+			free(f[i].pk[j].data);
+		free(f[i].pk);
+	}
+	free(f);
+	return rc ? 1 : 0;
 }
 
 int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
@@ -577,13 +612,15 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	if (co->quic && strcmp(co->quic, "off") && strcmp(co->quic, "filter") &&
 	    strcmp(co->quic, "hold") && strcmp(co->quic, "daemon"))
 		die("bad --quic %s", co->quic);
-	if (argc != 1)
+	if (argc < 1 || (argc > 1 && co->cpus < 0))
 		return CMD_USAGE;
 	if (strcmp(co->timing, "auto") && strcmp(co->timing, "kernel") &&
 	    strcmp(co->timing, "wall") && strcmp(co->timing, "flows")) {
 		warn("--timing must be auto, kernel, wall or flows, not \"%s\"", co->timing);
 		return 2;
 	}
+	if (co->cpus >= 0)
+		return replay_on_cpus(argc, argv, o, co);
 	if (read_all(argv[0], &pk, &n))
 		return 1;
 	if (load(&r))

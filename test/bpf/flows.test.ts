@@ -346,6 +346,22 @@ describe('events', () => {
     expect(r2.packets.every((p) => p.verdict === 'PASS' && p.out)).toBe(true);
     expect(r2.counters.rst_server).toBe(60);
   });
+
+  it('full event rings never let a hello in several segments pass: cut between extensions, inside the name, in three', async () => {
+    // the cuts: at the server_name extension's header (the next segment
+    // resumes the straight-line walk), inside the name (its first bytes wait
+    // in the record), and at 300 plus inside the name
+    const plans = [[range.extStart], [range.nameStart + 3], [300, range.nameStart + 3]];
+    const frames = plans.flatMap((c, i) => segmentFrames(rec, c, { sport: 4600 + i, isn: 9000 }));
+    const last = plans.map((c, i) => plans.slice(0, i).reduce((a, p) => a + p.length + 1, 0) + c.length);
+    const ok = await run(frames);
+    expect(last.map((k) => ok.packets[k].verdict)).toEqual(['DROP', 'DROP', 'DROP']);
+    const r = await run(frames, ['blocked.example'], { noDrain: true });
+    expect(last.map((k) => r.packets[k].verdict)).toEqual(['DROP', 'DROP', 'DROP']);
+    expect(r.packets.filter((p) => p.verdict === 'PASS')).toHaveLength(frames.length - 3);
+    expect(r.counters.matched).toBe(3);
+    expect(r.counters.events_lost).toBe(3);
+  });
 });
 
 describe('headers', () => {
