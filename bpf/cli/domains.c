@@ -180,16 +180,9 @@ static char *dl_strdup(struct domlist *dl, const char *name)
 	return b->data + b->used - len;
 }
 
-/* the home slot of hash H: its bits mixed, since FNV-1a's low bits alone
- * cluster (probes were several times longer on a million list names) */
-static size_t dl_home(const struct domlist *dl, __u64 h)
-{
-	return (size_t)((h * 0x9e3779b97f4a7c15ULL) >> 32) & (dl->idx_cap - 1);
-}
-
 static void dl_index_put(struct domlist *dl, __u64 h, size_t pos)
 {
-	size_t j = dl_home(dl, h);
+	size_t j = h & (dl->idx_cap - 1);
 
 	while (dl->idx[j].pos)
 		j = (j + 1) & (dl->idx_cap - 1);
@@ -247,7 +240,7 @@ struct dom *dl_find(struct domlist *dl, __u64 h)
 
 	if (!dl->idx_cap)
 		return NULL;
-	j = dl_home(dl, h);
+	j = h & (dl->idx_cap - 1);
 	while (dl->idx[j].pos) {
 		if (dl->idx[j].h == h) {
 			struct dom *d = &dl->v[dl->idx[j].pos - 1];
