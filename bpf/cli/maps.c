@@ -262,7 +262,7 @@ void update_settings(void (*fn)(struct xsni_settings *, const void *), const voi
 }
 
 /* ---- counters ------------------------------------------------------------ */
-void read_counters(int fd, __u64 *out)
+void read_counters_of(int fd, int cpu, __u64 *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), i, j;
 	struct xsni_counters *pc = calloc(ncpu, sizeof(*pc));
@@ -272,9 +272,15 @@ void read_counters(int fd, __u64 *out)
 	if (!pc || bpf_map_lookup_elem(fd, &zero, pc))
 		die("cannot read counters: %s", strerror(errno));
 	for (i = 0; i < ncpu; i++)
-		for (j = 0; j < XSNI_CNT_MAX; j++)
-			out[j] += pc[i].c[j];
+		if (cpu < 0 || i == cpu)
+			for (j = 0; j < XSNI_CNT_MAX; j++)
+				out[j] += pc[i].c[j];
 	free(pc);
+}
+
+void read_counters(int fd, __u64 *out)
+{
+	read_counters_of(fd, -1, out);
 }
 
 void print_counters(FILE *o, const __u64 *c, int json)

@@ -34,6 +34,8 @@ void read_settings(int fd, struct xsni_settings *s);
 void update_settings(void (*fn)(struct xsni_settings *, const void *), const void *arg);
 /* the per-CPU counters, summed into out[XSNI_CNT_MAX] */
 void read_counters(int fd, __u64 *out);
+/* the same for one CPU (cpu < 0: the sum over all) */
+void read_counters_of(int fd, int cpu, __u64 *out);
 void print_counters(FILE *o, const __u64 *c, int json);
 /* the domain table of map fd and its categories (map cats_fd), mapped
  * (dies if it cannot be) */

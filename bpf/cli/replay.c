@@ -560,13 +560,33 @@ static int read_all(const char *path, struct packet **out, int *n)
 	return 0;
 }
 
+/* what load() opened */
+static void unload(struct replay *r)
+{
+	events_close(r->ev);
+	qcopies_close(r->qc);
+	qgate_close(r->qg);
+	if (r->obj)
+		bpf_object__close(r->obj);
+}
+
+/* what read_all() read */
+static void free_packets(struct packet *pk, int n)
+{
+	int j;
+
+	for (j = 0; j < n; j++)
+		free(pk[j].data);
+	free(pk);
+}
+
 /* --cpus N: the files on N CPUs at once (replay_cpus.c), --repeat rounds
  * each (default 10,000), on one loaded program and its maps */
 static int replay_on_cpus(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
 	struct replay r = { .co = co };
 	struct pfile *f = calloc(argc, sizeof(*f));
-	int i, j, rc;
+	int i, rc;
 
 	if (!f)
 		die("out of memory");
@@ -583,15 +603,9 @@ static int replay_on_cpus(int argc, char **argv, FILE *o, const struct cmd_opts 
 	}
 	rc = replay_cpus(r.prog_fd, r.cnt_fd, f, argc, (int)(co->cpus > 64 ? 64 : co->cpus),
 			 co->repeat > 0 ? co->repeat : 10000, o, co->json);
-	events_close(r.ev);
-	qcopies_close(r.qc);
-	qgate_close(r.qg);
-	bpf_object__close(r.obj);
-	for (i = 0; i < argc; i++) {
-		for (j = 0; j < f[i].n; j++)
-			free(f[i].pk[j].data);
-		free(f[i].pk);
-	}
+	unload(&r);
+	for (i = 0; i < argc; i++)
+		free_packets(f[i].pk, f[i].n);
 	free(f);
 	return rc ? 1 : 0;
 }
@@ -706,18 +720,9 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 			print_counters(o, total, 0);
 		}
 	}
-	events_close(r.ev);
-	events_close(tr.ev);
-	qcopies_close(r.qc);
-	qgate_close(r.qg);
-	qcopies_close(tr.qc);
-	qgate_close(tr.qg);
-	bpf_object__close(r.obj);
-	if (tr.obj)
-		bpf_object__close(tr.obj);
-	for (j = 0; j < n; j++)
-		free(pk[j].data);
-	free(pk);
+	unload(&r);
+	unload(&tr);
+	free_packets(pk, n);
 	free(flow_ns);
 	return 0;
 }

@@ -164,19 +164,6 @@ end:
 	return NULL;
 }
 
-/* CPU c's counters, from a per-CPU counters map */
-static void cpu_counters(int fd, int c, __u64 *out)
-{
-	int n = libbpf_num_possible_cpus();
-	struct xsni_counters *pc = calloc(n, sizeof(*pc));
-	__u32 zero = 0;
-
-	if (!pc || bpf_map_lookup_elem(fd, &zero, pc))
-		die("cannot read counters: %s", strerror(errno));
-	memcpy(out, pc[c].c, sizeof(pc[c].c));
-	free(pc);
-}
-
 int replay_cpus(int prog_fd, int cnt_fd, const struct pfile *files, int nfiles, int ncpus,
 		int rounds, FILE *o, int json)
 {
@@ -206,7 +193,7 @@ int replay_cpus(int prog_fd, int cnt_fd, const struct pfile *files, int nfiles, 
 		w[i].act = calloc(w[i].f->n, sizeof(*w[i].act));
 		if (!w[i].act)
 			die("out of memory");
-		cpu_counters(cnt_fd, i, before[i]);
+		read_counters_of(cnt_fd, i, before[i]);
 	}
 	pthread_barrier_init(&start, NULL, ncpus);
 	for (i = 0; i < ncpus; i++)
@@ -223,7 +210,7 @@ int replay_cpus(int prog_fd, int cnt_fd, const struct pfile *files, int nfiles, 
 			warn("--cpus: CPU %d: %s", w[i].cpu, strerror(w[i].err));
 			rc = -1;
 		}
-		cpu_counters(cnt_fd, i, after[i]);
+		read_counters_of(cnt_fd, i, after[i]);
 		for (j = 0; j < XSNI_CNT_MAX; j++)
 			after[i][j] -= before[i][j];
 		if (json) {
