@@ -4,11 +4,13 @@
 // With a remote cache, a local miss is first looked up there (a checked
 // download into a temporary folder, renamed into place the same way), and
 // entries built here, or found here but not there, are uploaded.
+// Runs in one cache folder take turns (build-lock.ts).
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildConfig } from '../config/profile.js';
 import { fileLog } from '../../lib/exec.js';
 import { hashValue } from '../lib/hash.js';
+import { acquireBuildLock } from './build-lock.js';
 import { DIGEST_FILE, digestOf, isEntry, readEntry, RESULT_FILE } from './cache-entry.js';
 import { removeStaleTemps, safeRemove } from './fs-safe.js';
 import { RemoteCache, type RemoteCacheOptions } from './remote-cache.js';
@@ -77,6 +79,9 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
   // Uploads run in the background while the next stages run; the run waits
   // for them before it returns. They never throw.
   const uploads: Promise<void>[] = [];
+  // One build per cache folder at a time (build-lock.ts); a second run waits
+  // here and then takes the first one's entries from the cache.
+  const lock = await acquireBuildLock(config.cacheDir, print);
 
   // Ctrl-C: the current stage's temporary folder is removed before exit.
   let currentTmp: string[] = [];
@@ -223,5 +228,6 @@ export async function runStages(stages: Stage[], config: BuildConfig, opts: RunO
     if (remote?.stats.uploaded) print(`remote cache: uploaded ${remote.stats.uploaded} entries (${(remote.stats.uploadedBytes / 1024 / 1024).toFixed(1)} MiB) to ${remote.url}`);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await lock.release();
   }
 }

@@ -142,6 +142,42 @@ describe('stage runner', () => {
     expect(existsSync(join(cacheDir, 'stages', 'rootfs', done[0], 'result.json'))).toBe(true);
   });
 
+  const helper = (cacheDir: string, marker: string, mode: 'slow' | 'fast' | 'counted') =>
+    execa('npx', ['tsx', join(import.meta.dirname, 'helpers', 'slow-stage.ts'), cacheDir, marker, mode], { reject: false });
+
+  it('two builds in one cache folder at once: the stage runs once, the second waits for the lock and takes the entry from the cache', async () => {
+    const { cacheDir } = setup();
+    const marker = join(cacheDir, 'started');
+    const [a, b] = await Promise.all([helper(cacheDir, marker, 'counted'), helper(cacheDir, marker, 'counted')]);
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
+    // One run of the stage, counted by the stage itself.
+    expect(readFileSync(`${marker}.runs`, 'utf8').trim().split('\n')).toHaveLength(1);
+    const states = [a, b].map((r) => /state=(\w+)/.exec(r.stdout)?.[1]).sort();
+    expect(states).toEqual(['cached', 'done']);
+    const waiter = [a, b].find((r) => r.stdout.includes('state=cached'))!;
+    expect(waiter.stdout.match(/another build holds .*build\.lock; waiting/g)).toHaveLength(1);
+    expect(readdirSync(join(cacheDir, 'stages', 'rootfs'))).toHaveLength(1);
+  });
+
+  it('a build killed while holding the lock (SIGKILL, no cleanup) lets the next one in at once', async () => {
+    const { cacheDir } = setup();
+    const marker = join(cacheDir, 'started');
+    const holder = helper(cacheDir, marker, 'slow');
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(marker) && Date.now() < deadline) await sleep(100);
+    expect(existsSync(marker)).toBe(true);
+    const { stdout } = await execa('pgrep', ['-f', `slow-stage.ts ${cacheDir}`]);
+    for (const pid of stdout.split('\n').map(Number)) if (pid !== holder.pid) process.kill(pid, 'SIGKILL');
+    await holder;
+    const t0 = Date.now();
+    const next = await helper(cacheDir, marker, 'fast');
+    expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+    expect(next.stdout).toContain('state=done');
+    expect(next.stdout).not.toContain('another build holds');
+    // Well under the 60 s the killed stage would have slept.
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
   it('formats progress lines and the summary table', () => {
     expect(progressLine(2, 7, { stage: 'kernel', state: 'done', seconds: 75 })).toBe('+ [2/7] kernel    done     1m15s');
     const t = summaryTable([
