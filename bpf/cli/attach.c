@@ -36,32 +36,42 @@ static const char *attach_mode_name(enum xdp_attach_mode m)
 	}
 }
 
-void attached_ifaces(FILE *o, int json)
+int sni_attachments(struct sni_attachment *out, int max)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
-	int first = 1;
+	int n = 0;
 
 	for (i = ifs; i && i->if_index; i++) {
 		struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(i->if_index);
-		const char *mode;
 
 		if (!mp || libxdp_get_error(mp))
 			continue;
-		mode = attach_mode_name(xdp_multiprog__attach_mode(mp));
-		if (find_sni_prog(mp)) {
-			if (json)
-				fprintf(o, "%s{\"dev\":\"%s\",\"mode\":\"%s\"}", first ? "" : ",",
-					i->if_name, mode);
-			else
-				fprintf(o, "attached         %s (%s)\n", i->if_name, mode);
-			first = 0;
+		if (find_sni_prog(mp) && n < max) {
+			snprintf(out[n].dev, sizeof(out[n].dev), "%s", i->if_name);
+			out[n].mode = attach_mode_name(xdp_multiprog__attach_mode(mp));
+			n++;
 		}
 		xdp_multiprog__close(mp);
 	}
-	if (first && !json)
-		fprintf(o, "attached         none\n");
 	if (ifs)
 		if_freenameindex(ifs);
+	return n;
+}
+
+void attached_ifaces(FILE *o, int json)
+{
+	struct sni_attachment a[XSNI_ATTACH_MAX];
+	int n = sni_attachments(a, XSNI_ATTACH_MAX), i;
+
+	for (i = 0; i < n; i++) {
+		if (json)
+			fprintf(o, "%s{\"dev\":\"%s\",\"mode\":\"%s\"}", i ? "," : "", a[i].dev,
+				a[i].mode);
+		else
+			fprintf(o, "attached         %s (%s)\n", a[i].dev, a[i].mode);
+	}
+	if (!n && !json)
+		fprintf(o, "attached         none\n");
 }
 
 static struct xdp_program *open_prog(void)
@@ -119,16 +129,19 @@ static int dev_index(const char *cmd, const char *dev)
 	return ifindex;
 }
 
-int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+static void check_mode(const char *mode)
 {
-	const char *mode = co->mode ? co->mode : "auto", *dev = co->dev;
-	struct xdp_program *prog;
-	int ifindex = dev_index("attach", dev), err;
-
 	if (strcmp(mode, "native") && strcmp(mode, "auto") && strcmp(mode, "generic") &&
 	    strcmp(mode, "skb"))
 		die("bad --mode %s (native|generic|auto)", mode);
-	ensure_maps();
+}
+
+int attach_dev(const char *dev, const char *mode, FILE *o)
+{
+	struct xdp_program *prog;
+	int ifindex = dev_index("attach", dev), err;
+
+	check_mode(mode);
 	prog = open_prog();
 	if (!strcmp(mode, "native") || !strcmp(mode, "auto")) {
 		err = attach_mode(&prog, dev, ifindex, XDP_MODE_NATIVE, o);
@@ -151,22 +164,38 @@ int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	return 0;
 }
 
-int cmd_detach(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+int cmd_attach(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 {
-	int ifindex = dev_index("detach", co->dev), err;
+	const char *mode = co->mode ? co->mode : "auto";
+
+	/* bad input is refused before the maps are made */
+	dev_index("attach", co->dev);
+	check_mode(mode);
+	ensure_maps();
+	return attach_dev(co->dev, mode, o);
+}
+
+int detach_dev(const char *dev, FILE *o)
+{
+	int ifindex = dev_index("detach", dev), err;
 	struct xdp_multiprog *mp;
 	struct xdp_program *p;
 
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
 	if (!mp || libxdp_get_error(mp))
-		die("no XDP program on %s", co->dev);
+		die("no XDP program on %s", dev);
 	p = find_sni_prog(mp);
 	if (!p)
-		die("xdp_sni is not attached to %s", co->dev);
+		die("xdp_sni is not attached to %s", dev);
 	err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
 	if (err)
-		die("detach from %s failed: %s", co->dev, strerror(-err));
-	fprintf(o, "detached from %s\n", co->dev);
+		die("detach from %s failed: %s", dev, strerror(-err));
+	fprintf(o, "detached from %s\n", dev);
 	xdp_multiprog__close(mp);
 	return 0;
+}
+
+int cmd_detach(int argc, char **argv, FILE *o, const struct cmd_opts *co)
+{
+	return detach_dev(co->dev, o);
 }

@@ -20,6 +20,7 @@
 #include "events.h"
 #include "domtable.h"
 #include "policy_maps.h"
+#include "upgrade.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 
@@ -129,7 +130,7 @@ int obj_map_fd(struct bpf_object *obj, const char *name)
 
 /* every map the tool, the daemon or a reloaded program shares; the
  * program's per-CPU work space is not among them */
-static const char *maps_to_pin[] = {
+static const char *const maps_to_pin[] = {
 	XSNI_MAP_SETTINGS,
 	XSNI_MAP_DOMAINS,
 	XSNI_MAP_DOMCATS,
@@ -150,11 +151,16 @@ static const char *maps_to_pin[] = {
 };
 
 /* QUIC=filter's: the flows' verdicts, the copies, the counters */
-static const char *quic_maps_to_pin[] = {
+static const char *const quic_maps_to_pin[] = {
 	XSNI_MAP_QUIC, XSNI_MAP_QUIC_RB, XSNI_MAP_QCNT, XSNI_MAP_QSTAT, NULL,
 };
 
-static void set_pin_paths(struct bpf_object *obj, const char *file, const char **names)
+const char *const *pin_names(int quic)
+{
+	return quic ? quic_maps_to_pin : maps_to_pin;
+}
+
+static void set_pin_paths(struct bpf_object *obj, const char *file, const char *const *names)
 {
 	char path[PATH_MAX];
 	int i;
@@ -185,21 +191,30 @@ struct bpf_object *open_obj_pinned(void)
 }
 
 /* Loading the object's maps once creates and pins them (first start, after
- * a reboot, or after the package was removed and installed again). */
+ * a reboot, or after the package was removed and installed again). Maps
+ * pinned by another version whose layout differs are made again
+ * (upgrade.c). */
 void ensure_maps(void)
 {
-	struct domlist dl = {};
-	struct bpf_object *obj;
-	struct xsni_settings s;
-	__u32 zero = 0;
 	int fd;
 
 	ensure_bpffs();
 	fd = pinned_fd(XSNI_MAP_SETTINGS);
 	if (fd >= 0) {
 		close(fd);
+		pins_upgrade();
 		return;
 	}
+	maps_create();
+}
+
+void maps_create(void)
+{
+	struct domlist dl = {};
+	struct bpf_object *obj;
+	struct xsni_settings s;
+	__u32 zero = 0;
+
 	if (mkdir(g.pin_dir, 0700) && errno != EEXIST)
 		die("cannot create %s: %s", g.pin_dir, strerror(errno));
 	obj = open_obj_pinned();

@@ -26,8 +26,14 @@ int obj_map_fd(struct bpf_object *obj, const char *name);
 /* the object with every shared map pointed at the pin directory */
 struct bpf_object *open_obj_pinned(void);
 /* Create and pin the maps if they are not pinned yet: default settings, and
- * the domains of the state file (so the list survives a reboot). */
+ * the domains of the state file (so the list survives a reboot); pins of
+ * another version's layout are made again (upgrade.h). */
 void ensure_maps(void);
+/* create, fill from the state files and pin every map (none pinned yet) */
+void maps_create(void);
+/* the names of the maps pinned under the pin directory: the shared ones
+ * (quic 0) or QUIC=filter's (quic 1); NULL-terminated */
+const char *const *pin_names(int quic);
 
 void read_settings(int fd, struct xsni_settings *s);
 /* read, change with fn, write back the pinned settings (creating the maps) */
