@@ -21,6 +21,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FirewallLab } from '../../build/qemu/firewall-lab.js';
 import { defaultAdminPassword } from '../../webui/bundle.js';
+import { settledConnectionLines } from './box.js';
 
 const NAMES = { social: 'social.test', adult: 'adult.test', ads: 'ads.test', homework: 'homework.test' } as const;
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -42,13 +43,7 @@ export function adminPolicy(g: () => FirewallLab, work: string, base: string): v
       const r = await g().lab.curlFromClient(name, ['-k', '--interface', from, '--local-port', String(port)], 15);
       const ok = r.exitCode === 0 && r.stdout.includes(`hello ${name}`);
       // the line of that connection (LOG=all: passes too, and an exempt client's, verdict=exempt), once
-      const src = ` src=${from}:${port} `;
-      const linesNow = async () => (await g().con.run(`grep -a 'xdp-sni\\[' /var/log/messages | grep -aF -- '${src}' || true`)).output.replace(/\r/g, '').split('\n').filter((l) => l.includes(src));
-      let lines: string[] = [];
-      const deadline = Date.now() + 30_000;
-      while (!(lines = await linesNow()).length && Date.now() < deadline) await new Promise((res) => setTimeout(res, 1500));
-      await new Promise((res) => setTimeout(res, 2000)); // a second copy would be here by now
-      lines = await linesNow();
+      const [{ messages: lines }] = await settledConnectionLines(g(), from, [port], { timeoutMs: 30_000, settleMs: 2000, journal: false });
       expect(lines.length, `lines for ${name} from ${from}:${port}: ${JSON.stringify(lines)}`).toBe(1);
       const line = (lines[0] ?? '').replace(/^.*xdp-sni\[\d+\]: /, '');
       seen[`${name} from ${from}`] = `${ok ? 'loaded' : 'refused'}; ${line.replace(/ src=.*segments=\d+/, '') || 'no line'}`;

@@ -43,3 +43,48 @@ export async function xdpSniLinesSince(fw: FirewallLab, mark: number): Promise<s
   const r = await fw.con.run(`tail -c +${mark + 1} /var/log/messages | grep -a 'xdp-sni\\[' | sed 's/^.*xdp-sni\\[[0-9]*\\]: //' || true`, 120_000);
   return r.output.replace(/\r/g, '').split('\n').filter(Boolean);
 }
+
+/** One connection's xdp-sni lines on the box. */
+export interface ConnectionLines {
+  /** Lines in the guest's /var/log/messages. */
+  messages: string[];
+  /** Entries in its journal (empty when not asked for). */
+  journal: string[];
+}
+
+/**
+ * The xdp-sni lines of the connection from `from`:`port` (every connection a
+ * scenario makes has a source port of its own): in /var/log/messages and,
+ * with `journal`, in the journal of this boot.
+ */
+export async function connectionLines(fw: FirewallLab, from: string, port: number, journal = true): Promise<ConnectionLines> {
+  const src = ` src=${from}:${port} `;
+  const pick = (out: string) => out.replace(/\r/g, '').split('\n').filter((l) => l.includes(src));
+  const messages = pick((await fw.con.run(`grep -a 'xdp-sni\\[' /var/log/messages | grep -aF -- '${src}' || true`)).output);
+  if (!journal) return { messages, journal: [] };
+  return { messages, journal: pick((await fw.con.run(`journalctl -b --no-pager -o cat -t xdp-sni | grep -aF -- '${src}' || true`)).output) };
+}
+
+/**
+ * Wait (up to `timeoutMs`) until each of the connections from `from` has a
+ * line in /var/log/messages, then `settleMs` more, time for a second copy to
+ * arrive, and return each one's lines: a check can then count them.
+ */
+export async function settledConnectionLines(
+  fw: FirewallLab,
+  from: string,
+  ports: number[],
+  opts: { timeoutMs?: number; settleMs?: number; journal?: boolean } = {},
+): Promise<ConnectionLines[]> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    let all = true;
+    for (const p of ports) if ((await connectionLines(fw, from, p, false)).messages.length === 0) all = false;
+    if (all) break;
+    await sleep(2000);
+  }
+  await sleep(opts.settleMs ?? 3000);
+  const out: ConnectionLines[] = [];
+  for (const p of ports) out.push(await connectionLines(fw, from, p, opts.journal ?? true));
+  return out;
+}

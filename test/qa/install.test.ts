@@ -18,6 +18,7 @@ import { NetLab } from '../../build/qemu/net.js';
 import { liveCount } from '../../build/qemu/processes.js';
 import { verifyPassword } from '../../lib/password.js';
 import { ARTIFACTS, buildIso, qaConfig } from './iso.js';
+import { settledConnectionLines } from './box.js';
 import { escapeRoutes } from './escape-routes.js';
 
 const config = qaConfig();
@@ -158,21 +159,7 @@ for (const firmware of ['bios', 'uefi'] as const) {
         expect(String((await chromium(blocked)).stdout)).not.toContain(`hello ${blocked}`);
       }
       // each connection's line: in /var/log/messages once, in the journal once
-      const src = (port: number) => ` src=${lease.ip}:${port} `;
-      const linesOf = async (port: number) => {
-        const pick = (out: string) => out.split('\n').filter((l) => l.includes(src(port)));
-        return {
-          messages: pick((await g().con.run(`grep -a 'xdp-sni\\[' /var/log/messages | grep -aF -- '${src(port)}' || true`)).output),
-          journal: pick((await g().con.run(`journalctl -b --no-pager -o cat -t xdp-sni | grep -aF -- '${src(port)}' || true`)).output),
-        };
-      };
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        if ((await linesOf(okPort)).messages.length > 0 && (await linesOf(badPort)).messages.length > 0) break;
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-      await new Promise((r) => setTimeout(r, 3000)); // a second copy would be here by now
-      const okLines = await linesOf(okPort), badLines = await linesOf(badPort);
+      const [okLines, badLines] = await settledConnectionLines(g(), lease.ip, [okPort, badPort]);
       console.log(`${firmware}: lines of the allowed connection ${JSON.stringify(okLines)}, of the blocked one ${JSON.stringify(badLines)}`);
       expect(badLines.messages).toHaveLength(1);
       expect(badLines.messages[0]).toContain(`sni=${blocked} verdict=block `);

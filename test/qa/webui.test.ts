@@ -12,6 +12,7 @@ import { liveCount } from '../../build/qemu/processes.js';
 import { defaultAdminPassword } from '../../webui/bundle.js';
 import { ARTIFACTS, bootLiveLab, buildIso, qaConfig } from './iso.js';
 import { adminPolicy } from './admin-policy.js';
+import { connectionLines } from './box.js';
 
 const config = qaConfig();
 const GREEN = '192.168.1.1';
@@ -88,8 +89,7 @@ describe('web UI on the live box (QEMU lab, green client)', () => {
     // Each of the three connections is one line in /var/log/messages and
     // one event in the page's live log (which reads the daemon's history).
     const ip = fw.lab.lease!.ip;
-    const inMessages = async (port: number) =>
-      (await fw.con.run(`grep -a 'xdp-sni\\[' /var/log/messages | grep -acF -- ' src=${ip}:${port} ' || true`)).output.trim();
+    const inMessages = async (port: number) => String((await connectionLines(fw, ip, port, false)).messages.length);
     const matching = async (q: string) => {
       const r = await curl(['-b', jar, `${BASE}/log?partial=1&${q}`]);
       expect(r.status, r.body).toBe(200);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FirewallLab } from '../../build/qemu/firewall-lab.js';
 import { liveCount } from '../../build/qemu/processes.js';
 import { ARTIFACTS, bootLiveLab, buildIso, qaConfig } from './iso.js';
-import { dnsSettled, waitActive } from './box.js';
+import { connectionLines, dnsSettled, settledConnectionLines, waitActive } from './box.js';
 
 const config = qaConfig();
 let fw: FirewallLab;
@@ -28,13 +28,7 @@ const fromPort = (port: number) => ['--local-port', String(port)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The xdp-sni lines of the connection from source port `port`: in the guest's /var/log/messages and in its journal. */
-async function connLines(port: number): Promise<{ messages: string[]; journal: string[] }> {
-  const src = ` src=${fw.lab.lease!.ip}:${port} `;
-  const m = await fw.con.run(`grep -a 'xdp-sni\\[' /var/log/messages | grep -aF -- '${src}' || true`);
-  const j = await fw.con.run(`journalctl -b --no-pager -o cat -t xdp-sni | grep -aF -- '${src}' || true`);
-  const pick = (out: string) => out.split('\n').filter((l) => l.includes(src));
-  return { messages: pick(m.output), journal: pick(j.output) };
-}
+const connLines = (port: number) => connectionLines(fw, fw.lab.lease!.ip, port);
 
 /** Every connection's counts, printed at the end (the report's before/after figures). */
 const counted: { port: number; sni: string; messages: number; journal: number }[] = [];
@@ -45,15 +39,8 @@ const counted: { port: number; sni: string; messages: number; journal: number }[
  * with the verdict. Soft: every connection's count is checked and printed.
  */
 async function loggedOnce(port: number, sni: string, verdict: string): Promise<string> {
-  const deadline = Date.now() + 60_000;
-  let l = await connLines(port);
-  while (l.messages.length === 0 && Date.now() < deadline) {
-    await sleep(2000);
-    l = await connLines(port);
-  }
-  // a second copy would leave the daemon with the first: let it arrive
-  await sleep(3000);
-  l = await connLines(port);
+  // a second copy would leave the daemon with the first: settled gives it time to arrive
+  const [l] = await settledConnectionLines(fw, fw.lab.lease!.ip, [port]);
   counted.push({ port, sni, messages: l.messages.length, journal: l.journal.length });
   expect.soft(l.messages, `sni=${sni} from port ${port}: lines in /var/log/messages`).toHaveLength(1);
   expect.soft(l.journal, `sni=${sni} from port ${port}: entries in the journal`).toHaveLength(1);
