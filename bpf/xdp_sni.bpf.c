@@ -1039,6 +1039,15 @@ static __always_inline __u32 coarse_s(void)
 	return t;
 }
 
+/* The same clock for the rare paths (a ghost on the slot, a segment held
+ * out of order), straight from the helper: the cached read's extra
+ * registers made hello_next's frame too large for the 512-byte stack with
+ * clang 19 (the shipped build). */
+static __always_inline __u32 coarse_s_rare(void)
+{
+	return (__u32)(bpf_ktime_get_coarse_ns() >> 30) & 0xffff;
+}
+
 static __always_inline int flow_key(struct xdp_md *ctx, struct pkt *pk)
 {
 	struct xsni_flow_key *k = &pk->key;
@@ -1137,7 +1146,7 @@ static __always_inline struct xsni_hello *hello_find(struct pkt *pk, __u32 *idx)
 		__u64 g0 = *ghost_at(pk->slot, 0), g1 = *ghost_at(pk->slot, 1);
 
 		if (g0 | g1) {
-			__u32 now = coarse_s(), tag = flow_tag(pk);
+			__u32 now = coarse_s_rare(), tag = flow_tag(pk);
 
 			if (ghost_live(g0, now) && XSNI_MARK_TAG(g0) != tag)
 				pk->alt = g0;
@@ -1749,7 +1758,7 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 		/* ahead of a gap: dropped in block mode, so that the client
 		 * sends it again after the missing bytes; the hello is judged
 		 * unreadable when that does not happen */
-		__u32 now = coarse_s();
+		__u32 now = coarse_s_rare();
 
 		if (!st->holds)
 			st->hold_t = now;
