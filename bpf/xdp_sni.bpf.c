@@ -1010,6 +1010,15 @@ static __always_inline __u32 flow_tag(const struct pkt *pk)
 	return (__u32)((y * 0xc4ceb9fe1a85ec53ULL) >> 32) | 1;
 }
 
+/* The coarse clock (2^30 ns units, 16 bits) straight from the helper;
+ * used as it is on the rare out-of-order hold: the cached read below, with
+ * its extra registers, made hello_next's frame too large for the 512-byte
+ * stack with clang 19 (the shipped build). */
+static __always_inline __u32 coarse_s_rare(void)
+{
+	return (__u32)(bpf_ktime_get_coarse_ns() >> 30) & 0xffff;
+}
+
 /* The coarse clock (2^30 ns units, 16 bits) as of this jiffy: the kernel's
  * clock is a helper call (about 20 ns where returns are costly, as with the
  * SRSO "safe RET" mitigation), jiffies an inlined load. A CPU reads the
@@ -1034,17 +1043,9 @@ static __always_inline __u32 coarse_s(void)
 
 	if (v && (v >> 16) == j)
 		return (__u32)v & 0xffff;
-	t = (__u32)(bpf_ktime_get_coarse_ns() >> 30) & 0xffff;
+	t = coarse_s_rare();
 	c->v = (j << 16) | t;
 	return t;
-}
-
-/* The same clock for the rare out-of-order hold, straight from the
- * helper: the cached read's extra registers there made hello_next's frame
- * too large for the 512-byte stack with clang 19 (the shipped build). */
-static __always_inline __u32 coarse_s_rare(void)
-{
-	return (__u32)(bpf_ktime_get_coarse_ns() >> 30) & 0xffff;
 }
 
 static __always_inline int flow_key(struct xdp_md *ctx, struct pkt *pk)
