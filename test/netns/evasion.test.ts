@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { buildBpf, tool, readPcap, clientStreams, firstRecord, fixturesDir, sniRange } from '../bpf/lib.js';
 import { renameHello } from '../bpf/fuzz/generate.js';
 import { setup, nsExec, syslog, waitFor, SERVER4, CLIENT4, type Topo } from './topology.js';
-import { ask as askOn } from './tool.js';
+import { ask as askOn, detachAndCleanup, xsni } from './tool.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SENDER = join(here, 'raw-tcp.py');
@@ -37,13 +37,7 @@ let t: Topo;
 const ask = (line: string, timeoutMs = 2000) => askOn(t, line, timeoutMs);
 let daemon: ResultPromise | undefined;
 
-async function x(args: string[], ns?: string) {
-  const env = { ...process.env, ...t.env };
-  const r = ns
-    ? await execa('ip', ['netns', 'exec', ns, tool, ...args], { reject: false, env })
-    : await execa(tool, args, { reject: false, env });
-  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
+const x = (args: string[], ns?: string) => xsni(t, args, ns);
 
 
 const stats = async () => JSON.parse((await x(['stats', '--json'])).stdout) as Record<string, number>;
@@ -176,10 +170,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (t) {
-    await x(['detach', '--dev', 'f0'], t.f).catch(() => undefined);
-    await t.cleanup();
-  }
+  await detachAndCleanup(t);
 }, 60_000);
 
 describe('DPI evasion over real TCP (netns, native XDP)', () => {

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { existsSync, statSync } from 'node:fs';
 import { buildBpf } from '../bpf/lib.js';
 import { setup, nsExec, syslog, waitFor, SERVER4, SERVER6, CLIENT4, type Topo } from './topology.js';
-import { ask as askOn, startDaemon as start, xsni, type Daemon } from './tool.js';
+import { ask as askOn, detachAndCleanup, startDaemon as start, xsni, type Daemon } from './tool.js';
 import { chromium, firefox, firefoxProfile } from './browsers.js';
 
 let t: Topo;
@@ -73,10 +73,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (t) {
-    await x(['detach', '--dev', 'f0'], t.f).catch(() => undefined);
-    await t.cleanup();
-  }
+  await detachAndCleanup(t);
 }, 60_000);
 
 describe('live traffic (netns, native XDP)', () => {

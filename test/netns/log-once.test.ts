@@ -14,7 +14,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBpf, tool } from '../bpf/lib.js';
 import { setup, nsExec, syslog, waitFor, SERVER4, type Topo } from './topology.js';
-import { ask as askOn, xsni } from './tool.js';
+import { ask as askOn, detachAndCleanup, xsni } from './tool.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const STANDIN = join(here, 'journal-standin.py');
@@ -118,10 +118,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (t) {
-    await x(['detach', '--dev', 'f0'], t.f).catch(() => undefined);
-    await t.cleanup();
-  }
+  await detachAndCleanup(t);
   // the stand-in takes its daemon along; this is for a stand-in that was killed
   for (const pid of daemonPids) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }

@@ -12,6 +12,13 @@ export async function xsni(t: Topo, args: string[], ns?: string) {
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+/** A test file's teardown: the program off f0 (if it is there), then the topology gone. */
+export async function detachAndCleanup(t: Topo | undefined): Promise<void> {
+  if (!t) return;
+  await xsni(t, ['detach', '--dev', 'f0'], t.f).catch(() => undefined);
+  await t.cleanup();
+}
+
 /** One command line on the daemon's control socket; its whole answer. */
 export function ask(t: Topo, line: string, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfDir, buildBpf } from '../bpf/lib.js';
 import { nsExec, setup, SERVER4, type Topo } from './topology.js';
-import { xsni } from './tool.js';
+import { detachAndCleanup, xsni } from './tool.js';
 
 let t: Topo;
 let oldObj: string;
@@ -56,10 +56,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (t) {
-    await x(['detach', '--dev', 'f0'], t.f).catch(() => undefined);
-    await t.cleanup();
-  }
+  await detachAndCleanup(t);
 }, 60_000);
 
 describe('an upgrade over pinned maps of another layout', () => {
