@@ -44,7 +44,7 @@ export async function xdpSniLinesSince(fw: FirewallLab, mark: number): Promise<s
   return r.output.replace(/\r/g, '').split('\n').filter(Boolean);
 }
 
-/** One connection's xdp-sni lines on the box. */
+/** One connection's xdp-sni lines on the box, whole (time and daemon PID kept). */
 export interface ConnectionLines {
   /** Lines in the guest's /var/log/messages. */
   messages: string[];
@@ -62,7 +62,7 @@ export async function connectionLines(fw: FirewallLab, from: string, port: numbe
   const pick = (out: string) => out.replace(/\r/g, '').split('\n').filter((l) => l.includes(src));
   const messages = pick((await fw.con.run(`grep -a 'xdp-sni\\[' /var/log/messages | grep -aF -- '${src}' || true`)).output);
   if (!journal) return { messages, journal: [] };
-  return { messages, journal: pick((await fw.con.run(`journalctl -b --no-pager -o cat -t xdp-sni | grep -aF -- '${src}' || true`)).output) };
+  return { messages, journal: pick((await fw.con.run(`journalctl -b --no-pager -o short-precise -t xdp-sni | grep -aF -- '${src}' || true`)).output) };
 }
 
 /**

@@ -42,8 +42,9 @@ async function loggedOnce(port: number, sni: string, verdict: string): Promise<s
   // a second copy would leave the daemon with the first: settled gives it time to arrive
   const [l] = await settledConnectionLines(fw, fw.lab.lease!.ip, [port]);
   counted.push({ port, sni, messages: l.messages.length, journal: l.journal.length });
-  expect.soft(l.messages, `sni=${sni} from port ${port}: lines in /var/log/messages`).toHaveLength(1);
-  expect.soft(l.journal, `sni=${sni} from port ${port}: entries in the journal`).toHaveLength(1);
+  // the lines themselves in the message: their timestamps and daemon PIDs tell who wrote a second copy
+  expect.soft(l.messages, `sni=${sni} from port ${port}: lines in /var/log/messages: ${JSON.stringify(l.messages)}`).toHaveLength(1);
+  expect.soft(l.journal, `sni=${sni} from port ${port}: entries in the journal: ${JSON.stringify(l.journal)}`).toHaveLength(1);
   expect(l.messages[0] ?? '', `no "sni=${sni} ... src=...:${port}" line in the guest's /var/log/messages`).toContain(`sni=${sni} verdict=${verdict} `);
   return l.messages[0];
 }
