@@ -831,26 +831,11 @@ static long match_step(__u32 i, void *data)
 	return 0;
 }
 
-/* the categories that list the name (0: none) */
-static __always_inline __u32 match_name(__u8 *name, __u32 len, __u64 sub_labels)
-{
-	struct mstate m = {
-		.name = name,
-		.h = XSNI_HASH_INIT,
-		.sub_labels = sub_labels,
-		.len = len,
-	};
-	__u64 c;
-
-	bpf_loop((XSNI_NAME_MAX + MATCH_STEP - 1) / MATCH_STEP, match_step, &m, 0);
-	c = name_cats(m.h);
-	return m.cats | XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
-}
-
-/* match_name as a plain bounded loop, with no call per 16 characters: for
- * one_hello, which has a single call site (the verifier walks the loop
- * once for each place it is inlined, so decide() keeps bpf_loop) */
-static __always_inline __u32 match_name_plain(__u8 *name, __u32 len, __u64 sub_labels)
+/* The categories that list the name (0: none). `plain`: a plain bounded
+ * loop, with no call per 16 characters, for one_hello, which has a single
+ * call site (the verifier walks the loop once for each place it is
+ * inlined, so decide() keeps bpf_loop). */
+static __always_inline __u32 match_name(__u8 *name, __u32 len, __u64 sub_labels, int plain)
 {
 	struct mstate m = {
 		.name = name,
@@ -861,10 +846,14 @@ static __always_inline __u32 match_name_plain(__u8 *name, __u32 len, __u64 sub_l
 	__u64 c;
 	__u32 i;
 
-	for (i = 0; i < XSNI_NAME_MAX; i++) {
-		if (i >= m.len)
-			break;
-		match_char(&m, i);
+	if (plain) {
+		for (i = 0; i < XSNI_NAME_MAX; i++) {
+			if (i >= m.len)
+				break;
+			match_char(&m, i);
+		}
+	} else {
+		bpf_loop((XSNI_NAME_MAX + MATCH_STEP - 1) / MATCH_STEP, match_step, &m, 0);
 	}
 	c = name_cats(m.h);
 	return m.cats | XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
@@ -1434,7 +1423,7 @@ static __noinline __u32 client_group(struct xdp_md *ctx, struct pkt *pk, __u32 f
 }
 
 /* The name is read: match, verdict, event, flow mark, RST. `plain`: the
- * match as a plain loop (match_name_plain), for one_hello only. */
+ * match as a plain loop (see match_name), for one_hello only. */
 static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struct hello *hl,
 				       int plain)
 {
@@ -1478,8 +1467,7 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 		cnt->c[XSNI_CNT_SNI_FOUND]++;
 		if (hl->segments > 1)
 			cnt->c[XSNI_CNT_SNI_MULTISEG]++;
-		cats = plain ? match_name_plain(hl->name, len, set->sub_labels) :
-			       match_name(hl->name, len, set->sub_labels);
+		cats = match_name(hl->name, len, set->sub_labels, plain);
 		if (set->flags & (XSNI_SET_CLIENTS4 | XSNI_SET_CLIENTS6 | XSNI_SET_CLIENTMAC))
 			group = client_group(ctx, pk, set->flags) & (XSNI_GROUPS_MAX - 1);
 		gp = &xsni_groups[group];
