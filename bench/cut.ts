@@ -9,10 +9,11 @@
 //
 // Prints each object's gross ns per call (median, min-max over the rounds)
 // and its median per-round ratio against the first object.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { clientStreams, decode, fixturesDir, passObj, readPcap, replay, writePcap } from '../test/bpf/lib.js';
+import { passObj, replay, writePcap } from '../test/bpf/lib.js';
+import { benchHellos, median, writeBenchLists } from './hellos.js';
 
 const objs = process.argv.slice(2);
 if (objs.length === 0) {
@@ -23,27 +24,12 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'xdpfire-cut-'));
 
 try {
-  // the frames: curl's hello, and the two segments of a Chromium hello whose name is in the second
-  const curl = readPcap(join(fixturesDir, 'curl-www.pcap')).find((f) => decode(f)?.payload[0] === 0x16);
-  const chromeFrames = readPcap(join(fixturesDir, 'chromium-www-sni-seg2.pcap'));
-  const conn = clientStreams(chromeFrames).find((s) => s.data[0] === 0x16);
-  if (!curl || !conn) throw new Error('the ClientHello fixtures are missing');
-  const chromeSegs = chromeFrames
-    .filter((f) => {
-      const d = decode(f);
-      return d !== undefined && d.sport === conn.sport && d.dport === 443 && d.payload.length > 0;
-    })
-    .slice(0, 2);
+  const { curl, chromium } = benchHellos();
   const curlPcap = join(dir, 'curl.pcap');
   const chromePcap = join(dir, 'chromium.pcap');
   writePcap(curlPcap, [curl]);
-  writePcap(chromePcap, chromeSegs);
-  // the bench's lists: ten names with www.example.com (the fixtures' name), and nine without it
-  const names = Array.from({ length: 9 }, (_, i) => `site${i}.example.net`);
-  const listed = join(dir, 'ten.txt');
-  const unlisted = join(dir, 'nine.txt');
-  writeFileSync(listed, [...names, 'www.example.com'].join('\n') + '\n');
-  writeFileSync(unlisted, names.join('\n') + '\n');
+  writePcap(chromePcap, chromium);
+  const { ten: listed, nine: unlisted } = writeBenchLists(dir);
 
   const flows = { repeat: 20000, timing: 'flows' as const, mode: 'block' as const, rst: false };
   const samples = new Map<string, number[]>();
@@ -63,10 +49,6 @@ try {
     }
   }
 
-  const median = (a: number[]) => {
-    const s = [...a].sort((x, y) => x - y);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   const span = (a: number[]) => `${median(a).toFixed(1)} (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})`;
   console.log(`cut copies, ${rounds} rounds, gross ns per call (median, min-max); ratio = median of per-round ratios to object 0`);
   console.log(`${'empty XDP_PASS program'.padEnd(44)} ${span(samples.get('empty')!)}`);

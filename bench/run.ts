@@ -21,8 +21,9 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import {
   buildBpf, replay, readPcap, writePcap, decode, fixturesDir, tempDir, rmrf, mountBpffs, toolEnv, runTool,
-  tcpFrame, udpFrame, passObj, clientStreams, TCP_ACK, type ReplayResult,
+  tcpFrame, udpFrame, passObj, TCP_ACK, type ReplayResult,
 } from '../test/bpf/lib.js';
+import { benchHellos, median, writeBenchLists } from './hellos.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const REPEAT_WALL = Number(process.env.BENCH_REPEAT_WALL ?? 2_000_000);
@@ -38,12 +39,6 @@ async function buildRef(dir: string, name: string): Promise<string> {
   return out;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length & 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 interface Stat { med: number; min: number; max: number }
 const stat = (xs: number[]): Stat => ({ med: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const fmt = (s: Stat, d = 2) => `${s.med.toFixed(d)} (${s.min.toFixed(d)}-${s.max.toFixed(d)})`;
@@ -56,14 +51,7 @@ async function main() {
   const env1m = toolEnv({ pinDir: join(fs.dir, 'bpffs', 'million'), stateDir: join(fs.dir, 'state1m') });
   try {
     // ---- inputs
-    const curlFrames = readPcap(join(fixturesDir, 'curl-www.pcap'));
-    const curlHello = curlFrames.find((f) => decode(f)?.payload[0] === 0x16)!;
-    const chromeFrames = readPcap(join(fixturesDir, 'chromium-www-sni-seg2.pcap'));
-    const chromeConn = clientStreams(chromeFrames).find((s) => s.data[0] === 0x16)!;
-    const chromeSegs = chromeFrames.filter((f) => {
-      const d = decode(f);
-      return d && d.sport === chromeConn.sport && d.dport === 443 && d.payload.length > 0;
-    }).slice(0, 2);
+    const { curl: curlHello, chromium: chromeSegs } = benchHellos();
     const pcaps: Record<string, string> = {};
     const mk = (name: string, frames: Buffer[]) => {
       const p = join(dir, `${name}.pcap`);
@@ -98,11 +86,7 @@ async function main() {
     mk('quicMany', quicMany);
 
     // ---- blocklists: 10 names and 1,000,000 names (pinned, as in production)
-    const ten = Array.from({ length: 9 }, (_, i) => `site${i}.example.net`).concat(['www.example.com']);
-    const tenFile = join(dir, 'ten.txt');
-    writeFileSync(tenFile, ten.join('\n') + '\n');
-    const nineFile = join(dir, 'nine.txt');       // the same without www.example.com
-    writeFileSync(nineFile, ten.slice(0, 9).join('\n') + '\n');
+    const { ten: tenFile, nine: nineFile } = writeBenchLists(dir);
     const millionFile = join(dir, 'million.txt');
     const lines: string[] = [];
     for (let i = 0; i < 999_999; i++) lines.push(`host${i}.zone${i % 1009}.example`);
