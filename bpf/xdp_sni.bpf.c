@@ -1583,6 +1583,15 @@ static __always_inline __u8 *name_buf(struct hello *hl, struct xsni_flow *scratc
 	return scratch ? scratch->name : NULL;
 }
 
+/* pk->f and pk->hl cleared for a straight-line walk (fast_walk), which goes
+ * on past the name when every hello sends an event (LOG=all) */
+static __always_inline void walk_begin(struct pkt *pk, const struct xsni_settings *set)
+{
+	__builtin_memset(&pk->f, 0, sizeof(pk->f));
+	__builtin_memset(&pk->hl, 0, sizeof(pk->hl));
+	pk->f.scan = (set->flags & XSNI_SET_LOG_ALL) != 0;
+}
+
 /* A ClientHello that yields no name: decide() judges it by UNREADABLE. */
 static __always_inline int unreadable(struct pkt *pk, __u32 segments)
 {
@@ -1716,9 +1725,7 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 
 	if (!cnt || !set || !mp)
 		return XDP_PASS;
-	__builtin_memset(f, 0, sizeof(*f));
-	__builtin_memset(hl, 0, sizeof(*hl));
-	f->scan = (set->flags & XSNI_SET_LOG_ALL) != 0;
+	walk_begin(pk, set);
 	r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
 	if (r == FAST_SNI) {
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
@@ -1776,9 +1783,7 @@ static __noinline int one_hello(struct xdp_md *ctx, struct pkt *pk)
 
 	if (!set || !cnt)
 		return GO_NOT_MINE;
-	__builtin_memset(f, 0, sizeof(*f));
-	__builtin_memset(hl, 0, sizeof(*hl));
-	f->scan = (set->flags & XSNI_SET_LOG_ALL) != 0;
+	walk_begin(pk, set);
 	/* the name into this CPU's event slot (hello_new takes the scratch
 	 * when the ring is full) */
 	if (fast_walk(ctx, pk->pay_off, pk->pay_len, f) != FAST_SNI || fast_name(ctx, pk, NULL))
@@ -1856,10 +1861,8 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 		 * walk goes on */
 		struct fres *f = &pk->f;
 
-		__builtin_memset(f, 0, sizeof(*f));
-		__builtin_memset(&pk->hl, 0, sizeof(pk->hl));
+		walk_begin(pk, pk->set);
 		f->resume = 1;
-		f->scan = (pk->set->flags & XSNI_SET_LOG_ALL) != 0;
 		f->after = st->cur + st->xhdr - seg_start;
 		f->exts_end = st->exts_end + st->xhdr - seg_start;
 		r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
