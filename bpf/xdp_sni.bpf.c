@@ -204,8 +204,6 @@ enum {
 	RES_ERR,    /* malformed                             */
 	RES_NOT_CH, /* handshake record, not a ClientHello   */
 	RES_NO_SNI, /* ClientHello without host_name         */
-	RES_DUP,    /* second server_name extension (scan)   */
-	RES_DONE,   /* end of extensions (scan)              */
 };
 
 struct pstate {
@@ -217,7 +215,6 @@ struct pstate {
 		__u32 pay_off;   /* packet offset of this segment's payload  */
 		__u32 seg_start; /* stream offset of its first byte          */
 		__u32 seg_end;   /* stream offset just past its last byte    */
-		__u32 scan;      /* post-SNI scan: only look for ECH / dups  */
 	} a;
 };
 
@@ -275,7 +272,7 @@ static __always_inline int cont_header(struct xdp_md *ctx, struct xsni_flow *st,
 	if (hs < p->seg_start)
 		return RES_ERR;
 	if (hs >= p->seg_end)
-		return p->scan ? RES_DONE : RES_MORE;
+		return RES_MORE;
 	take = 5 - have;
 	if (take > p->seg_end - hs)
 		take = p->seg_end - hs;
@@ -289,7 +286,7 @@ static __always_inline int cont_header(struct xdp_md *ctx, struct xsni_flow *st,
 	}
 	if (have + take < 5) {
 		st->rh_len = have + take;
-		return p->scan ? RES_DONE : RES_MORE;
+		return RES_MORE;
 	}
 	st->rh_len = 0;
 	v = ((__u32)st->rhdr[3] << 8) | st->rhdr[4];
@@ -314,14 +311,12 @@ __attribute__((noinline)) int xsni_parse_step(struct xdp_md *ctx, struct xsni_fl
 	if (!ctx || !st || !p)
 		STOP(p, RES_ERR);
 	cur = st->cur;
-	if (p->scan && st->phase == XSNI_PH_EXT_HDR && cur >= st->exts_end)
-		STOP(p, RES_DONE);
 	/* the next byte wanted lies past this record: its successor's header */
 	if (st->phase != XSNI_PH_REC_HDR && cur >= st->rec_end)
 		return cont_header(ctx, st, p);
 	s = cur + st->xhdr; /* stream offset */
 	if (s >= p->seg_end)
-		STOP(p, p->scan ? RES_DONE : RES_MORE);
+		STOP(p, RES_MORE);
 	if (s < p->seg_start)
 		STOP(p, RES_ERR);
 	avail = p->seg_end - s;
@@ -343,9 +338,6 @@ __attribute__((noinline)) int xsni_parse_step(struct xdp_md *ctx, struct xsni_fl
 		st->cur = cur + n;
 		if (st->name_got < st->name_len)
 			STOP(p, s + n >= p->seg_end ? RES_MORE : RES_CONT);
-		st->sni_seen = 1;
-		st->cur = st->ext_end;
-		st->phase = XSNI_PH_EXT_HDR;
 		STOP(p, RES_SNI);
 	}
 
@@ -381,8 +373,6 @@ __attribute__((noinline)) int xsni_parse_step(struct xdp_md *ctx, struct xsni_fl
 		if (have + take < fs) {
 			if (s + take < p->seg_end)
 				return RES_CONT; /* a record header first */
-			if (p->scan)
-				STOP(p, RES_DONE);
 			STOP(p, RES_MORE);
 		}
 		st->carry_len = 0;
@@ -454,17 +444,13 @@ __attribute__((noinline)) int xsni_parse_step(struct xdp_md *ctx, struct xsni_fl
 		if (cur > st->exts_end || cur + v > st->exts_end)
 			STOP(p, RES_ERR);
 		st->ext_end = cur + v;
-		if (type == XSNI_EXT_ECH)
-			st->ech = 1;
 		if (type == XSNI_EXT_SNI) {
-			if (st->sni_seen)
-				STOP(p, RES_DUP);
 			st->phase = XSNI_PH_SNI_LIST;
 		} else {
 			cur += v;
 			if (cur >= st->exts_end) {
 				st->cur = cur;
-				STOP(p, p->scan ? RES_DONE : RES_NO_SNI);
+				STOP(p, RES_NO_SNI);
 			}
 		}
 		break;
@@ -524,9 +510,9 @@ static long parse_cb(__u32 idx, void *data)
 /* ---- the one-packet ClientHello ----------------------------------------
  * Straight-line parsing with direct packet reads, for the common case where
  * the record begins the segment and the server_name lies wholly inside the
- * linear part of this packet. It only finds the name (and notes an ECH
- * extension met on the way); the extensions after it are walked only when
- * an event will be sent (xsni_fast_scan). Anything unusual returns FAST_NO
+ * linear part of this packet. It stops at the name: nothing after it
+ * changes the verdict or the event (bpf/README, "Where the walk stops").
+ * Anything unusual returns FAST_NO
  * and the streaming parser runs from the start, which also does the error
  * accounting. A global function: verified once. */
 enum {
@@ -543,12 +529,7 @@ struct fres {
 	__u32 exts_end;
 	__u32 rec_end;
 	__u32 hs_end;
-	__u32 lim;    /* payload bytes in the linear part */
-	__u8 resume;  /* in: walk from after to exts_end */
-	__u8 scan;    /* in: walk on past the name (an event will go out) */
-	__u8 scanned; /* out: it did; ech and dup cover every extension */
-	__u8 dup;     /* out: a second server_name or a malformed one after it */
-	__u8 ech;
+	__u8 resume; /* in: walk from after to exts_end */
 };
 
 /* p + off with off masked in a way clang cannot drop, so the verifier
@@ -565,7 +546,7 @@ static __always_inline int fast_walk(struct xdp_md *ctx, __u32 pay_off, __u32 pa
 	void *data, *end;
 	__u8 *p, *q;
 	__u64 rec_len = 0, hs_len, hs_end = 0, off, v, exts_end, ext_end, lim;
-	int i, ech = 0, found = 0;
+	int i;
 
 	if (!ctx || !f || pay_off > 0x3ff || pay_len > 0xffff)
 		return FAST_NO;
@@ -622,11 +603,8 @@ walk:
 	for (i = 0; i < FAST_EXT_MAX; i++) {
 		__u64 type, list_end, nl;
 
-		if (off >= exts_end) {
-			if (found)
-				goto sni; /* all extensions walked */
-			return FAST_NO;   /* no SNI: the general parser counts it */
-		}
+		if (off >= exts_end)
+			return FAST_NO; /* no SNI: the general parser counts it */
 		if (off + 4 > lim || off > 0x3ff0)
 			break; /* end of this packet */
 		q = pkt_at(p, off);
@@ -636,20 +614,9 @@ walk:
 		 * loads, one per extension (5-7 ns less on curl's 12) */
 		type = bpf_ntohs(*(__u16 *)q);
 		ext_end = off + 4 + bpf_ntohs(*(__u16 *)(q + 2));
-		if (ext_end > exts_end) {
-			if (found) {
-				f->dup = 1; /* malformed after the name */
-				goto sni;
-			}
+		if (ext_end > exts_end)
 			return FAST_NO; /* malformed */
-		}
-		if (type == XSNI_EXT_ECH)
-			ech = 1;
 		if (type == XSNI_EXT_SNI) {
-			if (found) {
-				f->dup = 1; /* a second server_name */
-				goto sni;
-			}
 			if ((void *)(q + 9) > end)
 				return FAST_NO;
 			list_end = off + 6 + (((__u32)q[4] << 8) | q[5]);
@@ -659,22 +626,9 @@ walk:
 				return FAST_NO;
 			f->name_off = off + 9;
 			f->name_len = nl;
-			f->after = ext_end;
-			f->exts_end = exts_end;
-			f->lim = lim;
-			/* the rest of the extensions (ECH flag, a second
-			 * server_name) only when an event will surely go out */
-			if (!f->scan)
-				goto sni;
-			found = 1;
+			return FAST_SNI;
 		}
 		off = ext_end;
-	}
-	if (found) {
-sni:
-		f->ech = ech;
-		f->scanned = f->scan;
-		return FAST_SNI;
 	}
 	if (off >= exts_end || i == FAST_EXT_MAX)
 		return FAST_NO;
@@ -684,7 +638,6 @@ sni:
 	f->exts_end = exts_end;
 	f->rec_end = 5 + rec_len;
 	f->hs_end = hs_end;
-	f->ech = ech;
 	return FAST_RESUME;
 }
 
@@ -692,47 +645,6 @@ __attribute__((noinline)) int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32
 					struct fres *f)
 {
 	return fast_walk(ctx, pay_off, pay_len, f);
-}
-
-/* Only for an event: the extensions after the server_name in this packet.
- * Returns bit 0: ECH seen, bit 1: a second server_name or a malformed
- * extension (a parse error, which never changes the verdict). */
-__attribute__((noinline)) int xsni_fast_scan(struct xdp_md *ctx, __u32 pay_off, struct fres *f)
-{
-	void *data, *end;
-	__u8 *p, *q;
-	__u64 off, v, exts_end, lim, ext_end, type;
-	int i, res = 0;
-
-	if (!ctx || !f || pay_off > 0x3ff)
-		return 0;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	v = pay_off;
-	asm volatile("%0 &= 0x3ff" : "+r"(v));
-	p = data + v;
-	off = f->after;
-	exts_end = f->exts_end;
-	lim = f->lim;
-	for (i = 0; i < FAST_EXT_MAX; i++) {
-		if (off >= exts_end || off + 4 > lim || off > 0x3ff0)
-			break;
-		if (off + 4 > exts_end)
-			return res | 2;
-		q = pkt_at(p, off);
-		if ((void *)(q + 4) > end)
-			break;
-		type = bpf_ntohs(*(__u16 *)q);
-		ext_end = off + 4 + bpf_ntohs(*(__u16 *)(q + 2));
-		if (ext_end > exts_end)
-			return res | 2;
-		if (type == XSNI_EXT_ECH)
-			res |= 1;
-		if (type == XSNI_EXT_SNI)
-			return res | 2;
-		off = ext_end;
-	}
-	return res;
 }
 
 /* ---- matching -----------------------------------------------------------
@@ -993,11 +905,8 @@ struct hello {
 	__u8 *name;            /* map value memory of >= 256 bytes */
 	struct xsni_event *ev; /* this CPU's event slot, or NULL (ring full) */
 	struct ev_ref er;
-	struct xsni_flow *st; /* streamed hello: for the ECH scan */
-	__u32 len;            /* name length as sent */
+	__u32 len; /* name length as sent */
 	__u16 segments;
-	__u8 ech;
-	__u8 fast;   /* one-packet hello: pk->f for the ECH scan */
 	__u8 unread; /* a ClientHello that yielded no name */
 };
 
@@ -1354,17 +1263,16 @@ static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk, struct
 /* ---- the streaming parser over one segment -------------------------------- */
 static __always_inline int stream(struct xdp_md *ctx, struct xsni_flow *st,
 				  struct xsni_counters *cnt, __u32 pay_off, __u32 seg_start,
-				  __u32 pay_len, __u32 scan)
+				  __u32 pay_len)
 {
 	struct pstate ps = {
 		.ctx = ctx,
 		.st = st,
 		.cnt = cnt,
-		.res = scan ? RES_DONE : RES_ERR,
+		.res = RES_ERR,
 		.a = { .pay_off = pay_off,
 		       .seg_start = seg_start,
-		       .seg_end = seg_start + pay_len,
-		       .scan = scan },
+		       .seg_end = seg_start + pay_len },
 	};
 
 	bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);
@@ -1455,8 +1363,6 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 		cnt->c[XSNI_CNT_UNREADABLE]++;
 		len = 0;
 		matched = 1;
-		hl->fast = 0;
-		hl->st = NULL;
 		if (!hl->ev)
 			hl->ev = ev_slot(&hl->er);
 		ev = hl->ev;
@@ -1487,26 +1393,6 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 
 	/* the verdict is decided; the event is best effort */
 	if (matched || cats || (set->flags & XSNI_SET_LOG_ALL)) {
-		/* the ECH flag and a second server_name: the rest of the
-		 * extensions in this segment */
-		if (hl->fast && !pk->f.scanned) {
-			int r = xsni_fast_scan(ctx, pk->pay_off, &pk->f);
-
-			if (r & 1)
-				hl->ech = 1;
-			if (r & 2)
-				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
-		} else if (hl->fast) {
-			if (pk->f.dup)
-				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
-		} else if (hl->st) {
-			int r = stream(ctx, hl->st, NULL, pk->pay_off, pk->seq - hl->st->isn,
-				       pk->pay_len, 1);
-
-			if (r == RES_DUP || r == RES_ERR)
-				cnt->c[XSNI_CNT_PARSE_ERRORS]++;
-			hl->ech = hl->st->ech;
-		}
 		if (ev) {
 			ev->ts_ns = 0;
 			__builtin_memcpy(ev->saddr, k->saddr, 16);
@@ -1516,7 +1402,7 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 			ev->family = pk->v6 ? 6 : 4;
 			ev->verdict = verdict;
 			ev->segments = hl->segments;
-			ev->ech = hl->ech;
+			ev->ech = 0; /* the walk stops at the name */
 			ev->rst = (verdict == XSNI_V_BLOCK || verdict == XSNI_V_UNREAD_BLOCK) &&
 						  (set->flags & XSNI_SET_RST) ?
 					  1 :
@@ -1583,13 +1469,11 @@ static __always_inline __u8 *name_buf(struct hello *hl, struct xsni_flow *scratc
 	return scratch ? scratch->name : NULL;
 }
 
-/* pk->f and pk->hl cleared for a straight-line walk (fast_walk), which goes
- * on past the name when every hello sends an event (LOG=all) */
-static __always_inline void walk_begin(struct pkt *pk, const struct xsni_settings *set)
+/* pk->f and pk->hl cleared for a straight-line walk (fast_walk) */
+static __always_inline void walk_begin(struct pkt *pk)
 {
 	__builtin_memset(&pk->f, 0, sizeof(pk->f));
 	__builtin_memset(&pk->hl, 0, sizeof(pk->hl));
-	pk->f.scan = (set->flags & XSNI_SET_LOG_ALL) != 0;
 }
 
 /* A ClientHello that yields no name: decide() judges it by UNREADABLE. */
@@ -1642,8 +1526,6 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 	hl->name = buf;
 	hl->len = st->name_len;
 	hl->segments = st->segments;
-	hl->ech = st->ech;
-	hl->st = st;
 	return GO_DECIDE;
 }
 
@@ -1694,7 +1576,6 @@ static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk, struct 
 		return -1;
 	hl->name = buf;
 	hl->len = nl + 1;
-	hl->fast = 1;
 	return 0;
 }
 
@@ -1725,14 +1606,13 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 
 	if (!cnt || !set || !mp)
 		return XDP_PASS;
-	walk_begin(pk, set);
+	walk_begin(pk);
 	r = xsni_fast(ctx, pk->pay_off, pk->pay_len, f);
 	if (r == FAST_SNI) {
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
 		if (fast_name(ctx, pk, bpf_map_lookup_elem(&xsni_scratch, &zero)))
 			return unreadable(pk, 1); /* a name it cannot copy: fail closed */
 		hl->segments = 1;
-		hl->ech = f->ech;
 		return GO_DECIDE;
 	}
 
@@ -1748,7 +1628,6 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 		st->hs_end = f->hs_end;
 		st->exts_end = f->exts_end;
 		st->cur = f->after;
-		st->ech = f->ech;
 		st->ch = 1;
 		st->phase = XSNI_PH_EXT_HDR;
 		if (f->after >= pk->pay_len) {
@@ -1761,7 +1640,7 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 	} else {
 		st->phase = XSNI_PH_REC_HDR;
 	}
-	r = stream(ctx, st, cnt, pk->pay_off, 0, pk->pay_len, 0);
+	r = stream(ctx, st, cnt, pk->pay_off, 0, pk->pay_len);
 	return GO_STREAMED | (r & 0xff);
 }
 
@@ -1783,14 +1662,13 @@ static __noinline int one_hello(struct xdp_md *ctx, struct pkt *pk)
 
 	if (!set || !cnt)
 		return GO_NOT_MINE;
-	walk_begin(pk, set);
+	walk_begin(pk);
 	/* the name into this CPU's event slot (hello_new takes the scratch
 	 * when the ring is full) */
 	if (fast_walk(ctx, pk->pay_off, pk->pay_len, f) != FAST_SNI || fast_name(ctx, pk, NULL))
 		return GO_NOT_MINE;
 	cnt->c[XSNI_CNT_CLIENTHELLOS]++;
 	hl->segments = 1;
-	hl->ech = f->ech;
 	return decide_body(ctx, pk, hl, 1);
 }
 
@@ -1861,7 +1739,7 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 		 * walk goes on */
 		struct fres *f = &pk->f;
 
-		walk_begin(pk, pk->set);
+		walk_begin(pk);
 		f->resume = 1;
 		f->after = st->cur + st->xhdr - seg_start;
 		f->exts_end = st->exts_end + st->xhdr - seg_start;
@@ -1874,17 +1752,15 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 			if (fast_name(ctx, pk, st))
 				return unreadable(pk, st->segments + 1);
 			pk->hl.segments = st->segments + 1;
-			pk->hl.ech = st->ech | f->ech;
 			return GO_DECIDE;
 		}
 		if (r == FAST_RESUME && f->after >= pk->pay_len) {
 			st->cur = seg_start + f->after - st->xhdr;
-			st->ech |= f->ech;
 			return GO_STREAMED | RES_MORE;
 		}
 	}
 	/* an overlapping retransmission: its new bytes */
-	r = stream(ctx, st, cnt, pk->pay_off + skip, seg_start, pk->pay_len - skip, 0);
+	r = stream(ctx, st, cnt, pk->pay_off + skip, seg_start, pk->pay_len - skip);
 	return GO_STREAMED | (r & 0xff);
 }
 

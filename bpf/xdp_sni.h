@@ -51,7 +51,6 @@ static inline __u32 xsni_flow_slot(__u32 s, __u32 ports)
 #define XSNI_TLS_HANDSHAKE   0x16
 #define XSNI_HS_CLIENT_HELLO 0x01
 #define XSNI_EXT_SNI         0x0000
-#define XSNI_EXT_ECH         0xfe0d
 
 /* ---- settings (array map "xsni_settings", one entry, key 0) --------- */
 enum xsni_mode {
@@ -326,8 +325,9 @@ struct xsni_flow {
 	__u32 xhdr; /* header bytes of continuation records read */
 	__u8 phase;
 	__u8 segments;
-	__u8 ech;
-	__u8 sni_seen;
+	__u8 unused[2]; /* were the ECH flag and a second-name mark: kept, so
+	                   that the hello record's layout is the one pinned
+	                   maps of the last version hold (bpf/cli/upgrade.c) */
 	__u8 carry_len;
 	__u8 carry[8];
 	__u8 rh_len;  /* bytes of a continuation header read so far */
@@ -401,7 +401,9 @@ struct xsni_event {
 	__u8 family;   /* 4 or 6 */
 	__u8 verdict;  /* enum xsni_verdict */
 	__u8 segments; /* TCP segments used to read the SNI */
-	__u8 ech;      /* encrypted_client_hello extension seen */
+	__u8 ech;      /* QUIC events: an encrypted_client_hello extension (the
+	                  daemon reads the whole hello); 0 in TLS events: the
+	                  data plane's walk stops at the name */
 	__u8 rst;      /* a RST was sent */
 	__u8 group;    /* the client's group */
 	__u16 sni_len;

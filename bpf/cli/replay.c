@@ -274,12 +274,16 @@ static void print_packet_json(FILE *o, const struct replay *r, int idx, int firs
 		fprintf(o, ",\"sni\":");
 		json_str(o, e->sni, e->sni_len);
 		fprintf(o,
-			",\"event\":{\"verdict\":\"%s\",\"segments\":%u,\"ech\":%s,"
+			",\"event\":{\"verdict\":\"%s\",\"segments\":%u,"
 			"\"rst\":%s,\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"family\":%u,"
-			"\"group\":%u,\"cats\":%u,\"door\":\"%s\"}",
-			verdict_name(e->verdict), e->segments, e->ech ? "true" : "false",
-			e->rst ? "true" : "false", src, e->sport, dst, e->dport, e->family,
-			e->group, e->cats, e->door == XSNI_DOOR_QUIC ? "quic" : "tls");
+			"\"group\":%u,\"cats\":%u,\"door\":\"%s\"",
+			verdict_name(e->verdict), e->segments, e->rst ? "true" : "false", src,
+			e->sport, dst, e->dport, e->family, e->group, e->cats,
+			e->door == XSNI_DOOR_QUIC ? "quic" : "tls");
+		/* the ECH flag: only the daemon's QUIC reader sees the whole hello */
+		if (e->door == XSNI_DOOR_QUIC)
+			fprintf(o, ",\"ech\":%s", e->ech ? "true" : "false");
+		fputc('}', o);
 	}
 	if (r->qc && r->qcopies) {
 		const struct qgate_last *q = &r->qlast;

@@ -71,7 +71,8 @@ export async function runTool(args: string[], env?: Record<string, string>, inpu
 export interface ReplayEvent {
   verdict: string;
   segments: number;
-  ech: boolean;
+  /** QUIC events only: the daemon reads the whole hello; the data plane stops at the name */
+  ech?: boolean;
   rst: boolean;
   src: string;
   sport: number;
