@@ -648,16 +648,17 @@ __attribute__((noinline)) int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32
 }
 
 /* ---- matching -----------------------------------------------------------
- * Walk the name right to left: lowercase it in place, hash it, and at each
- * '.' the hash so far is that of the parent domain to its right, with k
- * labels. It is looked up only if some "subdomains" entry has k labels
+ * Walk the name right to left: lowercase it in place, hash it (xdp_sni.h:
+ * 8-byte words from the end), and at each '.' the words so far give the
+ * key of the parent domain to its right, with k labels. It is looked up only if some "subdomains" entry has k labels
  * (settings.sub_labels) and its Bloom bit is set; the whole name, the same
  * way at the end. An unlisted name thus usually costs no hash-map lookup.
  * The result is the union of the categories found: those that list a
  * parent with its subdomains, and every one that lists the name itself. */
 struct mstate {
 	__u8 *name; /* map value memory, at least 256 bytes */
-	__u64 h;
+	__u64 h;    /* the hash of the whole words read */
+	__u64 acc;  /* the word being read, its bytes so far */
 	__u64 sub_labels;
 	__u32 len;
 	__u32 labels;
@@ -716,11 +717,57 @@ static __always_inline void match_char(struct mstate *m, __u32 i)
 		m->name[pos] = c;
 	}
 	if (c == '.') {
+		/* the parent: the i bytes to the right, i.e. the whole words
+		 * and the bytes of this one so far */
 		m->labels++;
 		if ((m->sub_labels >> (m->labels & 63)) & 1)
-			m->cats |= XSNI_CATS_SUB(xsni_parent_cats(m->h));
+			m->cats |= XSNI_CATS_SUB(xsni_parent_cats(
+				xsni_hash_end((i & 7) ? xsni_hash_word(m->h, m->acc) : m->h, i)));
 	}
-	m->h = XSNI_HASH_STEP(m->h, c);
+	m->acc |= (__u64)c << (8 * (7 - (i & 7)));
+	if ((i & 7) == 7) {
+		m->h = xsni_hash_word(m->h, m->acc);
+		m->acc = 0;
+	}
+}
+
+/* ASCII upper case to lower case in each byte of w */
+static __always_inline __u64 lower8(__u64 w)
+{
+	__u64 hi = w | 0x8080808080808080ULL;
+	__u64 up = (hi - 0x4141414141414141ULL) & ~(hi - 0x5b5b5b5b5b5b5b5bULL) & ~w &
+		   0x8080808080808080ULL;
+
+	return w | (up >> 2);
+}
+
+/* The key of the whole name, a word at a time, for a name with no parent
+ * to look up; the words lowered in place (the event shows the name so). */
+static __always_inline __u64 hash_words(__u8 *name, __u32 len)
+{
+	__u64 h = XSNI_HASH_INIT, w, x;
+	__s32 o = len;
+	__u32 i;
+
+	for (i = 0; i < (XSNI_NAME_MAX + 7) / 8; i++) {
+		o -= 8;
+		if (o < 0)
+			break;
+		x = (__u32)o;
+		asm volatile("%0 &= 0xff" : "+r"(x)); /* a bound the verifier sees */
+		if (x > 248)
+			break;
+		w = lower8(*(__u64 *)(name + x));
+		*(__u64 *)(name + x) = w;
+		h = xsni_hash_word(h, w);
+	}
+	if (o > -8) {
+		/* the first o + 8 bytes, in the top of the word */
+		w = lower8(*(__u64 *)name);
+		*(__u64 *)name = w;
+		h = xsni_hash_word(h, w << ((64 - 8 * (o + 8)) & 63));
+	}
+	return xsni_hash_end(h, len);
 }
 
 /* sixteen characters per bpf_loop iteration: most names take one (each
@@ -758,6 +805,10 @@ static __always_inline __u32 match_name(__u8 *name, __u32 len, __u64 sub_labels,
 	__u64 c;
 	__u32 i;
 
+	if (plain && !sub_labels) {
+		c = name_cats(hash_words(name, len));
+		return XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
+	}
 	if (plain) {
 		for (i = 0; i < XSNI_NAME_MAX; i++) {
 			if (i >= m.len)
@@ -767,7 +818,9 @@ static __always_inline __u32 match_name(__u8 *name, __u32 len, __u64 sub_labels,
 	} else {
 		bpf_loop((XSNI_NAME_MAX + MATCH_STEP - 1) / MATCH_STEP, match_step, &m, 0);
 	}
-	c = name_cats(m.h);
+	if (len & 7)
+		m.h = xsni_hash_word(m.h, m.acc);
+	c = name_cats(xsni_hash_end(m.h, len));
 	return m.cats | XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
 }
 
@@ -1270,9 +1323,7 @@ static __always_inline int stream(struct xdp_md *ctx, struct xsni_flow *st,
 		.st = st,
 		.cnt = cnt,
 		.res = RES_ERR,
-		.a = { .pay_off = pay_off,
-		       .seg_start = seg_start,
-		       .seg_end = seg_start + pay_len },
+		.a = { .pay_off = pay_off, .seg_start = seg_start, .seg_end = seg_start + pay_len },
 	};
 
 	bpf_loop(XSNI_PARSE_STEPS / 4, parse_cb, &ps, 0);

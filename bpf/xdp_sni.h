@@ -74,9 +74,11 @@ enum xsni_mode {
 #define XSNI_SET_QUIC_HOLD  (1u << 9) /* ... and an undecided flow's Initials are dropped too */
 
 struct xsni_settings {
-	__u32 mode;            /* enum xsni_mode */
-	__u32 flags;           /* XSNI_SET_* */
-	__u64 sub_labels;      /* bit k: some "subdomains" entry has k labels */
+	__u32 mode;       /* enum xsni_mode */
+	__u32 flags;      /* XSNI_SET_* */
+	__u64 sub_labels; /* bit k: some "subdomains" entry has k labels */
+	__u32 dom_hash;   /* XSNI_DOM_HASH of the program that made the maps */
+	__u32 pad;
 	__u8 ports[65536 / 8]; /* bitmap of watched TCP dst ports */
 };
 
@@ -104,11 +106,18 @@ static inline void xsni_port_set(struct xsni_settings *s, __u16 port)
 }
 
 /* ---- domains ----------------------------------------------------------
- * A name's key is a 64-bit FNV-1a hash of the normalised name, computed
- * from the LAST byte to the FIRST. Hashing right-to-left means one pass
- * over a name yields the hash of every parent domain at each '.', so the
- * data plane does at most one lookup per label: flat cost whatever the
- * list size.
+ * A name's key is a 64-bit hash of the normalised (lower-case) name taken
+ * in 8-byte words aligned to its END: word 0 is the last 8 bytes read as a
+ * little-endian u64, word 1 the 8 before them, and so on; a first part of
+ * r < 8 bytes makes a last word with those bytes in its top r bytes (the
+ * rest 0). h = XSNI_HASH_INIT; h = xsni_hash_word(h, w) for each word in
+ * that order; key = xsni_hash_end(h, length). A parent domain ends where
+ * the name ends, so its words are the name's, up to its own first part:
+ * one right-to-left pass over a name yields the key of every parent at
+ * each '.' (the data plane's match_char), and the data plane does at most
+ * one lookup per label: flat cost whatever the list size. A name with no
+ * parent to look up is hashed a word at a time (match_name), 8 bytes per
+ * multiply instead of one (version 1 was FNV-1a over single bytes).
  *
  * The keys live in "xsni_domains", a cuckoo hash table in an mmapable
  * array of XSNI_DOM_BUCKETS buckets of 8 slots (one cache line each). A
@@ -141,9 +150,26 @@ static inline __u32 xsni_dom_b2(__u64 h)
 	       (XSNI_DOM_BUCKETS - 1);
 }
 
-#define XSNI_HASH_INIT       0xcbf29ce484222325ULL
-#define XSNI_HASH_PRIME      0x100000001b3ULL
-#define XSNI_HASH_STEP(h, c) (((h) ^ (__u64)(__u8)(c)) * XSNI_HASH_PRIME)
+#define XSNI_DOM_HASH  2 /* the version of the name hash: the settings carry it */
+#define XSNI_HASH_INIT 0xcbf29ce484222325ULL
+
+static inline __u64 xsni_hash_word(__u64 h, __u64 w)
+{
+	return (h ^ w) * 0x9e3779b97f4a7c15ULL;
+}
+
+/* the length, then a full mix (the words' multiplies leave the low bits
+ * weak; the buckets and the Bloom filter take bits from 2 up) */
+static inline __u64 xsni_hash_end(__u64 h, __u64 len)
+{
+	h ^= len;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
 
 /* Categories: a name belongs to up to XSNI_CATS_MAX named lists (category
  * 0 is the default "blocklist"), for itself, or for itself and its

@@ -24,6 +24,7 @@
 struct xsni_settings xsni_cfg SEC(".data.xsni") = {
 	.mode = XSNI_MODE_BLOCK,
 	.flags = XSNI_SET_RST,
+	.dom_hash = XSNI_DOM_HASH,
 	.ports = { [XSNI_PORT_KEY(443) >> 3] = 1 << (XSNI_PORT_KEY(443) & 7) },
 };
 

@@ -20,11 +20,20 @@
 
 __u64 domain_hash(const char *name, size_t len)
 {
-	__u64 h = XSNI_HASH_INIT;
+	__u64 h = XSNI_HASH_INIT, w;
+	size_t i = len, j;
 
-	while (len--)
-		h = XSNI_HASH_STEP(h, name[len]);
-	return h;
+	while (i >= 8) {
+		i -= 8;
+		memcpy(&w, name + i, 8); /* little-endian (xdp_sni.h) */
+		h = xsni_hash_word(h, w);
+	}
+	if (i) {
+		for (w = 0, j = 0; j < i; j++)
+			w |= (__u64)(unsigned char)name[j] << (8 * (8 - i + j));
+		h = xsni_hash_word(h, w);
+	}
+	return xsni_hash_end(h, len);
 }
 
 /* four labels of digits only: an IPv4 address in dotted-quad form */

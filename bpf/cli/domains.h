@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include "xdp_sni.h"
 
-/* FNV-1a over the name from its last byte to its first (see xdp_sni.h) */
+/* the key of a normalised name: its 8-byte words from its end (see xdp_sni.h) */
 __u64 domain_hash(const char *name, size_t len);
 
 /* Validate and normalise IN into OUT (at least XSNI_NAME_MAX + 1 bytes).

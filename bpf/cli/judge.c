@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include "judge.h"
+#include "domains.h"
 #include "domtable.h"
 #include "maps.h"
 
@@ -74,26 +75,29 @@ static __u64 name_cats(const struct judge *j, __u64 h)
 	return dt_get(j->dt, h);
 }
 
-/* match_name() of the program: right to left, every parent at its '.' */
+/* match_name() of the program: every parent at its '.', right to left */
 static __u32 match(const struct judge *j, const char *name, size_t len, __u64 sub_labels)
 {
-	__u64 h = XSNI_HASH_INIT, c;
+	char low[XSNI_NAME_MAX];
 	__u32 cats = 0, labels = 0;
+	__u64 c;
 	size_t i;
 
-	for (i = len; i-- > 0;) {
+	if (len > sizeof(low))
+		return 0;
+	for (i = 0; i < len; i++) {
 		unsigned char ch = name[i];
 
-		if (ch >= 'A' && ch <= 'Z')
-			ch |= 0x20;
-		if (ch == '.') {
-			labels++;
-			if ((sub_labels >> (labels & 63)) & 1)
-				cats |= XSNI_CATS_SUB(name_cats(j, h));
-		}
-		h = XSNI_HASH_STEP(h, ch);
+		low[i] = ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch;
 	}
-	c = name_cats(j, h);
+	for (i = len; i-- > 0;) {
+		if (low[i] != '.')
+			continue;
+		labels++;
+		if ((sub_labels >> (labels & 63)) & 1)
+			cats |= XSNI_CATS_SUB(name_cats(j, domain_hash(low + i + 1, len - i - 1)));
+	}
+	c = name_cats(j, domain_hash(low, len));
 	return cats | XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
 }
 

@@ -11,6 +11,7 @@ void default_settings(struct xsni_settings *s)
 	memset(s, 0, sizeof(*s));
 	s->mode = XSNI_MODE_BLOCK;
 	s->flags = XSNI_SET_RST | XSNI_SET_UNREADABLE;
+	s->dom_hash = XSNI_DOM_HASH;
 	xsni_port_set(s, 443);
 }
 

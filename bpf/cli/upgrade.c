@@ -10,6 +10,8 @@
  * The check compares exactly what libbpf compares, so a migration happens
  * exactly when a reuse would fail. A change of layout that keeps every size
  * is not seen: a version that makes one must change a size or a map's name.
+ * One such change is checked on its own: a new name hash (XSNI_DOM_HASH,
+ * which the settings carry), whose tables must be filled again.
  *
  * The migration, in an order where a refusal changes nothing:
  * 1. this version's object is loaded once with maps of its own, so a program
@@ -76,6 +78,25 @@ static int pin_differs(struct bpf_map *m, const char *name, char *why, size_t n)
 	return 1;
 }
 
+/* 1 when the pinned domain tables hold keys of another name hash (the
+ * settings say which; called once the sizes agree) */
+static int hash_differs(char *why, size_t n)
+{
+	struct xsni_settings s;
+	__u32 zero = 0;
+	int fd = pinned_fd(XSNI_MAP_SETTINGS), err;
+
+	if (fd < 0)
+		return 0;
+	err = bpf_map_lookup_elem(fd, &zero, &s);
+	close(fd);
+	if (err || s.dom_hash == XSNI_DOM_HASH)
+		return 0;
+	snprintf(why, n, "the domain tables hold keys of name hash %u; this version's: %u",
+		 s.dom_hash, XSNI_DOM_HASH);
+	return 1;
+}
+
 /* the first pinned map that differs from this version's object, or 0 */
 static int pins_differ(char *why, size_t n)
 {
@@ -89,7 +110,7 @@ static int pins_differ(char *why, size_t n)
 			bad = pin_differs(obj_map(obj, names[i]), names[i], why, n);
 	}
 	bpf_object__close(obj);
-	return bad;
+	return bad || hash_differs(why, n);
 }
 
 /* step 1: this version's program loads here (maps of its own, no pins) */

@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bpfDir, buildBpf } from '../bpf/lib.js';
+import { bpfDir, buildBpf, sniObj } from '../bpf/lib.js';
 import { nsExec, setup, SERVER4, type Topo } from './topology.js';
 import { detachAndCleanup, xsni } from './tool.js';
 
@@ -98,6 +98,32 @@ describe('an upgrade over pinned maps of another layout', () => {
     expect(String((await execa('bpftool', ['-j', 'map', 'show', 'pinned', join(t.pinDir, 'xsni_hellos')])).stdout)).toBe(before);
     const status = JSON.parse((await x(['status', '--json'], t.f)).stdout);
     expect(status.attached).toEqual([{ dev: 'f0', mode: 'native' }]);
+    expect((await curl('blocked.example')).ok).toBe(false);
+    expect((await curl('allowed.example')).ok).toBe(true);
+  });
+
+  // Maps of the same sizes whose domain tables hold keys of another name
+  // hash (xdp_sni.h, XSNI_DOM_HASH): the settings say which hash; here the
+  // pinned settings are made to say 1 (the FNV-1a of the versions before).
+  it('domain tables of another name hash are filled again once, the list kept', async () => {
+    const settings = join(t.pinDir, 'xsni_settings');
+    const look = JSON.parse(String((await execa('bpftool', ['-j', 'map', 'lookup', 'pinned', settings, 'key', '0', '0', '0', '0'])).stdout));
+    const value: string[] = (look.value ?? look[0]?.value).map(String);
+    // mode, flags (4 + 4), sub_labels (8), then dom_hash (u32, little-endian)
+    expect(value.slice(16, 20).map((b) => Number(b))).toEqual([2, 0, 0, 0]);
+    value[16] = '0x01';
+    await execa('bpftool', ['map', 'update', 'pinned', settings, 'key', '0', '0', '0', '0', 'value', ...value]);
+    // this version's object as a package would install it: a new file (the
+    // tool skips the check while object and maps are those it last checked)
+    const fresh = join(t.dir, 'fresh.bpf.o');
+    copyFileSync(sniObj, fresh);
+    const m = await x(['--obj', fresh, 'mode', 'block'], t.f);
+    expect(m.code, m.stderr).toBe(0);
+    expect(migrations(m.stderr), m.stderr).toBe(1);
+    expect(m.stderr).toMatch(/the domain tables hold keys of name hash 1; this version's: 2/);
+    expect((await x(['list'])).stdout.split('\n').map((l) => l.split('\t')[0])).toContain('blocked.example');
+    const again = await x(['--obj', fresh, 'mode', 'block'], t.f);
+    expect(migrations(again.stderr), again.stderr).toBe(0);
     expect((await curl('blocked.example')).ok).toBe(false);
     expect((await curl('allowed.example')).ok).toBe(true);
   });
