@@ -29,7 +29,7 @@ try {
   const chromePcap = join(dir, 'chromium.pcap');
   writePcap(curlPcap, [curl]);
   writePcap(chromePcap, chromium);
-  const { ten: listed, nine: unlisted } = writeBenchLists(dir);
+  const { ten: listed, nine: unlisted, parent } = writeBenchLists(dir);
 
   const flows = { repeat: 20000, timing: 'flows' as const, mode: 'block' as const, rst: false };
   const samples = new Map<string, number[]>();
@@ -37,12 +37,13 @@ try {
     if (ns === undefined) throw new Error(`no timing for ${key}`);
     samples.set(key, [...(samples.get(key) ?? []), ns]);
   };
-  const cases = ['curl listed', 'curl unlisted', 'chromium seg 1', 'chromium seg 2'];
+  const cases = ['curl listed', 'curl unlisted', 'curl listed by parent', 'chromium seg 1', 'chromium seg 2'];
   for (let r = 0; r < rounds; r++) {
     add('empty', (await replay(curlPcap, { obj: passObj, repeat: 20000, timing: 'flows' })).packets[0].ns);
     for (const [i, obj] of objs.entries()) {
       add(`${i} curl listed`, (await replay(curlPcap, { ...flows, obj, blocklistFile: listed })).packets[0].ns);
       add(`${i} curl unlisted`, (await replay(curlPcap, { ...flows, obj, blocklistFile: unlisted })).packets[0].ns);
+      add(`${i} curl listed by parent`, (await replay(curlPcap, { ...flows, obj, blocklistFile: parent })).packets[0].ns);
       const c = await replay(chromePcap, { ...flows, obj, blocklistFile: listed });
       add(`${i} chromium seg 1`, c.packets[0].ns);
       add(`${i} chromium seg 2`, c.packets[1].ns);

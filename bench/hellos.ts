@@ -17,14 +17,21 @@ export function benchHellos(): { curl: Buffer; chromium: Buffer[] } {
   return { curl, chromium };
 }
 
-/** Writes the 10-name list (with www.example.com, the hellos' name) and the same list without it into dir. */
-export function writeBenchLists(dir: string): { ten: string; nine: string } {
+/** Writes the 10-name list (with www.example.com, the hellos' name), the same list without it,
+ * one that lists the name by its parent with its subdomains, and the nine with their subdomains
+ * (a box's lists usually have such entries: the shipped encrypted-dns category is made of
+ * them), into dir. */
+export function writeBenchLists(dir: string): { ten: string; nine: string; parent: string; nineSub: string } {
   const names = Array.from({ length: 9 }, (_, i) => `site${i}.example.net`);
   const ten = join(dir, 'ten.txt');
   const nine = join(dir, 'nine.txt');
+  const parent = join(dir, 'parent.txt');
+  const nineSub = join(dir, 'nine-sub.txt');
   writeFileSync(ten, [...names, 'www.example.com'].join('\n') + '\n');
   writeFileSync(nine, names.join('\n') + '\n');
-  return { ten, nine };
+  writeFileSync(parent, [...names, 'example.com subdomains'].join('\n') + '\n');
+  writeFileSync(nineSub, names.map((n) => `${n} subdomains`).join('\n') + '\n');
+  return { ten, nine, parent, nineSub };
 }
 
 export function median(xs: number[]): number {

@@ -86,7 +86,7 @@ async function main() {
     mk('quicMany', quicMany);
 
     // ---- blocklists: 10 names and 1,000,000 names (pinned, as in production)
-    const { ten: tenFile, nine: nineFile } = writeBenchLists(dir);
+    const { ten: tenFile, nine: nineFile, parent: parentFile, nineSub: nineSubFile } = writeBenchLists(dir);
     const millionFile = join(dir, 'million.txt');
     const lines: string[] = [];
     for (let i = 0; i < 999_999; i++) lines.push(`host${i}.zone${i % 1009}.example`);
@@ -115,6 +115,7 @@ async function main() {
 
     const eventOnly = await buildRef(dir, 'event_only.bpf.o');
     const minimal = await buildRef(dir, 'minimal_sni.bpf.o');
+    const floorTwo = await buildRef(dir, 'floor_two.bpf.o');
 
     // ---- measurements
     const samples: Record<string, number[]> = {};
@@ -135,9 +136,12 @@ async function main() {
       ourL: 'xdp_sni: curl hello, listed (drop, flow marked, event)',
       ourU: 'xdp_sni: curl hello, not listed (pass + event)',
       ourL1m: 'xdp_sni: curl hello, listed, 1M names',
+      ourP: 'xdp_sni: curl hello, listed by its parent (subdomains entry)',
+      ourPU: 'xdp_sni: curl hello, not listed, list with subdomains entries',
       chrome: 'xdp_sni: Chromium hello, SNI in seg 2, both segments (listed)',
       chrome1: '  segment 1 (no SNI yet: record saved)',
       chrome2: '  segment 2 (record read, SNI, block, event)',
+      floor2: 'floor (bench/bpf/floor_two.bpf.c): Chromium, both segments',
       long10: 'xdp_sni: 6-label name, not listed, 10 names',
       long1m: 'xdp_sni: 6-label name, not listed, 1M names',
       udp53: 'QUIC=filter: UDP to port 53 (wall)',
@@ -168,11 +172,18 @@ async function main() {
       if (oU.packets[0].event?.verdict !== 'pass') throw new Error('the unlisted curl hello sent no event');
       add(R.ourU, ns(oU));
       add(R.ourL1m, ns(await replay(pcaps.curl, { ...flows, env: env1m, mode: 'block', rst: false })));
+      const oP = await replay(pcaps.curl, { ...flows, blocklistFile: parentFile, mode: 'block', rst: false });
+      if (oP.packets[0].event?.verdict !== 'block') throw new Error('the curl hello was not blocked by its parent');
+      add(R.ourP, ns(oP));
+      add(R.ourPU, ns(await replay(pcaps.curl, { ...flows, blocklistFile: nineSubFile, mode: 'block', rst: false })));
       const ch = await replay(pcaps.chromium, { ...flows, blocklistFile: tenFile, mode: 'block', rst: false });
       if (ch.packets[1].event?.segments !== 2 || ch.packets[1].verdict !== 'DROP') throw new Error('the Chromium SNI was not read across 2 segments');
       add(R.chrome, ns(ch, 0) + ns(ch, 1));
       add(R.chrome1, ns(ch, 0));
       add(R.chrome2, ns(ch, 1));
+      const fl = await replay(pcaps.chromium, { obj: floorTwo, ...flows, blocklistFile: tenFile });
+      if (fl.packets[1].verdict !== 'DROP') throw new Error('the two-segment floor did not drop the Chromium hello');
+      add(R.floor2, ns(fl, 0) + ns(fl, 1));
       add(R.long10, ns(await replay(pcaps.longname, { ...flows, blocklistFile: tenFile, mode: 'block', rst: false })));
       add(R.long1m, ns(await replay(pcaps.longname, { ...flows, env: env1m, mode: 'block', rst: false })));
       add(R.udp53, ns(await replay(pcaps.udp53, { ...wall, blocklist: [], quic: 'filter' })));
@@ -217,6 +228,12 @@ async function main() {
     console.log('\nfor scale (gross per-call ratios, timer included): curl listed x minimal ' +
       fmt(ratio(R.ourL, R.minL)) + ', not listed ' + fmt(ratio(R.ourU, R.minU)) +
       `; one event alone, net: ${fmt(stat(samples[R.event].map((x, i) => x - samples[F_EMPTY][i])), 1)} ns`);
+    console.log('lists with subdomains entries (the minimal reader matches exact names only), x minimal reader (net): ' +
+      'curl listed by its parent ' + fmt(ratio(R.ourP, R.minL, true)) + ', not listed ' + fmt(ratio(R.ourPU, R.minU, true)));
+    console.log('the Chromium goal against a floor: the minimal reader carried to a second segment with one state slot ' +
+      'per CPU (floor_two, which does less than the job), both segments x minimal curl (net): ' +
+      fmt(ratio(R.floor2, R.minL, true, F_EMPTY, F_EMPTY2)) + '; xdp_sni x that floor (net): ' +
+      fmt(ratio(R.chrome, R.floor2, true, F_EMPTY2, F_EMPTY2)));
 
     console.log(`\nQUIC=filter, the daemon's part (decode, judge, verdict write; CPU time of the code the daemon runs, ` +
       `over ${QUIC_FLOWS} Chromium and Firefox connections a round): ${fmt(stat(daemonUs.perInitial), 1)} µs per Initial copied, ` +

@@ -648,23 +648,16 @@ __attribute__((noinline)) int xsni_fast(struct xdp_md *ctx, __u32 pay_off, __u32
 }
 
 /* ---- matching -----------------------------------------------------------
- * Walk the name right to left: lowercase it in place, hash it (xdp_sni.h:
- * 8-byte words from the end), and at each '.' the words so far give the
- * key of the parent domain to its right, with k labels. It is looked up only if some "subdomains" entry has k labels
- * (settings.sub_labels) and its Bloom bit is set; the whole name, the same
- * way at the end. An unlisted name thus usually costs no hash-map lookup.
- * The result is the union of the categories found: those that list a
- * parent with its subdomains, and every one that lists the name itself. */
-struct mstate {
-	__u8 *name; /* map value memory, at least 256 bytes */
-	__u64 h;    /* the hash of the whole words read */
-	__u64 acc;  /* the word being read, its bytes so far */
-	__u64 sub_labels;
-	__u32 len;
-	__u32 labels;
-	__u32 cats;
-};
-
+ * The name is read right to left a word at a time: each 8-byte word is
+ * lowered in place and goes into the key (xdp_sni.h: words from the end).
+ * At each '.' the words to its right (the whole ones already hashed, and
+ * the bytes of this word past the dot) give the key of the parent domain
+ * there, with k labels. It is looked up only if some "subdomains" entry
+ * has k labels (settings.sub_labels) and its Bloom bit is set; the whole
+ * name, the same way at the end. An unlisted name thus usually costs no
+ * hash-map lookup. The result is the union of the categories found: those
+ * that list a parent with its subdomains, and every one that lists the
+ * name itself. */
 /* the categories of key h in bucket b (xsni_cats layout), or 0 */
 static __always_inline __u64 bucket_cats(__u32 b, __u64 h)
 {
@@ -697,58 +690,75 @@ static __always_inline __u64 name_cats(__u64 h)
 	return c;
 }
 
-/* A parent domain's categories, for match_char: a global function, which
- * the verifier checks once rather than at each of the MATCH_STEP places
- * it is called from (inline there, the checks took the program's load
- * from 0.65 to 1.5 s). It runs only at a dot whose label count some
- * "with subdomains" entry has. */
+/* A parent domain's categories: a global function, which the verifier
+ * checks once rather than at each place it is called from. It runs only
+ * at a dot whose label count some "with subdomains" entry has. */
 __attribute__((noinline)) __u64 xsni_parent_cats(__u64 h)
 {
 	return name_cats(h);
 }
 
-static __always_inline void match_char(struct mstate *m, __u32 i)
-{
-	__u32 pos = (m->len - 1 - i) & 0xff;
-	__u8 c = m->name[pos];
-
-	if (c >= 'A' && c <= 'Z') {
-		c |= 0x20;
-		m->name[pos] = c;
-	}
-	if (c == '.') {
-		/* the parent: the i bytes to the right, i.e. the whole words
-		 * and the bytes of this one so far */
-		m->labels++;
-		if ((m->sub_labels >> (m->labels & 63)) & 1)
-			m->cats |= XSNI_CATS_SUB(xsni_parent_cats(
-				xsni_hash_end((i & 7) ? xsni_hash_word(m->h, m->acc) : m->h, i)));
-	}
-	m->acc |= (__u64)c << (8 * (7 - (i & 7)));
-	if ((i & 7) == 7) {
-		m->h = xsni_hash_word(m->h, m->acc);
-		m->acc = 0;
-	}
-}
+#define ONES8 0x0101010101010101ULL
+#define LOW7  0x7f7f7f7f7f7f7f7fULL
 
 /* ASCII upper case to lower case in each byte of w */
 static __always_inline __u64 lower8(__u64 w)
 {
 	__u64 hi = w | 0x8080808080808080ULL;
-	__u64 up = (hi - 0x4141414141414141ULL) & ~(hi - 0x5b5b5b5b5b5b5b5bULL) & ~w &
-		   0x8080808080808080ULL;
+	__u64 up = (hi - 0x41 * ONES8) & ~(hi - 0x5b * ONES8) & ~w & 0x8080808080808080ULL;
 
 	return w | (up >> 2);
 }
 
-/* The key of the whole name, a word at a time, for a name with no parent
- * to look up; the words lowered in place (the event shows the name so). */
-static __always_inline __u64 hash_words(__u8 *name, __u32 len)
+/* 0x80 in each byte of w that is a '.', 0 elsewhere */
+static __always_inline __u64 dots8(__u64 w)
 {
-	__u64 h = XSNI_HASH_INIT, w, x;
-	__s32 o = len;
-	__u32 i;
+	__u64 y = w ^ (0x2e * ONES8);
 
+	return ~(((y & LOW7) + LOW7) | y | LOW7);
+}
+
+/* how many bytes of a dots8() mask are set */
+static __always_inline __u32 count8(__u64 d)
+{
+	return ((d >> 7) * ONES8) >> 56;
+}
+
+/* The parents that end in word k (w, its name bytes in its top bytes when
+ * it is the first part), h the key so far of the words to its right, and
+ * `dots` the dots in them: each dot whose label count has a "subdomains"
+ * entry looks its parent up. Returns the dots counted so far. */
+static __always_inline __u32 word_parents(__u64 h, __u64 w, __u32 k, __u32 dots, __u64 sub_labels,
+					  __u32 *cats)
+{
+	__u64 d = dots8(w), low, part;
+	__u32 all = dots + count8(d), b, labels;
+	int j;
+
+	for (j = 0; j < 8 && d; j++) {
+		low = d & -d; /* the leftmost dot left in the word */
+		d ^= low;
+		b = ((low >> 7) * 0x0001020304050607ULL) >> 56; /* its byte */
+		labels = dots + count8(d) + 1;                  /* it and the dots to its right */
+		if (!((sub_labels >> (labels & 63)) & 1))
+			continue;
+		/* the parent: this word's bytes past the dot, in its top bytes */
+		part = b == 7 ? h : xsni_hash_word(h, w & (~0ULL << ((8 * b + 8) & 63)));
+		*cats |= XSNI_CATS_SUB(xsni_parent_cats(xsni_hash_end(part, 8 * k + 7 - b)));
+	}
+	return all;
+}
+
+/* The categories that list the name (0: none); the name (at least 256
+ * bytes of memory) lowered in place, as the event shows it. */
+static __always_inline __u32 match_words(__u8 *name, __u32 len, __u64 sub_labels)
+{
+	__u64 h = XSNI_HASH_INIT, w, x, c;
+	__u32 i, dots = 0, cats = 0;
+	__s32 o = len;
+
+	if (!name)
+		return 0;
 	for (i = 0; i < (XSNI_NAME_MAX + 7) / 8; i++) {
 		o -= 8;
 		if (o < 0)
@@ -759,69 +769,43 @@ static __always_inline __u64 hash_words(__u8 *name, __u32 len)
 			break;
 		w = lower8(*(__u64 *)(name + x));
 		*(__u64 *)(name + x) = w;
+		if (sub_labels)
+			dots = word_parents(h, w, i, dots, sub_labels, &cats);
 		h = xsni_hash_word(h, w);
 	}
 	if (o > -8) {
 		/* the first o + 8 bytes, in the top of the word */
 		w = lower8(*(__u64 *)name);
 		*(__u64 *)name = w;
-		h = xsni_hash_word(h, w << ((64 - 8 * (o + 8)) & 63));
+		w <<= (64 - 8 * (o + 8)) & 63;
+		if (sub_labels)
+			word_parents(h, w, i, dots, sub_labels, &cats);
+		h = xsni_hash_word(h, w);
 	}
-	return xsni_hash_end(h, len);
+	c = name_cats(xsni_hash_end(h, len));
+	return cats | XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
 }
 
-/* sixteen characters per bpf_loop iteration: most names take one (each
- * iteration is a call; 8 took 11-17 ns more on a 15-character name, and 32,
- * a larger body, was slower than 8) */
-#define MATCH_STEP 16
-static long match_step(__u32 i, void *data)
-{
-	struct mstate *m = data;
-	int k;
+struct xsni_namebuf {
+	__u8 b[XSNI_EVENT_NAME];
+};
 
-	if (!m->name)
-		return 1;
-#pragma unroll
-	for (k = 0; k < MATCH_STEP; k++) {
-		if (i * MATCH_STEP + k >= m->len)
-			return 1;
-		match_char(m, i * MATCH_STEP + k);
-	}
-	return 0;
+/* match_words as a global function: the verifier checks it once (inline,
+ * the dot loop in the word loop passed its 1,000,000 instructions) */
+__attribute__((noinline)) __u32 xsni_match(struct xsni_namebuf *n, __u32 len, __u64 sub_labels)
+{
+	if (!n)
+		return 0;
+	return match_words(n->b, len, sub_labels);
 }
 
-/* The categories that list the name (0: none). `plain`: a plain bounded
- * loop, with no call per 16 characters, for one_hello, which has a single
- * call site (the verifier walks the loop once for each place it is
- * inlined, so decide() keeps bpf_loop). */
-static __always_inline __u32 match_name(__u8 *name, __u32 len, __u64 sub_labels, int plain)
+/* one_hello's match: with no "subdomains" entry no parent is looked up,
+ * and the words are hashed inline, with no call */
+static __always_inline __u32 match_name(__u8 *name, __u32 len, __u64 sub_labels)
 {
-	struct mstate m = {
-		.name = name,
-		.h = XSNI_HASH_INIT,
-		.sub_labels = sub_labels,
-		.len = len,
-	};
-	__u64 c;
-	__u32 i;
-
-	if (plain && !sub_labels) {
-		c = name_cats(hash_words(name, len));
-		return XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
-	}
-	if (plain) {
-		for (i = 0; i < XSNI_NAME_MAX; i++) {
-			if (i >= m.len)
-				break;
-			match_char(&m, i);
-		}
-	} else {
-		bpf_loop((XSNI_NAME_MAX + MATCH_STEP - 1) / MATCH_STEP, match_step, &m, 0);
-	}
-	if (len & 7)
-		m.h = xsni_hash_word(m.h, m.acc);
-	c = name_cats(xsni_hash_end(m.h, len));
-	return m.cats | XSNI_CATS_EXACT(c) | XSNI_CATS_SUB(c);
+	if (!sub_labels)
+		return match_words(name, len, 0);
+	return xsni_match((struct xsni_namebuf *)name, len, sub_labels);
 }
 
 /* ---- RST ------------------------------------------------------------- */
@@ -1382,7 +1366,7 @@ static __noinline __u32 client_group(struct xdp_md *ctx, struct pkt *pk, __u32 f
 }
 
 /* The name is read: match, verdict, event, flow mark, RST. `plain`: the
- * match as a plain loop (see match_name), for one_hello only. */
+ * match inline when it can be (see match_name), for one_hello only. */
 static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struct hello *hl,
 				       int plain)
 {
@@ -1424,7 +1408,8 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 		cnt->c[XSNI_CNT_SNI_FOUND]++;
 		if (hl->segments > 1)
 			cnt->c[XSNI_CNT_SNI_MULTISEG]++;
-		cats = match_name(hl->name, len, set->sub_labels, plain);
+		cats = plain ? match_name(hl->name, len, set->sub_labels) :
+			       xsni_match((struct xsni_namebuf *)hl->name, len, set->sub_labels);
 		if (set->flags & (XSNI_SET_CLIENTS4 | XSNI_SET_CLIENTS6 | XSNI_SET_CLIENTMAC))
 			group = client_group(ctx, pk, set->flags) & (XSNI_GROUPS_MAX - 1);
 		gp = &xsni_groups[group];
