@@ -666,11 +666,11 @@ static __always_inline __u64 bucket_cats(__u32 b, __u64 h)
 	__u64 key = h & ~XSNI_DOM_FLAGS;
 	int i;
 
-	if (!bk)
-		return 0;
+	if (!bk || !key)
+		return 0; /* a key of 0 would match a free slot */
 #pragma unroll
 	for (i = 0; i < XSNI_DOM_SLOTS; i++)
-		if (bk->slot[i] && (bk->slot[i] & ~XSNI_DOM_FLAGS) == key) {
+		if (!((bk->slot[i] ^ key) & ~XSNI_DOM_FLAGS)) {
 			dc = bpf_map_lookup_elem(&xsni_domcats, &b);
 			return dc ? dc->m[i] : 0;
 		}
