@@ -351,9 +351,6 @@ struct xsni_flow {
 	__u32 xhdr; /* header bytes of continuation records read */
 	__u8 phase;
 	__u8 segments;
-	__u8 unused[2]; /* were the ECH flag and a second-name mark: kept, so
-	                   that the hello record's layout is the one pinned
-	                   maps of the last version hold (bpf/cli/upgrade.c) */
 	__u8 carry_len;
 	__u8 carry[8];
 	__u8 rh_len;  /* bytes of a continuation header read so far */
