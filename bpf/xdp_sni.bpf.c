@@ -1043,6 +1043,18 @@ static __always_inline int flow_key(struct xdp_md *ctx, struct pkt *pk)
 	return 0;
 }
 
+/* The IPv4 TTL or IPv6 hop limit of this packet (0 if unreadable). */
+static __always_inline __u32 pkt_ttl(struct xdp_md *ctx, struct pkt *pk)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u8 *p = data + (pk->l3off & 0x3ff);
+
+	if ((void *)(p + 9) > end)
+		return 0;
+	return pk->v6 ? p[7] : p[8];
+}
+
 /* A record is written by one CPU at a time: rec_lock() makes its version
  * word odd with a compare-and-exchange, rec_unlock() even again. Not a BPF
  * spin lock: that saves and restores the interrupt flag around the lock,
@@ -1172,9 +1184,10 @@ static __always_inline void mark_clear(struct pkt *pk, __u64 *mp)
  * and its ClientHello is read again when it is retransmitted). The other
  * way round, a client could hold records with half-sent hellos to get its
  * own next hello past unread. Two flows never share a record. */
-static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *st,
-				 __u64 *mp, struct xsni_counters *cnt)
+static __always_inline int save_body(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *st,
+				     __u64 *mp, struct xsni_counters *cnt)
 {
+	struct fres *f = &pk->f;
 	__u32 base = (pk->slot & (XSNI_HELLO_SETS - 1)) * XSNI_HELLO_WAYS;
 	__u32 now = coarse_s(), h = base, age, oldest = 0, busy, eslot = 0, etag = 0;
 	struct xsni_hello *rec;
@@ -1226,9 +1239,28 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni
 	rec->mtag = flow_tag(pk);
 	rec->key = pk->key;
 	rec->time = now;
-	__builtin_memcpy(rec->st, st, XSNI_FLOW_HDR_SIZE);
-	if (st->name_got)
-		__builtin_memcpy(hn->name, st->name, XSNI_NAME_BUF / 2);
+	if (st) {
+		__builtin_memcpy(rec->st, st, XSNI_FLOW_HDR_SIZE);
+		if (st->name_got)
+			__builtin_memcpy(hn->name, st->name, XSNI_NAME_BUF / 2);
+	} else {
+		/* hello_new's first segment that ends before an extension
+		 * header (Chromium's): its state, from the walk, straight into
+		 * the record */
+		struct xsni_flow *d = (struct xsni_flow *)rec->st;
+
+		__builtin_memset(d, 0, XSNI_FLOW_HDR_SIZE);
+		d->isn = pk->seq;
+		d->next_seq = pk->seq + pk->pay_len;
+		d->cur = f->after;
+		d->rec_end = f->rec_end;
+		d->hs_end = f->hs_end;
+		d->exts_end = f->exts_end;
+		d->phase = XSNI_PH_EXT_HDR;
+		d->segments = 1;
+		d->ch = 1;
+		d->ttl = pkt_ttl(ctx, pk);
+	}
 	rec_unlock(rec);
 	if (busy)
 		cnt->c[XSNI_CNT_HELLO_BUSY]++;
@@ -1256,6 +1288,13 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni
 	}
 	*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_HELLO);
 	return 0;
+}
+
+/* save_body as a call of its own, for the rarer paths */
+static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *st,
+				 __u64 *mp, struct xsni_counters *cnt)
+{
+	return save_body(ctx, pk, st, mp, cnt);
 }
 
 /* Take the saved state of this flow's ClientHello into st: the record is
@@ -1288,10 +1327,11 @@ static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk, struct
 
 /* what the slow-path steps return besides an XDP action: the next step
  * for flow_path to call */
-#define GO_RESTART  0x100 /* read this segment as a new ClientHello */
-#define GO_DECIDE   0x200 /* pk->hl holds a name: decide() */
-#define GO_STREAMED 0x400 /* | RES_*: the streaming parser ran: after_stream() */
-#define GO_NOT_MINE 0x800 /* no hello record of this flow */
+#define GO_RESTART  0x100  /* read this segment as a new ClientHello */
+#define GO_DECIDE   0x200  /* pk->hl holds a name: decide() */
+#define GO_STREAMED 0x400  /* | RES_*: the streaming parser ran: after_stream() */
+#define GO_NOT_MINE 0x800  /* no hello record of this flow */
+#define GO_AGAIN    0x1000 /* next_lane: not its case, nothing changed: hello_next */
 
 /* ---- the streaming parser over one segment -------------------------------- */
 static __always_inline int stream(struct xdp_md *ctx, struct xsni_flow *st,
@@ -1611,18 +1651,6 @@ static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk, struct 
 	return 0;
 }
 
-/* The IPv4 TTL or IPv6 hop limit of this packet (0 if unreadable). */
-static __always_inline __u32 pkt_ttl(struct xdp_md *ctx, struct pkt *pk)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	__u8 *p = data + (pk->l3off & 0x3ff);
-
-	if ((void *)(p + 9) > end)
-		return 0;
-	return pk->v6 ? p[7] : p[8];
-}
-
 /* A segment that starts with a TLS handshake record and continues no
  * saved hello: a new ClientHello (or another handshake message). */
 static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
@@ -1648,6 +1676,13 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 		return GO_DECIDE;
 	}
 
+	if (r == FAST_RESUME && f->after >= pk->pay_len) {
+		/* nothing of the next extension here: saved at once, from the
+		 * walk (save_body inline: Chromium's first segment) */
+		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
+		save_body(ctx, pk, NULL, mp, cnt);
+		return XDP_PASS;
+	}
 	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
 	if (!st)
 		return XDP_PASS;
@@ -1662,13 +1697,6 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 		st->cur = f->after;
 		st->ch = 1;
 		st->phase = XSNI_PH_EXT_HDR;
-		if (f->after >= pk->pay_len) {
-			/* nothing of the next extension here: save at once */
-			st->segments = 1;
-			st->next_seq = pk->seq + pk->pay_len;
-			hello_save(ctx, pk, st, mp, cnt);
-			return XDP_PASS;
-		}
 	} else {
 		st->phase = XSNI_PH_REC_HDR;
 	}
@@ -1796,6 +1824,61 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 	return GO_STREAMED | (r & 0xff);
 }
 
+/* The commonest continuation, Chromium's second segment: the bytes that
+ * come next, with the hello's TTL, at an extension header of the same
+ * record, and the name in this packet. Read, matched and decided in this
+ * one call, like one_hello (hello_next and decide would be three calls).
+ * The record is read without its lock, and taken only when the name is
+ * found: the compare-and-exchange that takes it also checks that no CPU
+ * has written it since its version was read. Anything else returns
+ * GO_AGAIN with nothing changed, and hello_next does it all the general
+ * way. Called from the fast lane only. */
+static __noinline int next_lane(struct xdp_md *ctx, struct pkt *pk)
+{
+	struct fres *f = &pk->f;
+	struct xsni_hello *rec;
+	struct xsni_flow *d;
+	__u32 zero = 0, seg_start, segments;
+	__u64 v;
+	int r;
+
+	if (!pk->cnt || !pk->mp || !pk->set)
+		return XDP_PASS;
+	if (flow_key(ctx, pk))
+		return GO_AGAIN;
+	rec = hello_find(pk, NULL);
+	if (!rec)
+		return GO_AGAIN;
+	v = *(volatile __u64 *)&rec->ver;
+	if (v & 1)
+		return GO_AGAIN;       /* being written */
+	asm volatile("" ::: "memory"); /* the version first (x86 keeps loads in order) */
+	d = (struct xsni_flow *)rec->st;
+	seg_start = d->next_seq - d->isn;
+	/* hello_next's fast case, with none of its other cases possible */
+	if (!key_eq(&rec->key, &pk->key) || pk->seq != d->next_seq || seg_start == 0 ||
+	    pkt_ttl(ctx, pk) != d->ttl || d->phase != XSNI_PH_EXT_HDR || d->carry_len ||
+	    d->rh_len || d->exts_end > d->rec_end || d->exts_end <= d->cur ||
+	    d->cur + d->xhdr < seg_start || d->cur + d->xhdr - seg_start >= 0x3ff0)
+		return GO_AGAIN;
+	segments = d->segments;
+	walk_begin(pk);
+	f->resume = 1;
+	f->after = d->cur + d->xhdr - seg_start;
+	f->exts_end = d->exts_end + d->xhdr - seg_start;
+	r = fast_walk(ctx, pk->pay_off, pk->pay_len, f);
+	if (r != FAST_SNI || fast_name(ctx, pk, bpf_map_lookup_elem(&xsni_scratch, &zero)))
+		return GO_AGAIN;
+	/* take the record, unless a CPU wrote it since v was read */
+	if (__sync_val_compare_and_swap(&rec->ver, v, v + 1) != v)
+		return GO_AGAIN;
+	__builtin_memset(&rec->key, 0, sizeof(rec->key));
+	rec_unlock(rec);
+	mark_clear(pk, pk->mp);
+	pk->hl.segments = segments + 1;
+	return decide_body(ctx, pk, &pk->hl, 1);
+}
+
 /* Does this packet's payload start a TLS record that ends in its linear
  * part? (Chromium's hello, two segments long, does not.) */
 static __always_inline int whole_record(struct xdp_md *ctx, struct pkt *pk)
@@ -1849,7 +1932,9 @@ static __always_inline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m
 	 * in the record set too (two flows in flight on one slot) */
 	if (m &&
 	    (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO || XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD)) {
-		r = hello_next(ctx, pk, b0);
+		r = lane ? next_lane(ctx, pk) : GO_AGAIN;
+		if (r == GO_AGAIN)
+			r = hello_next(ctx, pk, b0);
 		if (r == GO_RESTART) {
 			mark_clear(pk, pk->mp); /* its record is taken */
 			r = hello_new(ctx, pk);

@@ -374,10 +374,12 @@ struct xsni_flow {
 #define XSNI_HELLOS     (XSNI_HELLO_SETS * XSNI_HELLO_WAYS)
 struct xsni_hello {
 	__u64 ver;                   /* even: free; odd: a CPU is writing it (rec_lock) */
-	__u32 time;                  /* coarse clock (~1 s units) of the last write */
-	__u32 mslot, mtag;           /* where the flow's mark is, and its tag */
 	struct xsni_flow_key key;    /* all zero: free */
-	__u8 st[XSNI_FLOW_HDR_SIZE]; /* struct xsni_flow without the name */
+	__u16 time;                  /* coarse clock (~1 s units) of the last write */
+	__u16 mslot;                 /* where the flow's mark is ... */
+	__u32 mtag;                  /* ... and its tag */
+	__u8 st[XSNI_FLOW_HDR_SIZE]; /* struct xsni_flow without the name, 8-byte aligned */
+	__u8 pad[2];                 /* 128 bytes in all */
 };
 
 struct xsni_hname {
