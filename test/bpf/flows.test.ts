@@ -146,6 +146,48 @@ describe('flow state', () => {
     expect(r3.packets[1].event?.verdict).toBe('unreadable-block');
   });
 
+  // Two segments cut inside the extension before the name, as Chromium's
+  // are: the second is read by next_lane, the fast lane's own call, which
+  // must keep every rule of hello_next.
+  it('the second segment\'s fast lane: another TTL, or bytes out of order, are not read as the next ones', async () => {
+    const fake = clientHello('allowed.example', {
+      before: [ext(0x0015, Buffer.alloc(600)), ext(0x000a, Buffer.from([0, 2, 0, 0x1d]))],
+    });
+    expect(fake.length).toBe(rec.length);
+    // the real first segment, a fake second one with a TTL that dies
+    // before the server (held like a segment out of order), the real one
+    const f = segmentFrames(rec, [300], { sport: 1125 });
+    const lowNext = tcpFrame({ sport: 1125, seq: 1300, payload: fake.subarray(300), ttl: 2 });
+    const r = await run([f[0], lowNext, f[1]]);
+    expect(r.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP', 'DROP']);
+    expect(r.packets.filter((p) => p.event).map((p) => p.sni)).toEqual(['blocked.example']);
+    expect(r.packets[2].event!.verdict).toBe('block');
+    expect(r.counters.reordered).toBe(1);
+    // a fake first segment with a low TTL, then the real second one: its
+    // bytes cannot be trusted to follow, the hello is unreadable
+    const g = segmentFrames(rec, [300], { sport: 1126 });
+    const lowFirst = tcpFrame({ sport: 1126, seq: 1000, payload: fake.subarray(0, 300), ttl: 2 });
+    const r2 = await run([lowFirst, g[1]]);
+    expect(r2.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP']);
+    expect(r2.packets[1].event!.verdict).toBe('unreadable-block');
+    // the third segment ahead of the second: held, then read in order
+    const h = segmentFrames(rec, [300, 500], { sport: 1127 });
+    const r3 = await run([h[0], h[2], h[1], h[2]]);
+    expect(r3.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP', 'PASS', 'DROP']);
+    expect(r3.packets.filter((p) => p.event).map((p) => [p.sni, p.event!.segments])).toEqual([['blocked.example', 3]]);
+    // a segment ahead of a gap, with a decoy server_name where the next
+    // extension header would be if it had come in order
+    const k = segmentFrames(rec, [300], { sport: 1128 });
+    const nextHdr = rec.indexOf(Buffer.from([0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d]));
+    const fr = sniRange(fake);
+    const decoy = Buffer.from(rec.subarray(310));
+    fake.copy(decoy, nextHdr - 300, fr.extStart, fr.extEnd);
+    const gap = tcpFrame({ sport: 1128, seq: 1310, payload: decoy });
+    const r4 = await run([k[0], gap, k[1]]);
+    expect(r4.packets.map((p) => p.verdict)).toEqual(['PASS', 'DROP', 'DROP']);
+    expect(r4.packets.filter((p) => p.event).map((p) => p.sni)).toEqual(['blocked.example']);
+  });
+
   it('reads a ClientHello fragmented over several TLS records, whatever their version bytes', async () => {
     const hs = rec.subarray(5);
     const wrap = (parts: Buffer[], versions: number[]) => Buffer.concat(parts.flatMap((b, i) =>
