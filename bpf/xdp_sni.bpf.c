@@ -660,16 +660,20 @@ static __always_inline __u64 bucket_cats(__u32 b, __u64 h)
 	struct xsni_dbucket *bk = bpf_map_lookup_elem(&xsni_domains, &b);
 	struct xsni_dcats *dc;
 	__u64 key = h & ~XSNI_DOM_FLAGS;
+	__u32 first = xsni_dom_first(h), j;
 	int i;
 
 	if (!bk || !key)
 		return 0; /* a key of 0 would match a free slot */
+			  /* from the key's first slot round the bucket: where the tool put it */
 #pragma unroll
-	for (i = 0; i < XSNI_DOM_SLOTS; i++)
-		if (!((bk->slot[i] ^ key) & ~XSNI_DOM_FLAGS)) {
+	for (i = 0; i < XSNI_DOM_SLOTS; i++) {
+		j = (first + i) & (XSNI_DOM_SLOTS - 1);
+		if (!((bk->slot[j] ^ key) & ~XSNI_DOM_FLAGS)) {
 			dc = bpf_map_lookup_elem(&xsni_domcats, &b);
-			return dc ? dc->m[i] : 0;
+			return dc ? dc->m[j] : 0;
 		}
+	}
 	return 0;
 }
 

@@ -123,7 +123,8 @@ static inline void xsni_port_set(struct xsni_settings *s, __u16 port)
  * array of XSNI_DOM_BUCKETS buckets of 8 slots (one cache line each). A
  * slot is 0 (free) or the key with its two low bits replaced by the flags.
  * A key sits in one of its two buckets (xsni_dom_b1/b2), so a lookup reads
- * at most two cache lines. The tool writes the table through a mapping,
+ * at most two cache lines, and in a bucket from its first slot on
+ * (xsni_dom_first). The tool writes the table through a mapping,
  * one 8-byte slot at a time, and moves an entry by writing its new slot
  * before clearing the old one: a reader never misses a listed name.
  */
@@ -148,6 +149,16 @@ static inline __u32 xsni_dom_b2(__u64 h)
 {
 	return (xsni_dom_b1(h) ^ (__u32)((h >> 32) * 0x9e3779b1u >> (32 - XSNI_DOM_BITS))) &
 	       (XSNI_DOM_BUCKETS - 1);
+}
+
+/* The slot of a bucket where a lookup of key h starts; it goes on round
+ * the bucket (slot 7, then 0). The tool writes a key there when it is
+ * free, else in the first free slot after it, so that a listed name is
+ * mostly found at the first compare however full the table is (in
+ * insertion order, the keys added last would sit last). */
+static inline __u32 xsni_dom_first(__u64 h)
+{
+	return (__u32)(h >> 61);
 }
 
 #define XSNI_DOM_HASH  2 /* the version of the name hash: the settings carry it */

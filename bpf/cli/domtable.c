@@ -17,7 +17,7 @@
 struct domtable {
 	struct xsni_dbucket *b;
 	struct xsni_dcats *c; /* the categories, per slot */
-	size_t len, clen;
+	size_t len, clen;     /* 0: memory of the caller's (dt_wrap) */
 };
 
 #define KEY(h)    ((h) & ~XSNI_DOM_FLAGS)
@@ -57,12 +57,25 @@ struct domtable *dt_open(int fd, int cats_fd)
 	return dt;
 }
 
+struct domtable *dt_wrap(struct xsni_dbucket *b, struct xsni_dcats *c)
+{
+	struct domtable *dt = calloc(1, sizeof(*dt));
+
+	if (dt) {
+		dt->b = b;
+		dt->c = c;
+	}
+	return dt;
+}
+
 void dt_close(struct domtable *dt)
 {
 	if (!dt)
 		return;
-	munmap(dt->b, dt->len);
-	munmap(dt->c, dt->clen);
+	if (dt->len) {
+		munmap(dt->b, dt->len);
+		munmap(dt->c, dt->clen);
+	}
 	free(dt);
 }
 
@@ -108,13 +121,20 @@ static __u64 *find_in(const struct domtable *dt, __u32 b, __u64 h)
 	return NULL;
 }
 
-static __u64 *free_in(const struct domtable *dt, __u32 b)
+/* the slot of bucket b for key h: its first (xsni_dom_first) if free,
+ * else the next free one round the bucket, as the program looks; NULL
+ * when the bucket is full */
+static __u64 *free_in(const struct domtable *dt, __u32 b, __u64 h)
 {
+	__u32 first = xsni_dom_first(h);
 	int i;
 
-	for (i = 0; i < XSNI_DOM_SLOTS; i++)
-		if (!dt->b[b].slot[i])
-			return &dt->b[b].slot[i];
+	for (i = 0; i < XSNI_DOM_SLOTS; i++) {
+		__u64 *s = &dt->b[b].slot[(first + i) % XSNI_DOM_SLOTS];
+
+		if (!*s)
+			return s;
+	}
 	return NULL;
 }
 
@@ -132,6 +152,18 @@ __u64 dt_get(const struct domtable *dt, __u64 h)
 	return s ? *cats_of(dt, s) : 0;
 }
 
+int dt_slot_of(const struct domtable *dt, __u64 h, __u32 *bucket)
+{
+	const __u64 *s = find(dt, h);
+	size_t i;
+
+	if (!s)
+		return -1;
+	i = s - &dt->b[0].slot[0];
+	*bucket = i / XSNI_DOM_SLOTS;
+	return i % XSNI_DOM_SLOTS;
+}
+
 int dt_put(struct domtable *dt, __u64 h, __u64 cats)
 {
 	__u64 v = KEY(h) | xsni_cats_flags(cats), *s;
@@ -147,9 +179,9 @@ int dt_put(struct domtable *dt, __u64 h, __u64 cats)
 		store(s, v);
 		return 0;
 	}
-	s = free_in(dt, xsni_dom_b1(h));
+	s = free_in(dt, xsni_dom_b1(h), h);
 	if (!s)
-		s = free_in(dt, xsni_dom_b2(h));
+		s = free_in(dt, xsni_dom_b2(h), h);
 	if (s) {
 		fill(dt, s, v, cats);
 		return 0;
@@ -161,7 +193,7 @@ int dt_put(struct domtable *dt, __u64 h, __u64 cats)
 		int i = rand() % XSNI_DOM_SLOTS;
 		__u64 *victim = &dt->b[b].slot[i], old = *victim;
 		__u32 alt = xsni_dom_b1(old) == b ? xsni_dom_b2(old) : xsni_dom_b1(old);
-		__u64 *dst = free_in(dt, alt);
+		__u64 *dst = free_in(dt, alt, old);
 
 		if (dst) {
 			move(dt, dst, victim);
@@ -177,7 +209,7 @@ int dt_put(struct domtable *dt, __u64 h, __u64 cats)
 			__u64 *next = &dt->b[alt].slot[j], nold = *next;
 			__u32 nalt = xsni_dom_b1(nold) == alt ? xsni_dom_b2(nold) :
 								xsni_dom_b1(nold);
-			__u64 *ndst = free_in(dt, nalt);
+			__u64 *ndst = free_in(dt, nalt, nold);
 
 			if (ndst) {
 				move(dt, ndst, next);      /* next moves to its other bucket */

@@ -14,7 +14,11 @@ struct domtable;
 
 /* map the table of map fd and its categories (map cats_fd); NULL with errno */
 struct domtable *dt_open(int fd, int cats_fd);
+/* a table in the caller's memory (XSNI_DOM_BUCKETS of each, zeroed): tests */
+struct domtable *dt_wrap(struct xsni_dbucket *b, struct xsni_dcats *c);
 void dt_close(struct domtable *dt);
+/* where key h is: its slot in the bucket (*bucket), or -1 */
+int dt_slot_of(const struct domtable *dt, __u64 h, __u32 *bucket);
 /* the categories of key h (xsni_dcats layout), 0 if absent */
 __u64 dt_get(const struct domtable *dt, __u64 h);
 /* add h or replace its categories (non-zero): 0, or -1 when the table is full */
