@@ -1535,14 +1535,24 @@ static __noinline int decide(struct xdp_md *ctx, struct pkt *pk, struct hello *h
 	return decide_body(ctx, pk, hl, 0);
 }
 
-/* this CPU's event slot doubles as the name buffer; the per-CPU scratch
- * when the ring is full */
-static __always_inline __u8 *name_buf(struct hello *hl, struct xsni_flow *scratch)
+/* this CPU's event slot doubles as the name buffer; when the ring is full
+ * (no daemon, or listed hellos faster than it reads), the per-CPU scratch
+ * if `scratch`, looked up only then */
+static __always_inline __u8 *name_buf(struct hello *hl, int scratch)
 {
+	struct xsni_flow *st;
+	__u32 zero = 0;
+
 	hl->ev = ev_slot(&hl->er);
 	if (hl->ev)
 		return (__u8 *)hl->ev->sni;
-	return scratch ? scratch->name : NULL;
+	if (!scratch)
+		return NULL;
+	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
+	if (!st)
+		return NULL;
+	asm volatile("" : "+r"(st)); /* the offset after the test, for the verifier */
+	return st->name;
 }
 
 /* pk->f and pk->hl cleared for a straight-line walk (fast_walk) */
@@ -1594,7 +1604,7 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 		return unreadable(pk, st->segments);
 	}
 	__builtin_memset(hl, 0, sizeof(*hl));
-	buf = name_buf(hl, NULL);
+	buf = name_buf(hl, 0);
 	if (buf)
 		__builtin_memcpy(buf, st->name, XSNI_EVENT_NAME);
 	else
@@ -1634,12 +1644,14 @@ static __always_inline int name_copy(struct xdp_md *ctx, __u32 off, __u8 *buf, _
 }
 
 /* The host_name that fast_walk found (pk->f) into the name buffer (this
- * CPU's event slot, else scratch), and pk->hl set up for decide(). */
-static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *scratch)
+ * CPU's event slot, else the scratch), and pk->hl set up for decide(). A
+ * full ring costs nothing more: the event is counted lost, and the
+ * verdict stands. */
+static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk)
 {
 	struct hello *hl = &pk->hl;
 	__u32 nl = pk->f.name_len;
-	__u8 *buf = name_buf(hl, scratch);
+	__u8 *buf = name_buf(hl, 1);
 
 	if (!buf || nl < 1 || nl > XSNI_NAME_WIRE_MAX)
 		return -1;
@@ -1674,7 +1686,7 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 	r = fast_walk(ctx, pk->pay_off, pk->pay_len, f);
 	if (r == FAST_SNI) {
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
-		if (fast_name(ctx, pk, bpf_map_lookup_elem(&xsni_scratch, &zero)))
+		if (fast_name(ctx, pk))
 			return unreadable(pk, 1); /* a name it cannot copy: fail closed */
 		hl->segments = 1;
 		return GO_DECIDE;
@@ -1713,8 +1725,8 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
  * steps of hello_new's one-packet case and then decide()'s, inlined. Where
  * a return costs about 19 ns (the SRSO "safe RET" mitigation, bpf/README),
  * the three calls saved are most of what this path costs. Anything else
- * (no name found in this packet, a name outside the linear part, a full
- * event ring) returns GO_NOT_MINE with nothing counted or changed, and
+ * (no name found in this packet, a name outside the linear part) returns
+ * GO_NOT_MINE with nothing counted or changed, and
  * hello_new reads the packet the general way. Called from the fast lane
  * only (flow_path's `lane`): each call site is verified on its own. */
 static __noinline int one_hello(struct xdp_md *ctx, struct pkt *pk)
@@ -1727,9 +1739,7 @@ static __noinline int one_hello(struct xdp_md *ctx, struct pkt *pk)
 	if (!set || !cnt)
 		return GO_NOT_MINE;
 	walk_begin(pk);
-	/* the name into this CPU's event slot (hello_new takes the scratch
-	 * when the ring is full) */
-	if (fast_walk(ctx, pk->pay_off, pk->pay_len, f) != FAST_SNI || fast_name(ctx, pk, NULL))
+	if (fast_walk(ctx, pk->pay_off, pk->pay_len, f) != FAST_SNI || fast_name(ctx, pk))
 		return GO_NOT_MINE;
 	cnt->c[XSNI_CNT_CLIENTHELLOS]++;
 	hl->segments = 1;
@@ -1813,7 +1823,7 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 			/* with this CPU's event ring full, the name goes into the
 			 * scratch (st holds no name bytes on this path): a lost
 			 * event must never become a pass */
-			if (fast_name(ctx, pk, st))
+			if (fast_name(ctx, pk))
 				return unreadable(pk, st->segments + 1);
 			pk->hl.segments = st->segments + 1;
 			return GO_DECIDE;
@@ -1842,7 +1852,7 @@ static __noinline int next_lane(struct xdp_md *ctx, struct pkt *pk)
 	struct fres *f = &pk->f;
 	struct xsni_hello *rec;
 	struct xsni_flow *d;
-	__u32 zero = 0, seg_start, segments;
+	__u32 seg_start, segments;
 	__u64 v;
 	int r;
 
@@ -1871,7 +1881,7 @@ static __noinline int next_lane(struct xdp_md *ctx, struct pkt *pk)
 	f->after = d->cur + d->xhdr - seg_start;
 	f->exts_end = d->exts_end + d->xhdr - seg_start;
 	r = fast_walk(ctx, pk->pay_off, pk->pay_len, f);
-	if (r != FAST_SNI || fast_name(ctx, pk, bpf_map_lookup_elem(&xsni_scratch, &zero)))
+	if (r != FAST_SNI || fast_name(ctx, pk))
 		return GO_AGAIN;
 	/* take the record, unless a CPU wrote it since v was read */
 	if (__sync_val_compare_and_swap(&rec->ver, v, v + 1) != v)
