@@ -1431,8 +1431,6 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 			hl->unread = 1; /* no DNS name */
 		}
 	}
-	if (flow_key(ctx, pk))
-		return XDP_PASS;
 	if (hl->unread) {
 		/* UNREADABLE: no name to match, and every such hello logged */
 		cnt->c[XSNI_CNT_UNREADABLE]++;
@@ -1450,8 +1448,11 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 			cnt->c[XSNI_CNT_SNI_MULTISEG]++;
 		cats = plain ? match_name(hl->name, len, set->sub_labels) :
 			       xsni_match((struct xsni_namebuf *)hl->name, len, set->sub_labels);
-		if (set->flags & (XSNI_SET_CLIENTS4 | XSNI_SET_CLIENTS6 | XSNI_SET_CLIENTMAC))
+		if (set->flags & (XSNI_SET_CLIENTS4 | XSNI_SET_CLIENTS6 | XSNI_SET_CLIENTMAC)) {
+			if (flow_key(ctx, pk)) /* client_group reads the source address */
+				return XDP_PASS;
 			group = client_group(ctx, pk, set->flags) & (XSNI_GROUPS_MAX - 1);
+		}
 		gp = &xsni_groups[group];
 		matched = (cats & gp->block) ||
 			  ((gp->flags & XSNI_GRP_ALLOW_ONLY) && !(cats & gp->allow));
@@ -1460,6 +1461,10 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 			verdict = set->mode == XSNI_MODE_BLOCK ? XSNI_V_BLOCK : XSNI_V_MONITOR;
 		}
 	}
+	/* the 4-tuple, for the client groups (above), the exemptions and the
+	 * event: an unlisted name with no event to send never needs it */
+	if ((matched || cats || (set->flags & XSNI_SET_LOG_ALL)) && flow_key(ctx, pk))
+		return XDP_PASS;
 	if ((verdict == XSNI_V_BLOCK || verdict == XSNI_V_UNREAD_BLOCK) &&
 	    (set->flags & (pk->v6 ? XSNI_SET_EXEMPT6 : XSNI_SET_EXEMPT4)) &&
 	    is_exempt(ctx, pk, k)) {
