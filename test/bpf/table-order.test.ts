@@ -36,7 +36,7 @@ describe('the domain table, half full', () => {
   it('1,024 of 1,000,000 listed names are each blocked; 256 unlisted ones pass', async () => {
     const listed = Array.from({ length: 1024 }, (_, k) => name(k * 977));
     const unlisted = Array.from({ length: 256 }, (_, k) => name(N + k));
-    const frames = [...listed, ...unlisted].map((n, k) => tcpFrame({ sport: 2000 + k, payload: clientHello(n) }));
+    const frames = [...listed, ...unlisted].map((n, k) => tcpFrame({ sport: 2000 + k, seq: 1000, payload: clientHello(n) }));
     const pcap = join(dir, 'sample.pcap');
     writePcap(pcap, frames);
     const r = await replay(pcap, { env, mode: 'block', rst: false });
