@@ -665,10 +665,10 @@ static __always_inline __u64 bucket_cats(__u32 b, __u64 h)
 
 	if (!bk || !key)
 		return 0; /* a key of 0 would match a free slot */
-			  /* from the key's first slot round the bucket: where the tool put it */
 #pragma unroll
 	for (i = 0; i < XSNI_DOM_SLOTS; i++) {
-		j = (first + i) & (XSNI_DOM_SLOTS - 1);
+		/* from the key's first slot round the bucket: where the tool put it */
+		j = xsni_dom_round(first, i);
 		if (!((bk->slot[j] ^ key) & ~XSNI_DOM_FLAGS)) {
 			dc = bpf_map_lookup_elem(&xsni_domcats, &b);
 			return dc ? dc->m[j] : 0;
@@ -1059,6 +1059,26 @@ static __always_inline __u32 pkt_ttl(struct xdp_md *ctx, struct pkt *pk)
 	return pk->v6 ? p[7] : p[8];
 }
 
+/* A new hello's state: nothing read yet, this segment its first. */
+static __always_inline void state_begin(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *s)
+{
+	__builtin_memset(s, 0, XSNI_FLOW_HDR_SIZE);
+	s->isn = pk->seq;
+	s->ttl = pkt_ttl(ctx, pk);
+}
+
+/* ... where the straight-line walk left it (FAST_RESUME): at the next
+ * extension header, f->after */
+static __always_inline void state_from_walk(const struct fres *f, struct xsni_flow *s)
+{
+	s->rec_end = f->rec_end;
+	s->hs_end = f->hs_end;
+	s->exts_end = f->exts_end;
+	s->cur = f->after;
+	s->ch = 1;
+	s->phase = XSNI_PH_EXT_HDR;
+}
+
 /* A record is written by one CPU at a time: rec_lock() makes its version
  * word odd with a compare-and-exchange, rec_unlock() even again. Not a BPF
  * spin lock: that saves and restores the interrupt flag around the lock,
@@ -1191,7 +1211,6 @@ static __always_inline void mark_clear(struct pkt *pk, __u64 *mp)
 static __always_inline int save_body(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *st,
 				     __u64 *mp, struct xsni_counters *cnt)
 {
-	struct fres *f = &pk->f;
 	__u32 base = (pk->slot & (XSNI_HELLO_SETS - 1)) * XSNI_HELLO_WAYS;
 	__u32 now = coarse_s(), h = base, age, oldest = 0, busy, eslot = 0, etag = 0;
 	struct xsni_hello *rec;
@@ -1253,17 +1272,10 @@ static __always_inline int save_body(struct xdp_md *ctx, struct pkt *pk, struct 
 		 * the record */
 		struct xsni_flow *d = (struct xsni_flow *)rec->st;
 
-		__builtin_memset(d, 0, XSNI_FLOW_HDR_SIZE);
-		d->isn = pk->seq;
-		d->next_seq = pk->seq + pk->pay_len;
-		d->cur = f->after;
-		d->rec_end = f->rec_end;
-		d->hs_end = f->hs_end;
-		d->exts_end = f->exts_end;
-		d->phase = XSNI_PH_EXT_HDR;
+		state_begin(ctx, pk, d);
+		state_from_walk(&pk->f, d);
 		d->segments = 1;
-		d->ch = 1;
-		d->ttl = pkt_ttl(ctx, pk);
+		d->next_seq = pk->seq + pk->pay_len;
 	}
 	rec_unlock(rec);
 	if (busy)
@@ -1415,7 +1427,7 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 	__u64 *mp = pk->mp;
 	struct xsni_flow_key *k = &pk->key;
 	struct xsni_event *ev = hl->ev;
-	__u32 len = hl->len & 0x1ff, verdict = XSNI_V_PASS, matched, cats = 0, group = 0;
+	__u32 len = hl->len & 0x1ff, verdict = XSNI_V_PASS, matched, cats = 0, group = 0, report;
 	struct xsni_group *gp;
 	int action = XDP_PASS;
 
@@ -1463,7 +1475,8 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 	}
 	/* the 4-tuple, for the client groups (above), the exemptions and the
 	 * event: an unlisted name with no event to send never needs it */
-	if ((matched || cats || (set->flags & XSNI_SET_LOG_ALL)) && flow_key(ctx, pk))
+	report = matched || cats || (set->flags & XSNI_SET_LOG_ALL);
+	if (report && flow_key(ctx, pk))
 		return XDP_PASS;
 	if ((verdict == XSNI_V_BLOCK || verdict == XSNI_V_UNREAD_BLOCK) &&
 	    (set->flags & (pk->v6 ? XSNI_SET_EXEMPT6 : XSNI_SET_EXEMPT4)) &&
@@ -1473,7 +1486,7 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 	}
 
 	/* the verdict is decided; the event is best effort */
-	if (matched || cats || (set->flags & XSNI_SET_LOG_ALL)) {
+	if (report) {
 		if (ev) {
 			ev->ts_ns = 0;
 			__builtin_memcpy(ev->saddr, k->saddr, 16);
@@ -1707,17 +1720,10 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
 	if (!st)
 		return XDP_PASS;
-	__builtin_memset(st, 0, XSNI_FLOW_HDR_SIZE);
-	st->isn = pk->seq;
-	st->ttl = pkt_ttl(ctx, pk);
+	state_begin(ctx, pk, st);
 	if (r == FAST_RESUME) {
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
-		st->rec_end = f->rec_end;
-		st->hs_end = f->hs_end;
-		st->exts_end = f->exts_end;
-		st->cur = f->after;
-		st->ch = 1;
-		st->phase = XSNI_PH_EXT_HDR;
+		state_from_walk(f, st);
 	} else {
 		st->phase = XSNI_PH_REC_HDR;
 	}
@@ -1749,6 +1755,26 @@ static __noinline int one_hello(struct xdp_md *ctx, struct pkt *pk)
 	cnt->c[XSNI_CNT_CLIENTHELLOS]++;
 	hl->segments = 1;
 	return decide_body(ctx, pk, hl, 1);
+}
+
+/* The straight-line walk resumed in this segment, whose first byte is at
+ * stream offset seg_start, from the saved state s, when s stands at an
+ * extension header of the same record that lies in this segment (no field
+ * cut by the segment's start); FAST_NO otherwise. */
+static __always_inline int walk_resume(struct xdp_md *ctx, struct pkt *pk,
+				       const struct xsni_flow *s, __u32 seg_start)
+{
+	struct fres *f = &pk->f;
+
+	if (s->phase != XSNI_PH_EXT_HDR || s->carry_len || s->rh_len || s->exts_end > s->rec_end ||
+	    s->exts_end <= s->cur || s->cur + s->xhdr < seg_start ||
+	    s->cur + s->xhdr - seg_start >= 0x3ff0)
+		return FAST_NO;
+	walk_begin(pk);
+	f->resume = 1;
+	f->after = s->cur + s->xhdr - seg_start;
+	f->exts_end = s->exts_end + s->xhdr - seg_start;
+	return fast_walk(ctx, pk->pay_off, pk->pay_len, f);
 }
 
 /* A segment of a flow whose ClientHello is being read. */
@@ -1811,18 +1837,10 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
 		hello_save(ctx, pk, st, mp, cnt);
 		return XDP_PASS;
 	}
-	if (!skip && st->phase == XSNI_PH_EXT_HDR && !st->carry_len && !st->rh_len &&
-	    st->exts_end <= st->rec_end && st->exts_end > st->cur &&
-	    st->cur + st->xhdr >= seg_start && st->cur + st->xhdr - seg_start < 0x3ff0) {
-		/* at an extension header in the same record: the straight-line
-		 * walk goes on */
+	if (!skip) {
 		struct fres *f = &pk->f;
 
-		walk_begin(pk);
-		f->resume = 1;
-		f->after = st->cur + st->xhdr - seg_start;
-		f->exts_end = st->exts_end + st->xhdr - seg_start;
-		r = fast_walk(ctx, pk->pay_off, pk->pay_len, f);
+		r = walk_resume(ctx, pk, st, seg_start);
 		if (r == FAST_SNI) {
 			mark_clear(pk, mp);
 			/* with this CPU's event ring full, the name goes into the
@@ -1854,7 +1872,6 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
  * way. Called from the fast lane only. */
 static __noinline int next_lane(struct xdp_md *ctx, struct pkt *pk)
 {
-	struct fres *f = &pk->f;
 	struct xsni_hello *rec;
 	struct xsni_flow *d;
 	__u32 seg_start, segments;
@@ -1876,16 +1893,10 @@ static __noinline int next_lane(struct xdp_md *ctx, struct pkt *pk)
 	seg_start = d->next_seq - d->isn;
 	/* hello_next's fast case, with none of its other cases possible */
 	if (!key_eq(&rec->key, &pk->key) || pk->seq != d->next_seq || seg_start == 0 ||
-	    pkt_ttl(ctx, pk) != d->ttl || d->phase != XSNI_PH_EXT_HDR || d->carry_len ||
-	    d->rh_len || d->exts_end > d->rec_end || d->exts_end <= d->cur ||
-	    d->cur + d->xhdr < seg_start || d->cur + d->xhdr - seg_start >= 0x3ff0)
+	    pkt_ttl(ctx, pk) != d->ttl)
 		return GO_AGAIN;
 	segments = d->segments;
-	walk_begin(pk);
-	f->resume = 1;
-	f->after = d->cur + d->xhdr - seg_start;
-	f->exts_end = d->exts_end + d->xhdr - seg_start;
-	r = fast_walk(ctx, pk->pay_off, pk->pay_len, f);
+	r = walk_resume(ctx, pk, d, seg_start);
 	if (r != FAST_SNI || fast_name(ctx, pk))
 		return GO_AGAIN;
 	/* take the record, unless a CPU wrote it since v was read */

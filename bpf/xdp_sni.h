@@ -161,6 +161,12 @@ static inline __u32 xsni_dom_first(__u64 h)
 	return (__u32)(h >> 61);
 }
 
+/* the i-th slot (0-7) of that round, from slot `first` */
+static inline __u32 xsni_dom_round(__u32 first, __u32 i)
+{
+	return (first + i) & (XSNI_DOM_SLOTS - 1);
+}
+
 #define XSNI_DOM_HASH  2 /* the version of the name hash: the settings carry it */
 #define XSNI_HASH_INIT 0xcbf29ce484222325ULL
 

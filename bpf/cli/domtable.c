@@ -84,10 +84,16 @@ static void store(__u64 *slot, __u64 v)
 	__atomic_store_n(slot, v, __ATOMIC_RELEASE);
 }
 
+/* a slot's place in the table: bucket * XSNI_DOM_SLOTS + its slot there */
+static size_t slot_index(const struct domtable *dt, const __u64 *slot)
+{
+	return slot - &dt->b[0].slot[0];
+}
+
 /* the categories word of a slot of the key table */
 static __u64 *cats_of(const struct domtable *dt, const __u64 *slot)
 {
-	size_t i = slot - &dt->b[0].slot[0];
+	size_t i = slot_index(dt, slot);
 
 	return &dt->c[i / XSNI_DOM_SLOTS].m[i % XSNI_DOM_SLOTS];
 }
@@ -130,7 +136,7 @@ static __u64 *free_in(const struct domtable *dt, __u32 b, __u64 h)
 	int i;
 
 	for (i = 0; i < XSNI_DOM_SLOTS; i++) {
-		__u64 *s = &dt->b[b].slot[(first + i) % XSNI_DOM_SLOTS];
+		__u64 *s = &dt->b[b].slot[xsni_dom_round(first, i)];
 
 		if (!*s)
 			return s;
@@ -159,7 +165,7 @@ int dt_slot_of(const struct domtable *dt, __u64 h, __u32 *bucket)
 
 	if (!s)
 		return -1;
-	i = s - &dt->b[0].slot[0];
+	i = slot_index(dt, s);
 	*bucket = i / XSNI_DOM_SLOTS;
 	return i % XSNI_DOM_SLOTS;
 }
