@@ -32,15 +32,20 @@ interface CpuResult {
 }
 
 /** Chromium's real hello with its name replaced (same length), as two
- * segments cut inside the name. */
-function splitHello(name: string, file: string): string {
+ * segments cut inside the name, or (`atCapture`) where the capture's
+ * segments were cut, inside an extension before the server_name: the case
+ * next_lane reads, matches and decides in one call, taking the record with
+ * a compare-and-exchange on the version it read. */
+function splitHello(name: string, file: string, atCapture = false): string {
   const s = clientStreams(readPcap(join(fixturesDir, 'chromium-www-sni-seg2.pcap')));
   const rec = Buffer.from(firstRecord(s.find((x) => x.data[0] === 0x16)!.data));
   const r = sniRange(rec);
   expect(r.nameEnd - r.nameStart).toBe(name.length);
   rec.write(name, r.nameStart, 'latin1');
   const path = join(dir, file);
-  writePcap(path, segmentFrames(rec, [r.nameStart + 5], { sport: 40000, isn: 7000 }));
+  const cut = atCapture ? 1448 : r.nameStart + 5;
+  if (atCapture) expect(r.extStart).toBeGreaterThan(cut + 4);
+  writePcap(path, segmentFrames(rec, [cut], { sport: 40000, isn: 7000 }));
   return path;
 }
 
@@ -56,9 +61,12 @@ async function onCpus(files: string[], listed: string[], extra: string[] = []): 
 }
 
 describe.skipIf(cpus().length < 2)('hello records shared by two CPUs at once (replay --cpus)', () => {
-  it('a listed hello never passes, an unlisted one is never matched, and every hello judged unread is a counted eviction', async () => {
-    const listed = splitHello('www.example.com', 'listed.pcap');
-    const other = splitHello('www.exbmple.org', 'other.pcap');
+  it.each([
+    ['cut inside the name (hello_next)', false],
+    ['cut where Chromium cut it, before the server_name (next_lane)', true],
+  ])('%s: a listed hello never passes, an unlisted one is never matched, and every hello judged unread is a counted eviction', async (_what, atCapture) => {
+    const listed = splitHello('www.example.com', `listed-${atCapture}.pcap`, atCapture);
+    const other = splitHello('www.exbmple.org', `other-${atCapture}.pcap`, atCapture);
     const [a, b] = await onCpus([listed, other], ['www.example.com']);
     expect([a.cpu, b.cpu]).toEqual([0, 1]);
     for (const c of [a, b]) {
