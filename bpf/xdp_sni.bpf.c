@@ -123,19 +123,58 @@ struct {
  * one load (no map lookup); the tool pins it as XSNI_MAP_MARKS */
 __u64 xsni_marks[XSNI_FLOWS_MAX] SEC(".data.marks");
 
-/* per mark slot, two flows whose hello records newer flows took (UNREAD
- * marks): their next segments are judged unreadable, whatever mark the
- * slot holds by then. In the same section as the marks. */
-__u64 xsni_ghosts[XSNI_FLOWS_MAX * 2] SEC(".data.marks");
+static __always_inline __u64 *mark_at(__u32 slot)
+{
+	return &xsni_marks[slot & (XSNI_FLOWS_MAX - 1)];
+}
+
+/* per mark slot, a quick hello record (struct xsni_quick), and in its line
+ * two flows whose hello records newer flows took (UNREAD marks): their
+ * next segments are judged unreadable, whatever mark the slot holds by
+ * then. In the same section as the marks. */
+struct xsni_quick xsni_quick[XSNI_FLOWS_MAX] SEC(".data.marks");
+
+static __always_inline struct xsni_quick *quick_at(__u32 slot)
+{
+	return &xsni_quick[slot & (XSNI_FLOWS_MAX - 1)];
+}
 
 static __always_inline __u64 *ghost_at(__u32 slot, __u32 way)
 {
-	return &xsni_ghosts[((slot & (XSNI_FLOWS_MAX - 1)) << 1) | (way & 1)];
+	return &quick_at(slot)->ghost[way & 1];
 }
 
 static __always_inline int ghost_live(__u64 g, __u32 now)
 {
 	return g && ((now - XSNI_MARK_TIME(g)) & 0xffff) < XSNI_GHOST_TTL;
+}
+
+/* A hello of the mark's flow is in flight (or the mark is flagged): the
+ * slot's packets go to the slow path. */
+static __always_inline int mark_in_flight(__u64 m)
+{
+	__u32 st = XSNI_MARK_STATE(m);
+
+	return st == XSNI_MARK_HELLO || st == XSNI_MARK_UNREAD || st == XSNI_MARK_QUICK ||
+	       st == XSNI_MARK_QUICKW || (m & XSNI_MARK_SHARED);
+}
+
+static __always_inline int mark_quick(__u64 m)
+{
+	return XSNI_MARK_STATE(m) == XSNI_MARK_QUICK || XSNI_MARK_STATE(m) == XSNI_MARK_QUICKW;
+}
+
+/* May mark m give way to a new mark of flow tag? When it is this flow's,
+ * a block mark, flags only, or another flow's hello gone idle: a live half-
+ * read hello of another flow, or a ghost, keeps its mark (their next
+ * segments must take the slow path). */
+static __always_inline int mark_yields(__u64 m, __u32 tag, __u32 now)
+{
+	__u32 st = XSNI_MARK_STATE(m), age = (now - XSNI_MARK_TIME(m)) & 0xffff;
+
+	return !st || XSNI_MARK_TAG(m) == tag || st == XSNI_MARK_BLOCKED ||
+	       ((st == XSNI_MARK_HELLO || mark_quick(m)) && age >= XSNI_HELLO_TTL) ||
+	       (st == XSNI_MARK_UNREAD && age >= XSNI_GHOST_TTL);
 }
 
 struct {
@@ -969,11 +1008,22 @@ struct pkt {
 };
 
 /* a second, independent hash of the 4-tuple; never 0 */
-static __always_inline __u32 flow_tag(const struct pkt *pk)
+static __always_inline __u32 tag_of(__u32 s, __u32 d, __u32 ports)
 {
-	__u64 y = (((__u64)pk->s << 32) | pk->d) ^ ((__u64)pk->ports * 0xff51afd7ed558ccdULL);
+	__u64 y = (((__u64)s << 32) | d) ^ ((__u64)ports * 0xff51afd7ed558ccdULL);
 
 	return (__u32)((y * 0xc4ceb9fe1a85ec53ULL) >> 32) | 1;
+}
+
+static __always_inline __u32 flow_tag(const struct pkt *pk)
+{
+	return tag_of(pk->s, pk->d, pk->ports);
+}
+
+/* Is this the flow of the quick record q? (IPv4 only) */
+static __always_inline int quick_mine(const struct xsni_quick *q, const struct pkt *pk)
+{
+	return !pk->v6 && q->ports == pk->ports && q->saddr == pk->s && q->daddr == pk->d;
 }
 
 /* The coarse clock (2^30 ns units, 16 bits) straight from the helper;
@@ -1079,6 +1129,22 @@ static __always_inline void state_from_walk(const struct fres *f, struct xsni_fl
 	s->phase = XSNI_PH_EXT_HDR;
 }
 
+/* ... as a quick record keeps it (see quick_save) */
+static __always_inline void quick_state(const struct xsni_quick *q, struct xsni_flow *s)
+{
+	__builtin_memset(s, 0, XSNI_FLOW_HDR_SIZE);
+	s->isn = q->isn;
+	s->next_seq = q->isn + q->len;
+	s->ttl = q->ttl;
+	s->rec_end = q->rec_end;
+	s->hs_end = q->hs_end;
+	s->exts_end = q->exts_end;
+	s->cur = q->cur;
+	s->ch = 1;
+	s->phase = XSNI_PH_EXT_HDR;
+	s->segments = 1;
+}
+
 /* A record is written by one CPU at a time: rec_lock() makes its version
  * word odd with a compare-and-exchange, rec_unlock() even again. Not a BPF
  * spin lock: that saves and restores the interrupt flag around the lock,
@@ -1086,22 +1152,32 @@ static __always_inline void state_from_walk(const struct fres *f, struct xsni_fl
  * taken (measured here). A CPU that finds a record busy gives up after a
  * few tries (the other CPU is in the same few instructions), and the
  * caller fails closed (see hello_save). */
-static __always_inline int rec_lock(struct xsni_hello *rec)
+static __always_inline int ver_lock(__u64 *ver)
 {
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		__u64 v = *(volatile __u64 *)&rec->ver;
+		__u64 v = *(volatile __u64 *)ver;
 
-		if (!(v & 1) && __sync_val_compare_and_swap(&rec->ver, v, v + 1) == v)
+		if (!(v & 1) && __sync_val_compare_and_swap(ver, v, v + 1) == v)
 			return 0;
 	}
 	return -1;
 }
 
+static __always_inline void ver_unlock(__u64 *ver)
+{
+	__sync_fetch_and_add(ver, 1); /* a locked add: the record's stores go first */
+}
+
+static __always_inline int rec_lock(struct xsni_hello *rec)
+{
+	return ver_lock(&rec->ver);
+}
+
 static __always_inline void rec_unlock(struct xsni_hello *rec)
 {
-	__sync_fetch_and_add(&rec->ver, 1); /* a locked add: the record's stores go first */
+	ver_unlock(&rec->ver);
 }
 
 static __always_inline int key_eq(const struct xsni_flow_key *a, const struct xsni_flow_key *b)
@@ -1121,9 +1197,9 @@ static __noinline void ghost_alt(struct pkt *pk, __u64 g0, __u64 g1)
 	__u32 now = coarse_s(), tag = flow_tag(pk);
 
 	if (ghost_live(g0, now) && XSNI_MARK_TAG(g0) != tag)
-		pk->alt = g0;
+		pk->alt = g0 | (pk->alt & XSNI_MARK_SHARED);
 	else if (ghost_live(g1, now) && XSNI_MARK_TAG(g1) != tag)
-		pk->alt = g1;
+		pk->alt = g1 | (pk->alt & XSNI_MARK_SHARED);
 }
 
 /* The record of this flow (pk->key, filled by flow_key) in its set of
@@ -1152,7 +1228,8 @@ static __always_inline struct xsni_hello *hello_find(struct pkt *pk, __u32 *idx)
 				*idx = k;
 			found = rec;
 		} else if (rec->key.sport && rec->mslot == pk->slot) {
-			pk->alt = XSNI_MARK(rec->mtag, rec->time, XSNI_MARK_HELLO);
+			pk->alt = XSNI_MARK(rec->mtag, rec->time, XSNI_MARK_HELLO) |
+				  XSNI_MARK_SHARED;
 		}
 	}
 	{
@@ -1164,30 +1241,30 @@ static __always_inline struct xsni_hello *hello_find(struct pkt *pk, __u32 *idx)
 	return found;
 }
 
-/* Forget a flow: its mark, and its hello record if it holds one. */
-static __noinline void flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp)
+/* Forget a flow: its mark, and its hello record if it holds one (a quick
+ * record goes with its mark). */
+static __noinline int flow_forget(struct xdp_md *ctx, struct pkt *pk, __u64 *mp)
 {
-	__u64 m = *mp, *g0 = ghost_at(pk->slot, 0), *g1 = ghost_at(pk->slot, 1);
+	__u64 m = *mp, alt = 0, *g0 = ghost_at(pk->slot, 0), *g1 = ghost_at(pk->slot, 1);
+	struct xsni_hello *rec = NULL;
 
 	if (*g0 && XSNI_MARK_TAG(*g0) == flow_tag(pk))
 		*g0 = 0;
 	if (*g1 && XSNI_MARK_TAG(*g1) == flow_tag(pk))
 		*g1 = 0;
 	if (!m || XSNI_MARK_TAG(m) != flow_tag(pk))
-		return;
-	*mp = 0;
-	if (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO && !flow_key(ctx, pk)) {
-		struct xsni_hello *rec = hello_find(pk, NULL);
-
-		*mp = pk->alt;
-		if (!rec)
-			return;
-		if (rec_lock(rec))
-			return; /* its next segment, if any, is judged unreadable */
-		if (key_eq(&rec->key, &pk->key))
-			__builtin_memset(&rec->key, 0, sizeof(rec->key));
-		rec_unlock(rec);
+		return 0;
+	if ((XSNI_MARK_STATE(m) == XSNI_MARK_HELLO || mark_quick(m) || (m & XSNI_MARK_SHARED)) &&
+	    !flow_key(ctx, pk)) {
+		rec = hello_find(pk, NULL);
+		alt = pk->alt;
 	}
+	if (__sync_val_compare_and_swap(mp, m, alt) != m || !rec || rec_lock(rec))
+		return 0; /* its next segment, if any, is judged unreadable */
+	if (key_eq(&rec->key, &pk->key))
+		__builtin_memset(&rec->key, 0, sizeof(rec->key));
+	rec_unlock(rec);
+	return 0; /* an int: a void function's r0 could be left a stack pointer */
 }
 
 /* This flow's mark, if it is there, goes (its hello record is already
@@ -1198,8 +1275,65 @@ static __always_inline void mark_clear(struct pkt *pk, __u64 *mp)
 {
 	__u64 m = *mp;
 
+	/* a compare-and-exchange: a mark another CPU wrote meanwhile stays */
 	if (m && XSNI_MARK_TAG(m) == flow_tag(pk))
-		*mp = pk->alt;
+		__sync_val_compare_and_swap(mp, m, pk->alt);
+}
+
+/* The flow (tag etag, mark slot eslot) whose hello record a newer flow
+ * took, live or idle past the TTL, cannot be read: a ghost, and an UNREAD
+ * mark unless the slot holds another flow's mark, which keeps the slot on
+ * the slow path anyway. */
+static __always_inline void ghost_put(__u32 eslot, __u32 etag, __u32 now)
+{
+	__u64 *emp = mark_at(eslot);
+	__u64 em = *emp, *g0 = ghost_at(eslot, 0), *g1 = ghost_at(eslot, 1), *gw;
+
+	/* a free (or dead, or this flow's) way, else the older */
+	if (!ghost_live(*g0, now) || XSNI_MARK_TAG(*g0) == etag)
+		gw = g0;
+	else if (!ghost_live(*g1, now) || XSNI_MARK_TAG(*g1) == etag)
+		gw = g1;
+	else
+		gw = ((now - XSNI_MARK_TIME(*g0)) & 0xffff) >=
+				     ((now - XSNI_MARK_TIME(*g1)) & 0xffff) ?
+			     g0 :
+			     g1;
+	*gw = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
+	if (!em || XSNI_MARK_TAG(em) == etag || XSNI_MARK_STATE(em) == XSNI_MARK_BLOCKED)
+		__sync_val_compare_and_swap(emp, em, XSNI_MARK(etag, now, XSNI_MARK_UNREAD));
+}
+
+/* Mark m, just replaced on slot by flow tag's: when it was another flow's
+ * quick record (idle past the TTL), that hello is lost with it; when it was
+ * another flow's UNREAD mark (its hello could not be saved), it was all
+ * that flow had. Either becomes a ghost, so that the flow's next segment is
+ * still judged unreadable, not passed. */
+static __always_inline void mark_lost(__u32 slot, __u64 m, __u32 tag, __u32 now)
+{
+	if (XSNI_MARK_TAG(m) != tag &&
+	    (mark_quick(m) || (XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD && ghost_live(m, now))))
+		ghost_put(slot, XSNI_MARK_TAG(m), now);
+}
+
+/* save_body's mark: this flow's (its hello in the ways: flagged), unless
+ * another flow's hello in flight is in the slot's quick record: that mark
+ * stays, flagged. A compare-and-exchange, so that a quick record saved by
+ * another CPU meanwhile is never overwritten. */
+static __always_inline void mark_put(__u64 *mp, __u32 slot, __u32 tag, __u32 now, __u32 state)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u64 m = *(volatile __u64 *)mp, n = XSNI_MARK(tag, now, state) | XSNI_MARK_SHARED;
+
+		if (mark_quick(m) && !mark_yields(m, tag, now))
+			n = m | XSNI_MARK_SHARED;
+		if (__sync_val_compare_and_swap(mp, m, n) == m) {
+			mark_lost(slot, m, XSNI_MARK_TAG(n), now);
+			return;
+		}
+	}
 }
 
 /* Save a ClientHello that continues in the next segment. The newest flow
@@ -1245,9 +1379,9 @@ static __always_inline int save_body(struct xdp_md *ctx, struct pkt *pk, struct 
 	if (rec_lock(rec)) {
 		/* another CPU is writing the record: this hello cannot be
 		 * saved, so its next segment must not pass unread */
-		*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_UNREAD);
+		mark_put(mp, pk->slot, flow_tag(pk), now, XSNI_MARK_UNREAD);
 		cnt->c[XSNI_CNT_HELLO_BUSY]++;
-		return -1;
+		return 1;
 	}
 	if (rec->key.sport && !key_eq(&rec->key, &pk->key)) {
 		eslot = rec->mslot; /* another flow's record is taken */
@@ -1280,33 +1414,17 @@ static __always_inline int save_body(struct xdp_md *ctx, struct pkt *pk, struct 
 	rec_unlock(rec);
 	if (busy)
 		cnt->c[XSNI_CNT_HELLO_BUSY]++;
-	if (etag) {
-		/* the flow whose record this was (live, or idle past the
-		 * TTL) cannot be read: a ghost, and an UNREAD mark unless the
-		 * slot holds another flow's mark, which keeps the slot on the
-		 * slow path anyway */
-		__u64 *emp = &xsni_marks[eslot & (XSNI_FLOWS_MAX - 1)];
-		__u64 em = *emp, *g0 = ghost_at(eslot, 0), *g1 = ghost_at(eslot, 1), *gw;
-
-		/* a free (or dead, or this flow's) way, else the older */
-		if (!ghost_live(*g0, now) || XSNI_MARK_TAG(*g0) == etag)
-			gw = g0;
-		else if (!ghost_live(*g1, now) || XSNI_MARK_TAG(*g1) == etag)
-			gw = g1;
-		else
-			gw = ((now - XSNI_MARK_TIME(*g0)) & 0xffff) >=
-					     ((now - XSNI_MARK_TIME(*g1)) & 0xffff) ?
-				     g0 :
-				     g1;
-		*gw = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
-		if (!em || XSNI_MARK_TAG(em) == etag || XSNI_MARK_STATE(em) == XSNI_MARK_BLOCKED)
-			*emp = XSNI_MARK(etag, now, XSNI_MARK_UNREAD);
-	}
-	*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_HELLO);
+	if (etag)
+		ghost_put(eslot, etag, now);
+	mark_put(mp, pk->slot, flow_tag(pk), now, XSNI_MARK_HELLO);
 	return 0;
 }
 
-/* save_body as a call of its own, for the rarer paths */
+/* save_body as a call of its own, for the rarer paths. 0: saved; 1: not,
+ * but the mark says unreadable; -1: not saved at all (which the callers
+ * judge unreadable at once). Its callers use the result: a result no caller
+ * reads may be left undefined by the compiler, and the verifier refuses a
+ * function that may return a pointer to the stack. */
 static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *st,
 				 __u64 *mp, struct xsni_counters *cnt)
 {
@@ -1317,14 +1435,35 @@ static __noinline int hello_save(struct xdp_md *ctx, struct pkt *pk, struct xsni
  * free again (hello_save puts it back if the hello goes on). */
 static __always_inline int hello_take(struct xdp_md *ctx, struct pkt *pk, struct xsni_flow *st)
 {
+	struct xsni_quick *q = quick_at(pk->slot);
 	struct xsni_hello *rec;
 	struct xsni_hname *hn;
 	__u32 h = 0;
-	int ok = 0;
+	int ok = 0, i;
+	__u64 m;
 
 	if (flow_key(ctx, pk))
 		return -1;
-	rec = hello_find(pk, &h);
+	rec = hello_find(pk, &h); /* and pk->alt, for the mark */
+	/* its quick record: taken when the mark becomes a plain hello mark
+	 * (the line stays as it is while the mark is this one); again when
+	 * another CPU flagged the mark SHARED meanwhile */
+	for (i = 0; i < 4; i++) {
+		m = *(volatile __u64 *)pk->mp;
+		if (XSNI_MARK_STATE(m) != XSNI_MARK_QUICK || XSNI_MARK_TAG(m) != flow_tag(pk))
+			break;
+		asm volatile("" ::: "memory");
+		if (!quick_mine(q, pk))
+			return -1;
+		quick_state(q, st);
+		if (__sync_val_compare_and_swap(pk->mp, m,
+						XSNI_MARK(XSNI_MARK_TAG(m), XSNI_MARK_TIME(m),
+							  XSNI_MARK_HELLO) |
+							XSNI_MARK_SHARED) == m)
+			return 0;
+	}
+	if (i)
+		return -1; /* another CPU took it */
 	hn = bpf_map_lookup_elem(&xsni_hnames, &h);
 	if (!rec || !hn)
 		return -1;
@@ -1521,18 +1660,17 @@ static __always_inline int decide_body(struct xdp_md *ctx, struct pkt *pk, struc
 	cnt->c[XSNI_CNT_BLOCKED]++;
 	/* later segments and retransmissions of this flow drop; a live
 	 * half-read hello of another flow on the slot, or a ghost, keeps its
-	 * mark (their next segments must take the slow path) */
+	 * mark (their next segments must take the slow path). A compare-and-
+	 * exchange: a hello that another CPU saved meanwhile is never lost */
 	{
 		__u64 m = *mp;
-		__u32 now = coarse_s();
+		__u32 now = coarse_s(), tag = flow_tag(pk);
 
-		if (!m || XSNI_MARK_TAG(m) == flow_tag(pk) ||
-		    (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO &&
-		     ((now - XSNI_MARK_TIME(m)) & 0xffff) >= XSNI_HELLO_TTL) ||
-		    (XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD &&
-		     ((now - XSNI_MARK_TIME(m)) & 0xffff) >= XSNI_GHOST_TTL) ||
-		    XSNI_MARK_STATE(m) == XSNI_MARK_BLOCKED)
-			*mp = XSNI_MARK(flow_tag(pk), now, XSNI_MARK_BLOCKED);
+		if (mark_yields(m, tag, now) &&
+		    __sync_val_compare_and_swap(mp, m,
+						XSNI_MARK(tag, now, XSNI_MARK_BLOCKED) |
+							(m & XSNI_MARK_SHARED)) == m)
+			mark_lost(pk->slot, m, tag, now);
 	}
 	action = XDP_DROP;
 	if (set->flags & XSNI_SET_RST) {
@@ -1604,7 +1742,8 @@ static __noinline int after_stream(struct xdp_md *ctx, struct pkt *pk, int res)
 	st->segments++;
 	if (res == RES_MORE && st->segments < XSNI_MAX_SEGMENTS) {
 		st->next_seq = pk->seq + pk->pay_len;
-		hello_save(ctx, pk, st, mp, cnt);
+		if (hello_save(ctx, pk, st, mp, cnt) < 0)
+			return unreadable(pk, st->segments);
 		return XDP_PASS;
 	}
 	mark_clear(pk, mp);
@@ -1685,6 +1824,46 @@ static __always_inline int fast_name(struct xdp_md *ctx, struct pkt *pk)
 	return 0;
 }
 
+/* Save a hello whose first segment ends before its next extension header
+ * in the slot's quick record (struct xsni_quick): the mark becomes this
+ * flow's QUICKW with a compare-and-exchange, the line is written, and the
+ * mark turns QUICK.
+ * -1 when it does not fit there (IPv6, an offset past 16 bits) or the mark
+ * is another flow's hello in flight: the caller saves it in the ways. */
+static __always_inline int quick_save(struct xdp_md *ctx, struct pkt *pk, __u64 *mp)
+{
+	struct xsni_quick *q = quick_at(pk->slot);
+	struct fres *f = &pk->f;
+	__u32 now = coarse_s(), tag = flow_tag(pk);
+	__u64 m = *(volatile __u64 *)mp;
+
+	if (pk->v6 || f->rec_end > 0xffff || f->after > f->rec_end || pk->pay_len > 0xffff ||
+	    !mark_yields(m, tag, now))
+		return -1;
+	if (__sync_val_compare_and_swap(
+		    mp, m, XSNI_MARK(tag, now, XSNI_MARK_QUICKW) | (m & XSNI_MARK_SHARED)) != m)
+		return -1;
+	mark_lost(pk->slot, m, tag, now);
+	q->saddr = pk->s;
+	q->daddr = pk->d;
+	q->ports = pk->ports;
+	q->isn = pk->seq;
+	q->len = pk->pay_len;
+	q->cur = f->after;
+	q->rec_end = f->rec_end;
+	q->hs_end = f->hs_end;
+	q->exts_end = f->exts_end;
+	q->time = now;
+	q->ttl = pkt_ttl(ctx, pk);
+	/* QUICKW to QUICK with a store of the state's byte alone: a SHARED
+	 * flag another CPU set meanwhile (in the next byte) stays, and no
+	 * locked instruction waits here for the line's stores (x86 keeps
+	 * stores in order) */
+	asm volatile("" ::: "memory");
+	*(volatile __u8 *)mp = XSNI_MARK_QUICK;
+	return 0;
+}
+
 /* A segment that starts with a TLS handshake record and continues no
  * saved hello: a new ClientHello (or another handshake message). */
 static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
@@ -1712,9 +1891,11 @@ static __noinline int hello_new(struct xdp_md *ctx, struct pkt *pk)
 
 	if (r == FAST_RESUME && f->after >= pk->pay_len) {
 		/* nothing of the next extension here: saved at once, from the
-		 * walk (save_body inline: Chromium's first segment) */
+		 * walk, in the quick record, else in the ways (save_body
+		 * inline): Chromium's first segment */
 		cnt->c[XSNI_CNT_CLIENTHELLOS]++;
-		save_body(ctx, pk, NULL, mp, cnt);
+		if (quick_save(ctx, pk, mp))
+			save_body(ctx, pk, NULL, mp, cnt);
 		return XDP_PASS;
 	}
 	st = bpf_map_lookup_elem(&xsni_scratch, &zero);
@@ -1865,46 +2046,93 @@ static __noinline int hello_next(struct xdp_md *ctx, struct pkt *pk, __u32 first
  * come next, with the hello's TTL, at an extension header of the same
  * record, and the name in this packet. Read, matched and decided in this
  * one call, like one_hello (hello_next and decide would be three calls).
- * The record is read without its lock, and taken only when the name is
+ * The hello is in the slot's quick record, or else in a record of the
+ * ways; either is read without its lock, and taken only when the name is
  * found: the compare-and-exchange that takes it also checks that no CPU
  * has written it since its version was read. Anything else returns
  * GO_AGAIN with nothing changed, and hello_next does it all the general
  * way. Called from the fast lane only. */
 static __noinline int next_lane(struct xdp_md *ctx, struct pkt *pk)
 {
-	struct xsni_hello *rec;
-	struct xsni_flow *d;
-	__u32 seg_start, segments;
-	__u64 v;
-	int r;
+	struct xsni_quick *q = quick_at(pk->slot);
+	struct xsni_hello *rec = NULL;
+	struct fres *f = &pk->f;
+	__u32 next, seg_start, at, ex, ttl, segments = 1;
+	__u64 v = 0, m;
 
 	if (!pk->cnt || !pk->mp || !pk->set)
 		return XDP_PASS;
-	if (flow_key(ctx, pk))
+	m = *(volatile __u64 *)pk->mp;
+	if (XSNI_MARK_STATE(m) == XSNI_MARK_QUICK && XSNI_MARK_TAG(m) == flow_tag(pk)) {
+		/* the mark first: the line stays as it is while the mark is
+		 * this one (x86 keeps loads in order) */
+		asm volatile("" ::: "memory");
+		if (!quick_mine(q, pk))
+			return GO_AGAIN;
+		seg_start = q->len;
+		next = q->isn + seg_start;
+		at = q->cur;
+		ex = q->exts_end;
+		ttl = q->ttl;
+		if (ex > q->rec_end || ex <= at)
+			return GO_AGAIN;
+	} else {
+		const struct xsni_flow *d;
+
+		if (flow_key(ctx, pk))
+			return GO_AGAIN;
+		rec = hello_find(pk, NULL);
+		if (!rec)
+			return GO_AGAIN;
+		v = *(volatile __u64 *)&rec->ver;
+		if (v & 1)
+			return GO_AGAIN;       /* being written */
+		asm volatile("" ::: "memory"); /* the version first */
+		d = (const struct xsni_flow *)rec->st;
+		if (!key_eq(&rec->key, &pk->key) || d->phase != XSNI_PH_EXT_HDR || d->carry_len ||
+		    d->rh_len || d->exts_end > d->rec_end || d->exts_end <= d->cur)
+			return GO_AGAIN;
+		next = d->next_seq;
+		seg_start = d->next_seq - d->isn;
+		at = d->cur + d->xhdr;
+		ex = d->exts_end + d->xhdr;
+		ttl = d->ttl;
+		segments = d->segments;
+	}
+	/* hello_next's fast case, with none of its other cases possible (the
+	 * checks of walk_resume) */
+	if (pk->seq != next || seg_start == 0 || pkt_ttl(ctx, pk) != ttl || at < seg_start ||
+	    at - seg_start >= 0x3ff0)
 		return GO_AGAIN;
-	rec = hello_find(pk, NULL);
-	if (!rec)
+	walk_begin(pk);
+	f->resume = 1;
+	f->after = at - seg_start;
+	f->exts_end = ex - seg_start;
+	if (fast_walk(ctx, pk->pay_off, pk->pay_len, f) != FAST_SNI || fast_name(ctx, pk))
 		return GO_AGAIN;
-	v = *(volatile __u64 *)&rec->ver;
-	if (v & 1)
-		return GO_AGAIN;       /* being written */
-	asm volatile("" ::: "memory"); /* the version first (x86 keeps loads in order) */
-	d = (struct xsni_flow *)rec->st;
-	seg_start = d->next_seq - d->isn;
-	/* hello_next's fast case, with none of its other cases possible */
-	if (!key_eq(&rec->key, &pk->key) || pk->seq != d->next_seq || seg_start == 0 ||
-	    pkt_ttl(ctx, pk) != d->ttl)
-		return GO_AGAIN;
-	segments = d->segments;
-	r = walk_resume(ctx, pk, d, seg_start);
-	if (r != FAST_SNI || fast_name(ctx, pk))
-		return GO_AGAIN;
-	/* take the record, unless a CPU wrote it since v was read */
-	if (__sync_val_compare_and_swap(&rec->ver, v, v + 1) != v)
-		return GO_AGAIN;
-	__builtin_memset(&rec->key, 0, sizeof(rec->key));
-	rec_unlock(rec);
-	mark_clear(pk, pk->mp);
+	if (!rec) {
+		/* the quick record is taken when its mark goes: what the
+		 * mark becomes is a live ghost of the slot (in the line just
+		 * read), unless hello records may point here (SHARED: their
+		 * marks, found by a probe of the ways) */
+		pk->alt = 0;
+		if (m & XSNI_MARK_SHARED) {
+			if (flow_key(ctx, pk))
+				return GO_AGAIN;
+			hello_find(pk, NULL);
+		} else if (q->ghost[0] | q->ghost[1]) {
+			ghost_alt(pk, q->ghost[0], q->ghost[1]);
+		}
+		if (__sync_val_compare_and_swap(pk->mp, m, pk->alt) != m)
+			return GO_AGAIN;
+	} else {
+		/* take the record, unless a CPU wrote it since v was read */
+		if (__sync_val_compare_and_swap(&rec->ver, v, v + 1) != v)
+			return GO_AGAIN;
+		__builtin_memset(&rec->key, 0, sizeof(rec->key));
+		rec_unlock(rec);
+		mark_clear(pk, pk->mp);
+	}
 	pk->hl.segments = segments + 1;
 	return decide_body(ctx, pk, &pk->hl, 1);
 }
@@ -1960,8 +2188,7 @@ static __always_inline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m
 	pk->alt = 0;
 	/* a hello mark, whichever flow set it: this flow's own hello may be
 	 * in the record set too (two flows in flight on one slot) */
-	if (m &&
-	    (XSNI_MARK_STATE(m) == XSNI_MARK_HELLO || XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD)) {
+	if (m && mark_in_flight(m)) {
 		r = lane ? next_lane(ctx, pk) : GO_AGAIN;
 		if (r == GO_AGAIN)
 			r = hello_next(ctx, pk, b0);
@@ -1977,7 +2204,7 @@ static __always_inline int flow_path(struct xdp_md *ctx, struct pkt *pk, __u64 m
 	}
 	if (m && XSNI_MARK_TAG(m) == flow_tag(pk)) {
 		if ((XSNI_MARK_STATE(m) == XSNI_MARK_HELLO ||
-		     XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD) &&
+		     XSNI_MARK_STATE(m) == XSNI_MARK_UNREAD || mark_quick(m)) &&
 		    b0 != XSNI_TLS_HANDSHAKE) {
 			/* this flow's hello was being read, and its record was
 			 * taken by a newer flow (hello_busy), or aged out: it
@@ -2024,7 +2251,7 @@ static __always_inline int payload(struct xdp_md *ctx, struct xsni_settings *set
 	__u64 *mp, m;
 	__u8 *p;
 
-	mp = &xsni_marks[pk->slot & (XSNI_FLOWS_MAX - 1)];
+	mp = mark_at(pk->slot);
 	m = *mp;
 	p = data + (pk->pay_off & 0x3fff);
 	asm volatile("" : "+r"(p)); /* check and read this very register */
@@ -2080,7 +2307,7 @@ static __always_inline int segment(struct xdp_md *ctx, struct pkt *pk, struct tc
 		/* no payload; a new connection, or the end of one, on this
 		 * 4-tuple forgets whatever was known of it */
 		if (((__u8 *)tcp)[13] & 0x07)
-			flow_forget(ctx, pk, &xsni_marks[pk->slot & (XSNI_FLOWS_MAX - 1)]);
+			flow_forget(ctx, pk, mark_at(pk->slot));
 		return -1;
 	}
 	pk->pay_len = ip_end - pk->pay_off;
@@ -2373,7 +2600,7 @@ int xdp_sni(struct xdp_md *ctx)
 		return slow_path(ctx, &pk); /* cut short or paged */
 	ports = *(__u32 *)tcp;
 	slot = xsni_flow_slot(ip->saddr, ports);
-	mp = &xsni_marks[slot & (XSNI_FLOWS_MAX - 1)];
+	mp = mark_at(slot);
 	m = *mp;
 	p = data + (pay_off & 0x3ff);
 	asm volatile("" : "+r"(p)); /* check and read this very register */

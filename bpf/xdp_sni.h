@@ -326,7 +326,14 @@ enum xsni_mark_state {
 	XSNI_MARK_HELLO = 2,   /* a ClientHello continues: see hellos */
 	XSNI_MARK_UNREAD = 3,  /* its hello record was taken by a newer
 	                          flow: the hello is unreadable        */
+	XSNI_MARK_QUICK = 4,   /* a ClientHello continues: its state is in
+	                          the slot's quick record (xsni_quick) */
+	XSNI_MARK_QUICKW = 5,  /* ... which its CPU is writing          */
 };
+/* a flag beside the state: hello records (xsni_hellos) may point at this
+ * slot, so whoever clears the mark looks for them first; a mark with it
+ * sends the slot's packets to the slow path whatever its state */
+#define XSNI_MARK_SHARED      0x100
 #define XSNI_MARK(tag, t, st) (((__u64)(tag) << 32) | (((__u64)(t)&0xffff) << 16) | (st))
 #define XSNI_MARK_TAG(m)      ((__u32)((m) >> 32))
 #define XSNI_MARK_TIME(m)     ((__u32)((m) >> 16) & 0xffff)
@@ -402,6 +409,32 @@ struct xsni_hello {
 struct xsni_hname {
 	__u8 name[XSNI_NAME_BUF / 2];
 };
+
+/* A hello's quick record: one per mark slot, for the commonest hello that
+ * continues (IPv4, its first segment ending at or inside an extension of a
+ * single record: Chromium's), in one cache line with the slot's ghosts.
+ * The slot's mark owns it: XSNI_MARK_QUICK with the flow's tag says the
+ * line holds that flow's hello, so that saving it is one compare-and-
+ * exchange on the mark, which the filter has just read, and plain stores
+ * into the line, and taking it is one more on the mark: no probe of the
+ * ways, no lock in the line. Any other hello that continues, or one whose
+ * slot holds another flow's hello in flight, takes the ways (xsni_hellos). */
+struct xsni_quick {
+	__u64 ghost[2]; /* flows whose records newer flows took (UNREAD marks) */
+	__u32 saddr;    /* the flow (the mark's tag is a hash of it) */
+	__u32 daddr;
+	__u32 ports; /* the TCP header's first 4 bytes */
+	__u32 isn;   /* seq of the hello's first byte */
+	__u16 len;   /* bytes of its first segment: the next starts at isn + len */
+	__u16 cur;   /* stream offset of the next extension header */
+	__u16 rec_end;
+	__u16 hs_end;
+	__u16 exts_end;
+	__u16 time; /* coarse clock of the save */
+	__u8 ttl;   /* of the first segment */
+	__u8 pad[19];
+};
+_Static_assert(sizeof(struct xsni_quick) == 64, "a quick record is one cache line");
 
 /* ---- events -----------------------------------------------------------
  * A ring per CPU in two mmapable arrays: "xsni_evhdr" (one entry per

@@ -43,6 +43,7 @@ struct cmd_opts {
 	int rst;                /* replay; -1 unset */
 	const char *unreadable; /* replay: pass|block */
 	int no_drain;           /* replay */
+	int same_slots;         /* replay --cpus */
 	const char *quic;       /* replay: off|filter|hold */
 	int list;               /* help (hidden) */
 	const char *category;   /* add, del, list, import */

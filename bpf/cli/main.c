@@ -130,6 +130,8 @@ static const struct opt_def replay_opts[] = {
 	    "QUIC Initials to the ports judged by name, as the daemon does (default off)", 0),
 	OPT("cpus", OPT_NUM, cpus, "N",
 	    "run the FILEs on N CPUs at once, sharing the program's maps (see below)", 0),
+	OPT("same-slots", OPT_FLAG, same_slots, NULL,
+	    "--cpus: every CPU's flows on the same 4 flow slots (marks and quick records too)", 0),
 	OPT_END
 };
 static const struct opt_def quic_opts[] = {
@@ -263,9 +265,10 @@ static const struct cmd cmds[] = {
 	  "on one program and its maps, --repeat rounds each (default 10000), every\n"
 	  "round as a new flow: CPU i's from 10.(100+i).x.y, with source ports picked\n"
 	  "so that all CPUs' flows share 4 sets of hello records while their marks\n"
-	  "stay apart. Prints per CPU the verdicts of each packet of its file and\n"
-	  "the counters that CPU added: a check that one CPU's flows never change\n"
-	  "another's verdicts.",
+	  "stay apart (--same-slots: all on the same 4 flow slots, so that they\n"
+	  "share the marks and the quick hello records too). Prints per CPU the\n"
+	  "verdicts of each packet of its file and the counters that CPU added: a\n"
+	  "check that one CPU's flows never change another's verdicts.",
 	  cmd_replay, 0, replay_opts },
 	{ "quic-decode", "FILE.pcap",
 	  "Read the server name of every QUIC connection in an Ethernet pcap from the\n"

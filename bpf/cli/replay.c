@@ -606,7 +606,7 @@ static int replay_on_cpus(int argc, char **argv, FILE *o, const struct cmd_opts 
 		return 1;
 	}
 	rc = replay_cpus(r.prog_fd, r.cnt_fd, f, argc, (int)(co->cpus > 64 ? 64 : co->cpus),
-			 co->repeat > 0 ? co->repeat : 10000, o, co->json);
+			 co->repeat > 0 ? co->repeat : 10000, co->same_slots, o, co->json);
 	unload(&r);
 	for (i = 0; i < argc; i++)
 		free_packets(f[i].pk, f[i].n);
@@ -635,6 +635,10 @@ int cmd_replay(int argc, char **argv, FILE *o, const struct cmd_opts *co)
 	if (strcmp(co->timing, "auto") && strcmp(co->timing, "kernel") &&
 	    strcmp(co->timing, "wall") && strcmp(co->timing, "flows")) {
 		warn("--timing must be auto, kernel, wall or flows, not \"%s\"", co->timing);
+		return 2;
+	}
+	if (co->same_slots && co->cpus < 0) {
+		warn("--same-slots goes with --cpus");
 		return 2;
 	}
 	if (co->cpus >= 0)

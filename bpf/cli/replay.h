@@ -26,11 +26,13 @@ struct pfile {
  * the program prog_fd and its maps (cnt_fd: its per-CPU counters), rounds
  * times each, every round as a new flow. The flows are chosen so that every
  * CPU's flows fall into the same few hello-record sets while each CPU's
- * flow marks stay apart: the records are what the CPUs contend for. Prints
- * per CPU the verdicts of each packet of its file and the counters it
- * added. 0, or -1 with the reason said.
+ * flow marks stay apart: the records are what the CPUs contend for; with
+ * same_slots, every CPU's flows on the same few flow slots, so that they
+ * contend for the marks and the quick hello records as well. Prints per CPU
+ * the verdicts of each packet of its file and the counters it added. 0, or
+ * -1 with the reason said.
  */
 int replay_cpus(int prog_fd, int cnt_fd, const struct pfile *files, int nfiles, int ncpus,
-		int rounds, FILE *o, int json);
+		int rounds, int same_slots, FILE *o, int json);
 
 #endif

@@ -10,7 +10,9 @@
  * address and port are picked so that the flow's slot is t * 1024 + set,
  * for set = round % CPU_SETS. Hello records come in sets by slot % 1024:
  * every CPU's flows land in the same CPU_SETS sets, whose ways they fight
- * over, while the marks (one per slot) of different CPUs stay apart.
+ * over, while the marks (one per slot) of different CPUs stay apart. With
+ * --same-slots every CPU's flows take slots 0..CPU_SETS-1: the CPUs share
+ * the marks and the quick hello records (one per slot) as well.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,6 +45,7 @@ struct worker {
 	pthread_t th;
 	int cpu;   /* the CPU it is pinned to */
 	int index; /* 0..ncpus-1: its slots are index * 1024 + set */
+	int same;  /* --same-slots: its slots are set, like every CPU's */
 	int prog_fd;
 	int rounds;
 	const struct pfile *f;
@@ -78,7 +81,7 @@ static int file_dport(const struct pfile *f, __u16 *dport)
 }
 
 /* rounds flows for worker index i: round r's flow has slot i * 1024 + r %
- * CPU_SETS, each flow a 4-tuple of its own */
+ * CPU_SETS (--same-slots: r % CPU_SETS), each flow a 4-tuple of its own */
 static int pick_flows(struct worker *w, __u16 dport)
 {
 	int per = (w->rounds + CPU_SETS - 1) / CPU_SETS, got[CPU_SETS] = { 0 }, done = 0;
@@ -100,8 +103,8 @@ static int pick_flows(struct worker *w, __u16 dport)
 			memcpy(&ports, pb, 4);
 			slot = xsni_flow_slot(s, ports);
 			set = slot % XSNI_HELLO_SETS;
-			if ((int)(slot / XSNI_HELLO_SETS) != w->index || set >= CPU_SETS ||
-			    got[set] >= per)
+			if ((int)(slot / XSNI_HELLO_SETS) != (w->same ? 0 : w->index) ||
+			    set >= CPU_SETS || got[set] >= per)
 				continue;
 			q[set * per + got[set]].saddr = s;
 			memcpy(&q[set * per + got[set]].sport, pb, 2);
@@ -165,7 +168,7 @@ end:
 }
 
 int replay_cpus(int prog_fd, int cnt_fd, const struct pfile *files, int nfiles, int ncpus,
-		int rounds, FILE *o, int json)
+		int rounds, int same_slots, FILE *o, int json)
 {
 	int online = (int)sysconf(_SC_NPROCESSORS_ONLN), i, k, j, rc = 0;
 	struct worker *w = calloc(ncpus, sizeof(*w));
@@ -184,6 +187,7 @@ int replay_cpus(int prog_fd, int cnt_fd, const struct pfile *files, int nfiles, 
 
 		w[i].cpu = i;
 		w[i].index = i;
+		w[i].same = same_slots;
 		w[i].prog_fd = prog_fd;
 		w[i].rounds = rounds;
 		w[i].f = &files[i % nfiles];

@@ -62,12 +62,19 @@ async function onCpus(files: string[], listed: string[], extra: string[] = []): 
 
 describe.skipIf(cpus().length < 2)('hello records shared by two CPUs at once (replay --cpus)', () => {
   it.each([
-    ['cut inside the name (hello_next)', false],
-    ['cut where Chromium cut it, before the server_name (next_lane)', true],
-  ])('%s: a listed hello never passes, an unlisted one is never matched, and every hello judged unread is a counted eviction', async (_what, atCapture) => {
+    ['cut inside the name (hello_next)', false, false],
+    ['cut where Chromium cut it, before the server_name (next_lane)', true, false],
+    // the quick hello records are one per flow slot, and the marks own
+    // them: here both CPUs' flows share 4 slots, so a hello finds the slot
+    // held by the other CPU's hello in flight, saves itself in the ways and
+    // flags the mark, and the two CPUs race on the mark's compare-and-
+    // exchanges
+    ['the same, both CPUs on the same 4 flow slots (--same-slots: quick records and marks shared)', true, true],
+    ['cut inside the name, both CPUs on the same 4 flow slots (--same-slots)', false, true],
+  ])('%s: a listed hello never passes, an unlisted one is never matched, and every hello judged unread is a counted eviction', async (_what, atCapture, same) => {
     const listed = splitHello('www.example.com', `listed-${atCapture}.pcap`, atCapture);
     const other = splitHello('www.exbmple.org', `other-${atCapture}.pcap`, atCapture);
-    const [a, b] = await onCpus([listed, other], ['www.example.com']);
+    const [a, b] = await onCpus([listed, other], ['www.example.com'], same ? ['--same-slots'] : []);
     expect([a.cpu, b.cpu]).toEqual([0, 1]);
     for (const c of [a, b]) {
       expect(c.rounds).toBe(ROUNDS);
@@ -95,6 +102,10 @@ describe.skipIf(cpus().length < 2)('hello records shared by two CPUs at once (re
 
   it('bad --cpus values are refused', async () => {
     const listed = splitHello('www.example.com', 'one.pcap');
+    // --same-slots only goes with --cpus
+    const lone = await execa(tool, ['replay', listed, '--same-slots', '--json'], { reject: false, env: { ...process.env, XDP_SNI_PIN_DIR: '/nonexistent/xdp-sni-test' } });
+    expect(lone.exitCode).toBe(2);
+    expect(lone.stderr).toMatch(/--same-slots goes with --cpus/);
     for (const v of ['0', '99', 'two', '-2']) {
       const r = await execa(tool, ['replay', listed, '--cpus', v, '--json'], { reject: false, env: { ...process.env, XDP_SNI_PIN_DIR: '/nonexistent/xdp-sni-test' } });
       expect(r.exitCode, v).not.toBe(0);
