@@ -305,12 +305,14 @@ struct xsni_counters {
 };
 
 /* ---- flows ------------------------------------------------------------
- * Two direct-mapped arrays indexed by the same 12-bit hash of the 4-tuple
- * (xsni_flow_slot): "xsni_marks" holds one u64 per slot and is the filter
- * every payload packet to a watched port looks at (0: nothing known about
- * any flow there); "xsni_hellos" holds the parser state of a ClientHello
- * that continues in a later segment, under a spin lock, with the full
- * 4-tuple so that two flows on one slot never share state. */
+ * Indexed by a 12-bit hash of the 4-tuple (xsni_flow_slot): "xsni_marks"
+ * holds one u64 per slot and is the filter every payload packet to a
+ * watched port looks at (0: nothing known about any flow there); beside it
+ * (same section) a quick hello record per slot (struct xsni_quick, owned
+ * by the mark), and "xsni_hellos" holds, in sets of ways, the parser state
+ * of any other ClientHello that continues in a later segment, each record
+ * written by one CPU at a time (a version word), with the full 4-tuple so
+ * that two flows on one slot never share state. */
 struct xsni_flow_key {
 	__u8 saddr[16]; /* IPv4 as ::ffff:a.b.c.d */
 	__u8 daddr[16];
