@@ -1117,32 +1117,35 @@ static __always_inline void state_begin(struct xdp_md *ctx, struct pkt *pk, stru
 	s->ttl = pkt_ttl(ctx, pk);
 }
 
-/* ... where the straight-line walk left it (FAST_RESUME): at the next
- * extension header, f->after */
-static __always_inline void state_from_walk(const struct fres *f, struct xsni_flow *s)
+/* ... at the next extension header, cur, of a ClientHello whose record,
+ * handshake and extensions end at rec_end, hs_end and exts_end */
+static __always_inline void state_at_ext(struct xsni_flow *s, __u32 rec_end, __u32 hs_end,
+					 __u32 exts_end, __u32 cur)
 {
-	s->rec_end = f->rec_end;
-	s->hs_end = f->hs_end;
-	s->exts_end = f->exts_end;
-	s->cur = f->after;
+	s->rec_end = rec_end;
+	s->hs_end = hs_end;
+	s->exts_end = exts_end;
+	s->cur = cur;
 	s->ch = 1;
 	s->phase = XSNI_PH_EXT_HDR;
 }
 
-/* ... as a quick record keeps it (see quick_save) */
+/* ... where the straight-line walk left it (FAST_RESUME): at the next
+ * extension header, f->after */
+static __always_inline void state_from_walk(const struct fres *f, struct xsni_flow *s)
+{
+	state_at_ext(s, f->rec_end, f->hs_end, f->exts_end, f->after);
+}
+
+/* ... as a quick record keeps it (see quick_save), after its first segment */
 static __always_inline void quick_state(const struct xsni_quick *q, struct xsni_flow *s)
 {
 	__builtin_memset(s, 0, XSNI_FLOW_HDR_SIZE);
 	s->isn = q->isn;
 	s->next_seq = q->isn + q->len;
 	s->ttl = q->ttl;
-	s->rec_end = q->rec_end;
-	s->hs_end = q->hs_end;
-	s->exts_end = q->exts_end;
-	s->cur = q->cur;
-	s->ch = 1;
-	s->phase = XSNI_PH_EXT_HDR;
 	s->segments = 1;
+	state_at_ext(s, q->rec_end, q->hs_end, q->exts_end, q->cur);
 }
 
 /* A record is written by one CPU at a time: rec_lock() makes its version
