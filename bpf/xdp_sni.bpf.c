@@ -1008,16 +1008,11 @@ struct pkt {
 };
 
 /* a second, independent hash of the 4-tuple; never 0 */
-static __always_inline __u32 tag_of(__u32 s, __u32 d, __u32 ports)
-{
-	__u64 y = (((__u64)s << 32) | d) ^ ((__u64)ports * 0xff51afd7ed558ccdULL);
-
-	return (__u32)((y * 0xc4ceb9fe1a85ec53ULL) >> 32) | 1;
-}
-
 static __always_inline __u32 flow_tag(const struct pkt *pk)
 {
-	return tag_of(pk->s, pk->d, pk->ports);
+	__u64 y = (((__u64)pk->s << 32) | pk->d) ^ ((__u64)pk->ports * 0xff51afd7ed558ccdULL);
+
+	return (__u32)((y * 0xc4ceb9fe1a85ec53ULL) >> 32) | 1;
 }
 
 /* Is this the flow of the quick record q? (IPv4 only) */
@@ -1155,32 +1150,22 @@ static __always_inline void quick_state(const struct xsni_quick *q, struct xsni_
  * taken (measured here). A CPU that finds a record busy gives up after a
  * few tries (the other CPU is in the same few instructions), and the
  * caller fails closed (see hello_save). */
-static __always_inline int ver_lock(__u64 *ver)
+static __always_inline int rec_lock(struct xsni_hello *rec)
 {
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		__u64 v = *(volatile __u64 *)ver;
+		__u64 v = *(volatile __u64 *)&rec->ver;
 
-		if (!(v & 1) && __sync_val_compare_and_swap(ver, v, v + 1) == v)
+		if (!(v & 1) && __sync_val_compare_and_swap(&rec->ver, v, v + 1) == v)
 			return 0;
 	}
 	return -1;
 }
 
-static __always_inline void ver_unlock(__u64 *ver)
-{
-	__sync_fetch_and_add(ver, 1); /* a locked add: the record's stores go first */
-}
-
-static __always_inline int rec_lock(struct xsni_hello *rec)
-{
-	return ver_lock(&rec->ver);
-}
-
 static __always_inline void rec_unlock(struct xsni_hello *rec)
 {
-	ver_unlock(&rec->ver);
+	__sync_fetch_and_add(&rec->ver, 1); /* a locked add: the record's stores go first */
 }
 
 static __always_inline int key_eq(const struct xsni_flow_key *a, const struct xsni_flow_key *b)
@@ -1856,7 +1841,6 @@ static __always_inline int quick_save(struct xdp_md *ctx, struct pkt *pk, __u64 
 	q->rec_end = f->rec_end;
 	q->hs_end = f->hs_end;
 	q->exts_end = f->exts_end;
-	q->time = now;
 	q->ttl = pkt_ttl(ctx, pk);
 	/* QUICKW to QUICK with a store of the state's byte alone: a SHARED
 	 * flag another CPU set meanwhile (in the next byte) stays, and no

@@ -432,9 +432,8 @@ struct xsni_quick {
 	__u16 rec_end;
 	__u16 hs_end;
 	__u16 exts_end;
-	__u16 time; /* coarse clock of the save */
-	__u8 ttl;   /* of the first segment */
-	__u8 pad[19];
+	__u8 ttl; /* of the first segment */
+	__u8 pad[21];
 };
 _Static_assert(sizeof(struct xsni_quick) == 64, "a quick record is one cache line");
 
